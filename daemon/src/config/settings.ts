@@ -1,0 +1,281 @@
+// Daemon settings: flags over environment (SOCLINK_*) over a config file
+// (--config, JSON or YAML) over defaults. Every setting has one name in all
+// three: the file key `deadAfterMs` is the flag `--dead-after-ms` and the
+// variable `SOCLINK_DEAD_AFTER_MS`. Pure: callers pass argv, env and a file
+// reader, so tests need no process.
+
+import { hostname } from 'node:os'
+import { parseArgs } from 'node:util'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from '../errors.js'
+
+export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
+export type RoleName = typeof ROLES[number]
+
+export interface HostPort { host: string, port: number }
+export interface RegionSetting { name: string, size: number }
+export interface WindowSetting { peer: string, region: string | number, offset: number, size: number, replica: boolean }
+
+export interface Settings {
+  role: RoleName
+  name: string
+  listen: HostPort
+  api: HostPort
+  peers: string[]
+  secret: string
+  logLevel: string
+  heartbeatMs: number
+  deadAfterMs: number
+  resumeWindowMs: number
+  reconnectMaxMs: number
+  maxPayload: number
+  maxReplayBytes: number
+  regions: RegionSetting[]
+  doorbells: string[]
+  windows: WindowSetting[]
+}
+
+type Kind = 'string' | 'int' | 'hostport' | 'list' | 'role' | 'regions' | 'windows'
+
+interface Spec {
+  kind: Kind
+  doc: string
+  /** Not settable by flag or environment (structured, config file only). */
+  fileOnly?: boolean
+}
+
+/** Every setting, with its one name. */
+export const SETTINGS: Record<keyof Settings, Spec> = {
+  role: { kind: 'role', doc: `what this daemon is: ${ROLES.join(', ')}` },
+  name: { kind: 'string', doc: 'node name, unique among linked daemons (default HOSTNAME-ROLE)' },
+  listen: { kind: 'hostport', doc: 'HOST:PORT for peer links (default 127.0.0.1:7400)' },
+  api: { kind: 'hostport', doc: 'HOST:PORT for the control API (default 127.0.0.1:7401)' },
+  peers: { kind: 'list', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link] or HOST:PORT (repeatable; comma-separated in the environment)' },
+  secret: { kind: 'string', doc: 'shared secret for link authentication (or --secret-file)' },
+  logLevel: { kind: 'string', doc: 'pino level: fatal, error, warn, info, debug, trace (default info)' },
+  heartbeatMs: { kind: 'int', doc: 'ping interval on a quiet link (default 1000)' },
+  deadAfterMs: { kind: 'int', doc: 'a connection silent this long is dropped (default 5000)' },
+  resumeWindowMs: { kind: 'int', doc: 'how long a dropped session waits to resume before the link is down (default 15000)' },
+  reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
+  maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
+  maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
+  regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
+  doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
+  windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true }
+}
+
+const DEFAULTS: Omit<Settings, 'name'> = {
+  role: 'rc',
+  listen: { host: '127.0.0.1', port: 7400 },
+  api: { host: '127.0.0.1', port: 7401 },
+  peers: [],
+  secret: '',
+  logLevel: 'info',
+  heartbeatMs: 1000,
+  deadAfterMs: 5000,
+  resumeWindowMs: 15000,
+  reconnectMaxMs: 2000,
+  maxPayload: 64 * 1024 * 1024,
+  maxReplayBytes: 64 * 1024 * 1024,
+  regions: [],
+  doorbells: [],
+  windows: []
+}
+
+export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
+export const envOf = (key: string): string => 'SOCLINK_' + flagOf(key).replace(/-/g, '_').toUpperCase()
+/** Repeatable flags are singular (--peer, --region, --doorbell); their keys plural. */
+const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell' }
+const flagName = (key: keyof Settings): string => SINGULAR[key] ?? flagOf(key)
+
+export interface Sources {
+  argv: string[]
+  env: Record<string, string | undefined>
+  readFile: (path: string) => string
+}
+
+/** Result of reading argv: either settings, or a request for help/version. */
+export type Loaded = { kind: 'run', settings: Settings } | { kind: 'help', text: string } | { kind: 'version' }
+
+export function loadSettings (src: Sources): Loaded {
+  const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string }> = {
+    config: { type: 'string' },
+    'secret-file': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' }
+  }
+  for (const [key, spec] of Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>) {
+    if (spec.fileOnly === true) continue
+    options[flagName(key)] = { type: 'string', multiple: spec.kind === 'list' || spec.kind === 'regions' }
+  }
+  let parsed
+  try {
+    parsed = parseArgs({ args: src.argv, options, strict: true, allowPositionals: false })
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (see soclinkd --help)`)
+  }
+  const flags = parsed.values as Record<string, string | string[] | boolean | undefined>
+  if (flags.help === true) return { kind: 'help', text: helpText() }
+  if (flags.version === true) return { kind: 'version' }
+
+  const configPath = (flags.config as string | undefined) ?? src.env.SOCLINK_CONFIG
+  const file: Record<string, unknown> = configPath !== undefined ? readConfigFile(src, configPath) : {}
+  for (const key of Object.keys(file)) {
+    if (!(key in SETTINGS)) throw new ConfigError(`${configPath}: unknown setting ${JSON.stringify(key)}`)
+  }
+
+  const out: Record<string, unknown> = { ...DEFAULTS }
+  for (const [key, spec] of Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>) {
+    const flag = flags[flagName(key)]
+    const env = spec.fileOnly === true ? undefined : src.env[envOf(key)]
+    if (flag !== undefined) out[key] = fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`)
+    else if (env !== undefined && env !== '') out[key] = fromText(key, spec.kind, spec.kind === 'list' || spec.kind === 'regions' ? env.split(',') : env, envOf(key))
+    else if (key in file) out[key] = fromFile(key, spec.kind, file[key], `${configPath}: ${key}`)
+  }
+  const secretFile = (flags['secret-file'] as string | undefined) ?? src.env.SOCLINK_SECRET_FILE ?? (file.secretFile as string | undefined)
+  if (flags.secret === undefined && secretFile !== undefined) {
+    try {
+      out.secret = src.readFile(secretFile).trim()
+    } catch (err) {
+      throw new ConfigError(`cannot read secret file ${secretFile}: ${(err as Error).message}`)
+    }
+  }
+  if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
+  const s = out as unknown as Settings
+  s.peers = s.peers.map(normalizePeerUrl)
+  return { kind: 'run', settings: s }
+}
+
+function readConfigFile (src: Sources, path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = src.readFile(path)
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`)
+  }
+  let value: unknown
+  try {
+    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+  }
+  if (value === null || value === undefined) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`config file ${path} must hold a mapping of settings`)
+  const v = value as Record<string, unknown>
+  // secretFile is accepted in the file beside the settings proper.
+  const { secretFile, ...rest } = v
+  if (secretFile !== undefined && typeof secretFile !== 'string') throw new ConfigError(`${path}: secretFile must be a string`)
+  return secretFile !== undefined ? { ...rest, secretFile } as Record<string, unknown> : rest
+}
+
+function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
+  const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
+  switch (kind) {
+    case 'string': return one
+    case 'int': return parseInteger(one, where)
+    case 'hostport': return parseHostPort(one, where)
+    case 'role': return parseRole(one, where)
+    case 'list': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
+    case 'regions': return (Array.isArray(raw) ? raw : [raw]).map((x) => parseRegion(x.trim(), where))
+    case 'windows': throw new ConfigError(`${key} can only be set in the config file`)
+  }
+}
+
+function fromFile (key: string, kind: Kind, v: unknown, where: string): unknown {
+  switch (kind) {
+    case 'string': if (typeof v === 'string') return v; break
+    case 'int': if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v; break
+    case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
+    case 'role': if (typeof v === 'string') return parseRole(v, where); break
+    case 'list': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v; break
+    case 'regions':
+      if (Array.isArray(v)) {
+        return v.map((r, i) => {
+          if (typeof r === 'string') return parseRegion(r, `${where}[${i}]`)
+          if (typeof r === 'object' && r !== null && typeof (r as RegionSetting).name === 'string' &&
+            Number.isSafeInteger((r as RegionSetting).size) && Object.keys(r).length === 2) return r
+          throw new ConfigError(`${where}[${i}]: expected {name, size} or "NAME:SIZE"`)
+        })
+      }
+      break
+    case 'windows':
+      if (Array.isArray(v)) return v.map((w, i) => parseWindow(w, `${where}[${i}]`))
+      break
+  }
+  throw new ConfigError(`${where}: expected ${kind}, got ${JSON.stringify(v)}`)
+}
+
+function parseInteger (s: string, where: string): number {
+  if (!/^\d+$/.test(s)) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a non-negative integer`)
+  return Number(s)
+}
+
+/** Sizes accept K, M, G suffixes (powers of 1024) and 0x hex. */
+export function parseSize (s: string, where: string): number {
+  const m = /^(0x[0-9a-f]+|\d+)([kmg]?)i?b?$/i.exec(s)
+  if (m === null) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a size (e.g. 4096, 64K, 1M, 0x1000)`)
+  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] ?? '').toLowerCase() || ' ')
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${where}: size ${s} out of range`)
+  return n
+}
+
+function parseHostPort (s: string, where: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s)
+  const port = m === null ? NaN : Number(m[3])
+  if (m === null || port > 65535) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not HOST:PORT`)
+  return { host: m[1] ?? (m[2] !== '' ? m[2]! : '0.0.0.0'), port }
+}
+
+function parseRole (s: string, where: string): RoleName {
+  if (!(ROLES as readonly string[]).includes(s)) throw new ConfigError(`${where}: role ${JSON.stringify(s)} is not one of ${ROLES.join(', ')}`)
+  return s as RoleName
+}
+
+function parseRegion (s: string, where: string): RegionSetting {
+  const i = s.lastIndexOf(':')
+  if (i <= 0) throw new ConfigError(`${where}: region ${JSON.stringify(s)} is not NAME:SIZE`)
+  return { name: s.slice(0, i), size: parseSize(s.slice(i + 1), where) }
+}
+
+function parseWindow (w: unknown, where: string): WindowSetting {
+  const o = w as Record<string, unknown>
+  const ok = typeof w === 'object' && w !== null && typeof o.peer === 'string' &&
+    (typeof o.region === 'string' || Number.isSafeInteger(o.region)) &&
+    Number.isSafeInteger(o.size) && (o.offset === undefined || Number.isSafeInteger(o.offset)) &&
+    (o.replica === undefined || typeof o.replica === 'boolean') &&
+    Object.keys(o).every((k) => ['peer', 'region', 'offset', 'size', 'replica'].includes(k))
+  if (!ok) throw new ConfigError(`${where}: expected {peer, region, offset?, size, replica?}`)
+  return { peer: o.peer as string, region: o.region as string | number, offset: (o.offset as number | undefined) ?? 0, size: o.size as number, replica: (o.replica as boolean | undefined) ?? true }
+}
+
+export function normalizePeerUrl (s: string): string {
+  const url = /^wss?:\/\//.test(s) ? s : `ws://${s}`
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ConfigError(`peer ${JSON.stringify(s)} is not a ws:// URL or HOST:PORT`)
+  }
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/link'
+  return u.toString()
+}
+
+function helpText (): string {
+  const rows = (Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>).map(([key, spec]) =>
+    spec.fileOnly === true
+      ? `  (file) ${key}\n      ${spec.doc}`
+      : `  --${flagName(key)} ${spec.kind === 'int' ? 'N' : 'VALUE'}   [${envOf(key)}] [file: ${key}]\n      ${spec.doc}`)
+  return [
+    'soclinkd: the soclink daemon',
+    '',
+    'usage: soclinkd [--role ROLE] [--name NAME] [--listen HOST:PORT] [--api HOST:PORT] [--peer URL]... [options]',
+    '',
+    'Settings come from flags, then SOCLINK_* environment variables, then the',
+    'config file (--config FILE, JSON or YAML, keys as in [file: ...]), then defaults.',
+    '',
+    '  --config FILE   [SOCLINK_CONFIG]',
+    '  --secret-file FILE   [SOCLINK_SECRET_FILE] [file: secretFile]',
+    ...rows,
+    '  --help, --version'
+  ].join('\n')
+}

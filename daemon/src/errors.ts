@@ -1,0 +1,71 @@
+// Errors carry a stable `code` (as Node's and fastify's do). They are thrown
+// where the fault is found and mapped once, at the edge, to an HTTP status or
+// a frame status.
+
+export class SoclinkError extends Error {
+  readonly code: string
+  constructor (code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A frame or packet that does not follow proto/link.proto. */
+export class FrameError extends SoclinkError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('ERR_FRAME', message, options)
+  }
+}
+
+/** A handshake the other side failed (version, authentication, identity). */
+export class HandshakeError extends SoclinkError {}
+
+/** An access outside a region or window: PCIe Completer Abort. */
+export class OutOfRangeError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_OUT_OF_RANGE', message)
+  }
+}
+
+/** An access to something that does not exist: PCIe Unsupported Request. */
+export class UnsupportedRequestError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_UNSUPPORTED_REQUEST', message)
+  }
+}
+
+/** A named object that was asked for and is not there. */
+export class NotFoundError extends SoclinkError {
+  constructor (what: string, id: string | number) {
+    super('ERR_NOT_FOUND', `no ${what} ${JSON.stringify(id)}`)
+  }
+}
+
+/** A request that conflicts with existing state (a name in use, a busy link). */
+export class ConflictError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_CONFLICT', message)
+  }
+}
+
+/** A link or window that cannot carry the request now. */
+export class UnavailableError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_UNAVAILABLE', message)
+  }
+}
+
+/** A request that waited longer than it may. */
+export class TimeoutError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_TIMEOUT', message)
+  }
+}
+
+/** Settings that cannot be used. */
+export class ConfigError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_CONFIG', message)
+  }
+}

@@ -1,0 +1,93 @@
+// Packet codec for proto/link.proto: a u32 LE header length, the protobuf
+// Frame, then the bulk bytes of every Write, Update and ReadCompletion in
+// depth-first order. Pure: bytes in, objects out.
+
+import { soclink } from '../../../proto/gen/link.js'
+import { FrameError } from '../errors.js'
+
+export const wire = soclink.link.v1
+export type Frame = soclink.link.v1.IFrame
+export type FrameBody = NonNullable<soclink.link.v1.Frame['body']>
+
+export const PROTOCOL_VERSION = wire.Version.VERSION_1
+const HEADER_PREFIX = 4
+
+/** A decoded packet: its frame and the bulk payloads in depth-first order. */
+export interface Packet {
+  frame: Frame
+  bulk: Uint8Array[]
+}
+
+/** The bulk length a frame declares, or -1 if it carries no bulk. */
+function bulkLength (f: Frame): number {
+  if (f.write != null) return f.write.length ?? 0
+  if (f.update != null) return f.update.length ?? 0
+  if (f.readCompletion != null) return f.readCompletion.length ?? 0
+  return -1
+}
+
+/** The frames of a packet in depth-first order (a Batch's contents, or itself). */
+export function framesOf (frame: Frame): Frame[] {
+  return frame.batch != null ? (frame.batch.frames ?? []) : [frame]
+}
+
+/**
+ * Encodes a frame and its bulk payloads (one per bulk-carrying frame, in
+ * depth-first order) into one packet.
+ */
+export function encodePacket (frame: Frame, bulk: readonly Uint8Array[] = []): Buffer {
+  const header = wire.Frame.encode(frame).finish()
+  let total = HEADER_PREFIX + header.length
+  for (const b of bulk) total += b.length
+  const out = Buffer.allocUnsafe(total)
+  out.writeUInt32LE(header.length, 0)
+  out.set(header, HEADER_PREFIX)
+  let at = HEADER_PREFIX + header.length
+  for (const b of bulk) {
+    out.set(b, at)
+    at += b.length
+  }
+  return out
+}
+
+/** Decodes one packet; throws FrameError on anything malformed. */
+export function decodePacket (buf: Uint8Array): Packet {
+  if (buf.length < HEADER_PREFIX) throw new FrameError(`packet of ${buf.length} bytes is shorter than its header prefix`)
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const headerLength = view.getUint32(0, true)
+  if (headerLength > buf.length - HEADER_PREFIX) {
+    throw new FrameError(`header length ${headerLength} exceeds the packet (${buf.length} bytes)`)
+  }
+  let frame: soclink.link.v1.Frame
+  try {
+    frame = wire.Frame.decode(buf.subarray(HEADER_PREFIX, HEADER_PREFIX + headerLength))
+  } catch (err) {
+    throw new FrameError(`undecodable frame: ${(err as Error).message}`, { cause: err })
+  }
+  if (frame.body == null && frame.seq !== 0) throw new FrameError('sequenced frame without a body')
+  const frames = framesOf(frame)
+  const bulk: Uint8Array[] = []
+  let at = HEADER_PREFIX + headerLength
+  for (const f of frames) {
+    if (f !== frame && f.batch != null) throw new FrameError('a Batch may not nest')
+    if (f !== frame && f.body == null) throw new FrameError('empty frame inside a Batch')
+    const n = bulkLength(f)
+    if (n < 0) continue
+    if (n > buf.length - at) throw new FrameError(`bulk of ${n} bytes runs past the end of the packet`)
+    bulk.push(buf.subarray(at, at + n))
+    at += n
+  }
+  if (at !== buf.length) throw new FrameError(`${buf.length - at} bytes after the last bulk payload`)
+  return { frame, bulk }
+}
+
+/** True for frames that take a sequence number (see proto/link.proto). */
+export function isSequenced (f: Frame): boolean {
+  return !(f.challenge != null || f.hello != null || f.welcome != null || f.goodbye != null ||
+    f.ping != null || f.pong != null || f.batch != null)
+}
+
+/** The name of the frame's body, for logs and counters. */
+export function bodyName (f: Frame): string {
+  return (f as soclink.link.v1.Frame).body ?? 'ack'
+}

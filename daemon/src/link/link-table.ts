@@ -1,0 +1,169 @@
+// Every link of one daemon: the listening socket that accepts peers (the
+// acceptor side of the handshake lives here), the peers this daemon dials,
+// and one PeerLink per peer name. Upper layers subscribe to its events.
+
+import { EventEmitter } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import WebSocket, { WebSocketServer } from 'ws'
+import { decodePacket, encodePacket, wire, PROTOCOL_VERSION, type Frame } from './codec.js'
+import { newNonce, proof, proofMatches } from './handshake.js'
+import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
+import type { LinkOptions } from './options.js'
+import { NotFoundError } from '../errors.js'
+
+export const LINK_PATH = '/v1/link'
+const Code = wire.Goodbye.Code
+
+export class LinkTable extends EventEmitter<PeerLinkEvents> {
+  readonly opts: LinkOptions
+  private readonly byName = new Map<string, PeerLink>()
+  private readonly dialers: PeerLink[] = []
+  private server: Server | null = null
+  private readonly wss: WebSocketServer
+  private readonly pending = new Set<WebSocket>()
+
+  constructor (opts: LinkOptions) {
+    super()
+    this.opts = opts
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
+  }
+
+  /** Starts accepting peers on host:port; resolves with the bound address. */
+  async listen (host: string, port: number): Promise<AddressInfo> {
+    const server = createServer((_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }).end('soclink link endpoint: WebSocket only\n') })
+    server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+        return
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws) })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    return server.address() as AddressInfo
+  }
+
+  /** Adds a peer this daemon dials and keeps redialing. */
+  dial (url: string): PeerLink {
+    const link = new PeerLink(this.opts, { url, claim: (l, name) => this.claim(l, name) })
+    this.adopt(link)
+    this.dialers.push(link)
+    link.start()
+    return link
+  }
+
+  get (name: string): PeerLink | undefined {
+    return this.byName.get(name)
+  }
+
+  /** The peer by name, or NotFoundError. */
+  peer (name: string): PeerLink {
+    const link = this.byName.get(name)
+    if (link === undefined) throw new NotFoundError('peer', name)
+    return link
+  }
+
+  /** Every known peer: named ones, then dialers that never got an answer. */
+  list (): PeerLink[] {
+    const out = [...this.byName.values()]
+    for (const d of this.dialers) if (!out.includes(d)) out.push(d)
+    return out
+  }
+
+  private claim (link: PeerLink, name: string): boolean {
+    const other = this.byName.get(name)
+    if (other !== undefined && other !== link) return false
+    if (name === this.opts.name) return false
+    this.byName.set(name, link)
+    return true
+  }
+
+  private adopt (link: PeerLink): void {
+    link.on('up', (l) => this.emit('up', l))
+    link.on('down', (l, why) => this.emit('down', l, why))
+    link.on('frame', (l, d) => this.emit('frame', l, d))
+    link.on('state', (l) => this.emit('state', l))
+  }
+
+  /** Acceptor side of the handshake: Challenge, check the Hello, Welcome. */
+  private acceptSocket (ws: WebSocket): void {
+    this.pending.add(ws)
+    const nonce = newNonce()
+    const log = this.opts.logger
+    const timer = setTimeout(() => { refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
+    const done = (): void => { clearTimeout(timer); this.pending.delete(ws) }
+    ws.once('close', done)
+    ws.on('error', () => {})
+    ws.send(encodePacket({ challenge: { version: PROTOCOL_VERSION, nonce } }))
+    ws.once('message', (data: Buffer, isBinary: boolean) => {
+      done()
+      let f: Frame
+      try {
+        if (!isBinary) throw new Error('text message on a binary link')
+        f = decodePacket(data).frame
+      } catch (err) {
+        refuse(ws, Code.CODE_PROTOCOL, `bad handshake: ${(err as Error).message}`)
+        return
+      }
+      const h = f.hello
+      if (h == null) { refuse(ws, Code.CODE_PROTOCOL, 'expected Hello'); return }
+      const name = h.name ?? ''
+      if (h.version !== PROTOCOL_VERSION) {
+        const why = `protocol version ${h.version ?? 0} not supported; this daemon speaks ${PROTOCOL_VERSION}`
+        log.warn({ peer: name }, `refused: ${why}`)
+        refuse(ws, Code.CODE_VERSION, why)
+        return
+      }
+      const incarnation = h.incarnation ?? new Uint8Array()
+      if (!proofMatches(proof(this.opts.secret, 'hello', nonce, h.nonce ?? new Uint8Array(), name, incarnation), h.proof)) {
+        const why = 'authentication failed: the proof does not match this daemon\'s secret'
+        log.error({ peer: name }, `refused: ${why}`)
+        refuse(ws, Code.CODE_AUTH, why)
+        return
+      }
+      if (name === '' || name === this.opts.name) {
+        refuse(ws, Code.CODE_PROTOCOL, name === '' ? 'Hello without a node name' : `peer uses our own node name ${name}`)
+        return
+      }
+      let link = this.byName.get(name)
+      if (link?.url !== undefined) {
+        refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${name}; give --peer on one side only`)
+        return
+      }
+      if (link === undefined) {
+        link = new PeerLink(this.opts, { name })
+        this.adopt(link)
+        this.byName.set(name, link)
+      }
+      const resume = link.accept(ws, { incarnation, role: h.role ?? wire.Role.ROLE_UNSPECIFIED, resume: h.resume ?? null })
+      ws.send(encodePacket({
+        welcome: {
+          version: PROTOCOL_VERSION,
+          role: this.opts.role,
+          name: this.opts.name,
+          incarnation: this.opts.incarnation,
+          proof: proof(this.opts.secret, 'welcome', h.nonce ?? new Uint8Array(), nonce, this.opts.name, this.opts.incarnation),
+          resume
+        }
+      }))
+      link.flush()
+    })
+  }
+
+  /** Says goodbye to every peer and stops listening. */
+  async close (reason: string): Promise<void> {
+    for (const link of this.list()) link.close(reason)
+    for (const ws of this.pending) ws.terminate()
+    this.wss.close()
+    const server = this.server
+    this.server = null
+    if (server !== null) {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Settings shared by every link of one daemon.
+
+import type { Logger } from 'pino'
+import type { soclink } from '../../../proto/gen/link.js'
+import type { SessionLimits } from './session.js'
+
+export type Role = soclink.link.v1.Role
+
+export interface LinkOptions {
+  /** This daemon's node name. */
+  name: string
+  role: Role
+  /** Shared secret for the handshake proofs ('' = unauthenticated). */
+  secret: string
+  /** Chosen at process start; a restart shows the peer a new one. */
+  incarnation: Uint8Array
+  /** Interval between Pings on a quiet link. */
+  heartbeatMs: number
+  /** A connection with nothing received for this long is dead. */
+  deadAfterMs: number
+  /** How long a session waits for a reconnect before the link is down. */
+  resumeWindowMs: number
+  /** Largest WebSocket message accepted. */
+  maxPayload: number
+  /** Time allowed from connect to an authenticated link. */
+  handshakeTimeoutMs: number
+  /** Reconnect backoff bounds. */
+  reconnectMinMs: number
+  reconnectMaxMs: number
+  /** Bare acks are sent after this many frames or this long, whichever first. */
+  ackEvery: number
+  ackDelayMs: number
+  limits: SessionLimits
+  logger: Logger
+}

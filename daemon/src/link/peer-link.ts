@@ -1,0 +1,465 @@
+// One peer: the session with it and the WebSocket that carries the session
+// now. The socket may drop and come back (this side redials with backoff, or
+// the peer does); the session survives that if the peer resumes within the
+// resume window. Sends are coalesced: frames queue in the session and go out
+// once per event-loop turn.
+
+import { EventEmitter } from 'node:events'
+import WebSocket from 'ws'
+import { decodePacket, encodePacket, wire, PROTOCOL_VERSION, type Frame } from './codec.js'
+import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
+import { hex, newNonce, proof, proofMatches, sameBytes } from './handshake.js'
+import type { LinkOptions, Role } from './options.js'
+import { FrameError, UnavailableError } from '../errors.js'
+
+export type PeerState = 'connecting' | 'up' | 'down'
+const Code = wire.Goodbye.Code
+
+export interface PeerCounters {
+  packetsIn: number
+  packetsOut: number
+  bytesIn: number
+  bytesOut: number
+  framesIn: number
+  framesOut: number
+  connects: number
+  resumes: number
+  sessions: number
+  protocolErrors: number
+}
+
+export interface PeerLinkEvents {
+  up: [PeerLink]
+  down: [PeerLink, string]
+  frame: [PeerLink, Delivery]
+  state: [PeerLink]
+}
+
+/** Closes a socket with a Goodbye (code and reason), as the protocol asks. */
+export function refuse (ws: WebSocket, code: number, reason: string): void {
+  const short = Buffer.from(reason).subarray(0, 120).toString()
+  if (ws.readyState === WebSocket.OPEN) {
+    ws.send(encodePacket({ goodbye: { code, reason: short } }))
+    ws.close(4000 + code, short)
+  } else {
+    ws.terminate()
+  }
+}
+
+export class PeerLink extends EventEmitter<PeerLinkEvents> {
+  /** The peer's node name ('' until a dialed peer first answers). */
+  name: string
+  /** Set when this side dials the peer. */
+  readonly url: string | undefined
+  role: Role = wire.Role.ROLE_UNSPECIFIED
+  state: PeerState = 'connecting'
+  /** Why the link is not up, for people. */
+  lastError = ''
+  rttMs: number | null = null
+  readonly counters: PeerCounters = {
+    packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0,
+    connects: 0, resumes: 0, sessions: 0, protocolErrors: 0
+  }
+
+  private readonly opts: LinkOptions
+  private session: LinkSession | null = null
+  private ws: WebSocket | null = null
+  private flushScheduled = false
+  private ackTimer: NodeJS.Timeout | null = null
+  private heartbeat: NodeJS.Timeout | null = null
+  private resumeTimer: NodeJS.Timeout | null = null
+  private redialTimer: NodeJS.Timeout | null = null
+  private backoffMs: number
+  private lastRx = 0
+  private closed = false
+  /** A dialer the peer told to stop (it dials us instead). */
+  private passive = false
+
+  /** Asked before a dialed peer's name is taken: false if another link holds it. */
+  private readonly claim: ((link: PeerLink, name: string) => boolean) | undefined
+
+  constructor (opts: LinkOptions, init: { name?: string, url?: string, claim?: (link: PeerLink, name: string) => boolean }) {
+    super()
+    this.opts = opts
+    this.claim = init.claim
+    this.name = init.name ?? ''
+    this.url = init.url
+    this.backoffMs = opts.reconnectMinMs
+  }
+
+  get up (): boolean { return this.state === 'up' }
+  get incarnation (): string { return hex(this.session?.peerIncarnation) }
+  get unacked (): number { return this.session?.unacked ?? 0 }
+
+  /** Starts dialing (dialer links only). */
+  start (): void {
+    if (this.url !== undefined) this.dial()
+  }
+
+  /**
+   * Queues a frame for the peer. Throws UnavailableError when there is no
+   * session; while the session waits for a reconnect, frames are kept and
+   * sent on resume.
+   */
+  send (frame: Frame, bulk?: Uint8Array): void {
+    const s = this.session
+    if (s === null) throw new UnavailableError(`link to ${this.label} is down`)
+    try {
+      s.send(frame, bulk)
+    } catch (err) {
+      if (err instanceof ReplayOverflowError) {
+        this.cutOff(Code.CODE_OVERFLOW, err.message)
+        throw new UnavailableError(`link to ${this.label} failed: ${err.message}`)
+      }
+      throw err
+    }
+    this.counters.framesOut++
+    this.scheduleFlush()
+  }
+
+  /** Sends everything queued now (the end-of-turn flush, or before a wait). */
+  flush (): void {
+    this.flushScheduled = false
+    const s = this.session
+    const ws = this.ws
+    if (s === null || ws === null || ws.readyState !== WebSocket.OPEN || this.state !== 'up') return
+    if (this.ackTimer !== null) { clearTimeout(this.ackTimer); this.ackTimer = null }
+    for (const p of s.drain()) {
+      ws.send(p)
+      this.counters.packetsOut++
+      this.counters.bytesOut += p.length
+    }
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => { this.flush() })
+  }
+
+  get label (): string {
+    return this.name !== '' ? this.name : (this.url ?? '?')
+  }
+
+  // ------------------------------------------------------------ dialing
+
+  private dial (): void {
+    if (this.closed || this.passive || this.ws !== null) return
+    const ws = new WebSocket(this.url!, { perMessageDeflate: false, maxPayload: this.opts.maxPayload, handshakeTimeout: this.opts.handshakeTimeoutMs })
+    this.ws = ws
+    const nonce = newNonce()
+    const timer = setTimeout(() => { this.dialFailed(ws, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
+    let stage: 'challenge' | 'welcome' | 'up' = 'challenge'
+    let challengeNonce: Uint8Array | null = null
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.ws !== ws) return
+      if (stage === 'challenge') {
+        const f = this.handshakeFrame(ws, data, isBinary)
+        if (f === null) return
+        if (f.goodbye != null) { clearTimeout(timer); this.refused(ws, f.goodbye); return }
+        if (f.challenge == null) { this.dialFailed(ws, 'expected Challenge'); return }
+        if (f.challenge.version !== PROTOCOL_VERSION) {
+          clearTimeout(timer)
+          const why = `peer speaks protocol version ${f.challenge.version ?? 0}, we speak ${PROTOCOL_VERSION}`
+          refuse(ws, Code.CODE_VERSION, why)
+          this.setError(why)
+          return
+        }
+        challengeNonce = f.challenge.nonce ?? new Uint8Array()
+        const s = this.session
+        ws.send(encodePacket({
+          hello: {
+            version: PROTOCOL_VERSION,
+            role: this.opts.role,
+            name: this.opts.name,
+            incarnation: this.opts.incarnation,
+            nonce,
+            proof: proof(this.opts.secret, 'hello', challengeNonce, nonce, this.opts.name, this.opts.incarnation),
+            resume: s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null
+          }
+        }))
+        stage = 'welcome'
+        return
+      }
+      if (stage === 'welcome') {
+        const f = this.handshakeFrame(ws, data, isBinary)
+        if (f === null) return
+        clearTimeout(timer)
+        if (f.goodbye != null) { this.refused(ws, f.goodbye); return }
+        const w = f.welcome
+        if (w == null) { this.dialFailed(ws, 'expected Welcome'); return }
+        const expected = proof(this.opts.secret, 'welcome', nonce, challengeNonce!, w.name ?? '', w.incarnation ?? new Uint8Array())
+        if (!proofMatches(expected, w.proof)) {
+          const why = 'authentication failed: the peer\'s proof does not match our secret'
+          refuse(ws, Code.CODE_AUTH, why)
+          this.setError(why)
+          this.opts.logger.error({ peer: this.label }, why)
+          return
+        }
+        if (this.claim !== undefined && !this.claim(this, w.name ?? '')) {
+          const why = `already linked to ${w.name ?? ''}: it dials us`
+          refuse(ws, Code.CODE_DUPLICATE, why)
+          this.setError(why)
+          this.goPassive()
+          return
+        }
+        stage = 'up'
+        this.name = w.name ?? ''
+        this.role = w.role ?? wire.Role.ROLE_UNSPECIFIED
+        this.backoffMs = this.opts.reconnectMinMs
+        this.establish(ws, w.incarnation ?? new Uint8Array(), w.resume?.nextSeq ?? null)
+        this.flush()
+        return
+      }
+      this.onPacket(data, isBinary)
+    })
+    ws.on('error', (err) => { this.opts.logger.debug({ peer: this.label, err: err.message }, 'dial error'); this.lastError = err.message })
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer)
+      if (this.ws === ws) this.socketClosed(code, reason.toString())
+    })
+  }
+
+  private handshakeFrame (ws: WebSocket, data: Buffer, isBinary: boolean): Frame | null {
+    try {
+      if (!isBinary) throw new FrameError('text message on a binary link')
+      return decodePacket(data).frame
+    } catch (err) {
+      this.counters.protocolErrors++
+      refuse(ws, Code.CODE_PROTOCOL, (err as Error).message)
+      this.setError(`handshake: ${(err as Error).message}`)
+      return null
+    }
+  }
+
+  private refused (ws: WebSocket, g: { code?: number | null, reason?: string | null }): void {
+    const why = `refused by peer: ${g.reason ?? ''}`
+    this.setError(why)
+    this.opts.logger.error({ peer: this.label, code: g.code }, why)
+    if (g.code === Code.CODE_DUPLICATE) this.goPassive()
+    ws.close()
+  }
+
+  private dialFailed (ws: WebSocket, why: string): void {
+    this.setError(why)
+    refuse(ws, Code.CODE_PROTOCOL, why)
+  }
+
+  /** Stops dialing: the peer dials us instead. */
+  goPassive (): void {
+    this.passive = true
+    if (this.redialTimer !== null) { clearTimeout(this.redialTimer); this.redialTimer = null }
+  }
+
+  private setError (why: string): void {
+    this.lastError = why
+  }
+
+  // ------------------------------------------------------------ accepting
+
+  /**
+   * Attaches an authenticated socket whose Hello named this peer. Resumes the
+   * session if the peer offers a matching resume point; otherwise starts a
+   * new one. Returns the Welcome's resume field.
+   */
+  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: Role, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
+    const old = this.ws
+    if (old !== null && old !== ws) {
+      this.ws = null
+      old.removeAllListeners('message')
+      refuse(old, Code.CODE_DUPLICATE, 'replaced by a new connection from the same peer')
+    }
+    this.role = hello.role
+    const s = this.session
+    const canResume = s !== null && sameBytes(s.peerIncarnation, hello.incarnation) &&
+      hello.resume != null && sameBytes(hello.resume.peerIncarnation, this.opts.incarnation)
+    const resumeAt = canResume ? hello.resume!.nextSeq ?? null : null
+    this.ws = ws
+    ws.on('message', (data: Buffer, isBinary: boolean) => { if (this.ws === ws) this.onPacket(data, isBinary) })
+    ws.on('close', (code, reason) => { if (this.ws === ws) this.socketClosed(code, reason.toString()) })
+    ws.on('error', (err) => { this.lastError = err.message })
+    const resumed = this.establish(ws, hello.incarnation, resumeAt)
+    return resumed ? { peerIncarnation: hello.incarnation, nextSeq: this.session!.nextExpected } : null
+  }
+
+  // ------------------------------------------------------------ session
+
+  /**
+   * Brings the link up on `ws`: resumes at `resumeAt` if possible, else a
+   * new session. The caller flushes once the handshake's last frame is out.
+   */
+  private establish (ws: WebSocket, peerIncarnation: Uint8Array, resumeAt: number | null): boolean {
+    this.ws = ws
+    this.counters.connects++
+    this.lastRx = Date.now()
+    this.clearResumeTimer()
+    let resumed = false
+    const s = this.session
+    if (s !== null && resumeAt !== null && sameBytes(s.peerIncarnation, peerIncarnation) && s.resumeFrom(resumeAt)) {
+      resumed = true
+      this.counters.resumes++
+    } else {
+      if (s !== null) this.endSession(sameBytes(s.peerIncarnation, peerIncarnation) ? 'session could not resume' : 'peer restarted')
+      this.session = new LinkSession(this.opts.incarnation, peerIncarnation, this.opts.limits)
+      this.counters.sessions++
+    }
+    this.state = 'up'
+    this.lastError = ''
+    this.startHeartbeat()
+    this.opts.logger.info({ peer: this.name, resumed, incarnation: hex(peerIncarnation) }, resumed ? 'link resumed' : 'link up')
+    if (!resumed) this.emit('up', this)
+    this.emit('state', this)
+    return resumed
+  }
+
+  private endSession (reason: string): void {
+    if (this.session === null) return
+    this.session = null
+    this.opts.logger.warn({ peer: this.name, reason }, 'link down')
+    this.emit('down', this, reason)
+  }
+
+  private onPacket (data: Buffer, isBinary: boolean): void {
+    const s = this.session
+    if (s === null) return
+    this.lastRx = Date.now()
+    this.counters.packetsIn++
+    this.counters.bytesIn += data.length
+    let deliveries: Delivery[]
+    try {
+      if (!isBinary) throw new FrameError('text message on a binary link')
+      deliveries = s.receive(decodePacket(data))
+    } catch (err) {
+      this.counters.protocolErrors++
+      this.opts.logger.error({ peer: this.label, err: (err as Error).message }, 'protocol violation; cutting the peer off')
+      this.cutOff(Code.CODE_PROTOCOL, (err as Error).message)
+      return
+    }
+    for (const d of deliveries) {
+      const f = d.frame
+      if (f.ping != null) { s.send({ pong: { nonce: f.ping.nonce ?? 0 } }); this.scheduleFlush(); continue }
+      if (f.pong != null) { this.rttMs = Math.max(0, performance.now() - (f.pong.nonce ?? 0) / 1000); continue }
+      if (f.goodbye != null) { this.peerSaidGoodbye(f.goodbye.reason ?? ''); return }
+      if (f.challenge != null || f.hello != null || f.welcome != null) {
+        this.counters.protocolErrors++
+        this.cutOff(Code.CODE_PROTOCOL, 'handshake frame on an established link')
+        return
+      }
+      this.counters.framesIn++
+      this.emit('frame', this, d)
+      if (this.session !== s) return
+    }
+    if (s.owesAck) this.scheduleAck(s)
+  }
+
+  private scheduleAck (s: LinkSession): void {
+    if (s.pending || s.owedAcks >= this.opts.ackEvery) { this.scheduleFlush(); return }
+    if (this.ackTimer === null) {
+      this.ackTimer = setTimeout(() => { this.ackTimer = null; this.flush() }, this.opts.ackDelayMs)
+    }
+  }
+
+  /** Ends the session and the connection: the peer broke the protocol or a bound. */
+  private cutOff (code: number, reason: string): void {
+    const ws = this.ws
+    this.ws = null
+    this.stopTimers()
+    if (ws !== null) refuse(ws, code, reason)
+    this.lastError = reason
+    this.state = 'down'
+    this.endSession(reason)
+    this.emit('state', this)
+    this.scheduleRedial()
+  }
+
+  private peerSaidGoodbye (reason: string): void {
+    const ws = this.ws
+    this.ws = null
+    this.stopTimers()
+    ws?.close()
+    this.lastError = `peer closed the link: ${reason}`
+    this.state = 'down'
+    this.endSession(this.lastError)
+    this.emit('state', this)
+    this.scheduleRedial()
+  }
+
+  private socketClosed (code: number, reason: string): void {
+    this.ws = null
+    this.stopHeartbeat()
+    if (this.closed) return
+    if (code >= 4000 && reason !== '' && this.lastError === '') this.lastError = reason
+    if (this.session !== null) {
+      if (this.state === 'up') this.opts.logger.warn({ peer: this.label, code, reason }, 'connection lost; waiting to resume')
+      this.state = 'connecting'
+      this.startResumeTimer()
+    } else {
+      this.state = this.url !== undefined && !this.passive ? 'connecting' : 'down'
+    }
+    this.emit('state', this)
+    this.scheduleRedial()
+  }
+
+  private scheduleRedial (): void {
+    if (this.url === undefined || this.closed || this.passive || this.redialTimer !== null) return
+    const delay = this.backoffMs
+    this.backoffMs = Math.min(this.opts.reconnectMaxMs, this.backoffMs * 2)
+    this.redialTimer = setTimeout(() => { this.redialTimer = null; this.dial() }, delay)
+  }
+
+  private startHeartbeat (): void {
+    this.stopHeartbeat()
+    this.heartbeat = setInterval(() => {
+      const ws = this.ws
+      if (ws === null || this.session === null) return
+      if (Date.now() - this.lastRx > this.opts.deadAfterMs) {
+        this.opts.logger.warn({ peer: this.label }, `nothing heard for ${this.opts.deadAfterMs} ms; dropping the connection`)
+        this.lastError = 'peer silent'
+        ws.terminate()
+        return
+      }
+      this.session.send({ ping: { nonce: Math.round(performance.now() * 1000) } })
+      this.flush()
+    }, this.opts.heartbeatMs)
+  }
+
+  private stopHeartbeat (): void {
+    if (this.heartbeat !== null) { clearInterval(this.heartbeat); this.heartbeat = null }
+    if (this.ackTimer !== null) { clearTimeout(this.ackTimer); this.ackTimer = null }
+  }
+
+  private startResumeTimer (): void {
+    this.clearResumeTimer()
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null
+      if (this.state === 'up') return
+      this.state = 'down'
+      this.endSession(`no reconnect within ${this.opts.resumeWindowMs} ms`)
+      this.emit('state', this)
+    }, this.opts.resumeWindowMs)
+  }
+
+  private clearResumeTimer (): void {
+    if (this.resumeTimer !== null) { clearTimeout(this.resumeTimer); this.resumeTimer = null }
+  }
+
+  private stopTimers (): void {
+    this.stopHeartbeat()
+    this.clearResumeTimer()
+  }
+
+  /** Says goodbye and closes for good (daemon shutdown or peer removal). */
+  close (reason: string): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.stopTimers()
+    if (this.redialTimer !== null) { clearTimeout(this.redialTimer); this.redialTimer = null }
+    const ws = this.ws
+    this.ws = null
+    if (ws !== null) refuse(ws, Code.CODE_NORMAL, reason)
+    this.state = 'down'
+    this.endSession(reason)
+    this.emit('state', this)
+  }
+}

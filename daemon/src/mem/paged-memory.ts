@@ -1,0 +1,130 @@
+// Sparse little-endian memory: pages are allocated when first written, and
+// unwritten bytes read as zero, so a region may be far larger than what is
+// in use (rc system memory, NTB windows).
+
+import { checkRange, joinU64, u64Bytes, type MemoryAccess } from './access.js'
+
+export const PAGE_SIZE = 4096
+const PAGE_MASK = PAGE_SIZE - 1
+
+export abstract class PagedMemory implements MemoryAccess {
+  readonly size: number
+  private readonly pages = new Map<number, Buffer>()
+  private readonly scratch = Buffer.alloc(8)
+
+  constructor (size: number) {
+    checkRange('memory', Number.MAX_SAFE_INTEGER, 0, size)
+    this.size = size
+  }
+
+  /** Names this memory in errors. */
+  protected abstract get what (): string
+
+  /** Stores bytes after the caller's checks; subclasses decide what else a write does. */
+  abstract write (offset: number, bytes: Uint8Array): void
+
+  get populatedPages (): number { return this.pages.size }
+
+  /** Populated page numbers in ascending order. */
+  populated (): number[] {
+    return [...this.pages.keys()].sort((a, b) => a - b)
+  }
+
+  protected check (offset: number, length: number): void {
+    checkRange(this.what, this.size, offset, length)
+  }
+
+  /** Copies bytes in without checks or side effects. */
+  protected store (offset: number, bytes: Uint8Array): void {
+    let done = 0
+    while (done < bytes.length) {
+      const at = offset + done
+      const pageNo = Math.floor(at / PAGE_SIZE)
+      let page = this.pages.get(pageNo)
+      if (page === undefined) {
+        page = Buffer.alloc(PAGE_SIZE)
+        this.pages.set(pageNo, page)
+      }
+      const inPage = at & PAGE_MASK
+      const n = Math.min(PAGE_SIZE - inPage, bytes.length - done)
+      page.set(bytes.subarray(done, done + n), inPage)
+      done += n
+    }
+  }
+
+  /** Drops every page: all bytes read as zero again. */
+  protected clear (): void {
+    this.pages.clear()
+  }
+
+  readInto (offset: number, into: Uint8Array): void {
+    this.check(offset, into.length)
+    let done = 0
+    while (done < into.length) {
+      const at = offset + done
+      const page = this.pages.get(Math.floor(at / PAGE_SIZE))
+      const inPage = at & PAGE_MASK
+      const n = Math.min(PAGE_SIZE - inPage, into.length - done)
+      if (page === undefined) into.fill(0, done, done + n)
+      else into.set(page.subarray(inPage, inPage + n), done)
+      done += n
+    }
+  }
+
+  read (offset: number, length: number): Uint8Array {
+    const out = Buffer.allocUnsafe(length)
+    this.readInto(offset, out)
+    return out
+  }
+
+  /** The page holding [offset, offset + width) if the access stays in one page. */
+  private pageFor (offset: number, width: number): Buffer | null | undefined {
+    this.check(offset, width)
+    if ((offset & PAGE_MASK) + width > PAGE_SIZE) return null
+    return this.pages.get(Math.floor(offset / PAGE_SIZE))
+  }
+
+  private readSmall (offset: number, width: number): Buffer {
+    this.readInto(offset, this.scratch.subarray(0, width))
+    return this.scratch
+  }
+
+  read8 (offset: number): number {
+    const p = this.pageFor(offset, 1)
+    return p === undefined ? 0 : p === null ? this.readSmall(offset, 1)[0]! : p[offset & PAGE_MASK]!
+  }
+
+  read16 (offset: number): number {
+    const p = this.pageFor(offset, 2)
+    return p === undefined ? 0 : p === null ? this.readSmall(offset, 2).readUInt16LE(0) : p.readUInt16LE(offset & PAGE_MASK)
+  }
+
+  read32 (offset: number): number {
+    const p = this.pageFor(offset, 4)
+    return p === undefined ? 0 : p === null ? this.readSmall(offset, 4).readUInt32LE(0) : p.readUInt32LE(offset & PAGE_MASK)
+  }
+
+  read64 (offset: number): number {
+    const b = this.readSmall(offset, 8)
+    return joinU64(b.readUInt32LE(0), b.readUInt32LE(4), this.what)
+  }
+
+  write8 (offset: number, value: number): void {
+    this.scratch[0] = value
+    this.write(offset, this.scratch.subarray(0, 1))
+  }
+
+  write16 (offset: number, value: number): void {
+    this.scratch.writeUInt16LE(value & 0xffff, 0)
+    this.write(offset, this.scratch.subarray(0, 2))
+  }
+
+  write32 (offset: number, value: number): void {
+    this.scratch.writeUInt32LE(value >>> 0, 0)
+    this.write(offset, this.scratch.subarray(0, 4))
+  }
+
+  write64 (offset: number, value: number): void {
+    this.write(offset, u64Bytes(value))
+  }
+}

@@ -1,0 +1,53 @@
+// The regions this daemon owns, by id and by name.
+
+import { Region } from './region.js'
+import { ConflictError, NotFoundError } from '../errors.js'
+import { checkRange } from './access.js'
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+export class RegionTable {
+  private readonly byId = new Map<number, Region>()
+  private readonly byName = new Map<string, Region>()
+  private nextId = 1
+  private readonly removedListeners = new Set<(r: Region) => void>()
+
+  /** Creates a region; names are unique, ids are never reused. */
+  create (name: string, size: number): Region {
+    if (!NAME.test(name)) throw new ConflictError(`region name ${JSON.stringify(name)} must match ${String(NAME)}`)
+    if (this.byName.has(name)) throw new ConflictError(`region ${name} exists`)
+    checkRange('region size', Number.MAX_SAFE_INTEGER, 0, size)
+    const region = new Region(this.nextId++, name, size)
+    this.byId.set(region.id, region)
+    this.byName.set(name, region)
+    return region
+  }
+
+  /** By numeric id, or by name; a string of digits is taken as an id. */
+  find (ref: string | number): Region | undefined {
+    if (typeof ref === 'number') return this.byId.get(ref)
+    return /^\d+$/.test(ref) ? this.byId.get(Number(ref)) : this.byName.get(ref)
+  }
+
+  get (ref: string | number): Region {
+    const r = this.find(ref)
+    if (r === undefined) throw new NotFoundError('region', ref)
+    return r
+  }
+
+  list (): Region[] {
+    return [...this.byId.values()]
+  }
+
+  remove (ref: string | number): Region {
+    const r = this.get(ref)
+    this.byId.delete(r.id)
+    this.byName.delete(r.name)
+    for (const l of this.removedListeners) l(r)
+    return r
+  }
+
+  onRemoved (l: (r: Region) => void): void {
+    this.removedListeners.add(l)
+  }
+}

@@ -1,0 +1,119 @@
+// A Window: this daemon's view of a range of a peer's region (through a BAR,
+// an outbound window or an NTB memory window). A replica window keeps a
+// synced copy: its own writes apply locally at once and travel to the owner;
+// the owner's Updates arrive in the owner's order and are laid under the
+// window's writes the owner has not yet ordered (see completer.ts). Reads
+// are local. An uncached window keeps no copy and reads through the link.
+
+import { PagedMemory } from './paged-memory.js'
+import type { FrameSender } from './frame-sender.js'
+import { UnavailableError } from '../errors.js'
+
+export type WindowState = 'opening' | 'open' | 'failed' | 'closed'
+
+interface PendingWrite {
+  wseq: number
+  offset: number
+  data: Uint8Array
+}
+
+export interface WindowSpec {
+  peer: string
+  /** The region on the peer, by name or id. */
+  region: string | number
+  offset: number
+  size: number
+  replica: boolean
+}
+
+export interface WindowCounters {
+  writes: number
+  updates: number
+  reads: number
+  errors: number
+}
+
+export class Window extends PagedMemory {
+  readonly id: number
+  readonly spec: WindowSpec
+  state: WindowState = 'opening'
+  lastError = ''
+  regionId = 0
+  regionName = ''
+  readonly counters: WindowCounters = { writes: 0, updates: 0, reads: 0, errors: 0 }
+  /** The link while a session exists; null while the peer is down. */
+  link: FrameSender | null = null
+  private wseq = 0
+  private pending: PendingWrite[] = []
+  private readonly changeListeners = new Set<() => void>()
+
+  constructor (id: number, spec: WindowSpec) {
+    super(spec.size)
+    this.id = id
+    this.spec = spec
+  }
+
+  protected get what (): string { return `window ${this.id} (${this.spec.peer}:${String(this.spec.region)})` }
+
+  /** Writes not yet ordered by the owner. */
+  get unordered (): number { return this.pending.length }
+
+  write (offset: number, bytes: Uint8Array): void {
+    this.check(offset, bytes.length)
+    const link = this.link
+    if (link === null || this.state === 'closed' || this.state === 'failed') {
+      throw new UnavailableError(`${this.what} is ${this.link === null ? 'not linked' : this.state}`)
+    }
+    const data = Uint8Array.prototype.slice.call(bytes)
+    const wseq = ++this.wseq
+    if (this.spec.replica) {
+      this.store(offset, data)
+      this.pending.push({ wseq, offset, data })
+    }
+    link.send({ write: { window: this.id, offset, length: data.length, wseq } }, data)
+    this.counters.writes++
+  }
+
+  /** Owner's Update: apply, then lay the still-unordered own writes back on top. */
+  applyUpdate (offset: number, data: Uint8Array): void {
+    this.check(offset, data.length)
+    this.store(offset, data)
+    const end = offset + data.length
+    for (const p of this.pending) {
+      const from = Math.max(p.offset, offset)
+      const to = Math.min(p.offset + p.data.length, end)
+      if (from < to) this.store(from, p.data.subarray(from - p.offset, to - p.offset))
+    }
+    this.counters.updates++
+    for (const l of this.changeListeners) l()
+  }
+
+  /** Owner's Ordered: own writes up to wseq are part of the owner's order now. */
+  ordered (wseq: number): void {
+    let n = 0
+    while (n < this.pending.length && this.pending[n]!.wseq <= wseq) n++
+    if (n > 0) this.pending = this.pending.slice(n)
+  }
+
+  /** Owner refused write `wseq`: forget it (the owner's Updates correct the bytes). */
+  rejected (wseq: number, why: string): void {
+    this.pending = this.pending.filter((p) => p.wseq !== wseq)
+    this.counters.errors++
+    this.lastError = why
+  }
+
+  /** A new session: the replica starts again from the owner's snapshot. */
+  reset (link: FrameSender | null): void {
+    this.clear()
+    this.pending = []
+    this.wseq = 0
+    this.link = link
+    if (this.state !== 'closed') this.state = 'opening'
+  }
+
+  /** Called after every Update; protocol layers use it to notice peer writes. */
+  onChange (l: () => void): () => void {
+    this.changeListeners.add(l)
+    return () => { this.changeListeners.delete(l) }
+  }
+}

@@ -1,0 +1,192 @@
+// The composition root of a daemon: its links, the regions it owns, the
+// windows it has on peers' regions and its doorbell targets, wired together.
+// Frames from a link go to the owner side (Completer), the requester side
+// (Requester) or the doorbell table; link sessions starting and ending reset
+// both memory sides. The control API talks to this object only.
+
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import { LinkTable } from './link/link-table.js'
+import type { PeerLink } from './link/peer-link.js'
+import { DoorbellTable } from './link/doorbells.js'
+import { newIncarnation, hex } from './link/handshake.js'
+import { wire } from './link/codec.js'
+import { DEFAULT_SESSION_LIMITS } from './link/session.js'
+import { RegionTable } from './mem/region-table.js'
+import { Completer } from './mem/completer.js'
+import { Requester } from './mem/requester.js'
+import type { Window, WindowSpec } from './mem/window.js'
+import type { Settings } from './config/settings.js'
+import { UnavailableError } from './errors.js'
+
+export const VERSION = '0.1.0'
+
+/** What the live event stream carries (GET /v1/events). */
+export type NodeEvent =
+  | { type: 'doorbell', time: string, peer: string, target: string, value: number }
+  | { type: 'link', time: string, peer: string, state: 'up' | 'down', reason: string }
+  | { type: 'peer', time: string, peer: string, state: string, error: string }
+  | { type: 'window', time: string, window: number, peer: string, state: string, error: string }
+  | { type: 'error', time: string, peer: string, message: string }
+
+const ROLE_WIRE: Record<string, number> = {
+  rc: wire.Role.ROLE_RC,
+  ep: wire.Role.ROLE_EP,
+  ntb: wire.Role.ROLE_NTB,
+  'ntb-virtio': wire.Role.ROLE_NTB_VIRTIO,
+  'ntb-vhost': wire.Role.ROLE_NTB_VHOST
+}
+
+export function roleName (role: number): string {
+  return Object.entries(ROLE_WIRE).find(([, v]) => v === role)?.[0] ?? 'unknown'
+}
+
+export class SoclinkNode extends EventEmitter<{ event: [NodeEvent] }> {
+  readonly settings: Settings
+  readonly logger: Logger
+  readonly incarnation = newIncarnation()
+  readonly startedAt = Date.now()
+  readonly links: LinkTable
+  readonly regions = new RegionTable()
+  readonly completer: Completer
+  readonly requester: Requester
+  readonly doorbells = new DoorbellTable()
+  /** Where the link listener is bound, once started. */
+  listenAddress: { host: string, port: number } | null = null
+
+  constructor (settings: Settings, logger: Logger) {
+    super()
+    this.settings = settings
+    this.logger = logger
+    this.links = new LinkTable({
+      name: settings.name,
+      role: ROLE_WIRE[settings.role] ?? wire.Role.ROLE_UNSPECIFIED,
+      secret: settings.secret,
+      incarnation: this.incarnation,
+      heartbeatMs: settings.heartbeatMs,
+      deadAfterMs: settings.deadAfterMs,
+      resumeWindowMs: settings.resumeWindowMs,
+      maxPayload: settings.maxPayload,
+      handshakeTimeoutMs: 5000,
+      reconnectMinMs: 100,
+      reconnectMaxMs: settings.reconnectMaxMs,
+      ackEvery: 256,
+      ackDelayMs: 5,
+      limits: { ...DEFAULT_SESSION_LIMITS, maxReplayBytes: settings.maxReplayBytes },
+      logger: logger.child({ layer: 'link' })
+    })
+    this.completer = new Completer(this.regions)
+    this.requester = new Requester((peer) => {
+      const l = this.links.get(peer)
+      return l !== undefined && l.state !== 'down' ? l : null
+    })
+    this.wire()
+  }
+
+  private wire (): void {
+    const now = (): string => new Date().toISOString()
+    this.links.on('frame', (link, d) => {
+      if (this.requester.handle(link, d)) return
+      if (this.completer.handle(link, d)) return
+      if (this.doorbells.handle(link, d)) return
+      if (d.frame.linkEvent != null) return
+      this.logger.warn({ peer: link.name }, 'frame with no handler')
+    })
+    this.links.on('up', (link) => {
+      this.requester.linkUp(link)
+      this.emit('event', { type: 'link', time: now(), peer: link.name, state: 'up', reason: '' })
+    })
+    this.links.on('down', (link, reason) => {
+      this.completer.linkDown(link)
+      this.requester.linkDown(link)
+      this.emit('event', { type: 'link', time: now(), peer: link.name, state: 'down', reason })
+    })
+    this.links.on('state', (link) => {
+      this.emit('event', { type: 'peer', time: now(), peer: link.label, state: link.state, error: link.lastError })
+    })
+    this.doorbells.on('ring', (peer, target, value) => {
+      this.emit('event', { type: 'doorbell', time: now(), peer, target, value })
+    })
+    this.requester.on('window', (w) => {
+      this.emit('event', { type: 'window', time: now(), window: w.id, peer: w.spec.peer, state: w.state, error: w.lastError })
+    })
+    this.requester.on('error', (peer, message) => {
+      this.logger.warn({ peer, message }, 'peer reported an error')
+      this.emit('event', { type: 'error', time: now(), peer, message })
+    })
+  }
+
+  /** Listens for peers, dials the configured ones, creates configured objects. */
+  async start (): Promise<void> {
+    const s = this.settings
+    for (const r of s.regions) this.regions.create(r.name, r.size)
+    for (const d of s.doorbells) this.doorbells.declare(d)
+    const addr = await this.links.listen(s.listen.host, s.listen.port)
+    this.listenAddress = { host: addr.address, port: addr.port }
+    for (const url of s.peers) this.links.dial(url)
+    for (const w of s.windows) this.openWindow(w)
+  }
+
+  async stop (reason: string): Promise<void> {
+    await this.links.close(reason)
+  }
+
+  openWindow (spec: WindowSpec): Window {
+    return this.requester.open(spec)
+  }
+
+  /** Rings a doorbell target on a peer. */
+  ring (peer: string, target: string, value: number): void {
+    const link = this.links.peer(peer)
+    if (link.state === 'down') throw new UnavailableError(`peer ${peer} is down${link.lastError !== '' ? `: ${link.lastError}` : ''}`)
+    this.doorbells.ring(link, target, value)
+  }
+
+  peerView (l: PeerLink): PeerView {
+    return {
+      name: l.name,
+      url: l.url ?? null,
+      direction: l.url !== undefined ? 'dialed' : 'accepted',
+      role: roleName(l.role),
+      state: l.state,
+      incarnation: l.incarnation,
+      rttMs: l.rttMs,
+      lastError: l.lastError,
+      unacked: l.unacked,
+      counters: { ...l.counters }
+    }
+  }
+
+  nodeView (): NodeView {
+    return {
+      name: this.settings.name,
+      role: this.settings.role,
+      version: VERSION,
+      incarnation: hex(this.incarnation),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      listen: this.listenAddress === null ? null : `ws://${this.listenAddress.host}:${this.listenAddress.port}/v1/link`
+    }
+  }
+}
+
+export interface PeerView {
+  name: string
+  url: string | null
+  direction: 'dialed' | 'accepted'
+  role: string
+  state: string
+  incarnation: string
+  rttMs: number | null
+  lastError: string
+  unacked: number
+  counters: Record<string, number>
+}
+
+export interface NodeView {
+  name: string
+  role: string
+  version: string
+  incarnation: string
+  uptimeSeconds: number
+  listen: string | null
+}
