@@ -130,7 +130,7 @@ export function loadSettings (src: Sources): Loaded {
     const env = spec.fileOnly === true ? undefined : src.env[envOf(key)]
     if (flag !== undefined) out[key] = fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`)
     else if (env !== undefined && env !== '') out[key] = fromText(key, spec.kind, spec.kind === 'list' || spec.kind === 'regions' ? env.split(',') : env, envOf(key))
-    else if (key in file) out[key] = fromFile(key, spec.kind, file[key], `${configPath}: ${key}`)
+    else if (key in file) out[key] = fromFile(spec.kind, file[key], `${configPath}: ${key}`)
   }
   const secretFile = (flags['secret-file'] as string | undefined) ?? src.env.SOCLINK_SECRET_FILE ?? (file.secretFile as string | undefined)
   if (flags.secret === undefined && secretFile !== undefined) {
@@ -181,7 +181,7 @@ function fromText (key: string, kind: Kind, raw: string | string[], where: strin
   }
 }
 
-function fromFile (key: string, kind: Kind, v: unknown, where: string): unknown {
+function fromFile (kind: Kind, v: unknown, where: string): unknown {
   switch (kind) {
     case 'string': if (typeof v === 'string') return v; break
     case 'int': if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v; break
