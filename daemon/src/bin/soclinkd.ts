@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// soclinkd: starts one daemon from flags, environment and config file, and
+// drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason).
+
+import { readFileSync } from 'node:fs'
+import pino from 'pino'
+import { loadSettings } from '../config/settings.js'
+import { SoclinkNode, VERSION } from '../node.js'
+import { buildApi } from '../api/server.js'
+import { SoclinkError } from '../errors.js'
+
+async function main (): Promise<number> {
+  const loaded = loadSettings({ argv: process.argv.slice(2), env: process.env, readFile: (p) => readFileSync(p, 'utf8') })
+  if (loaded.kind === 'help') { process.stdout.write(loaded.text + '\n'); return 0 }
+  if (loaded.kind === 'version') { process.stdout.write(VERSION + '\n'); return 0 }
+  const s = loaded.settings
+  const logger = pino({
+    level: s.logLevel,
+    base: { node: s.name, role: s.role },
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {})
+  })
+  if (s.secret === '') logger.warn('no --secret: links are not authenticated')
+
+  const node = new SoclinkNode(s, logger)
+  await node.start()
+  const api = await buildApi(node)
+  const apiUrl = await api.listen({ host: s.api.host, port: s.api.port })
+  const view = node.nodeView()
+  logger.info({ listen: view.listen, api: apiUrl, peers: s.peers },
+    `soclinkd ${s.name} (${s.role}) ready: peer links on ${view.listen ?? '?'}, control API on ${apiUrl}`)
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'draining')
+    const force = setTimeout(() => { process.exit(1) }, 5000)
+    force.unref()
+    void Promise.all([node.stop(`${s.name} is shutting down (${signal})`), api.close()])
+      .then(() => { logger.flush(); process.exit(0) })
+  }
+  process.on('SIGTERM', () => { stop('SIGTERM') })
+  process.on('SIGINT', () => { stop('SIGINT') })
+  return -1
+}
+
+main().then((code) => { if (code >= 0) process.exit(code) }, (err: unknown) => {
+  const msg = err instanceof SoclinkError ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err)
+  process.stderr.write(`soclinkd: ${msg}\n`)
+  process.exit(err instanceof SoclinkError ? 2 : 1)
+})

@@ -1,0 +1,78 @@
+// Starts real soclinkd processes (the built package) for end-to-end tests and
+// the soclink CLI against them. Ports are 0 (chosen by the kernel) and read
+// back from the daemon's "ready" log line.
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+export const SOCLINKD = root + 'dist/daemon/src/bin/soclinkd.js'
+export const SOCLINK = root + 'dist/client/src/bin/soclink.js'
+
+export interface Daemon {
+  name: string
+  api: string
+  link: string
+  proc: ChildProcess
+  logs: string[]
+  stop (signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export async function startDaemon (name: string, args: string[] = [], env: Record<string, string> = {}): Promise<Daemon> {
+  const proc = spawn(process.execPath, [SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const logs: string[] = []
+  let stderr = ''
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { resolve(code) }))
+  const ready = await new Promise<{ api: string, link: string }>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${name}: no ready line in 10 s; stderr: ${stderr}`)) }, 10_000)
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      logs.push(line)
+      try {
+        const rec = JSON.parse(line) as { api?: string, listen?: string }
+        if (rec.api !== undefined && rec.listen !== undefined) { clearTimeout(timer); resolve({ api: rec.api, link: rec.listen }) }
+      } catch {}
+    })
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })
+  })
+  return {
+    name,
+    ...ready,
+    proc,
+    logs,
+    async stop (signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
+      proc.kill(signal)
+      return await exited
+    }
+  }
+}
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+/** Runs the soclink CLI; never throws on a non-zero exit. */
+export async function cli (api: string, ...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SOCLINK, '--api', api, ...args], { timeout: 20_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number, stdout?: string, stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
+export async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
