@@ -1,0 +1,123 @@
+// npm run bench: link-layer throughput and latency beside a raw WebSocket
+// baseline measured in the same run, on loopback. Writes BENCHMARKS.md.
+//
+//   raw ws one-way      496-byte binary messages, one per send
+//   raw ws corked       the same, sends corked per event-loop turn (ws's best case)
+//   raw ws ping-pong    round trips of one 496-byte message
+//   window writes       496-byte posted writes through a replica window, until
+//                       the owner has applied them all
+//   doorbell ping-pong  a rings b, b's handler rings a back
+
+import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { WebSocketServer, WebSocket } from 'ws'
+import { startNode, linkUrl } from '../support/nodes.js'
+import { until } from '../support/daemon.js'
+
+const SIZE = 496
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5_000)
+const payload = Buffer.alloc(SIZE, 0xab)
+const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+
+async function rawPair (): Promise<{ server: WebSocketServer, client: WebSocket, peer: WebSocket }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1 << 26 })
+  await new Promise((resolve) => server.once('listening', resolve))
+  const port = (server.address() as { port: number }).port
+  const peerP = new Promise<WebSocket>((resolve) => server.once('connection', resolve))
+  const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
+  await new Promise((resolve) => client.once('open', resolve))
+  return { server, client, peer: await peerP }
+}
+
+async function rawOneWay (corked: boolean): Promise<number> {
+  const { server, client, peer } = await rawPair()
+  let got = 0
+  const done = new Promise<void>((resolve) => peer.on('message', () => { if (++got === MESSAGES) resolve() }))
+  const t0 = performance.now()
+  const sock = (client as unknown as { _socket: import('node:net').Socket })._socket
+  for (let i = 0; i < MESSAGES; i += 500) {
+    if (corked) sock.cork()
+    for (let k = i; k < Math.min(MESSAGES, i + 500); k++) client.send(payload)
+    if (corked) sock.uncork()
+    await tick()
+  }
+  await done
+  const rate = MESSAGES / ((performance.now() - t0) / 1000)
+  client.close(); server.close()
+  return rate
+}
+
+async function rawPingPong (): Promise<number> {
+  const { server, client, peer } = await rawPair()
+  peer.on('message', (d: Buffer) => { peer.send(d) })
+  const t0 = performance.now()
+  for (let i = 0; i < ROUNDS; i++) {
+    await new Promise((resolve) => { client.once('message', resolve); client.send(payload) })
+  }
+  const us = (performance.now() - t0) * 1000 / ROUNDS
+  client.close(); server.close()
+  return us
+}
+
+async function soclink (): Promise<{ writes: number, rttUs: number }> {
+  const a = await startNode('bench-a')
+  const b = await startNode('bench-b', ['--peer', linkUrl(a)])
+  const region = a.regions.create('mem', 1 << 24)
+  await until('link', () => b.links.get('bench-a')?.state === 'up' ? true : undefined)
+  const w = b.openWindow({ peer: 'bench-a', region: 'mem', offset: 0, size: 1 << 24, replica: true })
+  await b.requester.opened(w)
+
+  const t0 = performance.now()
+  const slots = (1 << 24) / SIZE | 0
+  for (let i = 0; i < MESSAGES; i += 500) {
+    for (let k = i; k < Math.min(MESSAGES, i + 500); k++) w.write((k % slots) * SIZE, payload)
+    await tick()
+  }
+  await until('applied', () => a.completer.counters.writesApplied >= MESSAGES ? true : undefined, 120_000)
+  const writes = MESSAGES / ((performance.now() - t0) / 1000)
+
+  let resolveRound: (() => void) | null = null
+  b.doorbells.declare('ping', () => { b.ring('bench-a', 'pong', 0) })
+  a.doorbells.declare('pong', () => { resolveRound?.() })
+  const t1 = performance.now()
+  for (let i = 0; i < ROUNDS; i++) {
+    await new Promise<void>((resolve) => { resolveRound = resolve; a.ring('bench-b', 'ping', i) })
+  }
+  const rttUs = (performance.now() - t1) * 1000 / ROUNDS
+  await b.stop('bench'); await a.stop('bench')
+  return { writes, rttUs }
+}
+
+const rawOne = await rawOneWay(false)
+const rawCorked = await rawOneWay(true)
+const rawRtt = await rawPingPong()
+const s = await soclink()
+
+const f = (n: number): string => Math.round(n).toLocaleString('en-US')
+const rows = [
+  ['raw ws one-way, 496 B', `${f(rawOne)} msg/s`, '1.00'],
+  ['raw ws corked, 496 B', `${f(rawCorked)} msg/s`, (rawCorked / rawOne).toFixed(2)],
+  ['soclink window writes, 496 B', `${f(s.writes)} writes/s`, (s.writes / rawOne).toFixed(2)],
+  ['raw ws ping-pong RTT', `${rawRtt.toFixed(1)} us`, '1.00'],
+  ['soclink doorbell ping-pong RTT', `${s.rttUs.toFixed(1)} us`, (s.rttUs / rawRtt).toFixed(2)]
+]
+const table = ['| measurement | result | ratio to raw ws |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+const text = `# Benchmarks
+
+Produced by \`npm run bench\` (${MESSAGES.toLocaleString('en-US')} messages, ${ROUNDS.toLocaleString('en-US')} round trips; set
+BENCH_MESSAGES / BENCH_ROUNDS to change). Loopback, one process, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}),
+Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Only ratios taken in one run are comparable:
+this machine is shared and noisy.
+
+${table}
+
+- *raw ws one-way*: a \`ws\` client sending 496-byte binary messages, one \`send\` each, to a \`ws\` server.
+- *raw ws corked*: the same with the socket corked around each event-loop turn's sends.
+- *soclink window writes*: 496-byte posted writes through a replica window (bytes applied locally, sent to
+  the owner, applied there in order); timed until the owner has applied every one. Writes are batched per
+  event-loop turn into one WebSocket message, with sequence numbers and acks for replay.
+- *doorbell ping-pong*: daemon a rings a doorbell on b; b's handler rings one back on a.
+`
+writeFileSync(new URL('../../BENCHMARKS.md', import.meta.url), text)
+process.stdout.write(table + '\n')
