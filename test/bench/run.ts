@@ -63,7 +63,7 @@ async function rawPingPong (): Promise<number> {
 async function soclink (): Promise<{ writes: number, rttUs: number }> {
   const a = await startNode('bench-a')
   const b = await startNode('bench-b', ['--peer', linkUrl(a)])
-  const region = a.regions.create('mem', 1 << 24)
+  a.regions.create('mem', 1 << 24)
   await until('link', () => b.links.get('bench-a')?.state === 'up' ? true : undefined)
   const w = b.openWindow({ peer: 'bench-a', region: 'mem', offset: 0, size: 1 << 24, replica: true })
   await b.requester.opened(w)

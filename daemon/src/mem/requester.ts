@@ -61,7 +61,11 @@ export class Requester extends EventEmitter<RequesterEvents> {
       const check = (x: Window): void => {
         if (x !== w) return
         if (w.state === 'open') { clearTimeout(timer); this.off('window', check); resolve(w) }
-        if (w.state === 'failed') { clearTimeout(timer); this.off('window', check); reject(new UnsupportedRequestError(w.lastError)) }
+        if (w.state === 'failed') {
+          clearTimeout(timer)
+          this.off('window', check)
+          reject(w.refusal === Status.STATUS_COMPLETER_ABORT ? new OutOfRangeError(w.lastError) : new UnsupportedRequestError(w.lastError))
+        }
       }
       this.on('window', check)
     })
@@ -158,6 +162,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
         w.lastError = ''
       } else {
         w.state = 'failed'
+        w.refusal = s.status ?? Status.STATUS_UNSUPPORTED_REQUEST
         w.lastError = s.message ?? 'refused'
       }
       this.emit('window', w)

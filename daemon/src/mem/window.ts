@@ -38,6 +38,8 @@ export class Window extends PagedMemory {
   readonly spec: WindowSpec
   state: WindowState = 'opening'
   lastError = ''
+  /** The owner's status when it refused the window (UR or CA), else 0. */
+  refusal = 0
   regionId = 0
   regionName = ''
   readonly counters: WindowCounters = { writes: 0, updates: 0, reads: 0, errors: 0 }

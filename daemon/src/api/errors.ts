@@ -1,0 +1,107 @@
+// The one place where errors become HTTP replies. Handlers throw (our
+// SoclinkError classes, or fastify's own errors for bodies and validation);
+// the error handler below picks the status from the code and answers with
+// { "error": { "code", "message" } }.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SoclinkError } from '../errors.js'
+
+/** A request that breaks the API's rules beyond what its JSON Schema can say. */
+export class ValidationError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_VALIDATION', message)
+  }
+}
+
+/** A plain HTTP request to a WebSocket-only route. */
+export class UpgradeRequiredError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_UPGRADE_REQUIRED', message)
+  }
+}
+
+/** A method and path that no route serves. */
+export class RouteNotFoundError extends SoclinkError {
+  constructor (method: string, url: string) {
+    super('ERR_ROUTE_NOT_FOUND', `no route ${method} ${url.split('?')[0] ?? url}`)
+  }
+}
+
+/** HTTP status of every error code the API answers with. */
+export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  ERR_VALIDATION: 400,
+  ERR_BAD_JSON: 400,
+  ERR_BAD_REQUEST: 400,
+  ERR_OUT_OF_RANGE: 400,
+  ERR_CONFIG: 400,
+  ERR_NOT_FOUND: 404,
+  ERR_UNSUPPORTED_REQUEST: 404,
+  ERR_ROUTE_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_MEDIA_TYPE: 415,
+  ERR_UPGRADE_REQUIRED: 426,
+  ERR_INTERNAL: 500,
+  ERR_UNAVAILABLE: 503,
+  ERR_TIMEOUT: 504
+}
+
+/** fastify's own request errors, renamed into our codes. */
+const FASTIFY_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_BAD_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'ERR_BAD_JSON'
+}
+
+export interface ErrorBody { error: { code: string, message: string } }
+
+interface AjvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
+
+/** "body/size must be integer; body has unknown property "x"": every failure, named. */
+function validationMessage (err: FastifyError): string {
+  const where = err.validationContext ?? 'request'
+  const parts = (err.validation as AjvError[] | undefined ?? []).map((v) => {
+    const path = `${where}${v.instancePath}`
+    if (v.keyword === 'additionalProperties') return `${path} has unknown property ${JSON.stringify(v.params.additionalProperty)}`
+    return `${path} ${v.message ?? 'is invalid'}`
+  })
+  return parts.length > 0 ? parts.join('; ') : err.message
+}
+
+/** Code and message for any thrown value; null for an internal error. */
+function classify (err: unknown): { code: string, message: string } | null {
+  if (err instanceof SoclinkError) {
+    return err.code in STATUS_OF_CODE && err.code !== 'ERR_INTERNAL' ? { code: err.code, message: err.message } : null
+  }
+  const e = err as Partial<FastifyError>
+  if (e.validation !== undefined) return { code: 'ERR_VALIDATION', message: validationMessage(e as FastifyError) }
+  const renamed = FASTIFY_CODES[e.code ?? '']
+  if (renamed !== undefined) return { code: renamed, message: e.message ?? renamed }
+  // Other malformed requests fastify itself rejects (a bad Content-Length, a bad URL).
+  if (e.code?.startsWith('FST_') === true && (e.statusCode ?? 500) >= 400 && (e.statusCode ?? 500) < 500) {
+    return { code: 'ERR_BAD_REQUEST', message: e.message ?? 'bad request' }
+  }
+  return null
+}
+
+function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const known = classify(err)
+  if (known === null) {
+    request.log.error({ err }, 'internal error')
+    const body: ErrorBody = { error: { code: 'ERR_INTERNAL', message: `internal error (request ${request.id}); see the daemon log` } }
+    void reply.code(500).send(body)
+    return
+  }
+  request.log.debug({ code: known.code, message: known.message }, 'request failed')
+  const body: ErrorBody = { error: known }
+  void reply.code(STATUS_OF_CODE[known.code] ?? 500).send(body)
+}
+
+/** Installs the error and not-found handlers on the root instance. */
+export function installErrorHandling (app: FastifyInstance): void {
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(async (request) => {
+    throw new RouteNotFoundError(request.method, request.url)
+  })
+}

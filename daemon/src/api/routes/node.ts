@@ -1,0 +1,25 @@
+// Liveness and this daemon's identity.
+
+import type { FastifyInstance } from 'fastify'
+import type { SoclinkNode, NodeView } from '../../node.js'
+import { errorReplies, noFields, record, ref } from '../schemas.js'
+
+export function nodeRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/healthz', {
+    schema: {
+      summary: 'Liveness',
+      tags: ['node'],
+      querystring: noFields,
+      response: { 200: record({ status: { type: 'string', enum: ['ok'] } }), ...errorReplies(400) }
+    }
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/v1/node', {
+    schema: {
+      summary: 'This daemon: name, role, version, incarnation, link URL',
+      tags: ['node'],
+      querystring: noFields,
+      response: { 200: ref('Node'), ...errorReplies(400) }
+    }
+  }, async (): Promise<NodeView> => node.nodeView())
+}

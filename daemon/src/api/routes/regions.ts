@@ -1,0 +1,62 @@
+// Regions: memory this daemon owns. Their bytes are served by memory.ts.
+
+import type { FastifyInstance } from 'fastify'
+import type { SoclinkNode } from '../../node.js'
+import { regionView, type RegionView } from '../views.js'
+import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+
+/** The rule RegionTable enforces, repeated here so a bad name is a 400, not a 409. */
+const REGION_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+
+const idParams = fields({ id: { type: 'string', minLength: 1, description: 'the region\'s id or name' } })
+
+export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/v1/regions', {
+    schema: {
+      summary: 'Every region',
+      tags: ['regions'],
+      querystring: noFields,
+      response: { 200: record({ regions: { type: 'array', items: ref('Region') } }), ...errorReplies(400) }
+    }
+  }, async () => ({ regions: node.regions.list().map((r) => regionView(node, r)) }))
+
+  app.post<{ Body: { name: string, size: number } }>('/v1/regions', {
+    schema: {
+      summary: 'Create a region (sparse: pages are allocated when first written)',
+      tags: ['regions'],
+      querystring: noFields,
+      body: record({
+        name: { type: 'string', pattern: REGION_NAME },
+        size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' }
+      }),
+      response: { 201: ref('Region'), ...errorReplies(400, 409, 413, 415) }
+    }
+  }, async (request, reply): Promise<RegionView> => {
+    const r = node.regions.create(request.body.name, request.body.size)
+    reply.code(201)
+    return regionView(node, r)
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/regions/:id', {
+    schema: {
+      summary: 'One region, by id or name',
+      tags: ['regions'],
+      params: idParams,
+      querystring: noFields,
+      response: { 200: ref('Region'), ...errorReplies(400, 404) }
+    }
+  }, async (request): Promise<RegionView> => regionView(node, node.regions.get(request.params.id)))
+
+  app.delete<{ Params: { id: string } }>('/v1/regions/:id', {
+    schema: {
+      summary: 'Delete a region; peers\' windows onto it are dropped',
+      tags: ['regions'],
+      params: idParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404) }
+    }
+  }, async (request, reply) => {
+    node.regions.remove(request.params.id)
+    return reply.code(204).send()
+  })
+}

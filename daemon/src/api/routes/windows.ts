@@ -1,0 +1,81 @@
+// Windows: this daemon's views of ranges of peers' regions. Their bytes are
+// served by memory.ts.
+
+import type { FastifyInstance } from 'fastify'
+import type { SoclinkNode } from '../../node.js'
+import type { WindowSpec } from '../../mem/window.js'
+import { parseNumber } from '../numbers.js'
+import { windowView, type WindowView } from '../views.js'
+import { errorReplies, fields, noContent, noFields, numericId, record, ref } from '../schemas.js'
+
+interface OpenBody { peer: string, region: string | number, offset?: number, size: number, replica?: boolean }
+
+const idParams = fields({ id: numericId })
+
+export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/v1/windows', {
+    schema: {
+      summary: 'Every window this daemon has on peers\' regions',
+      tags: ['windows'],
+      querystring: noFields,
+      response: { 200: record({ windows: { type: 'array', items: ref('Window') } }), ...errorReplies(400) }
+    }
+  }, async () => ({ windows: node.requester.list().map(windowView) }))
+
+  app.post<{ Body: OpenBody }>('/v1/windows', {
+    schema: {
+      summary: 'Open a window onto a peer\'s region',
+      description: 'If the peer is up, the reply waits for the owner\'s answer: a refused window ' +
+        '(no such region, a range outside it) is an error and leaves no window behind. If the peer ' +
+        'is not up, or no peer of that name is known yet, the window is created in state "opening" ' +
+        'and subscribes when a link to that peer comes up.',
+      tags: ['windows'],
+      querystring: noFields,
+      body: record({
+        peer: { type: 'string', minLength: 1, description: 'the owner\'s node name' },
+        region: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 1 }], description: 'the region on the peer, by name or id' },
+        offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'first byte of the region (default 0)' },
+        size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' },
+        replica: { type: 'boolean', description: 'keep a synced copy (default true)' }
+      }, { required: ['peer', 'region', 'size'] }),
+      response: { 201: ref('Window'), ...errorReplies(400, 404, 413, 415, 503, 504) }
+    }
+  }, async (request, reply): Promise<WindowView> => {
+    const b = request.body
+    const spec: WindowSpec = { peer: b.peer, region: b.region, offset: b.offset ?? 0, size: b.size, replica: b.replica ?? true }
+    const w = node.openWindow(spec)
+    if (node.links.get(spec.peer)?.state === 'up') {
+      try {
+        await node.requester.opened(w)
+      } catch (err) {
+        node.requester.close(w.id)
+        throw err
+      }
+    }
+    reply.code(201)
+    return windowView(w)
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/windows/:id', {
+    schema: {
+      summary: 'One window',
+      tags: ['windows'],
+      params: idParams,
+      querystring: noFields,
+      response: { 200: ref('Window'), ...errorReplies(400, 404) }
+    }
+  }, async (request): Promise<WindowView> => windowView(node.requester.get(parseNumber('window id', request.params.id))))
+
+  app.delete<{ Params: { id: string } }>('/v1/windows/:id', {
+    schema: {
+      summary: 'Close a window',
+      tags: ['windows'],
+      params: idParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404) }
+    }
+  }, async (request, reply) => {
+    node.requester.close(parseNumber('window id', request.params.id))
+    return reply.code(204).send()
+  })
+}

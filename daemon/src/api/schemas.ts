@@ -1,0 +1,131 @@
+// JSON Schemas shared by the routes: the resources the API shows (each with
+// an $id, so OpenAPI lists them under components) and the pieces every route
+// repeats (error replies, numeric query values, empty replies). Objects are
+// closed (additionalProperties: false) in requests and replies alike.
+
+import type { FastifyInstance } from 'fastify'
+
+const int = { type: 'integer' } as const
+const count = { type: 'integer', minimum: 0 } as const
+const str = { type: 'string' } as const
+
+/** A closed object whose properties are all required. */
+export function record (properties: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties, ...extra }
+}
+
+export const ErrorSchema = {
+  $id: 'Error',
+  description: 'Every failure. `code` is stable; `message` is for people.',
+  ...record({
+    error: record({
+      code: { type: 'string', description: 'ERR_VALIDATION, ERR_NOT_FOUND, ERR_CONFLICT, ERR_OUT_OF_RANGE, ...' },
+      message: str
+    })
+  })
+}
+
+export const NodeSchema = {
+  $id: 'Node',
+  description: 'This daemon.',
+  ...record({
+    name: str,
+    role: str,
+    version: str,
+    incarnation: { type: 'string', description: 'hex; changes on every start' },
+    uptimeSeconds: count,
+    listen: { type: 'string', nullable: true, description: 'the URL peers dial' }
+  })
+}
+
+export const RegionSchema = {
+  $id: 'Region',
+  description: 'Memory this daemon owns.',
+  ...record({
+    id: int,
+    name: str,
+    size: count,
+    populatedPages: count,
+    writes: count,
+    subscribers: {
+      type: 'array',
+      description: 'peers\' windows onto this region',
+      items: record({ peer: str, window: int, base: count, size: count, replica: { type: 'boolean' } })
+    }
+  })
+}
+
+const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors']
+
+export const PeerSchema = {
+  $id: 'Peer',
+  description: 'A link to another daemon.',
+  ...record({
+    name: { type: 'string', description: 'empty until a dialed peer first answers' },
+    url: { type: 'string', nullable: true, description: 'set when this daemon dials the peer' },
+    direction: { type: 'string', enum: ['dialed', 'accepted'] },
+    role: str,
+    state: { type: 'string', enum: ['connecting', 'up', 'down'] },
+    incarnation: str,
+    rttMs: { type: 'number', nullable: true },
+    lastError: str,
+    unacked: count,
+    counters: record(Object.fromEntries(PEER_COUNTERS.map((c) => [c, count])))
+  })
+}
+
+export const WindowSchema = {
+  $id: 'Window',
+  description: 'This daemon\'s view of a range of a peer\'s region.',
+  ...record({
+    id: int,
+    peer: str,
+    region: { anyOf: [str, int], description: 'the region on the peer, as requested (name or id)' },
+    offset: count,
+    size: count,
+    replica: { type: 'boolean' },
+    state: { type: 'string', enum: ['opening', 'open', 'failed', 'closed'] },
+    regionId: { type: 'integer', description: '0 until the owner has answered' },
+    regionName: str,
+    lastError: str,
+    unordered: { type: 'integer', description: 'own writes the owner has not ordered yet' },
+    counters: record({ writes: count, updates: count, reads: count, errors: count })
+  })
+}
+
+export const DOORBELL_NAME = '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$'
+
+export const DoorbellSchema = {
+  $id: 'Doorbell',
+  description: 'A doorbell target this daemon declares.',
+  ...record({ name: str, rings: count, lastValue: count })
+}
+
+const SHARED = [ErrorSchema, NodeSchema, RegionSchema, PeerSchema, WindowSchema, DoorbellSchema]
+
+export function addSharedSchemas (app: FastifyInstance): void {
+  for (const s of SHARED) app.addSchema(s)
+}
+
+export const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` })
+
+/** Error replies a route documents, by status. */
+export function errorReplies (...statuses: number[]): Record<number, unknown> {
+  return Object.fromEntries([...statuses, 500].map((s) => [s, ref('Error')]))
+}
+
+export const noContent = { type: 'null', description: 'done; no body' } as const
+
+/** Query values are strings (no coercion): decimal or 0x hex, parsed by the handler. */
+export const queryNumber = (description: string): Record<string, unknown> =>
+  ({ type: 'string', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$', description: `${description}; decimal or 0x hex` })
+
+/** Path ids of windows (numbers only; parsed by the handler). */
+export const numericId = { type: 'string', pattern: '^[0-9]+$' } as const
+
+/** A closed params or querystring object. */
+export function fields (properties: Record<string, unknown>, required: string[] = Object.keys(properties)): Record<string, unknown> {
+  return { type: 'object', additionalProperties: false, required, properties }
+}
+
+export const noFields = fields({})
