@@ -121,7 +121,7 @@ export function loadSettings (src: Sources): Loaded {
   const configPath = (flags.config as string | undefined) ?? src.env.SOCLINK_CONFIG
   const file: Record<string, unknown> = configPath !== undefined ? readConfigFile(src, configPath) : {}
   for (const key of Object.keys(file)) {
-    if (!(key in SETTINGS)) throw new ConfigError(`${configPath}: unknown setting ${JSON.stringify(key)}`)
+    if (!(key in SETTINGS) && key !== 'secretFile') throw new ConfigError(`${configPath}: unknown setting ${JSON.stringify(key)}`)
   }
 
   const out: Record<string, unknown> = { ...DEFAULTS }
@@ -132,18 +132,35 @@ export function loadSettings (src: Sources): Loaded {
     else if (env !== undefined && env !== '') out[key] = fromText(key, spec.kind, spec.kind === 'list' || spec.kind === 'regions' ? env.split(',') : env, envOf(key))
     else if (key in file) out[key] = fromFile(spec.kind, file[key], `${configPath}: ${key}`)
   }
-  const secretFile = (flags['secret-file'] as string | undefined) ?? src.env.SOCLINK_SECRET_FILE ?? (file.secretFile as string | undefined)
-  if (flags.secret === undefined && secretFile !== undefined) {
-    try {
-      out.secret = src.readFile(secretFile).trim()
-    } catch (err) {
-      throw new ConfigError(`cannot read secret file ${secretFile}: ${(err as Error).message}`)
-    }
-  }
+  out.secret = resolveSecret(src, [
+    [flags.secret as string | undefined, flags['secret-file'] as string | undefined],
+    [src.env.SOCLINK_SECRET, src.env.SOCLINK_SECRET_FILE],
+    [file.secret as string | undefined, file.secretFile as string | undefined]
+  ])
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
   s.peers = s.peers.map(normalizePeerUrl)
   return { kind: 'run', settings: s }
+}
+
+/**
+ * The secret from the first source (flags, environment, file) that gives
+ * one, inline or as a file to read; at one level, inline wins.
+ */
+function resolveSecret (src: Sources, levels: Array<[string | undefined, string | undefined]>): string {
+  for (const [inline, path] of levels) {
+    const hasInline = inline !== undefined && inline !== ''
+    const hasPath = path !== undefined && path !== ''
+    if (hasInline) return inline
+    if (hasPath) {
+      try {
+        return src.readFile(path).trim()
+      } catch (err) {
+        throw new ConfigError(`cannot read secret file ${path}: ${(err as Error).message}`)
+      }
+    }
+  }
+  return ''
 }
 
 function readConfigFile (src: Sources, path: string): Record<string, unknown> {
@@ -193,7 +210,7 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
         return v.map((r, i) => {
           if (typeof r === 'string') return parseRegion(r, `${where}[${i}]`)
           if (typeof r === 'object' && r !== null && typeof (r as RegionSetting).name === 'string' &&
-            Number.isSafeInteger((r as RegionSetting).size) && Object.keys(r).length === 2) return r
+            Number.isSafeInteger((r as RegionSetting).size) && (r as RegionSetting).size > 0 && Object.keys(r).length === 2) return r
           throw new ConfigError(`${where}[${i}]: expected {name, size} or "NAME:SIZE"`)
         })
       }
@@ -206,7 +223,7 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
 }
 
 function parseInteger (s: string, where: string): number {
-  if (!/^\d+$/.test(s)) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a non-negative integer`)
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a non-negative integer below 2^53`)
   return Number(s)
 }
 
@@ -241,7 +258,8 @@ function parseWindow (w: unknown, where: string): WindowSetting {
   const o = w as Record<string, unknown>
   const ok = typeof w === 'object' && w !== null && typeof o.peer === 'string' &&
     (typeof o.region === 'string' || Number.isSafeInteger(o.region)) &&
-    Number.isSafeInteger(o.size) && (o.offset === undefined || Number.isSafeInteger(o.offset)) &&
+    Number.isSafeInteger(o.size) && (o.size as number) > 0 &&
+    (o.offset === undefined || (Number.isSafeInteger(o.offset) && (o.offset as number) >= 0)) &&
     (o.replica === undefined || typeof o.replica === 'boolean') &&
     Object.keys(o).every((k) => ['peer', 'region', 'offset', 'size', 'replica'].includes(k))
   if (!ok) throw new ConfigError(`${where}: expected {peer, region, offset?, size, replica?}`)
@@ -249,6 +267,7 @@ function parseWindow (w: unknown, where: string): WindowSetting {
 }
 
 export function normalizePeerUrl (s: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/^wss?:\/\//i.test(s)) throw new ConfigError(`peer ${JSON.stringify(s)}: links are ws:// or wss:// URLs`)
   const url = /^wss?:\/\//.test(s) ? s : `ws://${s}`
   let u: URL
   try {

@@ -19,7 +19,7 @@ export interface Packet {
 }
 
 /** The bulk length a frame declares, or -1 if it carries no bulk. */
-function bulkLength (f: Frame): number {
+export function bulkLength (f: Frame): number {
   if (f.write != null) return f.write.length ?? 0
   if (f.update != null) return f.update.length ?? 0
   if (f.readCompletion != null) return f.readCompletion.length ?? 0

@@ -3,7 +3,7 @@
 // delivery across reconnects. Pure: no sockets, no timers. The socket edge
 // (peer-link.ts) feeds it decoded packets and sends what drain() returns.
 
-import { bodyName, encodePacket, framesOf, isSequenced, type Frame, type Packet } from './codec.js'
+import { bodyName, bulkLength, encodePacket, framesOf, isSequenced, type Frame, type Packet } from './codec.js'
 import { FrameError, SoclinkError } from '../errors.js'
 
 export class ReplayOverflowError extends SoclinkError {
@@ -79,6 +79,10 @@ export class LinkSession {
    * buffer until acknowledged; throws ReplayOverflowError past the bound.
    */
   send (frame: Frame, bulk?: Uint8Array): void {
+    const declared = bulkLength(frame)
+    if (declared !== (bulk === undefined ? (declared < 0 ? -1 : 0) : bulk.length)) {
+      throw new FrameError(`frame declares ${declared < 0 ? 'no' : declared} bulk bytes but ${bulk?.length ?? 'none'} were given`)
+    }
     const size = FRAME_OVERHEAD + (bulk?.length ?? 0)
     const out: Outgoing = { frame, bulk, size }
     if (isSequenced(frame)) {

@@ -30,11 +30,10 @@ export function checkRange (what: string, size: number, offset: number, length: 
   }
 }
 
-const scratch = Buffer.alloc(8)
-
-/** Splits a u64 into the 8 little-endian bytes the write path takes. */
+/** Splits a u64 into 8 new little-endian bytes for the write path. */
 export function u64Bytes (value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`u64 value ${value} is not a safe non-negative integer`)
+  const scratch = Buffer.allocUnsafe(8)
   scratch.writeUInt32LE(value >>> 0, 0)
   scratch.writeUInt32LE(Math.floor(value / 0x1_0000_0000), 4)
   return scratch

@@ -52,9 +52,19 @@ export class Completer {
 
   constructor (regions: RegionTable) {
     this.regions = regions
+    // A removed region fails its windows on the peers (Subscribed with UR),
+    // as a BAR that disappears answers Unsupported Request from then on.
     regions.onRemoved((r) => {
       for (const m of this.subs.values()) {
-        for (const s of m.values()) if (s.region === r) this.drop(s)
+        for (const s of [...m.values()]) {
+          if (s.region !== r) continue
+          this.drop(s)
+          try {
+            s.link.send({ subscribed: { window: s.window, status: Status.STATUS_UNSUPPORTED_REQUEST, regionId: r.id, regionName: r.name, regionSize: r.size, message: `region ${r.name} was removed` } })
+          } catch (err) {
+            if (!(err instanceof SoclinkError)) throw err
+          }
+        }
       }
     })
   }
@@ -136,7 +146,13 @@ export class Completer {
     const from = Math.max(offset, sub.base)
     const to = Math.min(offset + bytes.length, sub.base + sub.size)
     if (from >= to) return
-    this.sendUpdate(sub, from, bytes.slice(from - offset, to - offset))
+    try {
+      this.sendUpdate(sub, from, bytes.slice(from - offset, to - offset))
+    } catch (err) {
+      // A subscriber whose link just failed is dropped by linkDown; the
+      // owner's write itself stands.
+      if (!(err instanceof SoclinkError)) throw err
+    }
   }
 
   private sendUpdate (sub: Subscription, regionOffset: number, data: Uint8Array): void {

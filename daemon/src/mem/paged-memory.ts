@@ -72,6 +72,7 @@ export abstract class PagedMemory implements MemoryAccess {
   }
 
   read (offset: number, length: number): Uint8Array {
+    this.check(offset, length)
     const out = Buffer.allocUnsafe(length)
     this.readInto(offset, out)
     return out
@@ -109,19 +110,24 @@ export abstract class PagedMemory implements MemoryAccess {
     return joinU64(b.readUInt32LE(0), b.readUInt32LE(4), this.what)
   }
 
+  // Each write gets its own small buffer (from Node's pool, so cheap):
+  // observers may keep it, or write elsewhere while others still read it.
   write8 (offset: number, value: number): void {
-    this.scratch[0] = value
-    this.write(offset, this.scratch.subarray(0, 1))
+    const b = Buffer.allocUnsafe(1)
+    b[0] = value
+    this.write(offset, b)
   }
 
   write16 (offset: number, value: number): void {
-    this.scratch.writeUInt16LE(value & 0xffff, 0)
-    this.write(offset, this.scratch.subarray(0, 2))
+    const b = Buffer.allocUnsafe(2)
+    b.writeUInt16LE(value & 0xffff, 0)
+    this.write(offset, b)
   }
 
   write32 (offset: number, value: number): void {
-    this.scratch.writeUInt32LE(value >>> 0, 0)
-    this.write(offset, this.scratch.subarray(0, 4))
+    const b = Buffer.allocUnsafe(4)
+    b.writeUInt32LE(value >>> 0, 0)
+    this.write(offset, b)
   }
 
   write64 (offset: number, value: number): void {

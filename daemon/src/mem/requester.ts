@@ -56,6 +56,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
   /** Resolves once the window is open; rejects if the owner refuses it. */
   async opened (w: Window, timeoutMs = 5000): Promise<Window> {
     if (w.state === 'open') return w
+    if (w.state === 'failed') throw this.refusalOf(w)
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.off('window', check); reject(new TimeoutError(`window ${w.id} did not open within ${timeoutMs} ms`)) }, timeoutMs)
       const check = (x: Window): void => {
@@ -64,11 +65,15 @@ export class Requester extends EventEmitter<RequesterEvents> {
         if (w.state === 'failed') {
           clearTimeout(timer)
           this.off('window', check)
-          reject(w.refusal === Status.STATUS_COMPLETER_ABORT ? new OutOfRangeError(w.lastError) : new UnsupportedRequestError(w.lastError))
+          reject(this.refusalOf(w))
         }
       }
       this.on('window', check)
     })
+  }
+
+  private refusalOf (w: Window): Error {
+    return w.refusal === Status.STATUS_COMPLETER_ABORT ? new OutOfRangeError(w.lastError) : new UnsupportedRequestError(w.lastError)
   }
 
   get (id: number): Window {

@@ -1,0 +1,124 @@
+// In-memory links for unit tests of the memory layer: no sockets, no codec.
+//
+// loopLink('o', 'w1') returns the two ends of one link. Each end is the
+// FrameSender its holder sends on, named after the peer at the far end
+// (as PeerLink is): the first end is held by 'o' and named 'w1', the
+// second is held by 'w1' and named 'o'. Frames are delivered to the far
+// end's handler asynchronously (setImmediate), strictly in the order sent,
+// with frame and bulk deep-copied at send time so later mutation by the
+// sender cannot leak across.
+
+import type { Frame } from '../../daemon/src/link/codec.js'
+import type { Delivery } from '../../daemon/src/link/session.js'
+import type { FrameSender } from '../../daemon/src/mem/frame-sender.js'
+
+/** Receives a frame that arrived on `link` (the receiver's own end). Returns false if nothing took it. */
+export type Handler = (link: LoopEnd, d: Delivery) => boolean
+
+export interface LoopOptions {
+  /** How many queued frames one turn delivers (default: all); a random count interleaves links. */
+  perTurn?: () => number
+}
+
+export class LoopEnd implements FrameSender {
+  /** The peer at the far end. */
+  readonly name: string
+  far!: LoopEnd
+  /** What the holder of this end does with frames that arrive on it. */
+  handler: Handler | null = null
+  /** Frames that arrived here and that no handler took. */
+  readonly unhandled: Frame[] = []
+  /** Errors thrown by this end's handler. */
+  readonly errors: unknown[] = []
+  /** Frames sent on this end so far. */
+  sentCount = 0
+  private readonly perTurn: () => number
+  private queue: Delivery[] = []
+  private scheduled = false
+
+  constructor (name: string, opts: LoopOptions = {}) {
+    this.name = name
+    this.perTurn = opts.perTurn ?? (() => Infinity)
+  }
+
+  send (frame: Frame, bulk?: Uint8Array): void {
+    this.queue.push({ frame: structuredClone(frame), bulk: bulk === undefined ? undefined : Uint8Array.prototype.slice.call(bulk) })
+    this.sentCount++
+    this.schedule()
+  }
+
+  /** True when nothing sent on this end waits for delivery. */
+  get idle (): boolean { return this.queue.length === 0 }
+
+  private schedule (): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => { this.pump() })
+  }
+
+  private pump (): void {
+    this.scheduled = false
+    const n = Math.max(1, Math.min(this.queue.length, this.perTurn()))
+    const turn = this.queue.splice(0, n)
+    const far = this.far
+    for (const d of turn) {
+      try {
+        if (far.handler?.(far, d) !== true) far.unhandled.push(d.frame)
+      } catch (err) {
+        far.errors.push(err)
+      }
+    }
+    if (this.queue.length > 0) this.schedule()
+  }
+}
+
+/** The two ends of a link between `a` and `b`: [held by a (named b), held by b (named a)]. */
+export function loopLink (a: string, b: string, opts: LoopOptions = {}): [LoopEnd, LoopEnd] {
+  const atA = new LoopEnd(b, opts)
+  const atB = new LoopEnd(a, opts)
+  atA.far = atB
+  atB.far = atA
+  return [atA, atB]
+}
+
+export const nextTurn = async (): Promise<void> => { await new Promise<void>((resolve) => setImmediate(resolve)) }
+
+/**
+ * Waits until every end is idle for two turns in a row (so microtask
+ * follow-ups, such as the completer's Ordered flush, have been sent and
+ * delivered too). Throws if that never happens.
+ */
+export async function settle (ends: LoopEnd[], maxTurns = 1_000_000): Promise<void> {
+  let quiet = 0
+  for (let turn = 0; turn < maxTurns; turn++) {
+    await nextTurn()
+    if (ends.every((e) => e.idle)) {
+      if (++quiet >= 2) return
+    } else {
+      quiet = 0
+    }
+  }
+  throw new Error(`links still busy after ${maxTurns} turns`)
+}
+
+/** A FrameSender that only records what is sent on it, for feeding one side by hand. */
+export class RecordingSender implements FrameSender {
+  readonly name: string
+  readonly sent: Delivery[] = []
+  constructor (name: string) { this.name = name }
+  send (frame: Frame, bulk?: Uint8Array): void {
+    this.sent.push({ frame: structuredClone(frame), bulk: bulk === undefined ? undefined : Uint8Array.prototype.slice.call(bulk) })
+  }
+}
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -1,0 +1,175 @@
+// loadSettings: flags over environment over config file over defaults, one
+// name per setting in all three. Pure: argv, env and a fake file reader.
+
+import t from 'tap'
+import { hostname } from 'node:os'
+import { loadSettings, type Settings, type Sources } from '../../daemon/src/config/settings.js'
+import { ConfigError } from '../../daemon/src/errors.js'
+
+/** A file reader over an in-memory map; missing paths throw like fs does. */
+function files (map: Record<string, string>): Sources['readFile'] {
+  return (path) => {
+    const text = map[path]
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' })
+    return text
+  }
+}
+
+function load (argv: string[], env: Record<string, string> = {}, fileMap: Record<string, string> = {}): Settings {
+  const loaded = loadSettings({ argv, env, readFile: files(fileMap) })
+  if (loaded.kind !== 'run') throw new Error(`expected settings, got ${loaded.kind}`)
+  return loaded.settings
+}
+
+const CONFIG_ERROR = { name: 'ConfigError', code: 'ERR_CONFIG' }
+
+t.test('no arguments: defaults that run on loopback', async (t) => {
+  const s = load([])
+  t.same(s, {
+    role: 'rc',
+    name: `${hostname()}-rc`,
+    listen: { host: '127.0.0.1', port: 7400 },
+    api: { host: '127.0.0.1', port: 7401 },
+    peers: [],
+    secret: '',
+    logLevel: 'info',
+    heartbeatMs: 1000,
+    deadAfterMs: 5000,
+    resumeWindowMs: 15000,
+    reconnectMaxMs: 2000,
+    maxPayload: 67108864,
+    maxReplayBytes: 67108864,
+    regions: [],
+    doorbells: [],
+    windows: []
+  })
+  t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
+})
+
+t.test('precedence: flag > environment > file > default', async (t) => {
+  const yaml = 'deadAfterMs: 111\nheartbeatMs: 222\nrole: ep\nlisten: 0.0.0.0:9000\n'
+  const fileMap = { '/etc/soclink.yaml': yaml }
+  const env = { SOCLINK_CONFIG: '/etc/soclink.yaml', SOCLINK_DEAD_AFTER_MS: '333', SOCLINK_ROLE: 'ntb' }
+
+  const fileOnly = load([], { SOCLINK_CONFIG: '/etc/soclink.yaml' }, fileMap)
+  t.equal(fileOnly.deadAfterMs, 111, 'file over default')
+  t.equal(fileOnly.heartbeatMs, 222)
+  t.equal(fileOnly.role, 'ep')
+  t.same(fileOnly.listen, { host: '0.0.0.0', port: 9000 })
+  t.equal(fileOnly.resumeWindowMs, 15000, 'default where nothing is set')
+
+  const withEnv = load([], env, fileMap)
+  t.equal(withEnv.deadAfterMs, 333, 'environment over file')
+  t.equal(withEnv.role, 'ntb')
+  t.equal(withEnv.heartbeatMs, 222, 'file still fills the rest')
+
+  const withFlag = load(['--dead-after-ms', '444'], env, fileMap)
+  t.equal(withFlag.deadAfterMs, 444, 'flag over environment')
+  t.equal(withFlag.role, 'ntb')
+
+  t.equal(load([], { ...env, SOCLINK_DEAD_AFTER_MS: '' }, fileMap).deadAfterMs, 111, 'an empty variable counts as unset')
+})
+
+t.test('every setting has one name in flags, environment and file', async (t) => {
+  const cases: Array<[keyof Settings, string, string, unknown]> = [
+    ['heartbeatMs', '--heartbeat-ms', 'SOCLINK_HEARTBEAT_MS', 250],
+    ['deadAfterMs', '--dead-after-ms', 'SOCLINK_DEAD_AFTER_MS', 900],
+    ['resumeWindowMs', '--resume-window-ms', 'SOCLINK_RESUME_WINDOW_MS', 1234],
+    ['reconnectMaxMs', '--reconnect-max-ms', 'SOCLINK_RECONNECT_MAX_MS', 77],
+    ['maxPayload', '--max-payload', 'SOCLINK_MAX_PAYLOAD', 4096],
+    ['maxReplayBytes', '--max-replay-bytes', 'SOCLINK_MAX_REPLAY_BYTES', 8192],
+    ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
+    ['name', '--name', 'SOCLINK_NAME', 'board-7'],
+    ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2']
+  ]
+  for (const [key, flag, env, value] of cases) {
+    t.equal(load([flag, String(value)])[key], value, flag)
+    t.equal(load([], { [env]: String(value) })[key], value, env)
+    t.equal(load(['--config', 'c.json'], {}, { 'c.json': JSON.stringify({ [key]: value }) })[key], value, `file key ${key}`)
+  }
+  t.same(load(['--api', '[::1]:8080']).api, { host: '::1', port: 8080 })
+  t.same(load([], { SOCLINK_LISTEN: '10.0.0.2:7500' }).listen, { host: '10.0.0.2', port: 7500 })
+})
+
+t.test('peers: repeatable, normalized to ws:// URLs with /v1/link', async (t) => {
+  t.same(load(['--peer', '127.0.0.1:7400', '--peer', 'ws://board:7500', '--peer', 'wss://x.example:443/custom']).peers, [
+    'ws://127.0.0.1:7400/v1/link',
+    'ws://board:7500/v1/link',
+    'wss://x.example/custom'
+  ])
+  t.same(load([], { SOCLINK_PEERS: '10.0.0.1:7400, 10.0.0.2:7400' }).peers,
+    ['ws://10.0.0.1:7400/v1/link', 'ws://10.0.0.2:7400/v1/link'], 'comma-separated in the environment')
+  t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - host1:7400\n' }).peers, ['ws://host1:7400/v1/link'])
+  t.same(load(['--peer', 'a:1'], { SOCLINK_PEERS: 'b:2' }).peers, ['ws://a:1/v1/link'], 'a flag replaces the list')
+})
+
+t.test('regions and doorbells', async (t) => {
+  t.same(load(['--region', 'a:64K']).regions, [{ name: 'a', size: 65536 }])
+  t.same(load(['--region', 'a:64K', '--region', 'bar:0x1000', '--region', 'c:2M', '--region', 'd:1G', '--region', 'e:100']).regions, [
+    { name: 'a', size: 65536 }, { name: 'bar', size: 4096 }, { name: 'c', size: 2097152 }, { name: 'd', size: 1073741824 }, { name: 'e', size: 100 }
+  ])
+  t.same(load([], { SOCLINK_REGIONS: 'x:4K,y:8K' }).regions, [{ name: 'x', size: 4096 }, { name: 'y', size: 8192 }])
+  t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'regions:\n  - m:1K\n  - {name: n, size: 16}\n' }).regions,
+    [{ name: 'm', size: 1024 }, { name: 'n', size: 16 }])
+  for (const bad of ['a', 'a:', ':64K', 'a:0', 'a:-1', 'a:64Q', 'a:1.5K']) {
+    t.throws(() => load(['--region', bad]), CONFIG_ERROR, `--region ${bad}`)
+  }
+  t.same(load(['--doorbell', 'db0', '--doorbell', 'msi:3']).doorbells, ['db0', 'msi:3'])
+})
+
+t.test('windows come from the config file only', async (t) => {
+  const yaml = 'windows:\n  - {peer: ep, region: bar0, size: 4096}\n  - {peer: ep, region: 2, offset: 8192, size: 16, replica: false}\n'
+  t.same(load(['--config', 'w.yml'], {}, { 'w.yml': yaml }).windows, [
+    { peer: 'ep', region: 'bar0', offset: 0, size: 4096, replica: true },
+    { peer: 'ep', region: 2, offset: 8192, size: 16, replica: false }
+  ])
+  t.throws(() => load(['--windows', 'x']), CONFIG_ERROR)
+  t.same(load([], { SOCLINK_WINDOWS: 'x' }).windows, [], 'no environment variable for windows')
+  t.throws(() => load(['--config', 'w.yml'], {}, { 'w.yml': 'windows:\n  - {peer: ep, region: r, size: 1, extra: 1}\n' }), CONFIG_ERROR)
+})
+
+t.test('--secret-file is read and trimmed; --secret wins over it', async (t) => {
+  const fileMap = { '/run/secret': '  s3cret\n' }
+  t.equal(load(['--secret-file', '/run/secret'], {}, fileMap).secret, 's3cret')
+  t.equal(load([], { SOCLINK_SECRET_FILE: '/run/secret' }, fileMap).secret, 's3cret')
+  t.equal(load(['--secret', 'flag', '--secret-file', '/run/secret'], {}, fileMap).secret, 'flag')
+  t.throws(() => load(['--secret-file', '/missing']), { ...CONFIG_ERROR, message: /cannot read secret file \/missing/ })
+})
+
+t.test('refusals are ConfigErrors (ERR_CONFIG)', async (t) => {
+  const cases: Array<[string, () => unknown]> = [
+    ['unknown flag', () => load(['--bogus', '1'])],
+    ['positional argument', () => load(['rc'])],
+    ['unknown file key', () => load(['--config', 'c.json'], {}, { 'c.json': '{"deadAfterMs": 1, "bogus": 2}' })],
+    ['bad role flag', () => load(['--role', 'gpu'])],
+    ['bad role in env', () => load([], { SOCLINK_ROLE: 'RC' })],
+    ['bad role in file', () => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'role: switch\n' })],
+    ['non-integer flag', () => load(['--heartbeat-ms', '1.5'])],
+    ['negative integer in env', () => load([], { SOCLINK_DEAD_AFTER_MS: '-1' })],
+    ['string for an int in file', () => load(['--config', 'c.json'], {}, { 'c.json': '{"heartbeatMs": "100"}' })],
+    ['bad host:port', () => load(['--listen', '127.0.0.1'])],
+    ['port out of range', () => load(['--api', '127.0.0.1:70000'])],
+    ['unreadable config file', () => load(['--config', '/nope.yaml'])],
+    ['invalid JSON', () => load(['--config', 'c.json'], {}, { 'c.json': '{deadAfterMs: 1' })],
+    ['invalid YAML', () => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'a: [1, 2\n' })],
+    ['file not a mapping', () => load(['--config', 'c.yaml'], {}, { 'c.yaml': '- 1\n- 2\n' })],
+    ['bad peer URL', () => load(['--peer', 'ws://[bad'])],
+    ['peer with a bad port', () => load(['--peer', 'x:99999'])]
+  ]
+  for (const [name, fn] of cases) {
+    let err: unknown
+    try { fn() } catch (e) { err = e }
+    t.ok(err instanceof ConfigError, `${name}: ConfigError`)
+    t.equal((err as ConfigError | undefined)?.code, 'ERR_CONFIG', `${name}: ERR_CONFIG`)
+  }
+})
+
+t.test('--help and --version', async (t) => {
+  const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
+  t.equal(help.kind, 'help')
+  if (help.kind === 'help') {
+    t.match(help.text, /--dead-after-ms N\s+\[SOCLINK_DEAD_AFTER_MS\] \[file: deadAfterMs\]/)
+    t.match(help.text, /--peer VALUE\s+\[SOCLINK_PEERS\] \[file: peers\]/)
+  }
+  t.same(loadSettings({ argv: ['--version'], env: {}, readFile: files({}) }), { kind: 'version' })
+})
