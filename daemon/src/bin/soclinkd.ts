@@ -26,7 +26,8 @@ async function main (): Promise<number> {
   const api = await buildApi(node)
   const apiUrl = await api.listen({ host: s.api.host, port: s.api.port })
   const view = node.nodeView()
-  logger.info({ listen: view.listen, api: apiUrl, peers: s.peers },
+  // Where the daemon listens is printed at any log level.
+  logger.child({}, { level: 'info' }).info({ listen: view.listen, api: apiUrl, peers: s.peers },
     `soclinkd ${s.name} (${s.role}) ready: peer links on ${view.listen ?? '?'}, control API on ${apiUrl}`)
 
   let stopping = false
