@@ -1,53 +1,76 @@
-// A typed client for a daemon's control API (/v1/...).
+// A typed client for a daemon's control API (/v1/...), over fetch.
 
-import WebSocket from 'ws'
 import { ApiError } from './errors.js'
-import type { Doorbell, NodeEvent, NodeInfo, Peer, Region, Window, WindowRequest } from './types.js'
+import { openEventStream, type EventStream } from './event-stream.js'
+import type { Doorbell, Health, NodeInfo, Peer, Region, RingResult, Window, WindowRequest, WriteResult } from './types.js'
 
 type Ref = string | number
 const seg = (r: Ref): string => encodeURIComponent(String(r))
 
-/** A live event stream: iterate it, close() to stop. */
-export interface EventStream extends AsyncIterable<NodeEvent> {
-  close (): void
+/** Query strings carry numbers as plain decimal. */
+function query (values: Record<string, number | boolean | undefined>): string {
+  const parts = Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`)
+  return parts.length === 0 ? '' : `?${parts.join('&')}`
+}
+
+function reason (err: unknown): string {
+  const cause = (err as Error).cause as (Error & { code?: string }) | undefined
+  if (cause !== undefined) return cause.message !== '' ? cause.message : (cause.code ?? String(cause))
+  return (err as Error).message
 }
 
 export class ControlClient {
   readonly base: string
 
+  /** `base` is the daemon's API URL, e.g. http://127.0.0.1:7401. */
   constructor (base = 'http://127.0.0.1:7401') {
+    const url = new URL(base)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`control API URL ${base} is not http(s)`)
     this.base = base.replace(/\/+$/, '')
   }
 
-  private async request (method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<Response> {
-    const init: RequestInit = raw !== undefined
-      ? { method, body: raw, headers: { 'content-type': 'application/octet-stream' } }
-      : body !== undefined
-        ? { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-        : { method }
+  private async request (method: string, path: string, body?: { json: unknown } | { bytes: Uint8Array }): Promise<Response> {
+    const init: RequestInit = body === undefined
+      ? { method }
+      : 'bytes' in body
+        ? { method, body: body.bytes, headers: { 'content-type': 'application/octet-stream' } }
+        : { method, body: JSON.stringify(body.json), headers: { 'content-type': 'application/json' } }
     let res: Response
     try {
       res = await fetch(this.base + path, init)
     } catch (err) {
-      throw new ApiError('ERR_CONNECT', `cannot reach the control API at ${this.base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, 0, { cause: err })
+      throw new ApiError('ERR_CONNECT', `cannot reach the control API at ${this.base}: ${reason(err)}`, 0, { cause: err })
     }
     if (res.ok) return res
     let code = 'ERR_HTTP'
     let message = `${method} ${path}: HTTP ${res.status}`
     try {
-      const e = (await res.json() as { error?: { code?: string, message?: string } }).error
-      if (e?.code !== undefined) code = e.code
-      if (e?.message !== undefined) message = e.message
+      const e = (await res.json() as { error?: { code?: unknown, message?: unknown } }).error
+      if (typeof e?.code === 'string') code = e.code
+      if (typeof e?.message === 'string') message = e.message
     } catch {}
     throw new ApiError(code, message, res.status)
   }
 
   private async json<T> (method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.request(method, path, body)
-    return res.status === 204 ? undefined as T : await res.json() as T
+    const res = await this.request(method, path, body === undefined ? undefined : { json: body })
+    if (res.status === 204) return undefined as T
+    try {
+      return await res.json() as T
+    } catch (err) {
+      throw new ApiError('ERR_BAD_REPLY', `${method} ${path}: the reply is not JSON`, res.status, { cause: err })
+    }
   }
 
-  async health (): Promise<{ status: string }> { return await this.json('GET', '/healthz') }
+  private async bytes (path: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.request('GET', path)).arrayBuffer())
+  }
+
+  private async put (path: string, bytes: Uint8Array): Promise<WriteResult> {
+    return await (await this.request('PUT', path, { bytes })).json() as WriteResult
+  }
+
+  async health (): Promise<Health> { return await this.json('GET', '/healthz') }
   async node (): Promise<NodeInfo> { return await this.json('GET', '/v1/node') }
 
   async regions (): Promise<Region[]> { return (await this.json<{ regions: Region[] }>('GET', '/v1/regions')).regions }
@@ -56,12 +79,11 @@ export class ControlClient {
   async deleteRegion (ref: Ref): Promise<void> { await this.json('DELETE', `/v1/regions/${seg(ref)}`) }
 
   async readRegion (ref: Ref, offset: number, length: number): Promise<Uint8Array> {
-    const res = await this.request('GET', `/v1/regions/${seg(ref)}/memory?offset=${offset}&length=${length}`)
-    return new Uint8Array(await res.arrayBuffer())
+    return await this.bytes(`/v1/regions/${seg(ref)}/memory${query({ offset, length })}`)
   }
 
-  async writeRegion (ref: Ref, offset: number, bytes: Uint8Array): Promise<{ offset: number, length: number }> {
-    return await (await this.request('PUT', `/v1/regions/${seg(ref)}/memory?offset=${offset}`, undefined, bytes)).json() as { offset: number, length: number }
+  async writeRegion (ref: Ref, offset: number, bytes: Uint8Array): Promise<WriteResult> {
+    return await this.put(`/v1/regions/${seg(ref)}/memory${query({ offset })}`, bytes)
   }
 
   async peers (): Promise<Peer[]> { return (await this.json<{ peers: Peer[] }>('GET', '/v1/peers')).peers }
@@ -69,52 +91,28 @@ export class ControlClient {
   async addPeer (url: string): Promise<Peer> { return await this.json('POST', '/v1/peers', { url }) }
 
   async windows (): Promise<Window[]> { return (await this.json<{ windows: Window[] }>('GET', '/v1/windows')).windows }
-  async window (id: number): Promise<Window> { return await this.json('GET', `/v1/windows/${id}`) }
+  async window (id: number): Promise<Window> { return await this.json('GET', `/v1/windows/${seg(id)}`) }
   async openWindow (req: WindowRequest): Promise<Window> { return await this.json('POST', '/v1/windows', req) }
-  async closeWindow (id: number): Promise<void> { await this.json('DELETE', `/v1/windows/${id}`) }
+  async closeWindow (id: number): Promise<void> { await this.json('DELETE', `/v1/windows/${seg(id)}`) }
 
   async readWindow (id: number, offset: number, length: number, opts: { uncached?: boolean } = {}): Promise<Uint8Array> {
-    const q = `offset=${offset}&length=${length}${opts.uncached === true ? '&uncached=true' : ''}`
-    return new Uint8Array(await (await this.request('GET', `/v1/windows/${id}/memory?${q}`)).arrayBuffer())
+    return await this.bytes(`/v1/windows/${seg(id)}/memory${query({ offset, length, uncached: opts.uncached === true ? true : undefined })}`)
   }
 
-  async writeWindow (id: number, offset: number, bytes: Uint8Array): Promise<{ offset: number, length: number }> {
-    return await (await this.request('PUT', `/v1/windows/${id}/memory?offset=${offset}`, undefined, bytes)).json() as { offset: number, length: number }
+  async writeWindow (id: number, offset: number, bytes: Uint8Array): Promise<WriteResult> {
+    return await this.put(`/v1/windows/${seg(id)}/memory${query({ offset })}`, bytes)
   }
 
   async doorbells (): Promise<Doorbell[]> { return (await this.json<{ doorbells: Doorbell[] }>('GET', '/v1/doorbells')).doorbells }
   async declareDoorbell (name: string): Promise<Doorbell> { return await this.json('POST', '/v1/doorbells', { name }) }
   async removeDoorbell (name: string): Promise<void> { await this.json('DELETE', `/v1/doorbells/${seg(name)}`) }
 
-  async ring (peer: string, target: string, value = 1): Promise<{ peer: string, target: string, value: number }> {
+  async ring (peer: string, target: string, value = 1): Promise<RingResult> {
     return await this.json('POST', `/v1/peers/${seg(peer)}/doorbells/${seg(target)}`, { value })
   }
 
-  /** Opens the live event stream; resolves once it is connected. */
+  /** The live event stream; resolves once subscribed, so no later event is missed. */
   async events (): Promise<EventStream> {
-    const ws = new WebSocket(this.base.replace(/^http/, 'ws') + '/v1/events', { perMessageDeflate: false })
-    const queue: NodeEvent[] = []
-    let wake: (() => void) | null = null
-    let ended = false
-    ws.on('message', (data) => {
-      for (const line of data.toString().split('\n')) if (line !== '') queue.push(JSON.parse(line) as NodeEvent)
-      wake?.()
-    })
-    ws.on('close', () => { ended = true; wake?.() })
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => { resolve() })
-      ws.once('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the event stream at ${this.base}: ${err.message}`, 0)) })
-    })
-    return {
-      close: () => { ws.close() },
-      async * [Symbol.asyncIterator] () {
-        for (;;) {
-          while (queue.length > 0) yield queue.shift()!
-          if (ended) return
-          await new Promise<void>((resolve) => { wake = resolve })
-          wake = null
-        }
-      }
-    }
+    return await openEventStream(this.base.replace(/^http/, 'ws') + '/v1/events')
   }
 }

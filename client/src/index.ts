@@ -1,4 +1,5 @@
-// soclink's client library: the control API client and its types.
-export { ControlClient, type EventStream } from './control-client.js'
+// soclink's client library: the control API client, its errors and types.
+export { ControlClient } from './control-client.js'
+export type { EventStream } from './event-stream.js'
 export { ApiError } from './errors.js'
 export type * from './types.js'

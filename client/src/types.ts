@@ -1,4 +1,7 @@
-// Shapes of the control API's replies (see daemon/src/api/schemas.ts).
+// Shapes of the control API's replies, field for field (see
+// daemon/src/api/schemas.ts).
+
+export interface Health { status: string }
 
 export interface NodeInfo {
   name: string
@@ -52,7 +55,11 @@ export interface Window {
 
 export interface WindowRequest { peer: string, region: string | number, offset?: number, size: number, replica?: boolean }
 
+export interface WriteResult { offset: number, length: number }
+
 export interface Doorbell { name: string, rings: number, lastValue: number }
+
+export interface RingResult { peer: string, target: string, value: number }
 
 export type NodeEvent =
   | { type: 'doorbell', time: string, peer: string, target: string, value: number }

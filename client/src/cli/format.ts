@@ -1,52 +1,113 @@
 // Pure formatting and parsing for the soclink command: hexdumps, hex
-// strings, sizes and numbers, plain-text tables. No I/O.
+// strings, numbers and sizes, API URLs, plain-text tables. No I/O.
 
-/** `hexdump -C` layout; offsets start at `base`. */
+const offsetText = (n: number): string => n.toString(16).padStart(8, '0')
+
+function hexLine (offset: number, row: Uint8Array): string {
+  const hex: string[] = []
+  for (let k = 0; k < 16; k++) {
+    hex.push(k < row.length ? row[k]!.toString(16).padStart(2, '0') : '  ')
+    if (k === 7) hex.push('')
+  }
+  const ascii = Array.from(row, (b) => b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.').join('')
+  return `${offsetText(offset)}  ${hex.join(' ')}  |${ascii}|`
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}
+
+/**
+ * `hexdump -C` layout, offsets starting at `base`: full lines equal to the
+ * one before collapse to a single `*` (sparse regions are mostly zeros), and
+ * a last line gives the end offset. Empty input gives the empty string.
+ */
 export function hexdump (bytes: Uint8Array, base = 0): string {
+  if (bytes.length === 0) return ''
   const lines: string[] = []
+  let previous: Uint8Array | null = null
+  let squeezed = false
   for (let i = 0; i < bytes.length; i += 16) {
     const row = bytes.subarray(i, i + 16)
-    const hex: string[] = []
-    for (let k = 0; k < 16; k++) {
-      hex.push(k < row.length ? row[k]!.toString(16).padStart(2, '0') : '  ')
-      if (k === 7) hex.push('')
+    if (row.length === 16 && previous !== null && sameBytes(row, previous)) {
+      if (!squeezed) lines.push('*')
+      squeezed = true
+      continue
     }
-    const ascii = [...row].map((b) => b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.').join('')
-    lines.push(`${(base + i).toString(16).padStart(8, '0')}  ${hex.join(' ')}  |${ascii}|`)
+    squeezed = false
+    previous = row
+    lines.push(hexLine(base + i, row))
   }
-  lines.push((base + bytes.length).toString(16).padStart(8, '0'))
+  lines.push(offsetText(base + bytes.length))
   return lines.join('\n')
 }
 
-/** Bytes from hex text: `deadbeef`, `de ad be ef`, `0xdeadbeef`. */
+/** Bytes from hex text: `deadbeef`, `de ad be ef`, `de:ad:be:ef`, `0xdeadbeef`. */
 export function parseHex (text: string): Uint8Array {
-  const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '')
-  if (clean.length === 0 || clean.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(clean)) {
-    throw new Error(`${JSON.stringify(text)} is not an even number of hex digits`)
-  }
-  return Uint8Array.from(Buffer.from(clean, 'hex'))
+  const clean = text.trim().replace(/^0x/i, '').replace(/[\s:]/g, '')
+  if (clean.length === 0) throw new Error(`hex ${JSON.stringify(text)} holds no bytes`)
+  const bad = /[^0-9a-f]/i.exec(clean)
+  if (bad !== null) throw new Error(`hex ${JSON.stringify(text)} has a character that is not a hex digit: ${JSON.stringify(bad[0])}`)
+  if (clean.length % 2 !== 0) throw new Error(`hex ${JSON.stringify(text)} has an odd number of hex digits (${clean.length}); write each byte as two digits`)
+  const out = new Uint8Array(clean.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16)
+  return out
 }
 
 /** A non-negative integer, decimal or 0x hex. */
 export function parseNumber (text: string, what = 'number'): number {
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new Error(`${what} ${JSON.stringify(text)} is not a decimal or 0x hex integer`)
   const n = Number(text)
-  if (!Number.isSafeInteger(n)) throw new Error(`${what} ${text} is too large`)
+  if (!Number.isSafeInteger(n)) throw new Error(`${what} ${text} is above 2^53 - 1`)
   return n
 }
 
-/** A size: 4096, 0x1000, 64K, 1M, 2G (powers of 1024). */
+const UNITS = 'KMGT'
+
+/** A size in bytes: 4096, 0x1000, 64K, 1M, 2G (powers of 1024; K, KB and KiB alike). */
 export function parseSize (text: string): number {
-  const m = /^(0x[0-9a-f]+|\d+)([kmg])?i?b?$/i.exec(text)
+  const m = /^(0x[0-9a-f]+|\d+)(?:([kmgt])(?:i?b)?)?$/i.exec(text)
   if (m === null) throw new Error(`size ${JSON.stringify(text)} is not like 4096, 0x1000, 64K or 1M`)
-  const n = Number(m[1]) * 1024 ** (m[2] === undefined ? 0 : 'kmg'.indexOf(m[2].toLowerCase()) + 1)
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`size ${text} is out of range`)
+  const n = Number(m[1]) * 1024 ** (m[2] === undefined ? 0 : UNITS.indexOf(m[2].toUpperCase()) + 1)
+  if (n === 0) throw new Error('size must be at least 1 byte')
+  if (!Number.isSafeInteger(n)) throw new Error(`size ${text} is above 2^53 - 1 bytes`)
   return n
 }
 
-/** Left-aligned columns separated by two spaces, with an upper-case header. */
-export function table (header: string[], rows: Array<Array<string | number | null>>): string {
-  const cells = [header.map((h) => h.toUpperCase()), ...rows.map((r) => r.map((c) => c === null ? '-' : String(c)))]
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0)))
-  return cells.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+/** A size the way parseSize reads it back: the largest unit that divides it exactly. */
+export function formatSize (n: number): string {
+  for (let u = UNITS.length; u > 0; u--) {
+    const unit = 1024 ** u
+    if (n >= unit && n % unit === 0) return `${n / unit}${UNITS[u - 1]}`
+  }
+  return String(n)
+}
+
+/** A control API URL: http(s)://HOST:PORT, or HOST:PORT (taken as http). */
+export function parseApiUrl (text: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new Error(`API URL ${JSON.stringify(text)} is not a URL like http://127.0.0.1:7401`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`API URL ${text} must be http:// or https://`)
+  return withScheme.replace(/\/+$/, '')
+}
+
+export type Cell = string | number | boolean | null | undefined
+
+const cellText = (c: Cell): string => c === null || c === undefined || c === '' ? '-' : String(c)
+
+/**
+ * Columns separated by two spaces under an upper-case header. A column whose
+ * cells are all numbers is right-aligned; others are left-aligned. Empty
+ * cells show as `-`. No trailing spaces.
+ */
+export function table (header: string[], rows: Cell[][]): string {
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'))
+  const cells = [header.map((h) => h.toUpperCase()), ...rows.map((r) => header.map((_, i) => cellText(r[i])))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)))
+  return cells.map((r) => r.map((c, i) => numeric[i] === true ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
 }
