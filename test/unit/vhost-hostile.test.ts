@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Region } from '../../daemon/src/mem/region.js'
 import { Vringh, type AccessCheck } from '../../daemon/src/vhost/vringh.js'
-import { RingError } from '../../daemon/src/vhost/vring-abi.js'
+import { RingError } from '../../daemon/src/uapi/ring-error.js'
 import { mulberry32 } from '../support/loop-link.js'
 
 const NUM = 8

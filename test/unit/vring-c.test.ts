@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Region } from '../../daemon/src/mem/region.js'
-import { splitLayout } from '../../daemon/src/virtio/split-layout.js'
+import { splitLayout } from '../../daemon/src/uapi/virtio-ring.js'
 import { SplitVirtqueue } from '../../daemon/src/virtio/split-virtqueue.js'
 
 const source = fileURLToPath(new URL('../c/vring_layout.c', import.meta.url))

@@ -5,11 +5,11 @@
 
 import t from 'tap'
 import { Region } from '../../daemon/src/mem/region.js'
-import { splitLayout } from '../../daemon/src/virtio/split-layout.js'
+import { splitLayout } from '../../daemon/src/uapi/virtio-ring.js'
 import { SplitVirtqueue, type IndirectAllocator } from '../../daemon/src/virtio/split-virtqueue.js'
-import { VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, features } from '../../daemon/src/virtio/constants.js'
+import { VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, features } from '../../daemon/src/uapi/virtio-config.js'
 import { Vringh } from '../../daemon/src/vhost/vringh.js'
-import { roundTrips } from './vring-random.js'
+import { roundTrips } from '../support/vring-random.js'
 
 const EVENT_IDX = features(VIRTIO_RING_F_EVENT_IDX)
 const INDIRECT = features(VIRTIO_RING_F_INDIRECT_DESC)

@@ -6,14 +6,15 @@
 // except indirect tables, which are read from `mem`.
 //
 // The driver may be hostile: every broken rule throws a RingError with its
-// own code (vring-abi.ts), and every walk is bounded by the table it reads.
+// own code (uapi/ring-error.ts), and every walk is bounded by the table it reads.
 
 import type { MemoryAccess } from '../mem/access.js'
 import {
-  RingError, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT,
-  VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_SIZE, VRING_MAX_NUM, VRING_USED_ELEM_SIZE, VRING_USED_F_NO_NOTIFY,
-  vringNeedEvent
-} from './vring-abi.js'
+  VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT,
+  VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY
+} from '../uapi/virtio-config.js'
+import { VRING_DESC_SIZE, VRING_MAX_NUM, VRING_USED_ELEM_SIZE, vringNeedEvent } from '../uapi/virtio-ring.js'
+import { RingError } from '../uapi/ring-error.js'
 
 /** Where the three parts of the ring are in `mem` (as vringh_init's desc, avail, used). */
 export interface VringAddrs { readonly num: number, readonly desc: number, readonly avail: number, readonly used: number }

@@ -9,9 +9,9 @@ import { checkRange, type MemoryAccess } from '../mem/access.js'
 import {
   VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT,
   VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY, hasFeature
-} from './constants.js'
-import { RingError } from './ring-error.js'
-import { VRING_DESC_SIZE, VRING_USED_ELEM_SIZE, vringNeedEvent, type RingFields } from './split-layout.js'
+} from '../uapi/virtio-config.js'
+import { RingError } from '../uapi/ring-error.js'
+import { VRING_DESC_SIZE, VRING_USED_ELEM_SIZE, vringNeedEvent, type RingFields } from '../uapi/virtio-ring.js'
 
 /** A run of guest memory: the driver reads it (out) or the device writes it (in). */
 export interface Segment { readonly addr: number, readonly len: number }

@@ -7,10 +7,10 @@
 // needed and was not given (a lost wakeup would stall the run).
 
 import { Region } from '../../daemon/src/mem/region.js'
-import { splitLayout } from '../../daemon/src/virtio/split-layout.js'
+import { splitLayout } from '../../daemon/src/uapi/virtio-ring.js'
 import { SplitVirtqueue, type IndirectAllocator, type Segment } from '../../daemon/src/virtio/split-virtqueue.js'
 import { Vringh, type VringhDesc } from '../../daemon/src/vhost/vringh.js'
-import { mulberry32 } from '../support/loop-link.js'
+import { mulberry32 } from './loop-link.js'
 
 const NUM = 16
 const DATA = 0x10000
