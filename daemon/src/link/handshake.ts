@@ -4,6 +4,9 @@
 // never crosses the wire, and a proof is useless for any other connection.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { wire, PROTOCOL_VERSION, type Frame } from './codec.js'
+
+const Code = wire.Goodbye.Code
 
 export const NONCE_BYTES = 32
 export const INCARNATION_BYTES = 16
@@ -44,4 +47,70 @@ export function sameBytes (a: Uint8Array | null | undefined, b: Uint8Array | nul
 
 export function hex (b: Uint8Array | null | undefined): string {
   return b == null ? '' : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+/** Who this side is, for the handshake. */
+export interface Identity {
+  name: string
+  role: number
+  secret: string
+  incarnation: Uint8Array
+}
+
+/** What the dialer does with one handshake frame. */
+export type DialStep =
+  | { kind: 'send', frame: Frame }
+  | { kind: 'refuse', code: number, why: string }
+  | { kind: 'refused', code: number, why: string }
+  | { kind: 'welcomed', name: string, role: number, incarnation: Uint8Array, resumeAt: number | null }
+
+/**
+ * The dialer's side of the handshake as a pure state machine: Challenge in,
+ * Hello out; Welcome in, its proof checked. The socket edge (peer-link.ts)
+ * feeds it decoded frames and carries out each step.
+ */
+export class DialerHandshake {
+  private readonly me: Identity
+  private readonly resume: { peerIncarnation: Uint8Array, nextSeq: number } | null
+  private readonly nonce = newNonce()
+  private challengeNonce: Uint8Array | null = null
+
+  constructor (me: Identity, resume: { peerIncarnation: Uint8Array, nextSeq: number } | null) {
+    this.me = me
+    this.resume = resume
+  }
+
+  step (f: Frame): DialStep {
+    if (f.goodbye != null) return { kind: 'refused', code: f.goodbye.code ?? 0, why: `refused by peer: ${f.goodbye.reason ?? ''}` }
+    if (this.challengeNonce === null) {
+      if (f.challenge == null) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'expected Challenge' }
+      if (f.challenge.version !== PROTOCOL_VERSION) {
+        return { kind: 'refuse', code: Code.CODE_VERSION, why: `peer speaks protocol version ${f.challenge.version ?? 0}, we speak ${PROTOCOL_VERSION}` }
+      }
+      this.challengeNonce = f.challenge.nonce ?? new Uint8Array()
+      const me = this.me
+      return {
+        kind: 'send',
+        frame: {
+          hello: {
+            version: PROTOCOL_VERSION,
+            role: me.role,
+            name: me.name,
+            incarnation: me.incarnation,
+            nonce: this.nonce,
+            proof: proof(me.secret, 'hello', this.challengeNonce, this.nonce, me.name, me.incarnation),
+            resume: this.resume
+          }
+        }
+      }
+    }
+    const w = f.welcome
+    if (w == null) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'expected Welcome' }
+    const name = w.name ?? ''
+    const incarnation = w.incarnation ?? new Uint8Array()
+    if (!proofMatches(proof(this.me.secret, 'welcome', this.nonce, this.challengeNonce, name, incarnation), w.proof)) {
+      return { kind: 'refuse', code: Code.CODE_AUTH, why: 'authentication failed: the peer\'s proof does not match our secret' }
+    }
+    return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null }
+  }
 }

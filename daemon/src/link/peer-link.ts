@@ -6,9 +6,9 @@
 
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
-import { decodePacket, encodePacket, wire, PROTOCOL_VERSION, type Frame } from './codec.js'
+import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
-import { hex, newNonce, proof, proofMatches, sameBytes } from './handshake.js'
+import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import type { LinkOptions, Role } from './options.js'
 import { FrameError, UnavailableError } from '../errors.js'
 
@@ -147,71 +147,45 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (this.closed || this.passive || this.ws !== null) return
     const ws = new WebSocket(this.url!, { perMessageDeflate: false, maxPayload: this.opts.maxPayload, handshakeTimeout: this.opts.handshakeTimeoutMs })
     this.ws = ws
-    const nonce = newNonce()
-    const timer = setTimeout(() => { this.dialFailed(ws, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
-    let stage: 'challenge' | 'welcome' | 'up' = 'challenge'
-    let challengeNonce: Uint8Array | null = null
+    const s = this.session
+    const hs = new DialerHandshake(this.opts, s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null)
+    const timer = setTimeout(() => { this.dialFailed(ws, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
+    let up = false
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.ws !== ws) return
-      if (stage === 'challenge') {
-        const f = this.handshakeFrame(ws, data, isBinary)
-        if (f === null) return
-        if (f.goodbye != null) { clearTimeout(timer); this.refused(ws, f.goodbye); return }
-        if (f.challenge == null) { this.dialFailed(ws, 'expected Challenge'); return }
-        if (f.challenge.version !== PROTOCOL_VERSION) {
+      if (up) { this.onPacket(data, isBinary); return }
+      const f = this.handshakeFrame(ws, data, isBinary)
+      if (f === null) { clearTimeout(timer); return }
+      const step = hs.step(f)
+      switch (step.kind) {
+        case 'send':
+          ws.send(encodePacket(step.frame))
+          return
+        case 'refuse':
           clearTimeout(timer)
-          const why = `peer speaks protocol version ${f.challenge.version ?? 0}, we speak ${PROTOCOL_VERSION}`
-          refuse(ws, Code.CODE_VERSION, why)
-          this.setError(why)
+          this.dialFailed(ws, step.code, step.why)
           return
-        }
-        challengeNonce = f.challenge.nonce ?? new Uint8Array()
-        const s = this.session
-        ws.send(encodePacket({
-          hello: {
-            version: PROTOCOL_VERSION,
-            role: this.opts.role,
-            name: this.opts.name,
-            incarnation: this.opts.incarnation,
-            nonce,
-            proof: proof(this.opts.secret, 'hello', challengeNonce, nonce, this.opts.name, this.opts.incarnation),
-            resume: s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null
+        case 'refused':
+          clearTimeout(timer)
+          this.setError(step.why)
+          this.opts.logger.error({ peer: this.label, code: step.code }, step.why)
+          if (step.code === Code.CODE_DUPLICATE) this.goPassive()
+          ws.close()
+          return
+        case 'welcomed':
+          clearTimeout(timer)
+          if (this.claim !== undefined && !this.claim(this, step.name)) {
+            this.dialFailed(ws, Code.CODE_DUPLICATE, `already linked to ${step.name}: it dials us`)
+            this.goPassive()
+            return
           }
-        }))
-        stage = 'welcome'
-        return
+          up = true
+          this.name = step.name
+          this.role = step.role
+          this.backoffMs = this.opts.reconnectMinMs
+          this.establish(ws, step.incarnation, step.resumeAt)
+          this.flush()
       }
-      if (stage === 'welcome') {
-        const f = this.handshakeFrame(ws, data, isBinary)
-        if (f === null) return
-        clearTimeout(timer)
-        if (f.goodbye != null) { this.refused(ws, f.goodbye); return }
-        const w = f.welcome
-        if (w == null) { this.dialFailed(ws, 'expected Welcome'); return }
-        const expected = proof(this.opts.secret, 'welcome', nonce, challengeNonce!, w.name ?? '', w.incarnation ?? new Uint8Array())
-        if (!proofMatches(expected, w.proof)) {
-          const why = 'authentication failed: the peer\'s proof does not match our secret'
-          refuse(ws, Code.CODE_AUTH, why)
-          this.setError(why)
-          this.opts.logger.error({ peer: this.label }, why)
-          return
-        }
-        if (this.claim !== undefined && !this.claim(this, w.name ?? '')) {
-          const why = `already linked to ${w.name ?? ''}: it dials us`
-          refuse(ws, Code.CODE_DUPLICATE, why)
-          this.setError(why)
-          this.goPassive()
-          return
-        }
-        stage = 'up'
-        this.name = w.name ?? ''
-        this.role = w.role ?? wire.Role.ROLE_UNSPECIFIED
-        this.backoffMs = this.opts.reconnectMinMs
-        this.establish(ws, w.incarnation ?? new Uint8Array(), w.resume?.nextSeq ?? null)
-        this.flush()
-        return
-      }
-      this.onPacket(data, isBinary)
     })
     ws.on('error', (err) => { this.opts.logger.debug({ peer: this.label, err: err.message }, 'dial error'); this.lastError = err.message })
     ws.on('close', (code, reason) => {
@@ -232,17 +206,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
   }
 
-  private refused (ws: WebSocket, g: { code?: number | null, reason?: string | null }): void {
-    const why = `refused by peer: ${g.reason ?? ''}`
+  private dialFailed (ws: WebSocket, code: number, why: string): void {
     this.setError(why)
-    this.opts.logger.error({ peer: this.label, code: g.code }, why)
-    if (g.code === Code.CODE_DUPLICATE) this.goPassive()
-    ws.close()
-  }
-
-  private dialFailed (ws: WebSocket, why: string): void {
-    this.setError(why)
-    refuse(ws, Code.CODE_PROTOCOL, why)
+    if (code === Code.CODE_AUTH) this.opts.logger.error({ peer: this.label }, why)
+    refuse(ws, code, why)
   }
 
   /** Stops dialing: the peer dials us instead. */

@@ -1,0 +1,39 @@
+// The dialer's handshake state machine, fed frames by hand.
+
+import t from 'tap'
+import { DialerHandshake, newIncarnation, newNonce, proof } from '../../daemon/src/link/handshake.js'
+import { wire } from '../../daemon/src/link/codec.js'
+
+const me = { name: 'ep', role: wire.Role.ROLE_EP, secret: 'sesame', incarnation: newIncarnation() }
+const peerInc = newIncarnation()
+
+function welcome (hs: DialerHandshake, secret: string, challengeNonce: Uint8Array): ReturnType<DialerHandshake['step']> {
+  const hello = hs.step({ challenge: { version: 1, nonce: challengeNonce } })
+  if (hello.kind !== 'send') throw new Error('expected Hello')
+  const helloNonce = hello.frame.hello!.nonce!
+  return hs.step({ welcome: { version: 1, role: wire.Role.ROLE_RC, name: 'rc', incarnation: peerInc, proof: proof(secret, 'welcome', helloNonce, challengeNonce, 'rc', peerInc), resume: { peerIncarnation: me.incarnation, nextSeq: 42 } } })
+}
+
+t.test('Challenge then Welcome with the right proof: welcomed, with the resume point', async (t) => {
+  const hs = new DialerHandshake(me, null)
+  const c = newNonce()
+  const step = welcome(hs, 'sesame', c)
+  t.match(step, { kind: 'welcomed', name: 'rc', role: wire.Role.ROLE_RC, resumeAt: 42 })
+})
+
+t.test('the Hello proves the secret over both nonces', async (t) => {
+  const hs = new DialerHandshake(me, { peerIncarnation: peerInc, nextSeq: 7 })
+  const c = newNonce()
+  const step = hs.step({ challenge: { version: 1, nonce: c } })
+  t.equal(step.kind, 'send')
+  const h = (step as { frame: { hello: { nonce: Uint8Array, proof: Uint8Array, resume: { nextSeq: number } } } }).frame.hello
+  t.same(Buffer.from(h.proof), proof('sesame', 'hello', c, h.nonce, 'ep', me.incarnation))
+  t.equal(h.resume.nextSeq, 7)
+})
+
+t.test('refusals', async (t) => {
+  t.match(welcome(new DialerHandshake(me, null), 'other-secret', newNonce()), { kind: 'refuse', code: wire.Goodbye.Code.CODE_AUTH, why: /authentication failed/ })
+  t.match(new DialerHandshake(me, null).step({ challenge: { version: 2 as wire.Version, nonce: newNonce() } }), { kind: 'refuse', code: wire.Goodbye.Code.CODE_VERSION })
+  t.match(new DialerHandshake(me, null).step({ ping: { nonce: 1 } }), { kind: 'refuse', code: wire.Goodbye.Code.CODE_PROTOCOL })
+  t.match(new DialerHandshake(me, null).step({ goodbye: { code: wire.Goodbye.Code.CODE_AUTH, reason: 'no' } }), { kind: 'refused', why: 'refused by peer: no' })
+})
