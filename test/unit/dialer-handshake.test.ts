@@ -2,7 +2,7 @@
 
 import t from 'tap'
 import { DialerHandshake, newIncarnation, newNonce, proof } from '../../daemon/src/link/handshake.js'
-import { wire } from '../../daemon/src/link/codec.js'
+import { wire, type Frame } from '../../daemon/src/link/codec.js'
 
 const me = { name: 'ep', role: wire.Role.ROLE_EP, secret: 'sesame', incarnation: newIncarnation() }
 const peerInc = newIncarnation()
@@ -33,7 +33,7 @@ t.test('the Hello proves the secret over both nonces', async (t) => {
 
 t.test('refusals', async (t) => {
   t.match(welcome(new DialerHandshake(me, null), 'other-secret', newNonce()), { kind: 'refuse', code: wire.Goodbye.Code.CODE_AUTH, why: /authentication failed/ })
-  t.match(new DialerHandshake(me, null).step({ challenge: { version: 2 as wire.Version, nonce: newNonce() } }), { kind: 'refuse', code: wire.Goodbye.Code.CODE_VERSION })
+  t.match(new DialerHandshake(me, null).step({ challenge: { version: 2, nonce: newNonce() } } as unknown as Frame), { kind: 'refuse', code: wire.Goodbye.Code.CODE_VERSION })
   t.match(new DialerHandshake(me, null).step({ ping: { nonce: 1 } }), { kind: 'refuse', code: wire.Goodbye.Code.CODE_PROTOCOL })
   t.match(new DialerHandshake(me, null).step({ goodbye: { code: wire.Goodbye.Code.CODE_AUTH, reason: 'no' } }), { kind: 'refused', why: 'refused by peer: no' })
 })
