@@ -114,3 +114,61 @@ export class DialerHandshake {
     return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null }
   }
 }
+
+/** What the acceptor makes of the Hello. */
+export type AcceptStep =
+  | { kind: 'refuse', code: number, why: string }
+  | { kind: 'hello', name: string, role: number, incarnation: Uint8Array, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }
+
+/**
+ * The acceptor's side of the handshake as a pure state machine: Challenge
+ * out, the Hello checked (version, proof, name), Welcome out. What to do with
+ * a valid Hello (which link, whether to resume) is the caller's.
+ */
+export class AcceptorHandshake {
+  private readonly me: Identity
+  private readonly nonce = newNonce()
+  private helloNonce: Uint8Array | null = null
+
+  constructor (me: Identity) {
+    this.me = me
+  }
+
+  challenge (): Frame {
+    return { challenge: { version: PROTOCOL_VERSION, nonce: this.nonce } }
+  }
+
+  check (f: Frame): AcceptStep {
+    const h = f.hello
+    if (h == null) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'expected Hello' }
+    if (h.version !== PROTOCOL_VERSION) {
+      return { kind: 'refuse', code: Code.CODE_VERSION, why: `protocol version ${h.version ?? 0} not supported; this daemon speaks ${PROTOCOL_VERSION}` }
+    }
+    const name = h.name ?? ''
+    const incarnation = h.incarnation ?? new Uint8Array()
+    const helloNonce = h.nonce ?? new Uint8Array()
+    if (!proofMatches(proof(this.me.secret, 'hello', this.nonce, helloNonce, name, incarnation), h.proof)) {
+      return { kind: 'refuse', code: Code.CODE_AUTH, why: 'authentication failed: the proof does not match this daemon\'s secret' }
+    }
+    if (name === '') return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'Hello without a node name' }
+    if (name === this.me.name) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `peer uses our own node name ${name}` }
+    this.helloNonce = helloNonce
+    return { kind: 'hello', name, role: h.role ?? 0, incarnation, resume: h.resume ?? null }
+  }
+
+  /** The Welcome for a checked Hello; `resume` is set when the session resumes. */
+  welcome (resume: { peerIncarnation: Uint8Array, nextSeq: number } | null): Frame {
+    if (this.helloNonce === null) throw new Error('welcome() before a Hello passed check()')
+    const me = this.me
+    return {
+      welcome: {
+        version: PROTOCOL_VERSION,
+        role: me.role,
+        name: me.name,
+        incarnation: me.incarnation,
+        proof: proof(me.secret, 'welcome', this.helloNonce, this.nonce, me.name, me.incarnation),
+        resume
+      }
+    }
+  }
+}

@@ -6,11 +6,11 @@ import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
-import { decodePacket, encodePacket, wire, PROTOCOL_VERSION, type Frame } from './codec.js'
-import { newNonce, proof, proofMatches } from './handshake.js'
+import { decodePacket, encodePacket, wire } from './codec.js'
+import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
-import { NotFoundError } from '../errors.js'
+import { FrameError, NotFoundError } from '../errors.js'
 
 export const LINK_PATH = '/v1/link'
 const Code = wire.Goodbye.Code
@@ -89,67 +89,41 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     link.on('state', (l) => this.emit('state', l))
   }
 
-  /** Acceptor side of the handshake: Challenge, check the Hello, Welcome. */
+  /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */
   private acceptSocket (ws: WebSocket): void {
     this.pending.add(ws)
-    const nonce = newNonce()
-    const log = this.opts.logger
+    const hs = new AcceptorHandshake(this.opts)
     const timer = setTimeout(() => { refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
     const done = (): void => { clearTimeout(timer); this.pending.delete(ws) }
     ws.once('close', done)
     ws.on('error', () => {})
-    ws.send(encodePacket({ challenge: { version: PROTOCOL_VERSION, nonce } }))
+    ws.send(encodePacket(hs.challenge()))
     ws.once('message', (data: Buffer, isBinary: boolean) => {
       done()
-      let f: Frame
+      let step: AcceptStep
       try {
-        if (!isBinary) throw new Error('text message on a binary link')
-        f = decodePacket(data).frame
+        if (!isBinary) throw new FrameError('text message on a binary link')
+        step = hs.check(decodePacket(data).frame)
       } catch (err) {
-        refuse(ws, Code.CODE_PROTOCOL, `bad handshake: ${(err as Error).message}`)
+        step = { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `bad handshake: ${(err as Error).message}` }
+      }
+      if (step.kind === 'refuse') {
+        this.opts.logger[step.code === Code.CODE_AUTH ? 'error' : 'warn'](`refused a peer: ${step.why}`)
+        refuse(ws, step.code, step.why)
         return
       }
-      const h = f.hello
-      if (h == null) { refuse(ws, Code.CODE_PROTOCOL, 'expected Hello'); return }
-      const name = h.name ?? ''
-      if (h.version !== PROTOCOL_VERSION) {
-        const why = `protocol version ${h.version ?? 0} not supported; this daemon speaks ${PROTOCOL_VERSION}`
-        log.warn({ peer: name }, `refused: ${why}`)
-        refuse(ws, Code.CODE_VERSION, why)
-        return
-      }
-      const incarnation = h.incarnation ?? new Uint8Array()
-      if (!proofMatches(proof(this.opts.secret, 'hello', nonce, h.nonce ?? new Uint8Array(), name, incarnation), h.proof)) {
-        const why = 'authentication failed: the proof does not match this daemon\'s secret'
-        log.error({ peer: name }, `refused: ${why}`)
-        refuse(ws, Code.CODE_AUTH, why)
-        return
-      }
-      if (name === '' || name === this.opts.name) {
-        refuse(ws, Code.CODE_PROTOCOL, name === '' ? 'Hello without a node name' : `peer uses our own node name ${name}`)
-        return
-      }
-      let link = this.byName.get(name)
+      let link = this.byName.get(step.name)
       if (link?.url !== undefined) {
-        refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${name}; give --peer on one side only`)
+        refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${step.name}; give --peer on one side only`)
         return
       }
       if (link === undefined) {
-        link = new PeerLink(this.opts, { name })
+        link = new PeerLink(this.opts, { name: step.name })
         this.adopt(link)
-        this.byName.set(name, link)
+        this.byName.set(step.name, link)
       }
-      const resume = link.accept(ws, { incarnation, role: h.role ?? wire.Role.ROLE_UNSPECIFIED, resume: h.resume ?? null })
-      ws.send(encodePacket({
-        welcome: {
-          version: PROTOCOL_VERSION,
-          role: this.opts.role,
-          name: this.opts.name,
-          incarnation: this.opts.incarnation,
-          proof: proof(this.opts.secret, 'welcome', h.nonce ?? new Uint8Array(), nonce, this.opts.name, this.opts.incarnation),
-          resume
-        }
-      }))
+      const resume = link.accept(ws, step)
+      ws.send(encodePacket(hs.welcome(resume)))
       link.flush()
     })
   }

@@ -87,7 +87,6 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.backoffMs = opts.reconnectMinMs
   }
 
-  get up (): boolean { return this.state === 'up' }
   get incarnation (): string { return hex(this.session?.peerIncarnation) }
   get unacked (): number { return this.session?.unacked ?? 0 }
 
@@ -229,7 +228,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * session if the peer offers a matching resume point; otherwise starts a
    * new one. Returns the Welcome's resume field.
    */
-  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: Role, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
+  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: number, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
     const old = this.ws
     if (old !== null && old !== ws) {
       this.ws = null

@@ -47,7 +47,6 @@ export class Window extends PagedMemory {
   link: FrameSender | null = null
   private wseq = 0
   private pending: PendingWrite[] = []
-  private readonly changeListeners = new Set<() => void>()
 
   constructor (id: number, spec: WindowSpec) {
     super(spec.size)
@@ -87,7 +86,6 @@ export class Window extends PagedMemory {
       if (from < to) this.store(from, p.data.subarray(from - p.offset, to - p.offset))
     }
     this.counters.updates++
-    for (const l of this.changeListeners) l()
   }
 
   /** Owner's Ordered: own writes up to wseq are part of the owner's order now. */
@@ -111,11 +109,5 @@ export class Window extends PagedMemory {
     this.wseq = 0
     this.link = link
     if (this.state !== 'closed') this.state = 'opening'
-  }
-
-  /** Called after every Update; protocol layers use it to notice peer writes. */
-  onChange (l: () => void): () => void {
-    this.changeListeners.add(l)
-    return () => { this.changeListeners.delete(l) }
   }
 }

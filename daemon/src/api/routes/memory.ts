@@ -5,12 +5,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { OutOfRangeError } from '../../errors.js'
+import { MAX_READ } from '../../mem/completer.js'
 import { ValidationError } from '../errors.js'
 import { parseNumber, parseOptionalNumber } from '../numbers.js'
 import { errorReplies, fields, numericId, queryNumber, record } from '../schemas.js'
 
-/** Largest read or write in one request (and the non-posted read limit of the link). */
-export const MAX_TRANSFER = 16 * 1024 * 1024
+/** Largest read or write in one request: the link's non-posted read limit. */
+export const MAX_TRANSFER = MAX_READ
 
 interface ReadQuery { offset: string, length: string }
 interface WriteQuery { offset: string, length?: string }
