@@ -41,7 +41,13 @@ export function roleName (role: number): string {
   return Object.entries(ROLE_WIRE).find(([, v]) => v === role)?.[0] ?? 'unknown'
 }
 
-export class SoclinkNode extends EventEmitter<{ event: [NodeEvent] }> {
+export interface NodeEvents {
+  event: [NodeEvent]
+  /** A peer's LinkEvent: a change of a link that its hardware model drives. */
+  linkEvent: [peer: string, link: string, up: boolean, reason: string]
+}
+
+export class SoclinkNode extends EventEmitter<NodeEvents> {
   readonly settings: Settings
   readonly logger: Logger
   readonly incarnation = newIncarnation()
@@ -89,7 +95,11 @@ export class SoclinkNode extends EventEmitter<{ event: [NodeEvent] }> {
       if (this.requester.handle(link, d)) return
       if (this.completer.handle(link, d)) return
       if (this.doorbells.handle(link, d)) return
-      if (d.frame.linkEvent != null) return
+      const le = d.frame.linkEvent
+      if (le != null) {
+        this.emit('linkEvent', link.name, le.link ?? '', le.up === true, le.reason ?? '')
+        return
+      }
       this.logger.warn({ peer: link.name }, 'frame with no handler')
     })
     this.links.on('up', (link) => {
@@ -140,6 +150,11 @@ export class SoclinkNode extends EventEmitter<{ event: [NodeEvent] }> {
     const link = this.links.peer(peer)
     if (link.state === 'down') throw new UnavailableError(`peer ${peer} is down${link.lastError !== '' ? `: ${link.lastError}` : ''}`)
     this.doorbells.ring(link, target, value)
+  }
+
+  /** Tells a peer's hardware model that a modelled link changed. */
+  sendLinkEvent (peer: string, link: string, up: boolean, reason: string): void {
+    this.links.peer(peer).send({ linkEvent: { link, up, reason } })
   }
 
   peerView (l: PeerLink): PeerView {

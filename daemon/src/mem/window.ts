@@ -47,6 +47,7 @@ export class Window extends PagedMemory {
   link: FrameSender | null = null
   private wseq = 0
   private pending: PendingWrite[] = []
+  private readonly updateListeners = new Set<(offset: number, length: number) => void>()
 
   constructor (id: number, spec: WindowSpec) {
     super(spec.size)
@@ -86,6 +87,16 @@ export class Window extends PagedMemory {
       if (from < to) this.store(from, p.data.subarray(from - p.offset, to - p.offset))
     }
     this.counters.updates++
+    for (const l of this.updateListeners) l(offset, data.length)
+  }
+
+  /**
+   * Told of each owner Update once applied (window-relative range): how a
+   * register block's user notices what the owner wrote back, without polling.
+   */
+  onUpdate (l: (offset: number, length: number) => void): () => void {
+    this.updateListeners.add(l)
+    return () => { this.updateListeners.delete(l) }
   }
 
   /** Owner's Ordered: own writes up to wseq are part of the owner's order now. */
