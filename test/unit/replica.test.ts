@@ -295,3 +295,22 @@ t.test('a doorbell is never seen before the writes that preceded it on the link'
   t.same(errors, ['o: no doorbell target "nobody"'], 'an unknown target is reported back')
   linksClean(t, ends)
 })
+
+t.test('an owner that writes in reaction to a window write (a register side effect) leaves the replica converged', async (t) => {
+  const { o, w1, ends } = topology()
+  const region = o.regions.get('mem')
+  // A command register at 0: the owner clears it and posts a status at 1.
+  region.observe((offset, bytes, origin) => {
+    if (origin !== null && offset === 0 && bytes[0] !== 0) { region.write8(0, 0); region.write8(1, 0x01) }
+  })
+  const win = w1.requester.open({ peer: 'o', region: 'mem', offset: 0, size: SIZE, replica: true })
+  await w1.requester.opened(win)
+  win.write8(1, 0)
+  win.write8(0, 3)
+  await settle(ends)
+  t.equal(region.read8(0), 0, 'the owner cleared the command')
+  t.equal(win.read8(0), 0, 'and so does the replica')
+  t.equal(win.read8(1), 1, 'the status is seen')
+  t.equal(win.unordered, 0)
+  linksClean(t, ends)
+})

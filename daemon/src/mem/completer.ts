@@ -185,13 +185,16 @@ export class Completer {
       fail(Status.STATUS_COMPLETER_ABORT, `write of ${data.length} bytes at ${offset} is outside window ${window} (${sub.size} bytes)`)
       return
     }
-    sub.region.writeFrom(sub.base + offset, data, sub)
-    this.counters.writesApplied++
+    // Marked ordered before it is applied: a write the owner makes in
+    // reaction (a register's side effect) comes after it, so its Update must
+    // follow the Ordered that covers this write.
     if (sub.replica && wseq !== 0) {
       sub.unordered = wseq
       this.unordered.add(sub)
       this.queueOrderedFlush()
     }
+    sub.region.writeFrom(sub.base + offset, data, sub)
+    this.counters.writesApplied++
   }
 
   /**
