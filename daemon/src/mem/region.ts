@@ -15,6 +15,8 @@ export class Region extends PagedMemory {
   /** Bumped on every write; lets readers tell whether anything changed. */
   writes = 0
   private readonly observers = new Set<WriteObserver>()
+  private reports: Array<{ offset: number, bytes: Uint8Array, origin: unknown }> = []
+  private reporting = false
 
   constructor (id: number, name: string, size: number) {
     super(size)
@@ -33,7 +35,21 @@ export class Region extends PagedMemory {
     this.check(offset, bytes.length)
     this.store(offset, bytes)
     this.writes++
-    for (const o of this.observers) o(offset, bytes, origin)
+    // A write an observer makes in reaction (a register's side effect) is
+    // applied at once but reported after the write that caused it has
+    // reached every observer, so replicas see the two in the owner's order.
+    this.reports.push({ offset, bytes, origin })
+    if (this.reporting) return
+    this.reporting = true
+    try {
+      for (let i = 0; i < this.reports.length; i++) {
+        const r = this.reports[i]!
+        for (const o of this.observers) o(r.offset, r.bytes, r.origin)
+      }
+    } finally {
+      this.reports = []
+      this.reporting = false
+    }
   }
 
   observe (o: WriteObserver): () => void {

@@ -54,19 +54,26 @@ export class Requester extends EventEmitter<RequesterEvents> {
   }
 
   /** Resolves once the window is open; rejects if the owner refuses it. */
+  /**
+   * Resolves once the window is open; rejects if the owner refuses it, or at
+   * once if the window is closed meanwhile (its device went away).
+   */
   async opened (w: Window, timeoutMs = 5000): Promise<Window> {
-    if (w.state === 'open') return w
-    if (w.state === 'failed') throw this.refusalOf(w)
+    const settled = (): Error | Window | null =>
+      w.state === 'open' ? w : w.state === 'failed' ? this.refusalOf(w) : w.state === 'closed' ? new UnavailableError(`window ${w.id} onto ${w.spec.peer}:${String(w.spec.region)} was closed`) : null
+    const now = settled()
+    if (now instanceof Error) throw now
+    if (now !== null) return now
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.off('window', check); reject(new TimeoutError(`window ${w.id} did not open within ${timeoutMs} ms`)) }, timeoutMs)
       const check = (x: Window): void => {
         if (x !== w) return
-        if (w.state === 'open') { clearTimeout(timer); this.off('window', check); resolve(w) }
-        if (w.state === 'failed') {
-          clearTimeout(timer)
-          this.off('window', check)
-          reject(this.refusalOf(w))
-        }
+        const r = settled()
+        if (r === null) return
+        clearTimeout(timer)
+        this.off('window', check)
+        if (r instanceof Error) reject(r)
+        else resolve(r)
       }
       this.on('window', check)
     })
