@@ -41,7 +41,11 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     maxReplayBytes: 67108864,
     regions: [],
     doorbells: [],
-    windows: []
+    windows: [],
+    memorySize: 16777216,
+    ring: 'split',
+    interrupts: 'msi',
+    pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }]
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -172,4 +176,14 @@ t.test('--help and --version', async (t) => {
     t.match(help.text, /--peer VALUE\s+\[SOCLINK_PEERS\] \[file: peers\]/)
   }
   t.same(loadSettings({ argv: ['--version'], env: {}, readFile: files({}) }), { kind: 'version' })
+})
+
+t.test('PCIe settings: sizes, choices and functions', async (t) => {
+  t.equal(load(['--memory-size', '64M']).memorySize, 64 * 1024 * 1024)
+  t.equal(load(['--ring', 'packed']).ring, 'packed')
+  t.throws(() => load(['--ring', 'twisted']), { code: 'ERR_CONFIG' })
+  t.equal(load(['--interrupts', 'intx']).interrupts, 'intx')
+  const s = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, subsysId: 7}\n' })
+  t.same(s.pcieFunctions, [{ name: 'f1', subsysId: 7 }])
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, colour: red}\n' }), { code: 'ERR_CONFIG' })
 })

@@ -33,9 +33,26 @@ export interface Settings {
   regions: RegionSetting[]
   doorbells: string[]
   windows: WindowSetting[]
+  memorySize: number
+  ring: 'split' | 'packed'
+  interrupts: 'msi' | 'intx'
+  pcieFunctions: PcieFunctionSetting[]
 }
 
-type Kind = 'string' | 'int' | 'hostport' | 'list' | 'role' | 'regions' | 'windows'
+/** An endpoint function as the config file gives it (pci_ep configfs attributes). */
+export interface PcieFunctionSetting {
+  name: string
+  controller?: string
+  vendorId?: number
+  deviceId?: number
+  subsysVendorId?: number
+  subsysId?: number
+  classCode?: number
+  numVrings?: number
+  vringSize?: number
+}
+
+type Kind = 'string' | 'int' | 'size' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions'
 
 interface Spec {
   kind: Kind
@@ -61,7 +78,11 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
   doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
-  windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true }
+  windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true },
+  memorySize: { kind: 'size', doc: 'PCIe: rc system memory (rc), and the outbound window onto it (ep); e.g. 16M (default)' },
+  ring: { kind: 'ring', doc: 'PCIe rc: virtqueue layout the drivers ask for, split (default) or packed' },
+  interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
+  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?}]; default one vhost0 on pcie0', fileOnly: true }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -79,7 +100,11 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   maxReplayBytes: 64 * 1024 * 1024,
   regions: [],
   doorbells: [],
-  windows: []
+  windows: [],
+  memorySize: 16 * 1024 * 1024,
+  ring: 'split',
+  interrupts: 'msi',
+  pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }]
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
@@ -190,6 +215,10 @@ function fromText (key: string, kind: Kind, raw: string | string[], where: strin
   switch (kind) {
     case 'string': return one
     case 'int': return parseInteger(one, where)
+    case 'size': return parseSize(one, where)
+    case 'ring': return oneOf(one, ['split', 'packed'], where)
+    case 'interrupts': return oneOf(one, ['msi', 'intx'], where)
+    case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
     case 'hostport': return parseHostPort(one, where)
     case 'role': return parseRole(one, where)
     case 'list': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
@@ -202,6 +231,10 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
   switch (kind) {
     case 'string': if (typeof v === 'string') return v; break
     case 'int': if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v; break
+    case 'size': if (typeof v === 'string') return parseSize(v, where); if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v; break
+    case 'ring': if (typeof v === 'string') return oneOf(v, ['split', 'packed'], where); break
+    case 'interrupts': if (typeof v === 'string') return oneOf(v, ['msi', 'intx'], where); break
+    case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
     case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
     case 'role': if (typeof v === 'string') return parseRole(v, where); break
     case 'list': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v; break
@@ -220,6 +253,22 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
       break
   }
   throw new ConfigError(`${where}: expected ${kind}, got ${JSON.stringify(v)}`)
+}
+
+function oneOf<T extends string> (s: string, allowed: readonly T[], where: string): T {
+  if (!(allowed as readonly string[]).includes(s)) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not one of ${allowed.join(', ')}`)
+  return s as T
+}
+
+const FUNCTION_NUMBERS = ['vendorId', 'deviceId', 'subsysVendorId', 'subsysId', 'classCode', 'numVrings', 'vringSize']
+
+function parseFunction (f: unknown, where: string): PcieFunctionSetting {
+  const o = f as Record<string, unknown>
+  const ok = typeof f === 'object' && f !== null && typeof o.name === 'string' &&
+    (o.controller === undefined || typeof o.controller === 'string') &&
+    Object.keys(o).every((k) => k === 'name' || k === 'controller' || (FUNCTION_NUMBERS.includes(k) && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0))
+  if (!ok) throw new ConfigError(`${where}: expected {name, controller?, ${FUNCTION_NUMBERS.map((k) => k + '?').join(', ')}} with non-negative integers`)
+  return o as unknown as PcieFunctionSetting
 }
 
 function parseInteger (s: string, where: string): number {
