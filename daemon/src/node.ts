@@ -18,6 +18,8 @@ import { Requester } from './mem/requester.js'
 import type { Window, WindowSpec } from './mem/window.js'
 import type { Settings } from './config/settings.js'
 import { UnavailableError } from './errors.js'
+import { PcieEndpointRole } from './roles/pcie-ep.js'
+import { PcieRootComplexRole } from './roles/pcie-rc.js'
 
 export const VERSION = '0.1.0'
 
@@ -57,6 +59,9 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   readonly completer: Completer
   readonly requester: Requester
   readonly doorbells = new DoorbellTable()
+  /** The PCIe endpoint (role ep) or root complex (role rc) above the links. */
+  pcieEp: PcieEndpointRole | null = null
+  pcieRc: PcieRootComplexRole | null = null
   /** Where the link listener is bound, once started. */
   listenAddress: { host: string, port: number } | null = null
 
@@ -131,6 +136,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     const s = this.settings
     for (const r of s.regions) this.regions.create(r.name, r.size)
     for (const d of s.doorbells) this.doorbells.declare(d)
+    if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
+    if (s.role === 'rc') { this.pcieRc = new PcieRootComplexRole(this); await this.pcieRc.init() }
     const addr = await this.links.listen(s.listen.host, s.listen.port)
     this.listenAddress = { host: addr.address, port: addr.port }
     for (const url of s.peers) this.links.dial(url)

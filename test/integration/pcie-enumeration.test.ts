@@ -16,8 +16,9 @@ interface Pair { rc: SoclinkNode, ep: SoclinkNode, root: RootComplex, ctrl: Endp
 
 /** An rc and an ep that dials it, wired as the composition root would. */
 async function pair (t: Test): Promise<Pair> {
-  const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+  // Roles without a PCIe composition of their own: this test wires the hardware models by hand.
+  const rc = await startNode('rc', ['--role', 'ntb-virtio'])
+  const ep = await startNode('ep', ['--role', 'ntb-vhost', '--peer', linkUrl(rc)])
   t.teardown(async () => { await ep.stop('test'); await rc.stop('test') })
   const root = new RootComplex({ regions: rc.regions, requester: rc.requester, doorbells: rc.doorbells, memorySize: 1 << 30, logger: rc.logger })
   rc.links.on('frame', (link, d) => {

@@ -75,6 +75,7 @@ export class CommandChannel {
     let release!: () => void
     slot.tail = new Promise((resolve) => { release = resolve })
     await prev
+    if (this.bar.state !== 'open') { release(); throw new CommandError(`${what}: BAR0 is not mapped (${this.bar.state})`) }
     slot.busy = true
     try {
       this.bar.write8(statusOff, CmdStatus.NONE)

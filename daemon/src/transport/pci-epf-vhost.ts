@@ -68,6 +68,21 @@ export class PciEpfVhost implements VhostConfigOps {
   start (): void {
     this.ctrl.start()
     this.outbound = this.ctrl.mapOutbound(0, this.opts.rcMemorySize)
+    this.outbound.window.onUpdate((offset, length) => { this.driverWrote(offset, length) })
+  }
+
+  /**
+   * The root complex wrote into rc memory: if it covers a ring's driver
+   * part (avail flags and used_event, or the packed driver area), an
+   * interrupt decided on the old value may be owed now.
+   */
+  private driverWrote (offset: number, length: number): void {
+    for (const vq of this.queues) {
+      const a = this.addrs[vq.index]
+      if (a === undefined || !vq.ready) continue
+      const to = a.layout === 'split' ? a.driver + 4 + 2 * a.num + 2 : a.driver + 4
+      if (offset < to && offset + length > a.driver) vq.recheck()
+    }
   }
 
   stop (): void {

@@ -56,6 +56,23 @@ export class VirtioPciEpf implements VirtioConfigOps {
     this.device = new VirtioDevice({ device: opts.fn.header.subsystemId, vendor: opts.fn.header.subsystemVendorId }, this)
     this.unlisten.push(opts.rc.onMsi(this.peer, (vector) => { this.vector(vector) }))
     this.unlisten.push(opts.rc.onIntx(this.peer, (level) => { if (level) this.intx() }))
+    this.unlisten.push(opts.pool.memory === opts.rc.sysmem
+      ? opts.rc.sysmem.observe((offset, bytes, origin) => { if (origin !== null) this.deviceWrote(offset, bytes.length) })
+      : () => {})
+  }
+
+  /**
+   * The device wrote into a ring: if it was the part where it asks for
+   * kicks (used->flags and avail_event, or the packed device area), a kick
+   * decided on the old value may be owed now.
+   */
+  private deviceWrote (offset: number, length: number): void {
+    for (const vq of this.queues) {
+      const a = vq.addrs
+      const from = a.device
+      const to = a.layout === 'split' ? a.device + 4 + 8 * a.num + 2 : a.device + 4
+      if (offset < to && offset + length > from) vq.recheck()
+    }
   }
 
   close (): void {
@@ -82,8 +99,9 @@ export class VirtioPciEpf implements VirtioConfigOps {
     await this.channel.hostCommand(R.HostCmd.SET_STATUS, `SET_STATUS 0x${status.toString(16)}`)
   }
 
+  /** RESET; a function already gone (its BAR0 window closed) has nothing to reset. */
   async reset (): Promise<void> {
-    await this.channel.hostCommand(R.HostCmd.RESET, 'RESET')
+    if (this.bar0.state === 'open') await this.channel.hostCommand(R.HostCmd.RESET, 'RESET')
     this.freeRings()
   }
 

@@ -62,6 +62,8 @@ export class VringhPacked {
   /** The most recent RingError getDesc() threw. */
   lastError: RingError | null = null
   private completedSinceNotify = 0
+  /** Slots used since the driver was last actually notified. */
+  private unnotified = 0
   /** Slot counts of the buffers read and not completed, by id, oldest first. */
   private readonly outstanding = new Map<number, number[]>()
   private readonly canAccess: AccessCheck
@@ -134,6 +136,7 @@ export class VringhPacked {
     }
     this.held -= descs
     this.completedSinceNotify += descs
+    this.unnotified += descs
     this.counters.completed++
   }
 
@@ -152,8 +155,19 @@ export class VringhPacked {
     } else {
       notify = flags !== VRING_PACKED_EVENT_FLAG_DISABLE
     }
-    if (notify) this.counters.notifies++
-    else this.counters.notifiesSuppressed++
+    if (notify) { this.counters.notifies++; this.unnotified = 0 } else this.counters.notifiesSuppressed++
+    return notify
+  }
+
+  /** As Vringh.recheckNotify(): decide again when the driver's event suppression area changes. */
+  recheckNotify (): boolean {
+    const moved = this.unnotified
+    if (moved === 0) return false
+    const flags = this.mem.read16(this.ring.driver + PACKED_EVENT_FLAGS)
+    const notify = flags === VRING_PACKED_EVENT_FLAG_DESC && this.eventIdx
+      ? packedNeedEvent(this.mem.read16(this.ring.driver + PACKED_EVENT_OFF_WRAP), this.num, this.nextUsed, this.usedWrap, moved)
+      : flags !== VRING_PACKED_EVENT_FLAG_DISABLE
+    if (notify) { this.counters.notifies++; this.unnotified = 0 }
     return notify
   }
 

@@ -61,6 +61,8 @@ export class Vringh {
   /** The most recent RingError getDesc() threw. */
   lastError: RingError | null = null
   private completedSinceNotify = 0
+  /** Buffers used since the driver was last actually notified. */
+  private unnotified = 0
   private readonly canAccess: AccessCheck
   private readonly f: { desc: number, avail: number, availIdx: number, availRing: number, usedEvent: number, used: number, usedIdx: number, usedRing: number, availEvent: number }
 
@@ -125,6 +127,7 @@ export class Vringh {
     this.lastUsedIdx = (this.lastUsedIdx + 1) & 0xffff
     this.mem.write16(this.f.usedIdx, this.lastUsedIdx)
     this.completedSinceNotify++
+    this.unnotified++
     this.counters.completed++
   }
 
@@ -140,8 +143,23 @@ export class Vringh {
     if (!this.eventIdx) notify = (this.mem.read16(this.f.avail) & VRING_AVAIL_F_NO_INTERRUPT) === 0
     else if (completed > 0xffff) notify = true
     else notify = vringNeedEvent(this.mem.read16(this.f.usedEvent), this.lastUsedIdx, (this.lastUsedIdx - completed) & 0xffff)
-    if (notify) this.counters.notifies++
-    else this.counters.notifiesSuppressed++
+    if (notify) { this.counters.notifies++; this.unnotified = 0 } else this.counters.notifiesSuppressed++
+    return notify
+  }
+
+  /**
+   * Decides again, over every buffer used since the last real notification.
+   * Called when the driver's used_event or avail->flags changes: with memory
+   * that is replicated, not shared, that write can cross a decision that
+   * read its old value, and the interrupt would be lost.
+   */
+  recheckNotify (): boolean {
+    const moved = this.unnotified
+    if (moved === 0) return false
+    const notify = this.eventIdx
+      ? moved > 0xffff || vringNeedEvent(this.mem.read16(this.f.usedEvent), this.lastUsedIdx, (this.lastUsedIdx - moved) & 0xffff)
+      : (this.mem.read16(this.f.avail) & VRING_AVAIL_F_NO_INTERRUPT) === 0
+    if (notify) { this.counters.notifies++; this.unnotified = 0 }
     return notify
   }
 

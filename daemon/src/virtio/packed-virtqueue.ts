@@ -49,6 +49,8 @@ export class PackedVirtqueue<T = unknown> {
   usedWrap = 1
   private eventFlagsShadow = VRING_PACKED_EVENT_FLAG_ENABLE
   private numAdded = 0
+  /** Slots made available since the device was last actually notified. */
+  private unnotified = 0
   private freeHead = 0
   private readonly allocator: IndirectAllocator | undefined
   private readonly nextId: Uint16Array
@@ -133,6 +135,7 @@ export class PackedVirtqueue<T = unknown> {
     this.tables[id] = table
     this.inFlight++
     this.numAdded += needed
+    this.unnotified += needed
     this.counters.added++
   }
 
@@ -152,8 +155,19 @@ export class PackedVirtqueue<T = unknown> {
     } else {
       kick = flags !== VRING_PACKED_EVENT_FLAG_DISABLE
     }
-    if (kick) this.counters.kicks++
-    else this.counters.kicksSuppressed++
+    if (kick) { this.counters.kicks++; this.unnotified = 0 } else this.counters.kicksSuppressed++
+    return kick
+  }
+
+  /** As SplitVirtqueue.recheckKick(): decide again when the device's event suppression area changes. */
+  recheckKick (): boolean {
+    const moved = this.unnotified
+    if (moved === 0) return false
+    const flags = this.mem.read16(this.ring.device + PACKED_EVENT_FLAGS)
+    const kick = flags === VRING_PACKED_EVENT_FLAG_DESC && this.eventIdx
+      ? packedNeedEvent(this.mem.read16(this.ring.device + PACKED_EVENT_OFF_WRAP), this.num, this.nextAvail, this.availWrap, moved)
+      : flags !== VRING_PACKED_EVENT_FLAG_DISABLE
+    if (kick) { this.counters.kicks++; this.unnotified = 0 }
     return kick
   }
 
@@ -225,7 +239,7 @@ export class PackedVirtqueue<T = unknown> {
       this.release(id)
     }
     this.zeroRing()
-    this.nextAvail = this.lastUsed = this.numAdded = 0
+    this.nextAvail = this.lastUsed = this.numAdded = this.unnotified = 0
     this.eventFlagsShadow = VRING_PACKED_EVENT_FLAG_ENABLE
     this.availWrap = this.usedWrap = 1
     return tokens

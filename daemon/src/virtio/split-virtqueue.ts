@@ -58,6 +58,8 @@ export class SplitVirtqueue<T = unknown> {
   private availIdxShadow = 0
   private availFlagsShadow = 0
   private numAdded = 0
+  /** Buffers made available since the device was last actually notified. */
+  private unnotified = 0
   private freeHead = 0
   private readonly allocator: IndirectAllocator | undefined
   private readonly next: Uint16Array
@@ -139,6 +141,7 @@ export class SplitVirtqueue<T = unknown> {
     this.availIdxShadow = (this.availIdxShadow + 1) & 0xffff
     this.mem.write16(this.ring.availIdx, this.availIdxShadow)
     this.numAdded++
+    this.unnotified++
     this.counters.added++
   }
 
@@ -155,8 +158,24 @@ export class SplitVirtqueue<T = unknown> {
     if (added > 0xffff) kick = true
     else if (this.eventIdx) kick = vringNeedEvent(this.mem.read16(this.ring.availEvent), newIdx, (newIdx - added) & 0xffff)
     else kick = (this.mem.read16(this.ring.used) & VRING_USED_F_NO_NOTIFY) === 0
-    if (kick) this.counters.kicks++
-    else this.counters.kicksSuppressed++
+    if (kick) { this.counters.kicks++; this.unnotified = 0 } else this.counters.kicksSuppressed++
+    return kick
+  }
+
+  /**
+   * Decides again, over every buffer added since the last real kick. Called
+   * when the device's avail_event or used->flags changes: with memory that
+   * is replicated, not shared, that write can cross a kick decision that
+   * read its old value, and the wakeup would be lost.
+   */
+  recheckKick (): boolean {
+    const moved = this.unnotified
+    if (moved === 0) return false
+    const newIdx = this.availIdxShadow
+    const kick = this.eventIdx
+      ? moved > 0xffff || vringNeedEvent(this.mem.read16(this.ring.availEvent), newIdx, (newIdx - moved) & 0xffff)
+      : (this.mem.read16(this.ring.used) & VRING_USED_F_NO_NOTIFY) === 0
+    if (kick) { this.counters.kicks++; this.unnotified = 0 }
     return kick
   }
 

@@ -1,0 +1,98 @@
+// The ep role: a PCIe endpoint running the pci-epf-vhost function, with the
+// vhost bus and its drivers above it. The function table is the pci_ep
+// configfs tree; the controller starts when the root complex is linked (the
+// PCIe link trains) and stops when that link goes down, which resets the
+// device, as surprise removal would.
+
+import type { Logger } from 'pino'
+import type { SoclinkNode } from '../node.js'
+import type { PeerLink } from '../link/peer-link.js'
+import { wire } from '../link/codec.js'
+import { EndpointController, PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
+import { FunctionTable, type FunctionConfig } from '../hw/pcie/function-table.js'
+import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
+import { VhostBus } from '../vhost/bus.js'
+import { TestVhostDriver } from '../vhost/test-driver.js'
+import { UnavailableError } from '../errors.js'
+
+export const CONTROLLER = 'pcie0'
+
+export class PcieEndpointRole {
+  readonly functions: FunctionTable
+  readonly vhostBus = new VhostBus()
+  readonly testDriver: TestVhostDriver
+  private readonly node: SoclinkNode
+  private readonly logger: Logger
+  private rcPeer: string | null = null
+  private ctrl: EndpointController | null = null
+  private transport: PciEpfVhost | null = null
+  /** Controllers to start whenever the root complex links. */
+  private readonly autostart = new Set<string>()
+
+  constructor (node: SoclinkNode) {
+    this.node = node
+    this.logger = node.logger.child({ layer: 'pcie-ep' })
+    this.testDriver = new TestVhostDriver()
+    this.functions = new FunctionTable([CONTROLLER], {
+      start: async (_ctrl, fn) => { await this.startFunction(fn) },
+      stop: async () => { await this.stopFunction() }
+    })
+  }
+
+  async init (): Promise<void> {
+    await this.vhostBus.registerDriver(this.testDriver)
+    for (const f of this.node.settings.pcieFunctions) {
+      const { name, controller, ...attrs } = f
+      this.functions.create(name, attrs)
+      if (controller !== undefined) {
+        this.functions.link(controller, name)
+        this.autostart.add(controller)
+      }
+    }
+    this.node.links.on('up', (link) => { this.linkUp(link) })
+    this.node.links.on('down', (link) => {
+      if (link.name !== this.rcPeer) return
+      this.rcPeer = null
+      void this.functions.stop(CONTROLLER).catch((err: Error) => { this.logger.warn({ err: err.message }, 'stop failed') })
+    })
+  }
+
+  private linkUp (link: PeerLink): void {
+    if (link.role !== wire.Role.ROLE_RC) return
+    this.rcPeer = link.name
+    for (const c of this.autostart) {
+      void this.functions.start(c).catch((err: Error) => { this.logger.error({ err: err.message }, 'endpoint function did not start') })
+    }
+  }
+
+  private async startFunction (fn: FunctionConfig): Promise<void> {
+    const rc = this.rcPeer
+    if (rc === null) throw new UnavailableError('no root complex is linked: start the controller once an rc peer is up')
+    const ctrl = new EndpointController({
+      regions: this.node.regions,
+      requester: this.node.requester,
+      doorbellRing: (target, value) => { this.node.ring(rc, target, value) },
+      sendLinkEvent: (up, reason) => { this.node.sendLinkEvent(rc, PCIE_LINK, up, reason) },
+      rcPeer: rc,
+      name: CONTROLLER
+    })
+    const transport = new PciEpfVhost({ ctrl, fn, rcMemorySize: this.node.settings.memorySize, logger: this.logger })
+    await this.vhostBus.registerDevice(transport.device)
+    transport.start()
+    this.ctrl = ctrl
+    this.transport = transport
+    this.logger.info({ function: fn.name, rc }, 'endpoint function started')
+  }
+
+  private async stopFunction (): Promise<void> {
+    const t = this.transport
+    this.transport = null
+    this.ctrl = null
+    if (t === null) return
+    await this.vhostBus.unregisterDevice(t.device)
+    t.stop()
+  }
+
+  get controller (): EndpointController | null { return this.ctrl }
+  get epf (): PciEpfVhost | null { return this.transport }
+}

@@ -1,0 +1,65 @@
+// The rc role: a PCIe root complex with system memory, the virtio-pci-epf
+// transport for each endpoint function it enumerates, and the virtio bus
+// and its drivers above. LinkEvents from an endpoint drive enumeration;
+// a peer whose link goes down is removed, as on surprise removal.
+
+import type { Logger } from 'pino'
+import type { SoclinkNode } from '../node.js'
+import { PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
+import { RootComplex, type EndpointFunction } from '../hw/pcie/root-complex.js'
+import { isEpfVhost, VirtioPciEpf } from '../transport/virtio-pci-epf.js'
+import { VirtioBus } from '../virtio/bus.js'
+import { FirstFitPool } from '../virtio/buffer-pool.js'
+import { TestVirtioDriver } from '../virtio/test-driver.js'
+
+/** System memory below this stays unused, so that address 0 is never a buffer. */
+const POOL_BASE = 0x10000
+
+export class PcieRootComplexRole {
+  readonly rc: RootComplex
+  readonly virtioBus = new VirtioBus()
+  readonly testDriver: TestVirtioDriver
+  readonly pool: FirstFitPool
+  readonly transports = new Map<string, VirtioPciEpf>()
+  private readonly node: SoclinkNode
+  private readonly logger: Logger
+
+  constructor (node: SoclinkNode) {
+    this.node = node
+    this.logger = node.logger.child({ layer: 'pcie-rc' })
+    const s = node.settings
+    this.rc = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: s.memorySize, logger: this.logger })
+    this.pool = new FirstFitPool(this.rc.sysmem, POOL_BASE, s.memorySize - POOL_BASE)
+    this.testDriver = new TestVirtioDriver({ packed: s.ring === 'packed' })
+  }
+
+  async init (): Promise<void> {
+    await this.virtioBus.registerDriver(this.testDriver)
+    this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
+    this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
+    this.rc.on('enumerated', (fn) => { this.attach(fn) })
+    this.rc.on('removed', (peer) => { void this.detach(peer) })
+    this.rc.on('failed', (peer, message) => { this.logger.error({ peer, message }, 'enumeration failed') })
+  }
+
+  private attach (fn: EndpointFunction): void {
+    if (!isEpfVhost(fn)) {
+      this.logger.info({ peer: fn.peer, vendor: fn.header.vendorId, device: fn.header.deviceId }, 'no driver for this function')
+      return
+    }
+    const t = new VirtioPciEpf({ fn, rc: this.rc, pool: this.pool, msi: this.node.settings.interrupts === 'msi', logger: this.logger })
+    t.onNeedsReset = () => { void this.virtioBus.deviceNeedsReset(t.device) }
+    this.transports.set(fn.peer, t)
+    void this.virtioBus.addDevice(t.device).then((outcome) => {
+      this.logger.info({ peer: fn.peer, outcome, status: t.device.status }, 'virtio device probed')
+    })
+  }
+
+  private async detach (peer: string): Promise<void> {
+    const t = this.transports.get(peer)
+    if (t === undefined) return
+    this.transports.delete(peer)
+    t.close()
+    await this.virtioBus.removeDevice(t.device)
+  }
+}
