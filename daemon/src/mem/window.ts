@@ -5,7 +5,7 @@
 // window's writes the owner has not yet ordered (see completer.ts). Reads
 // are local. An uncached window keeps no copy and reads through the link.
 
-import { PagedMemory } from './paged-memory.js'
+import { PagedMemory, PAGE_SIZE } from './paged-memory.js'
 import type { FrameSender } from './frame-sender.js'
 import { UnavailableError } from '../errors.js'
 
@@ -46,7 +46,11 @@ export class Window extends PagedMemory {
   /** The link while a session exists; null while the peer is down. */
   link: FrameSender | null = null
   private wseq = 0
+  /** Own writes not yet ordered, oldest first, from pendingHead on. */
   private pending: PendingWrite[] = []
+  private pendingHead = 0
+  /** How many pending writes touch each page: an Update on other pages skips the overlay. */
+  private readonly pendingPages = new Map<number, number>()
   private readonly updateListeners = new Set<(offset: number, length: number) => void>()
 
   constructor (id: number, spec: WindowSpec) {
@@ -58,7 +62,7 @@ export class Window extends PagedMemory {
   protected get what (): string { return `window ${this.id} (${this.spec.peer}:${String(this.spec.region)})` }
 
   /** Writes not yet ordered by the owner. */
-  get unordered (): number { return this.pending.length }
+  get unordered (): number { return this.pending.length - this.pendingHead }
 
   write (offset: number, bytes: Uint8Array): void {
     this.check(offset, bytes.length)
@@ -71,6 +75,7 @@ export class Window extends PagedMemory {
     if (this.spec.replica) {
       this.store(offset, data)
       this.pending.push({ wseq, offset, data })
+      this.countPages(offset, data.length, 1)
     }
     link.send({ write: { window: this.id, offset, length: data.length, wseq } }, data)
     this.counters.writes++
@@ -81,13 +86,35 @@ export class Window extends PagedMemory {
     this.check(offset, data.length)
     this.store(offset, data)
     const end = offset + data.length
-    for (const p of this.pending) {
+    if (this.touchesPending(offset, data.length)) this.overlay(offset, end)
+    this.counters.updates++
+    for (const l of this.updateListeners) l(offset, data.length)
+  }
+
+  private overlay (offset: number, end: number): void {
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const p = this.pending[i]!
       const from = Math.max(p.offset, offset)
       const to = Math.min(p.offset + p.data.length, end)
       if (from < to) this.store(from, p.data.subarray(from - p.offset, to - p.offset))
     }
-    this.counters.updates++
-    for (const l of this.updateListeners) l(offset, data.length)
+  }
+
+  private touchesPending (offset: number, length: number): boolean {
+    if (this.pendingPages.size === 0) return false
+    const last = Math.floor((offset + length - 1) / PAGE_SIZE)
+    for (let page = Math.floor(offset / PAGE_SIZE); page <= last; page++) if (this.pendingPages.has(page)) return true
+    return false
+  }
+
+  private countPages (offset: number, length: number, delta: number): void {
+    if (length === 0) return
+    const last = Math.floor((offset + length - 1) / PAGE_SIZE)
+    for (let page = Math.floor(offset / PAGE_SIZE); page <= last; page++) {
+      const n = (this.pendingPages.get(page) ?? 0) + delta
+      if (n === 0) this.pendingPages.delete(page)
+      else this.pendingPages.set(page, n)
+    }
   }
 
   /**
@@ -101,14 +128,29 @@ export class Window extends PagedMemory {
 
   /** Owner's Ordered: own writes up to wseq are part of the owner's order now. */
   ordered (wseq: number): void {
-    let n = 0
-    while (n < this.pending.length && this.pending[n]!.wseq <= wseq) n++
-    if (n > 0) this.pending = this.pending.slice(n)
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.wseq <= wseq) {
+      const p = this.pending[this.pendingHead++]!
+      this.countPages(p.offset, p.data.length, -1)
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending = []
+      this.pendingHead = 0
+    } else if (this.pendingHead > 1024) {
+      this.pending = this.pending.slice(this.pendingHead)
+      this.pendingHead = 0
+    }
   }
 
   /** Owner refused write `wseq`: forget it (the owner's Updates correct the bytes). */
   rejected (wseq: number, why: string): void {
-    this.pending = this.pending.filter((p) => p.wseq !== wseq)
+    const keep: PendingWrite[] = []
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const p = this.pending[i]!
+      if (p.wseq === wseq) this.countPages(p.offset, p.data.length, -1)
+      else keep.push(p)
+    }
+    this.pending = keep
+    this.pendingHead = 0
     this.counters.errors++
     this.lastError = why
   }
@@ -117,6 +159,8 @@ export class Window extends PagedMemory {
   reset (link: FrameSender | null): void {
     this.clear()
     this.pending = []
+    this.pendingHead = 0
+    this.pendingPages.clear()
     this.wseq = 0
     this.link = link
     if (this.state !== 'closed') this.state = 'opening'
