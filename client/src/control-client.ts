@@ -2,7 +2,10 @@
 
 import { ApiError } from './errors.js'
 import { openEventStream, type EventStream } from './event-stream.js'
-import type { Doorbell, Health, NodeInfo, Peer, Region, RingResult, Window, WindowRequest, WriteResult } from './types.js'
+import type {
+  Device, Doorbell, Health, NodeInfo, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer, Region,
+  RingResult, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
+} from './types.js'
 
 type Ref = string | number
 const seg = (r: Ref): string => encodeURIComponent(String(r))
@@ -109,6 +112,34 @@ export class ControlClient {
 
   async ring (peer: string, target: string, value = 1): Promise<RingResult> {
     return await this.json('POST', `/v1/peers/${seg(peer)}/doorbells/${seg(target)}`, { value })
+  }
+
+  /** The endpoint's pci_ep configfs tree (an ep daemon only). */
+  async pciEp (): Promise<PciEpTree> { return await this.json('GET', '/v1/pci-ep') }
+  async createFunction (name: string, attrs: PciEpFunctionAttrs = {}): Promise<PciEpFunction> {
+    return await this.json('POST', '/v1/pci-ep/functions', { name, ...attrs })
+  }
+
+  async updateFunction (name: string, attrs: PciEpFunctionAttrs): Promise<PciEpFunction> {
+    return await this.json('PATCH', `/v1/pci-ep/functions/${seg(name)}`, attrs)
+  }
+
+  async deleteFunction (name: string): Promise<void> { await this.json('DELETE', `/v1/pci-ep/functions/${seg(name)}`) }
+  async linkFunction (ctrl: string, name: string): Promise<void> { await this.json('PUT', `/v1/pci-ep/controllers/${seg(ctrl)}/functions/${seg(name)}`) }
+  async unlinkFunction (ctrl: string, name: string): Promise<void> { await this.json('DELETE', `/v1/pci-ep/controllers/${seg(ctrl)}/functions/${seg(name)}`) }
+  async startController (ctrl: string): Promise<PciEpController> { return await this.json('POST', `/v1/pci-ep/controllers/${seg(ctrl)}/start`) }
+  async stopController (ctrl: string): Promise<PciEpController> { return await this.json('POST', `/v1/pci-ep/controllers/${seg(ctrl)}/stop`) }
+
+  /** The root complex's view (an rc daemon only). */
+  async pci (): Promise<PciRootComplex> { return await this.json('GET', '/v1/pci') }
+
+  async devices (): Promise<Device[]> { return (await this.json<{ devices: Device[] }>('GET', '/v1/devices')).devices }
+  async device (name: string): Promise<Device> { return await this.json('GET', `/v1/devices/${seg(name)}`) }
+  async virtqueues (): Promise<Virtqueue[]> { return (await this.json<{ virtqueues: Virtqueue[] }>('GET', '/v1/virtqueues')).virtqueues }
+
+  /** Runs the test device pair on a virtio device (rc); resolves when every buffer is used. */
+  async runTestDevice (name: string, req: TestRunRequest): Promise<TestRunResult> {
+    return await this.json('POST', `/v1/devices/${seg(name)}/test`, req)
   }
 
   /** The live event stream; resolves once subscribed, so no later event is missed. */

@@ -67,3 +67,117 @@ export type NodeEvent =
   | { type: 'peer', time: string, peer: string, state: string, error: string }
   | { type: 'window', time: string, window: number, peer: string, state: string, error: string }
   | { type: 'error', time: string, peer: string, message: string }
+
+// ---------------------------------------------------------------- PCIe and virtio
+// (daemon/src/api/pcie-schemas.ts)
+
+/** An endpoint function: functions/pci_epf_vhost/<name> in pci_ep configfs. */
+export interface PciEpFunction {
+  name: string
+  type: 'vhost'
+  vendorId: number
+  deviceId: number
+  revisionId: number
+  classCode: number
+  subsysVendorId: number
+  subsysId: number
+  interruptPin: number
+  msiInterrupts: number
+  numVrings: number
+  vringSize: number
+  vhostDriver: string
+}
+
+/** The attributes a function is created or changed with. */
+export type PciEpFunctionAttrs = Partial<Omit<PciEpFunction, 'name'>>
+
+export interface PciFunctionIds {
+  vendorId: number
+  deviceId: number
+  revisionId: number
+  classCode: number
+  subsystemVendorId: number
+  subsystemId: number
+  interruptPin: number
+}
+
+/** A started controller's state (pci_epc). */
+export interface PciEndpointState {
+  name: string
+  rcPeer: string
+  started: boolean
+  header: PciFunctionIds
+  command: number
+  bars: Array<{ index: number, size: number, flags: number, region: string, busAddress: number }>
+  outbound: Array<{ window: number, pciAddr: number, size: number, state: string }>
+  intx: boolean
+  counters: { msi: number, intxAssert: number, intxDeassert: number, outboundMaps: number, outboundUnmaps: number, linkEventErrors: number }
+}
+
+export interface PciEpController {
+  name: string
+  function: string | null
+  started: boolean
+  lastError: string
+  /** null while stopped. */
+  endpoint: PciEndpointState | null
+}
+
+export interface PciEpTree { functions: PciEpFunction[], controllers: PciEpController[] }
+
+/** A function the root complex found; header fields are null until enumerated. */
+export type PciFunction = { [K in keyof PciFunctionIds]: number | null } & {
+  peer: string
+  state: 'enumerating' | 'ready' | 'failed'
+  lastError: string
+  bars: Array<{ index: number, size: number, flags: number, busAddress: number, window: number }>
+  msi: number
+  intx: boolean
+}
+
+export interface PciRootComplex { memorySize: number, region: string, spurious: number, functions: PciFunction[] }
+
+export type VirtioStatusBit = 'ACKNOWLEDGE' | 'DRIVER' | 'DRIVER_OK' | 'FEATURES_OK' | 'NEEDS_RESET' | 'FAILED'
+
+export interface Device {
+  name: string
+  side: 'virtio' | 'vhost'
+  peer: string
+  transport: 'virtio-pci-epf' | 'pci-epf-vhost'
+  deviceId: number
+  vendorId: number
+  status: number
+  statusBits: VirtioStatusBit[]
+  /** "0x..." */
+  deviceFeatures: string
+  driverFeatures: string
+  driver: string | null
+  needsReset: string
+  lastError: string
+}
+
+export interface Virtqueue {
+  device: string
+  side: 'virtio' | 'vhost'
+  index: number
+  name: string
+  layout: 'split' | 'packed'
+  size: number
+  region: string
+  desc: number | null
+  driverArea: number | null
+  deviceArea: number | null
+  availIdx: number | null
+  usedIdx: number | null
+  availWrap: boolean | null
+  usedWrap: boolean | null
+  lastSeenAvail: number | null
+  ready: boolean
+  counters: { kicks: number, kicksSuppressed: number | null, interrupts: number, buffers: number, errors: number }
+  lastError: string
+}
+
+export interface TestRunRequest { tx: number, rx: number, timeoutMs?: number }
+
+/** One run's counters: tx buffers sent, rx buffers received and verified, payload bytes both ways. */
+export interface TestRunResult { sent: number, received: number, verified: number, errors: number, bytes: number, seconds: number }

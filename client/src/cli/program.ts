@@ -7,6 +7,7 @@ import type { Context } from './context.js'
 import { asApiUrl } from './args.js'
 import { regionCommands, windowCommands } from './memory.js'
 import { doorbellCommands, eventCommands } from './signals.js'
+import { pciEpCommands, virtioCommands } from './pcie.js'
 import { nodeText, peersTable } from './views.js'
 
 export interface Output { out (text: string): void }
@@ -20,7 +21,7 @@ const stdout: Output = { out: (text) => { process.stdout.write(text + '\n') } }
  */
 export function buildProgram (io: Output = stdout): Command {
   const program = new Command('soclink')
-    .description('control a soclinkd daemon: regions, windows, peers, doorbells, events')
+    .description('control a soclinkd daemon: regions, windows, peers, doorbells, events, PCIe and virtio')
     .addOption(new Option('--api <url>', 'control API of the daemon').env('SOCLINK_API').default('http://127.0.0.1:7401').argParser(asApiUrl))
     .option('--json', 'machine output: one JSON document (JSON lines for events)')
     .showHelpAfterError('(add --help for usage)')
@@ -47,5 +48,7 @@ export function buildProgram (io: Output = stdout): Command {
   windowCommands(program, ctx)
   doorbellCommands(program, ctx)
   eventCommands(program, ctx)
+  pciEpCommands(program, ctx)
+  virtioCommands(program, ctx)
   return program
 }

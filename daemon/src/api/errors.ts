@@ -20,6 +20,13 @@ export class UpgradeRequiredError extends SoclinkError {
   }
 }
 
+/** A route for a role this daemon does not have (PCIe endpoint, root complex). */
+export class NotThisRoleError extends SoclinkError {
+  constructor (what: string, role: string) {
+    super('ERR_NOT_FOUND', `this daemon is not a PCIe ${what} (role ${role})`)
+  }
+}
+
 /** A method and path that no route serves. */
 export class RouteNotFoundError extends SoclinkError {
   constructor (method: string, url: string) {

@@ -17,6 +17,10 @@ import { peerRoutes } from './routes/peers.js'
 import { windowRoutes } from './routes/windows.js'
 import { doorbellRoutes } from './routes/doorbells.js'
 import { eventRoutes } from './routes/events.js'
+import { addPcieSchemas } from './pcie-schemas.js'
+import { pciEpRoutes } from './routes/pci-ep.js'
+import { pciRoutes } from './routes/pci.js'
+import { deviceRoutes } from './routes/devices.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
@@ -27,12 +31,13 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   })
   installErrorHandling(app)
   addSharedSchemas(app)
+  addPcieSchemas(app)
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'soclink control API', version: VERSION, description: `Control API of soclinkd ${node.settings.name}.` },
-      tags: ['node', 'regions', 'windows', 'peers', 'doorbells'].map((name) => ({ name }))
+      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues'].map((name) => ({ name }))
     },
     // Shared schemas appear in components under their own $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
@@ -46,6 +51,9 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   windowRoutes(app, node)
   doorbellRoutes(app, node)
   eventRoutes(app, node)
+  pciEpRoutes(app, node)
+  pciRoutes(app, node)
+  deviceRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }

@@ -18,7 +18,9 @@ import type { Region } from '../mem/region.js'
 import type { EndpointController, OutboundMap } from '../hw/pcie/endpoint-controller.js'
 import type { FunctionConfig } from '../hw/pcie/function-table.js'
 import { VhostDevice, type VhostConfigOps } from '../vhost/vhost.js'
-import { createDeviceRing, VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
+import { packedDeviceRing, VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
+import { Vringh } from '../vhost/vringh.js'
+import { VringhPacked } from '../vhost/vringh-packed.js'
 import { splitLayout } from '../uapi/virtio-ring.js'
 import { packedLayout } from '../uapi/virtio-packed.js'
 import { hasFeature, VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED } from '../uapi/virtio-config.js'
@@ -228,7 +230,13 @@ export class PciEpfVhost implements VhostConfigOps {
         ? { layout: 'packed' as const, num: vq.num, desc: l.desc, driver: (l as ReturnType<typeof packedLayout>).driver, device: (l as ReturnType<typeof packedLayout>).device }
         : { layout: 'split' as const, num: vq.num, desc: l.desc, driver: (l as ReturnType<typeof splitLayout>).avail, device: (l as ReturnType<typeof splitLayout>).used }
       this.addrs[vq.index] = addrs
-      return createDeviceRing(mem, addrs, features, (a, len) => a >= 0 && a + len <= mem.size)
+      // As createDeviceRing(), keeping the ring for ringPosition().
+      const opts = { features, canAccess: (a: number, len: number): boolean => a >= 0 && a + len <= mem.size }
+      const ring = addrs.layout === 'packed'
+        ? new VringhPacked(mem, { num: addrs.num, desc: addrs.desc, driver: addrs.driver, device: addrs.device }, opts)
+        : new Vringh(mem, { num: addrs.num, desc: addrs.desc, avail: addrs.driver, used: addrs.device }, opts)
+      this.rings[vq.index] = ring
+      return ring instanceof VringhPacked ? packedDeviceRing(ring) : ring
     })
     if (ok) this.bar0.write16(r.status, R.QUEUE_STATUS_ACTIVE)
     return ok
@@ -236,6 +244,20 @@ export class PciEpfVhost implements VhostConfigOps {
 
   /** Where each active ring is, for state views. */
   readonly addrs: Array<{ layout: 'split' | 'packed', num: number, desc: number, driver: number, device: number } | undefined> = []
+  /** The device side of each ring activated, for state views. */
+  private readonly rings: Array<Vringh | VringhPacked | undefined> = []
+
+  /**
+   * Where the device side of queue n stands, for state views: the next avail
+   * entry (split) or slot (packed) it will read and the next used one it will
+   * write, with the packed wrap counters; null before its first activation.
+   */
+  ringPosition (n: number): { lastAvail: number, availWrap: boolean | null, nextUsed: number, usedWrap: boolean | null } | null {
+    const r = this.rings[n]
+    if (r === undefined) return null
+    if (r instanceof Vringh) return { lastAvail: r.lastAvailIdx, availWrap: null, nextUsed: r.lastUsedIdx, usedWrap: null }
+    return { lastAvail: r.lastAvail, availWrap: r.availWrap === 1, nextUsed: r.nextUsed, usedWrap: r.usedWrap === 1 }
+  }
 
   // ---------------------------------------------------------- interrupts
 

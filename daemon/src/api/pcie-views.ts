@@ -1,0 +1,241 @@
+// What the API shows of the PCIe roles and the virtio / vhost devices above
+// them: plain objects that match the reply schemas in pcie-schemas.ts.
+// Feature sets (bigint) become "0x..." strings; ring indices are read from
+// the ring's memory as each side sees it.
+
+import type { SoclinkNode } from '../node.js'
+import type { PcieEndpointRole } from '../roles/pcie-ep.js'
+import type { PcieRootComplexRole } from '../roles/pcie-rc.js'
+import type { ControllerState, FunctionConfig } from '../hw/pcie/function-table.js'
+import { SYSMEM_REGION, type EndpointState } from '../hw/pcie/endpoint-controller.js'
+import type { FunctionState } from '../hw/pcie/root-complex.js'
+import type { VirtioPciEpf } from '../transport/virtio-pci-epf.js'
+import type { PciEpfVhost } from '../transport/pci-epf-vhost.js'
+import { PackedVirtqueue } from '../virtio/packed-virtqueue.js'
+import {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED, hasFeature
+} from '../uapi/virtio-config.js'
+import { NotThisRoleError } from './errors.js'
+
+/** The endpoint role, or a 404 naming what this daemon is. */
+export function epRole (node: SoclinkNode): PcieEndpointRole {
+  if (node.pcieEp === null) throw new NotThisRoleError('endpoint', node.settings.role)
+  return node.pcieEp
+}
+
+export function rcRole (node: SoclinkNode): PcieRootComplexRole {
+  if (node.pcieRc === null) throw new NotThisRoleError('root complex', node.settings.role)
+  return node.pcieRc
+}
+
+// ------------------------------------------------------------ endpoint tree
+
+export interface ControllerView extends ControllerState { endpoint: EndpointState | null }
+
+export function controllerView (role: PcieEndpointRole, c: ControllerState): ControllerView {
+  const epc = role.controller
+  return { ...c, endpoint: c.started && epc !== null && epc.name === c.name ? epc.state() : null }
+}
+
+export function functionView (f: FunctionConfig): FunctionConfig { return { ...f } }
+
+export function pciEpTree (role: PcieEndpointRole): { functions: FunctionConfig[], controllers: ControllerView[] } {
+  const { functions, controllers } = role.functions.tree()
+  return { functions: functions.map(functionView), controllers: controllers.map((c) => controllerView(role, c)) }
+}
+
+// ------------------------------------------------------------ root complex
+
+const FUNCTION_IDS = ['vendorId', 'deviceId', 'revisionId', 'classCode', 'subsystemVendorId', 'subsystemId', 'interruptPin'] as const
+
+export type PciFunctionView = Omit<FunctionState, typeof FUNCTION_IDS[number]> & Record<typeof FUNCTION_IDS[number], number | null>
+
+export function pciView (role: PcieRootComplexRole): { memorySize: number, region: string, spurious: number, functions: PciFunctionView[] } {
+  const s = role.rc.state()
+  const functions = s.functions.map((f) => {
+    const ids = Object.fromEntries(FUNCTION_IDS.map((k) => [k, f[k] ?? null])) as Record<typeof FUNCTION_IDS[number], number | null>
+    return { peer: f.peer, state: f.state, lastError: f.lastError, ...ids, bars: f.bars, msi: f.msi, intx: f.intx }
+  })
+  return { memorySize: s.memorySize, region: s.region, spurious: s.spurious, functions }
+}
+
+// ------------------------------------------------------------ devices
+
+export interface DeviceView {
+  name: string
+  side: 'virtio' | 'vhost'
+  peer: string
+  transport: 'virtio-pci-epf' | 'pci-epf-vhost'
+  deviceId: number
+  vendorId: number
+  status: number
+  statusBits: string[]
+  deviceFeatures: string
+  driverFeatures: string
+  driver: string | null
+  needsReset: string
+  lastError: string
+}
+
+const BITS: Array<[string, number]> = [
+  ['ACKNOWLEDGE', VIRTIO_CONFIG_S_ACKNOWLEDGE], ['DRIVER', VIRTIO_CONFIG_S_DRIVER], ['DRIVER_OK', VIRTIO_CONFIG_S_DRIVER_OK],
+  ['FEATURES_OK', VIRTIO_CONFIG_S_FEATURES_OK], ['NEEDS_RESET', VIRTIO_CONFIG_S_NEEDS_RESET], ['FAILED', VIRTIO_CONFIG_S_FAILED]
+]
+
+export const statusBits = (status: number): string[] => BITS.filter(([, bit]) => (status & bit) !== 0).map(([name]) => name)
+
+const hex = (n: bigint): string => `0x${n.toString(16)}`
+
+/** A register read through a window or region that may be gone by now. */
+function tryRead<T> (read: () => T, fallback: T): T {
+  try {
+    return read()
+  } catch {
+    return fallback
+  }
+}
+
+export function virtioDeviceView (t: VirtioPciEpf): DeviceView {
+  const d = t.device
+  const status = tryRead(() => d.status, 0)
+  return {
+    name: d.name,
+    side: 'virtio',
+    peer: t.peer,
+    transport: 'virtio-pci-epf',
+    deviceId: d.id.device,
+    vendorId: d.id.vendor,
+    status,
+    statusBits: statusBits(status),
+    deviceFeatures: hex(tryRead(() => t.getFeatures(), 0n)),
+    driverFeatures: hex(d.features),
+    driver: d.driver?.name ?? null,
+    needsReset: '',
+    lastError: d.lastError?.message ?? ''
+  }
+}
+
+export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string): DeviceView {
+  const d = epf.device
+  const status = tryRead(() => d.getStatus(), 0)
+  return {
+    name: d.name,
+    side: 'vhost',
+    peer: rcPeer,
+    transport: 'pci-epf-vhost',
+    deviceId: d.id.device,
+    vendorId: d.id.vendor,
+    status,
+    statusBits: statusBits(status),
+    deviceFeatures: hex(d.offered),
+    driverFeatures: hex(d.features),
+    driver: d.driver?.name ?? null,
+    needsReset: d.needsReset?.message ?? '',
+    lastError: d.lastError?.message ?? ''
+  }
+}
+
+/** Every device of this daemon: the rc's virtio devices, the ep's started vhost device, or none. */
+export function deviceViews (node: SoclinkNode): DeviceView[] {
+  if (node.pcieRc !== null) return [...node.pcieRc.transports.values()].map(virtioDeviceView)
+  const epf = node.pcieEp?.epf ?? null
+  return epf === null ? [] : [vhostDeviceView(epf, node.pcieEp!.controller?.rcPeer ?? '')]
+}
+
+// ------------------------------------------------------------ virtqueues
+
+export interface VirtqueueView {
+  device: string
+  side: 'virtio' | 'vhost'
+  index: number
+  name: string
+  layout: 'split' | 'packed'
+  size: number
+  region: string
+  desc: number | null
+  driverArea: number | null
+  deviceArea: number | null
+  availIdx: number | null
+  usedIdx: number | null
+  availWrap: boolean | null
+  usedWrap: boolean | null
+  lastSeenAvail: number | null
+  ready: boolean
+  counters: { kicks: number, kicksSuppressed: number | null, interrupts: number, buffers: number, errors: number }
+  lastError: string
+}
+
+/** The driver side: rings in rc system memory, read directly. */
+function virtioQueues (t: VirtioPciEpf, region: string): VirtqueueView[] {
+  const d = t.device
+  const mem = t.buffers.memory
+  const driverOk = (tryRead(() => d.status, 0) & VIRTIO_CONFIG_S_DRIVER_OK) !== 0
+  return t.vqs.map((vq) => {
+    const a = vq.addrs
+    const r = vq.ring
+    const packed = r instanceof PackedVirtqueue
+    return {
+      device: d.name,
+      side: 'virtio',
+      index: vq.index,
+      name: vq.name,
+      layout: a.layout,
+      size: vq.num,
+      region,
+      desc: a.desc,
+      driverArea: a.driver,
+      deviceArea: a.device,
+      availIdx: packed ? r.nextAvail : tryRead(() => mem.read16(a.driver + 2), null),
+      usedIdx: packed ? r.lastUsed : tryRead(() => mem.read16(a.device + 2), null),
+      availWrap: packed ? r.availWrap === 1 : null,
+      usedWrap: packed ? r.usedWrap === 1 : null,
+      lastSeenAvail: null,
+      ready: driverOk && !vq.broken,
+      counters: { kicks: vq.counters.kicks, kicksSuppressed: vq.counters.kicksSuppressed, interrupts: vq.interrupts, buffers: vq.counters.used, errors: vq.broken ? 1 : 0 },
+      lastError: vq.broken ? (d.lastError?.message ?? 'the ring is broken') : ''
+    }
+  })
+}
+
+const u16At = (bytes: Uint8Array): number => bytes[0]! | (bytes[1]! << 8)
+
+/** The device side: rings in the rc's memory, read through the outbound window. */
+function vhostQueues (epf: PciEpfVhost, region: string): VirtqueueView[] {
+  const d = epf.device
+  return epf.vqs.map((vq) => {
+    const a = epf.addrs[vq.index]
+    const pos = epf.ringPosition(vq.index)
+    const layout = a?.layout ?? (hasFeature(d.features, VIRTIO_F_RING_PACKED) ? 'packed' : 'split')
+    const split = a !== undefined && a.layout === 'split'
+    return {
+      device: d.name,
+      side: 'vhost',
+      index: vq.index,
+      name: vq.name,
+      layout,
+      size: vq.num,
+      region,
+      desc: a?.desc ?? null,
+      driverArea: a?.driver ?? null,
+      deviceArea: a?.device ?? null,
+      availIdx: split ? tryRead(() => u16At(epf.read(a.driver + 2, 2)), null) : pos?.lastAvail ?? null,
+      usedIdx: split ? tryRead(() => u16At(epf.read(a.device + 2, 2)), null) : pos?.nextUsed ?? null,
+      availWrap: split ? null : pos?.availWrap ?? null,
+      usedWrap: split ? null : pos?.usedWrap ?? null,
+      lastSeenAvail: pos?.lastAvail ?? null,
+      ready: vq.ready,
+      counters: { kicks: vq.counters.kicks, kicksSuppressed: null, interrupts: vq.counters.interrupts, buffers: vq.counters.buffers, errors: vq.counters.errors },
+      lastError: vq.lastError?.message ?? ''
+    }
+  })
+}
+
+export function virtqueueViews (node: SoclinkNode): VirtqueueView[] {
+  const rc = node.pcieRc
+  if (rc !== null) return [...rc.transports.values()].flatMap((t) => virtioQueues(t, rc.rc.sysmem.name))
+  const ep = node.pcieEp
+  const epf = ep?.epf ?? null
+  if (ep === null || epf === null) return []
+  return vhostQueues(epf, `${ep.controller?.rcPeer ?? ''}:${SYSMEM_REGION}`)
+}

@@ -1,0 +1,120 @@
+// Virtio and vhost devices and their virtqueues (read-only), and runs of the
+// soclink test device pair. An rc daemon shows its virtio devices (the
+// driver side), an ep daemon its started vhost device (the device side);
+// other daemons have none.
+
+import type { FastifyInstance } from 'fastify'
+import type { SoclinkNode } from '../../node.js'
+import { NotFoundError, SoclinkError, TimeoutError, UnavailableError } from '../../errors.js'
+import type { TestCounters } from '../../virtio/test-driver.js'
+import { STATUS_OF_CODE } from '../errors.js'
+import { deviceViews, virtqueueViews, type DeviceView } from '../pcie-views.js'
+import { ENTRY_NAME } from '../pcie-schemas.js'
+import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
+
+interface TestBody { tx: number, rx: number, timeoutMs?: number }
+export interface TestRunView extends TestCounters { seconds: number }
+
+const DEFAULT_TIMEOUT_MS = 120_000
+const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
+const buffers = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description })
+
+/** Settles like `p`, or fails with a TimeoutError after `ms`; `p` may still settle later, unobserved. */
+async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+  p.catch(() => {})
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new TimeoutError(`${what} did not finish in ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A failure of the device under test (removed, broken ring) is the device being unavailable, not a daemon fault. */
+function asApiError (err: unknown, name: string): unknown {
+  if (err instanceof SoclinkError && err.code in STATUS_OF_CODE) return err
+  if (err instanceof SoclinkError) return new UnavailableError(`${name}: ${err.message} (${err.code})`)
+  return err
+}
+
+export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/v1/devices', {
+    schema: {
+      summary: 'Virtio devices (rc) or the vhost device (ep), with status and features',
+      tags: ['devices'],
+      querystring: noFields,
+      response: { 200: record({ devices: { type: 'array', items: ref('Device') } }), ...errorReplies(400) }
+    }
+  }, async () => ({ devices: deviceViews(node) }))
+
+  app.get<{ Params: { name: string } }>('/v1/devices/:name', {
+    schema: {
+      summary: 'One device, by name',
+      tags: ['devices'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 200: ref('Device'), ...errorReplies(400, 404) }
+    }
+  }, async (request): Promise<DeviceView> => {
+    const d = deviceViews(node).find((v) => v.name === request.params.name)
+    if (d === undefined) throw new NotFoundError('device', request.params.name)
+    return d
+  })
+
+  app.post<{ Params: { name: string }, Body: TestBody }>('/v1/devices/:name/test', {
+    schema: {
+      summary: 'Run the soclink test device: send tx buffers and receive rx buffers, contents checked',
+      description: 'On the driver side (rc), for a virtio device bound to the test driver; any other name is a 404. ' +
+        'Answers when the device has used every buffer, with this run\'s counters: sent (tx buffers), received ' +
+        '(rx buffers), verified (rx buffers whose contents were right), errors (rx buffers that were not), bytes ' +
+        '(payload both ways). Runs on one device overlap; counters of one cover what moved meanwhile. ' +
+        'Not done within timeoutMs: 504 ERR_TIMEOUT, and the buffers stay queued.',
+      tags: ['devices'],
+      params: nameParams,
+      querystring: noFields,
+      body: record({
+        tx: buffers('buffers to send on vq0 "tx"'),
+        rx: buffers('buffers to receive on vq1 "rx"'),
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000, description: `default ${DEFAULT_TIMEOUT_MS}` }
+      }, { required: ['tx', 'rx'] }),
+      response: {
+        200: record({ sent: { type: 'integer' }, received: { type: 'integer' }, verified: { type: 'integer' }, errors: { type: 'integer' }, bytes: { type: 'integer' }, seconds: { type: 'number' } }),
+        ...errorReplies(400, 404, 413, 415, 503, 504)
+      }
+    }
+  }, async (request): Promise<TestRunView> => {
+    const { name } = request.params
+    const role = node.pcieRc
+    const dev = [...role?.transports.values() ?? []].map((t) => t.device).find((d) => d.name === name)
+    if (role === null || dev === undefined || dev.driver !== role.testDriver) throw new NotFoundError('virtio device bound to the test driver', name)
+    const { tx, rx, timeoutMs = DEFAULT_TIMEOUT_MS } = request.body
+    const before = { ...role.testDriver.counters(dev) }
+    const started = performance.now()
+    let after: TestCounters
+    try {
+      after = await within(role.testDriver.run({ tx, rx }, dev), timeoutMs, `the test run on ${name}`)
+    } catch (err) {
+      throw asApiError(err, name)
+    }
+    return {
+      sent: after.sent - before.sent,
+      received: after.received - before.received,
+      verified: after.verified - before.verified,
+      errors: after.errors - before.errors,
+      bytes: after.bytes - before.bytes,
+      seconds: (performance.now() - started) / 1000
+    }
+  })
+
+  app.get('/v1/virtqueues', {
+    schema: {
+      summary: 'Every virtqueue of every device: addresses, indices, counters',
+      description: 'rc: the driver side, rings in its system memory. ep: the device side, the same rings read ' +
+        'through the outbound window (region <rc>:pcie.sysmem), so its indices may trail the rc\'s for a moment.',
+      tags: ['virtqueues'],
+      querystring: noFields,
+      response: { 200: record({ virtqueues: { type: 'array', items: ref('Virtqueue') } }), ...errorReplies(400) }
+    }
+  }, async () => ({ virtqueues: virtqueueViews(node) }))
+}

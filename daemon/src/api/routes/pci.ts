@@ -1,0 +1,28 @@
+// The root complex's view of the PCIe bus: system memory and the function
+// enumerated behind each endpoint peer. Served only by a daemon in role rc;
+// elsewhere (an ep daemon included: see /v1/pci-ep) a 404 that says so.
+
+import type { FastifyInstance } from 'fastify'
+import type { SoclinkNode } from '../../node.js'
+import { pciView, rcRole } from '../pcie-views.js'
+import { errorReplies, noFields, record, ref } from '../schemas.js'
+
+export function pciRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/v1/pci', {
+    schema: {
+      summary: 'The root complex: system memory and the functions it enumerated',
+      description: 'On a daemon that is not a PCIe root complex (role rc) this is a 404 ERR_NOT_FOUND; an endpoint shows its side at /v1/pci-ep.',
+      tags: ['pci'],
+      querystring: noFields,
+      response: {
+        200: record({
+          memorySize: { type: 'integer', minimum: 0, description: 'bytes of system memory' },
+          region: { type: 'string', description: 'the region holding it (pcie.sysmem)' },
+          spurious: { type: 'integer', minimum: 0, description: 'interrupts from peers with no enumerated function' },
+          functions: { type: 'array', items: ref('PciFunction') }
+        }),
+        ...errorReplies(400, 404)
+      }
+    }
+  }, async () => pciView(rcRole(node)))
+}
