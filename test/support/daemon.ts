@@ -76,3 +76,18 @@ export async function until<T> (what: string, check: () => Promise<T | undefined
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+/**
+ * `p`, or a rejection naming `what` if it has not settled within `ms`: a
+ * stalled queue fails its test with a reason instead of hanging until the
+ * runner's timeout. Not a timing assertion: the bound is generous.
+ */
+export async function within<T> (p: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: not done within ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([p, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
