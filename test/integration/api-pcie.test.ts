@@ -183,7 +183,7 @@ t.test('stopping the controller removes the rc\'s device; starting it brings it 
   t.same(await devices(epApi), [], 'no vhost device while stopped')
   t.same(await queues(epApi), [])
 
-  const patched = await epApi.inject({ method: 'PATCH', url: '/v1/pci-ep/functions/vhost0', payload: { revisionId: 2 } })
+  const patched = await epApi.inject({ method: 'PATCH', url: '/v1/pci-ep/functions/vhost0', payload: { revisionId: 2, vringSize: 128 } })
   t.equal(patched.statusCode, 200, 'idle: attributes may change')
 
   const started = await epApi.inject({ method: 'POST', url: '/v1/pci-ep/controllers/pcie0/start' })
@@ -192,6 +192,7 @@ t.test('stopping the controller removes the rc\'s device; starting it brings it 
   const back = await until('the rc\'s device back at DRIVER_OK', async () => await driverOk(rcApi))
   t.match(back, { peer: 'ep', deviceId: 0xffe0 })
   t.match((await get<PciRootComplex>(rcApi, '/v1/pci')).functions, [{ peer: 'ep', revisionId: 2 }])
+  t.same((await queues(rcApi)).map((q) => q.size), [128, 128], 'the function\'s vringSize sets the ring size')
   const again = await rcApi.inject({ method: 'POST', url: `/v1/devices/${back.name}/test`, payload: { tx: 10, rx: 10 } })
   t.match(again.json<TestRunResult>(), { sent: 10, received: 10, verified: 10, errors: 0 })
 })

@@ -32,3 +32,19 @@ for (const ring of ['split', 'packed'] as const) {
     })
   }
 }
+
+t.test('device-specific config space: written by the endpoint at 0x110, read by the rc, and back', async (t) => {
+  const rc = await startNode('rc', ['--role', 'rc'])
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+  t.teardown(async () => { await ep.stop('test'); await rc.stop('test') })
+  const tr = await until('virtio device up', () => {
+    const x = rc.pcieRc!.transports.get('ep')
+    return x !== undefined && (x.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? x : undefined
+  })
+  ep.pcieEp!.epf!.writeConfig(4, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))
+  const seen = await until('config at the rc', () => Buffer.from(tr.getConfig(4, 4)).toString('hex') === 'deadbeef' ? true : undefined)
+  t.ok(seen)
+  tr.setConfig(8, Uint8Array.of(0x42))
+  await until('config at the ep', () => ep.regions.get('pcie.bar0').read8(0x110 + 8) === 0x42 ? true : undefined)
+  t.throws(() => tr.getConfig(1020, 8), { code: 'ERR_OUT_OF_RANGE' }, 'past the 1024 bytes of config space')
+})

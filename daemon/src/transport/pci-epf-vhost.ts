@@ -97,11 +97,16 @@ export class PciEpfVhost implements VhostConfigOps {
   // ---------------------------------------------------------- config ops
 
   createVqs (nvqs: number, numBufs: number, callbacks: ReadonlyArray<VhostCallback | null>, names: readonly string[]): VhostQueue[] {
-    if (nvqs < 1 || nvqs > R.MAX_VQS) throw new OutOfRangeError(`${nvqs} queues: pci-epf-vhost has room for 1 to ${R.MAX_VQS}`)
+    // The function's attributes bound what a vhost driver gets: numVrings
+    // queues at most, each of vringSize buffers (the configfs settings win
+    // over the driver's wish, as a hardware limit would).
+    const most = Math.min(R.MAX_VQS, this.fn.numVrings)
+    if (nvqs < 1 || nvqs > most) throw new OutOfRangeError(`${nvqs} queues: function ${this.fn.name} has room for 1 to ${most}`)
+    const num = this.fn.vringSize > 0 ? this.fn.vringSize : numBufs
     this.queues = []
     for (let i = 0; i < nvqs; i++) {
-      this.queues.push(new VhostVirtqueue({ index: i, name: names[i] ?? `vq${i}`, num: numBufs, callback: callbacks[i] ?? null, notify: (vq) => { this.queueInterrupt(vq.index) } }))
-      this.bar0.write16(R.queueReg(i).numBuffers, numBufs)
+      this.queues.push(new VhostVirtqueue({ index: i, name: names[i] ?? `vq${i}`, num, callback: callbacks[i] ?? null, notify: (vq) => { this.queueInterrupt(vq.index) } }))
+      this.bar0.write16(R.queueReg(i).numBuffers, num)
       this.bar0.write16(R.queueReg(i).msixVector, R.NO_VECTOR)
     }
     this.bar0.write16(R.NUM_QUEUES, nvqs)
