@@ -17,9 +17,9 @@ import {
   VRING_PACKED_EVENT_FLAG_DESC, VRING_PACKED_EVENT_FLAG_DISABLE, VRING_PACKED_EVENT_FLAG_ENABLE, VRING_PACKED_EVENT_SIZE,
   isPackedUsed, packedAvailFlags, packedNeedEvent, packedOffWrap, packedRing, type PackedRing
 } from '../uapi/virtio-packed.js'
-import type { IndirectAllocator, Segment, UsedBuf, VirtqueueCounters } from './split-virtqueue.js'
+import { allocIndirectTable, bufferSegments, type IndirectAllocator, type Segment, type UsedBuf, type VirtqueueCounters } from './buffers.js'
 
-export type { IndirectAllocator, Segment, UsedBuf, VirtqueueCounters } from './split-virtqueue.js'
+export type { IndirectAllocator, Segment, UsedBuf, VirtqueueCounters } from './buffers.js'
 
 export interface PackedVirtqueueOptions {
   /** The negotiated feature set; VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC matter here. */
@@ -28,7 +28,6 @@ export interface PackedVirtqueueOptions {
   indirect?: IndirectAllocator
 }
 
-const U32_MAX = 0xffff_ffff
 
 export class PackedVirtqueue<T = unknown> {
   readonly num: number
@@ -87,16 +86,9 @@ export class PackedVirtqueue<T = unknown> {
    */
   add (out: readonly Segment[], inn: readonly Segment[], token: T): void {
     this.checkUsable()
-    const segs = [...out, ...inn]
+    const segs = bufferSegments(out, inn, this.num, 'virtio 1.1 2.7.17')
     const total = segs.length
-    if (total === 0) throw new RingError('ERR_RING', 'a buffer needs at least one segment')
-    if (total > this.num) throw new RingError('ERR_RING', `${total} segments are more than the ring's ${this.num} (virtio 1.1 2.7.17)`)
-    for (const s of segs) {
-      if (!Number.isSafeInteger(s.addr) || s.addr < 0 || !Number.isInteger(s.len) || s.len < 0 || s.len > U32_MAX) {
-        throw new RingError('ERR_RING', `segment {addr ${s.addr}, len ${s.len}} is not a u64 address and a u32 length`)
-      }
-    }
-    const table = this.numFree > 0 && total > 1 ? this.allocTable(total) : undefined
+    const table = this.numFree > 0 && total > 1 ? allocIndirectTable(this.allocator, this.mem.size, total) : undefined
     const needed = table === undefined ? total : 1
     if (this.numFree < needed) {
       this.counters.full++
@@ -254,19 +246,7 @@ export class PackedVirtqueue<T = unknown> {
     }
   }
 
-  private allocTable (total: number): { addr: number, bytes: number } | undefined {
-    if (this.allocator === undefined) return undefined
-    const bytes = VRING_PACKED_DESC_SIZE * total
-    const addr = this.allocator.alloc(bytes)
-    if (addr === null) return undefined
-    try {
-      checkRange('indirect table', this.mem.size, addr, bytes)
-    } catch (err) {
-      this.allocator.free(addr, bytes)
-      throw err
-    }
-    return { addr, bytes }
-  }
+
 
   /** Gives back id's slots, table and id (detach_buf_packed). */
   private release (id: number): void {

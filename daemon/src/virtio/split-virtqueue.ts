@@ -11,20 +11,10 @@ import {
   VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY, hasFeature
 } from '../uapi/virtio-config.js'
 import { RingError } from '../uapi/ring-error.js'
+import { allocIndirectTable, bufferSegments, type IndirectAllocator, type Segment, type UsedBuf, type VirtqueueCounters } from './buffers.js'
+
+export type { IndirectAllocator, Segment, UsedBuf, VirtqueueCounters } from './buffers.js'
 import { VRING_DESC_SIZE, VRING_USED_ELEM_SIZE, vringNeedEvent, type RingFields } from '../uapi/virtio-ring.js'
-
-/** A run of guest memory: the driver reads it (out) or the device writes it (in). */
-export interface Segment { readonly addr: number, readonly len: number }
-
-/** A buffer the device has finished: the token given to add() and the bytes it wrote. */
-export interface UsedBuf<T> { readonly token: T, readonly len: number }
-
-/** Memory for indirect descriptor tables, in the ring's address space. */
-export interface IndirectAllocator {
-  /** The address of `bytes` bytes, 16-aligned, or null to fall back to direct descriptors. */
-  alloc (bytes: number): number | null
-  free (addr: number, bytes: number): void
-}
 
 export interface SplitVirtqueueOptions {
   /** The negotiated feature set; VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC matter here. */
@@ -33,16 +23,7 @@ export interface SplitVirtqueueOptions {
   indirect?: IndirectAllocator
 }
 
-export interface VirtqueueCounters {
-  added: number
-  used: number
-  kicks: number
-  kicksSuppressed: number
-  full: number
-  indirect: number
-}
 
-const U32_MAX = 0xffff_ffff
 
 export class SplitVirtqueue<T = unknown> {
   readonly num: number
@@ -101,16 +82,9 @@ export class SplitVirtqueue<T = unknown> {
    */
   add (out: readonly Segment[], inn: readonly Segment[], token: T): void {
     this.checkUsable()
-    const segs = [...out, ...inn]
+    const segs = bufferSegments(out, inn, this.num, 'virtio 1.x 2.7.5.3.1')
     const total = segs.length
-    if (total === 0) throw new RingError('ERR_RING', 'a buffer needs at least one segment')
-    if (total > this.num) throw new RingError('ERR_RING', `${total} segments are more than the ring's ${this.num} (virtio 1.x 2.7.5.3.1)`)
-    for (const s of segs) {
-      if (!Number.isSafeInteger(s.addr) || s.addr < 0 || !Number.isInteger(s.len) || s.len < 0 || s.len > U32_MAX) {
-        throw new RingError('ERR_RING', `segment {addr ${s.addr}, len ${s.len}} is not a u64 address and a u32 length`)
-      }
-    }
-    const table = this.numFree > 0 && total > 1 ? this.allocTable(total) : undefined
+    const table = this.numFree > 0 && total > 1 ? allocIndirectTable(this.allocator, this.mem.size, total) : undefined
     const needed = table === undefined ? total : 1
     if (this.numFree < needed) {
       this.counters.full++
@@ -253,19 +227,7 @@ export class SplitVirtqueue<T = unknown> {
     return tokens
   }
 
-  private allocTable (total: number): { addr: number, bytes: number } | undefined {
-    if (this.allocator === undefined) return undefined
-    const bytes = VRING_DESC_SIZE * total
-    const addr = this.allocator.alloc(bytes)
-    if (addr === null) return undefined
-    try {
-      checkRange('indirect table', this.mem.size, addr, bytes)
-    } catch (err) {
-      this.allocator.free(addr, bytes)
-      throw err
-    }
-    return { addr, bytes }
-  }
+
 
   /** Returns head's chain to the front of the free list (detach_buf_split). */
   private detach (head: number): void {
