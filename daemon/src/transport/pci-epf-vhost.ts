@@ -21,8 +21,7 @@ import { VhostDevice, type VhostConfigOps } from '../vhost/vhost.js'
 import { packedDeviceRing, VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
 import { Vringh } from '../vhost/vringh.js'
 import { VringhPacked } from '../vhost/vringh-packed.js'
-import { splitLayout } from '../uapi/virtio-ring.js'
-import { packedLayout } from '../uapi/virtio-packed.js'
+import { ringAddrs, type RingAddrs } from '../uapi/ring-addrs.js'
 import { hasFeature, VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED } from '../uapi/virtio-config.js'
 import { OutOfRangeError, UnavailableError } from '../errors.js'
 import * as R from './epf-vhost-regs.js'
@@ -230,10 +229,7 @@ export class PciEpfVhost implements VhostConfigOps {
     const packed = hasFeature(features, VIRTIO_F_RING_PACKED)
     const ok = vq.activate(() => {
       const mem = this.rcMemory()
-      const l = packed ? packedLayout(addr, vq.num) : splitLayout(addr, vq.num, R.VRING_ALIGN)
-      const addrs = packed
-        ? { layout: 'packed' as const, num: vq.num, desc: l.desc, driver: (l as ReturnType<typeof packedLayout>).driver, device: (l as ReturnType<typeof packedLayout>).device }
-        : { layout: 'split' as const, num: vq.num, desc: l.desc, driver: (l as ReturnType<typeof splitLayout>).avail, device: (l as ReturnType<typeof splitLayout>).used }
+      const addrs = ringAddrs(packed ? 'packed' : 'split', addr, vq.num, R.VRING_ALIGN)
       this.addrs[vq.index] = addrs
       // As createDeviceRing(), keeping the ring for ringPosition().
       const opts = { features, canAccess: (a: number, len: number): boolean => a >= 0 && a + len <= mem.size }
@@ -248,7 +244,7 @@ export class PciEpfVhost implements VhostConfigOps {
   }
 
   /** Where each active ring is, for state views. */
-  readonly addrs: Array<{ layout: 'split' | 'packed', num: number, desc: number, driver: number, device: number } | undefined> = []
+  readonly addrs: Array<RingAddrs | undefined> = []
   /** The device side of each ring activated, for state views. */
   private readonly rings: Array<Vringh | VringhPacked | undefined> = []
 

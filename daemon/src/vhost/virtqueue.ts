@@ -11,6 +11,7 @@
 // loop. The queue works again once the transport activates it after reset.
 
 import type { MemoryAccess } from '../mem/access.js'
+import type { RingAddrs } from '../uapi/ring-addrs.js'
 import { SoclinkError } from '../errors.js'
 import { Vringh, type AccessCheck, type Segment } from './vringh.js'
 import { VringhPacked } from './vringh-packed.js'
@@ -54,11 +55,8 @@ export function packedDeviceRing (v: VringhPacked): DeviceRing {
   }
 }
 
-/** Where the virtio side put a ring: split desc/avail/used, packed desc/driver area/device area. */
-export interface DeviceRingAddrs { readonly layout: 'split' | 'packed', readonly num: number, readonly desc: number, readonly driver: number, readonly device: number }
-
 /** A Vringh or VringhPacked over `mem` (the transport's view of the virtio side's memory). */
-export function createDeviceRing (mem: MemoryAccess, addrs: DeviceRingAddrs, features: bigint, canAccess?: AccessCheck): DeviceRing {
+export function createDeviceRing (mem: MemoryAccess, addrs: RingAddrs, features: bigint, canAccess?: AccessCheck): DeviceRing {
   const opts = canAccess === undefined ? { features } : { features, canAccess }
   if (addrs.layout === 'split') return new Vringh(mem, { num: addrs.num, desc: addrs.desc, avail: addrs.driver, used: addrs.device }, opts)
   return packedDeviceRing(new VringhPacked(mem, { num: addrs.num, desc: addrs.desc, driver: addrs.driver, device: addrs.device }, opts))

@@ -8,10 +8,11 @@ import { splitLayout, vringSize } from '../uapi/virtio-ring.js'
 import { packedLayout, packedSize } from '../uapi/virtio-packed.js'
 import { SplitVirtqueue, type IndirectAllocator, type Segment, type UsedBuf, type VirtqueueCounters } from './split-virtqueue.js'
 import { PackedVirtqueue } from './packed-virtqueue.js'
+import type { RingAddrs, RingLayout } from '../uapi/ring-addrs.js'
 
 export type { Segment, UsedBuf, VirtqueueCounters } from './split-virtqueue.js'
 
-export type RingLayout = 'split' | 'packed'
+export type { RingLayout } from '../uapi/ring-addrs.js'
 
 /** The ring API SplitVirtqueue and PackedVirtqueue share. */
 export interface DriverRing<T = unknown> {
@@ -36,7 +37,7 @@ export interface DriverRing<T = unknown> {
 }
 
 /** Where a ring's three parts are: split desc/avail/used, packed desc/driver area/device area (virtio 1.x 4.1.4.3 queue_desc, queue_driver, queue_device). */
-export interface RingAddrs { readonly layout: RingLayout, readonly num: number, readonly desc: number, readonly driver: number, readonly device: number }
+export type { RingAddrs } from '../uapi/ring-addrs.js'
 
 /** What a driver holds: the ring, plus kick() (virtqueue_kick), its index and name. */
 export interface DriverQueue<T = unknown> extends DriverRing<T> {
