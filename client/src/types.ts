@@ -154,6 +154,8 @@ export interface Device {
   driver: string | null
   needsReset: string
   lastError: string
+  /** The test device's counters on this side, when the test driver is bound. */
+  test: { sent: number, received: number, verified: number, errors: number, bytes: number } | null
 }
 
 export interface Virtqueue {

@@ -18,7 +18,7 @@ const stopped: PciEpController = { name: 'pcie0', function: 'vhost0', started: f
 const device: Device = {
   name: 'virtio0', side: 'virtio', peer: 'ep', transport: 'virtio-pci-epf', deviceId: 0xffe0, vendorId: 0xffff, status: 15,
   statusBits: ['ACKNOWLEDGE', 'DRIVER', 'DRIVER_OK', 'FEATURES_OK'], deviceFeatures: '0x730000000', driverFeatures: '0x120000000',
-  driver: 'soclink-test', needsReset: '', lastError: ''
+  driver: 'soclink-test', needsReset: '', lastError: '', test: null
 }
 const split: Virtqueue = {
   device: 'virtio0', side: 'virtio', index: 0, name: 'tx', layout: 'split', size: 256, region: 'pcie.sysmem', desc: 0x10000,

@@ -103,7 +103,8 @@ export const DeviceSchema = {
     driverFeatures: hexString('what was negotiated (0x0 before FEATURES_OK)'),
     driver: nullable(str, 'the driver bound, or null'),
     needsReset: { type: 'string', description: 'vhost: why the device asked for a reset, until the virtio side resets it; virtio: empty' },
-    lastError: str
+    lastError: str,
+    test: nullable(record({ sent: count, received: count, verified: count, errors: count, bytes: count }), 'the test device\'s counters (buffers checked on this side), or null when another driver is bound')
   })
 }
 

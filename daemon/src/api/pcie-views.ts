@@ -76,7 +76,11 @@ export interface DeviceView {
   driver: string | null
   needsReset: string
   lastError: string
+  /** The test device's counters, when the test driver is bound. */
+  test: TestCountersView | null
 }
+
+export interface TestCountersView { sent: number, received: number, verified: number, errors: number, bytes: number }
 
 const BITS: Array<[string, number]> = [
   ['ACKNOWLEDGE', VIRTIO_CONFIG_S_ACKNOWLEDGE], ['DRIVER', VIRTIO_CONFIG_S_DRIVER], ['DRIVER_OK', VIRTIO_CONFIG_S_DRIVER_OK],
@@ -96,7 +100,7 @@ function tryRead<T> (read: () => T, fallback: T): T {
   }
 }
 
-export function virtioDeviceView (t: VirtioPciEpf): DeviceView {
+export function virtioDeviceView (t: VirtioPciEpf, test: TestCountersView | null = null): DeviceView {
   const d = t.device
   const status = tryRead(() => d.status, 0)
   return {
@@ -112,11 +116,12 @@ export function virtioDeviceView (t: VirtioPciEpf): DeviceView {
     driverFeatures: hex(d.features),
     driver: d.driver?.name ?? null,
     needsReset: '',
-    lastError: d.lastError?.message ?? ''
+    lastError: d.lastError?.message ?? '',
+    test: test === null ? null : { ...test }
   }
 }
 
-export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string): DeviceView {
+export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string, test: TestCountersView | null = null): DeviceView {
   const d = epf.device
   const status = tryRead(() => d.getStatus(), 0)
   return {
@@ -132,15 +137,23 @@ export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string): DeviceView {
     driverFeatures: hex(d.features),
     driver: d.driver?.name ?? null,
     needsReset: d.needsReset?.message ?? '',
-    lastError: d.lastError?.message ?? ''
+    lastError: d.lastError?.message ?? '',
+    test: test === null ? null : { ...test }
   }
 }
 
 /** Every device of this daemon: the rc's virtio devices, the ep's started vhost device, or none. */
 export function deviceViews (node: SoclinkNode): DeviceView[] {
-  if (node.pcieRc !== null) return [...node.pcieRc.transports.values()].map(virtioDeviceView)
-  const epf = node.pcieEp?.epf ?? null
-  return epf === null ? [] : [vhostDeviceView(epf, node.pcieEp!.controller?.rcPeer ?? '')]
+  const rc = node.pcieRc
+  if (rc !== null) {
+    return [...rc.transports.values()].map((t) =>
+      virtioDeviceView(t, t.device.driver === rc.testDriver ? tryRead(() => rc.testDriver.counters(t.device), null) : null))
+  }
+  const ep = node.pcieEp
+  const epf = ep?.epf ?? null
+  if (ep === null || epf === null) return []
+  const test = epf.device.driver === ep.testDriver ? tryRead(() => ep.testDriver.counters(epf.device), null) : null
+  return [vhostDeviceView(epf, ep.controller?.rcPeer ?? '', test)]
 }
 
 // ------------------------------------------------------------ virtqueues
