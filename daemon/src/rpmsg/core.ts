@@ -1,0 +1,201 @@
+// What the virtio-side and the vhost-side rpmsg buses share: the endpoint
+// table, channels (a name, a local address src and a remote address dst,
+// as struct rpmsg_channel_info), receive (rpmsg_recv_single: parse, check
+// lengths, dispatch; malformed and unknown-destination messages counted
+// and dropped), and send (rpmsg_send_offchannel_raw): trySend fails at once
+// with ERR_RPMSG_NO_BUFFER, send waits in FIFO order for a buffer, with the
+// queue's callbacks armed only while someone waits, and fails with
+// ERR_RPMSG_TIMEOUT after timeoutMs (15 s as in the kernel by default).
+// A subclass says how to put one message into a buffer (post), and how to
+// be told when buffers come back (arm / disarm).
+
+import { EventEmitter } from 'node:events'
+import type { SoclinkError } from '../errors.js'
+import { asSoclinkError } from '../virtio/virtio.js'
+import { EndpointTable, type Endpoint, type EndpointCallback } from './endpoints.js'
+import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, decodeMessage, encodeMessage } from './wire.js'
+
+export const RPMSG_SEND_TIMEOUT_MS = 15_000
+
+export interface SendOptions {
+  /** How long send() waits for a buffer; default RPMSG_SEND_TIMEOUT_MS. */
+  timeoutMs?: number
+}
+
+export interface RpmsgChannelEvents {
+  message: [payload: Uint8Array, src: number]
+  destroyed: []
+}
+
+/** A named channel: messages from `src` (local) to `dst` (remote; RPMSG_ADDR_ANY until known). */
+export class RpmsgChannel extends EventEmitter<RpmsgChannelEvents> {
+  /** The other side asked to be told our address (RPMSG_AS_ANNOUNCE). */
+  announce = false
+  constructor (readonly bus: RpmsgBusCore, readonly name: string, readonly src: number, public dst: number) {
+    super()
+  }
+
+  async send (payload: Uint8Array, options: SendOptions = {}): Promise<void> {
+    await this.bus.send(this.src, this.checkDst(), payload, options)
+  }
+
+  trySend (payload: Uint8Array): void {
+    this.bus.trySend(this.src, this.checkDst(), payload)
+  }
+
+  private checkDst (): number {
+    if (this.dst === RPMSG_ADDR_ANY) throw new RpmsgError('ERR_RPMSG_ADDR', `rpmsg channel ${this.name} has no remote address yet`)
+    return this.dst
+  }
+}
+
+export interface RpmsgBusEvents {
+  'channel-created': [channel: RpmsgChannel]
+  'channel-destroyed': [channel: RpmsgChannel]
+  /** vhost side: the address service told the channel's remote address (AS ASSIGN). */
+  'channel-bound': [channel: RpmsgChannel]
+  /** vhost side: AS FREE, or a reset. */
+  'channel-unbound': [channel: RpmsgChannel]
+  /** A message or service message that was dropped, with why. */
+  fault: [error: SoclinkError]
+}
+
+/**
+ * sent/received: messages; malformed: buffers that were not a message;
+ * serviceErrors: NS or AS messages refused; noBuffer: trySend failures;
+ * timeouts: send() failures; unknown destinations are endpoints.counters.unknown.
+ */
+export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
+
+interface Waiter { msg: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+
+export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
+  readonly endpoints = new EndpointTable()
+  readonly channels = new Map<string, RpmsgChannel>()
+  readonly counters: RpmsgCounters = { sent: 0, received: 0, malformed: 0, serviceErrors: 0, noBuffer: 0, timeouts: 0 }
+  lastError: SoclinkError | null = null
+  private waiters: Waiter[] = []
+  private armed = false
+
+  constructor (readonly bufSize = RPMSG_BUF_SIZE) {
+    super()
+  }
+
+  /** The largest payload one message carries. */
+  get maxPayload (): number { return this.bufSize - RPMSG_HDR_SIZE }
+
+  /** Sends waiting for a buffer. */
+  get waiting (): number { return this.waiters.length }
+
+  channel (name: string): RpmsgChannel | undefined { return this.channels.get(name) }
+
+  /** An endpoint at `addr` (or the lowest free from 1024 for RPMSG_ADDR_ANY). */
+  createEndpoint (addr: number, callback: EndpointCallback): Endpoint { return this.endpoints.create(addr, callback) }
+
+  destroyEndpoint (ept: number | Endpoint): boolean { return this.endpoints.destroy(ept) }
+
+  /** Sends now or throws ERR_RPMSG_NO_BUFFER (also while earlier send()s wait, to keep order); ERR_RPMSG_SIZE if too large. */
+  trySend (src: number, dst: number, payload: Uint8Array): void {
+    const msg = this.encode(src, dst, payload)
+    if (this.waiters.length > 0 || !this.post(msg)) {
+      this.counters.noBuffer++
+      throw new RpmsgError('ERR_RPMSG_NO_BUFFER', `no free rpmsg buffer to send ${src} -> ${dst}`)
+    }
+    this.counters.sent++
+  }
+
+  /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
+  async send (src: number, dst: number, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
+    const msg = this.encode(src, dst, payload)
+    if (this.waiters.length === 0 && this.post(msg)) {
+      this.counters.sent++
+      return
+    }
+    const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
+    await new Promise<void>((resolve, reject) => {
+      const w: Waiter = { msg, resolve, reject, timer: undefined }
+      w.timer = setTimeout(() => {
+        const at = this.waiters.indexOf(w)
+        if (at < 0) return
+        this.waiters.splice(at, 1)
+        this.counters.timeouts++
+        reject(new RpmsgError('ERR_RPMSG_TIMEOUT', `no rpmsg buffer came free within ${timeoutMs} ms to send ${src} -> ${dst}`))
+        this.pump()
+      }, timeoutMs)
+      this.waiters.push(w)
+      this.pump()
+    })
+  }
+
+  /** Fails every send still waiting. */
+  protected abortWaiters (err: Error): void {
+    const ws = this.waiters
+    this.waiters = []
+    for (const w of ws) {
+      clearTimeout(w.timer)
+      w.reject(err)
+    }
+  }
+
+  /** Buffers may have come back: post what waits, in order; arm the callbacks while anything still waits. */
+  protected pump (): void {
+    for (;;) {
+      while (this.waiters.length > 0 && this.post(this.waiters[0]!.msg)) {
+        const w = this.waiters.shift()!
+        clearTimeout(w.timer)
+        this.counters.sent++
+        w.resolve()
+      }
+      if (this.waiters.length === 0) {
+        if (this.armed) {
+          this.armed = false
+          this.disarm()
+        }
+        return
+      }
+      if (this.armed) return
+      this.armed = true
+      if (this.arm()) return
+    }
+  }
+
+  /** One received buffer's used bytes: parse, check, dispatch; never throws. */
+  protected receive (bytes: Uint8Array): void {
+    let msg
+    try {
+      msg = decodeMessage(bytes, this.bufSize)
+    } catch (err) {
+      this.counters.malformed++
+      this.fault(err, 'ERR_RPMSG_FORMAT')
+      return
+    }
+    this.counters.received++
+    this.endpoints.dispatch(msg.src, msg.dst, msg.payload)
+  }
+
+  protected fault (err: unknown, code: string): void {
+    this.lastError = asSoclinkError(err, code)
+    this.emit('fault', this.lastError)
+  }
+
+  /** Drops every channel (emitting channel-destroyed) and endpoint. */
+  protected dropChannels (): void {
+    for (const ch of [...this.channels.values()]) {
+      this.channels.delete(ch.name)
+      this.endpoints.destroy(ch.src)
+      this.emit('channel-destroyed', ch)
+      ch.emit('destroyed')
+    }
+  }
+
+  private encode (src: number, dst: number, payload: Uint8Array): Uint8Array {
+    if (dst === RPMSG_ADDR_ANY) throw new RpmsgError('ERR_RPMSG_ADDR', `rpmsg message from ${src} has no destination`)
+    return encodeMessage(src, dst, payload, this.bufSize)
+  }
+
+  /** Puts one encoded message into a free buffer and tells the other side; false if there is none. */
+  protected abstract post (msg: Uint8Array): boolean
+  /** Asks to hear when buffers come back; false if some already have. */
+  protected abstract arm (): boolean
+  protected abstract disarm (): void
+}

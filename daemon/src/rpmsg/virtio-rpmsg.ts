@@ -1,0 +1,203 @@
+// The virtio side of rpmsg (drivers/rpmsg/virtio_rpmsg_bus.c with the RFC's
+// address service, [P 08], [P 10], [P 13]). vq0 "input" holds the rx
+// buffers, posted device-writable at probe; vq1 "output" carries tx buffers.
+// Buffers (512 bytes, up to 256 per direction) come from the transport's
+// pool (virtio_alloc_buffer). The name service endpoint (53, if F_NS was
+// negotiated) turns NS CREATE into a channel with a new local endpoint and,
+// if the message had RPMSG_AS_ANNOUNCE and F_AS was negotiated, answers
+// with AS {name, dst: local, src: remote, ASSIGN} to 54; NS DESTROY removes
+// the channel, sending AS FREE first for an announced one.
+//
+// Unlike the RFC's announce_create, no NS message is echoed back for a
+// channel the other side announced (the vhost side has no endpoint 53 and
+// would drop it).
+
+import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_RING_PACKED, VIRTIO_ID_RPMSG, VIRTIO_RING_F_EVENT_IDX, features as featureSet } from '../uapi/virtio-config.js'
+import { VIRTIO_DEV_ANY_ID, type DeviceId } from '../uapi/soclink-ids.js'
+import { NotFoundError } from '../errors.js'
+import type { BufferPool } from '../virtio/buffer-pool.js'
+import { VirtioError, type VirtioDevice, type VirtioDriver } from '../virtio/virtio.js'
+import type { DriverQueue } from '../virtio/virtqueue.js'
+import { RpmsgBusCore, RpmsgChannel } from './core.js'
+import {
+  RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
+  RPMSG_NS_DESTROY, RpmsgError, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS, decodeNsMsg, encodeAsMsg
+} from './wire.js'
+
+export class VirtioRpmsgBus extends RpmsgBusCore {
+  rvq!: DriverQueue<number>
+  svq!: DriverQueue<number>
+  /** Every buffer this bus holds, to give back after reset. */
+  private readonly allocated: number[] = []
+  /** tx buffers not in the ring. */
+  private readonly freeTx: number[] = []
+  private stopped = false
+
+  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool) {
+    super(RPMSG_BUF_SIZE)
+  }
+
+  /** virtio_rpmsg_probe(): queues, buffers, rx posted, NS endpoint, DRIVER_OK, then the rx kick. */
+  async start (): Promise<void> {
+    [this.rvq, this.svq] = await this.dev.findVqs<number>([
+      { name: 'input', callback: () => { this.onRx() } },
+      { name: 'output', callback: () => { this.pump() } }
+    ])
+    const nrx = Math.min(RPMSG_BUFS_PER_DIRECTION, this.rvq.num)
+    const ntx = Math.min(RPMSG_BUFS_PER_DIRECTION, this.svq.num)
+    for (let i = 0; i < nrx + ntx; i++) {
+      const addr = this.pool.alloc(this.bufSize)
+      if (addr === null) {
+        this.release()
+        throw new RpmsgError('ERR_RPMSG_NO_BUFFER', `${this.dev.name}: the buffer pool has no room for ${nrx + ntx} rpmsg buffers`)
+      }
+      this.allocated.push(addr)
+      if (i < nrx) this.rvq.add([], [{ addr, len: this.bufSize }], addr)
+      else this.freeTx.push(addr)
+    }
+    this.svq.disableCb()
+    if (this.dev.hasFeature(VIRTIO_RPMSG_F_NS)) this.endpoints.create(RPMSG_NS_ADDR, (p, src) => { this.onNs(p, src) }, { internal: true })
+    await this.dev.addStatus(VIRTIO_CONFIG_S_DRIVER_OK)
+    this.rvq.kick()
+  }
+
+  /** The driver is going: fail waiting sends, drop channels and endpoints. */
+  stop (err: Error): void {
+    this.stopped = true
+    this.abortWaiters(err)
+    this.dropChannels()
+    this.endpoints.clear()
+  }
+
+  /** After reset: every buffer back to the pool. */
+  release (): void {
+    for (const addr of this.allocated) this.pool.free(addr)
+    this.allocated.length = 0
+    this.freeTx.length = 0
+  }
+
+  protected post (msg: Uint8Array): boolean {
+    if (this.stopped || this.dev.broken) return false
+    if (this.freeTx.length === 0) for (let b = this.svq.getBuf(); b !== null; b = this.svq.getBuf()) this.freeTx.push(b.token)
+    const addr = this.freeTx.pop()
+    if (addr === undefined) return false
+    this.pool.memory.write(addr, msg)
+    this.svq.add([{ addr, len: msg.length }], [], addr)
+    this.svq.kick()
+    return true
+  }
+
+  protected arm (): boolean { return this.svq.enableCb() }
+  protected disarm (): void { this.svq.disableCb() }
+
+  /** rpmsg_recv_done(): callbacks off while draining, one more look after turning them on ([P 08]). */
+  private onRx (): void {
+    let n = 0
+    do {
+      this.rvq.disableCb()
+      for (let b = this.rvq.getBuf(); b !== null; b = this.rvq.getBuf()) {
+        const addr = b.token
+        if (b.len > this.bufSize) {
+          this.counters.malformed++
+          this.fault(new RpmsgError('ERR_RPMSG_SIZE', `used length ${b.len} is more than a ${this.bufSize}-byte buffer`), 'ERR_RPMSG_SIZE')
+        } else {
+          this.receive(this.pool.memory.read(addr, b.len))
+        }
+        if (this.stopped) return
+        this.rvq.add([], [{ addr, len: this.bufSize }], addr)
+        n++
+      }
+    } while (!this.rvq.enableCb())
+    if (n > 0) this.rvq.kick()
+  }
+
+  /** rpmsg_ns_cb(). */
+  private onNs (payload: Uint8Array, src: number): void {
+    let msg
+    try {
+      msg = decodeNsMsg(payload)
+    } catch (err) {
+      this.counters.serviceErrors++
+      this.fault(err, 'ERR_RPMSG_FORMAT')
+      return
+    }
+    const existing = this.channels.get(msg.name)
+    if ((msg.flags & RPMSG_NS_DESTROY) !== 0) {
+      if (existing === undefined || existing.dst !== msg.addr) {
+        this.counters.serviceErrors++
+        this.fault(new RpmsgError('ERR_RPMSG_ADDR', `NS DESTROY from ${src} for unknown channel ${msg.name} at ${msg.addr}`), 'ERR_RPMSG_ADDR')
+        return
+      }
+      if (existing.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(existing, RPMSG_AS_FREE)
+      this.channels.delete(existing.name)
+      this.endpoints.destroy(existing.src)
+      this.emit('channel-destroyed', existing)
+      existing.emit('destroyed')
+      return
+    }
+    if (existing !== undefined || msg.addr === RPMSG_ADDR_ANY) {
+      this.counters.serviceErrors++
+      this.fault(new RpmsgError('ERR_RPMSG_ADDR', `NS CREATE from ${src}: channel ${msg.name} at ${msg.addr} is a duplicate or has no address`), 'ERR_RPMSG_ADDR')
+      return
+    }
+    const name = msg.name
+    const ept = this.endpoints.create(RPMSG_ADDR_ANY, (p, from) => { this.channels.get(name)?.emit('message', p, from) })
+    const ch = new RpmsgChannel(this, name, ept.addr, msg.addr)
+    ch.announce = (msg.flags & RPMSG_AS_ANNOUNCE) !== 0
+    this.channels.set(ch.name, ch)
+    this.emit('channel-created', ch)
+    if (ch.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(ch, RPMSG_AS_ASSIGN)
+  }
+
+  /** The RFC's announce_create / announce_destroy: AS {name, dst: local, src: remote, flags} to 54. */
+  private sendAs (ch: RpmsgChannel, flags: number): void {
+    const body = encodeAsMsg({ name: ch.name, dst: ch.src, src: ch.dst, flags })
+    this.send(ch.src, RPMSG_AS_ADDR, body).catch((err: unknown) => { this.fault(err, 'ERR_RPMSG_TIMEOUT') })
+  }
+}
+
+export interface VirtioRpmsgDriverOptions {
+  /** Ask for VIRTIO_RING_F_EVENT_IDX; default true. */
+  eventIdx?: boolean
+  /** Ask for VIRTIO_F_RING_PACKED; default false. */
+  packed?: boolean
+}
+
+/** virtio_rpmsg_bus: {VIRTIO_ID_RPMSG, any vendor}, features F_NS | F_AS. */
+export class VirtioRpmsgDriver implements VirtioDriver {
+  readonly name = 'virtio_rpmsg_bus'
+  readonly idTable: readonly DeviceId[] = [{ device: VIRTIO_ID_RPMSG, vendor: VIRTIO_DEV_ANY_ID }]
+  readonly features: bigint
+  private readonly buses = new Map<VirtioDevice, VirtioRpmsgBus>()
+
+  constructor (options: VirtioRpmsgDriverOptions = {}) {
+    this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
+      (options.eventIdx === false ? 0n : featureSet(VIRTIO_RING_F_EVENT_IDX)) |
+      (options.packed === true ? featureSet(VIRTIO_F_RING_PACKED) : 0n)
+  }
+
+  async probe (dev: VirtioDevice): Promise<void> {
+    const pool = dev.ops.buffers
+    if (pool === null) throw new VirtioError('ERR_VIRTIO_DRIVER', `${dev.name}: the transport gives no buffer memory`)
+    const bus = new VirtioRpmsgBus(dev, pool)
+    await bus.start()
+    this.buses.set(dev, bus)
+  }
+
+  /** Reset first so the device lets go of the buffers, then take them back. */
+  async remove (dev: VirtioDevice): Promise<void> {
+    const bus = this.buses.get(dev)
+    if (bus === undefined) return
+    this.buses.delete(dev)
+    bus.stop(new VirtioError('ERR_VIRTIO_REMOVED', `${dev.name}: the rpmsg driver was removed`))
+    await dev.reset()
+    bus.release()
+  }
+
+  /** The bus on `dev`, or on the only device bound. */
+  bus (dev?: VirtioDevice): VirtioRpmsgBus {
+    const bus = dev === undefined && this.buses.size === 1 ? [...this.buses.values()][0] : this.buses.get(dev!)
+    if (bus === undefined) throw new NotFoundError('virtio rpmsg device', dev?.name ?? '(none)')
+    return bus
+  }
+}

@@ -1,0 +1,114 @@
+// The virtio-side and vhost-side rpmsg buses over the in-memory transport
+// (test/support/rpmsg-pair.ts): a channel made on the vhost side appears on
+// the virtio side by name service, the vhost side learns the remote address
+// by the address service, messages flow both ways in order, and the send
+// paths fail as they should.
+
+import t from 'tap'
+import { once } from 'node:events'
+import { rpmsgPair } from '../support/rpmsg-pair.js'
+import { RPMSG_ADDR_ANY, RPMSG_MAX_PAYLOAD, RPMSG_NS_ADDR, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS } from '../../daemon/src/rpmsg/wire.js'
+import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
+
+const seqPayload = (seq: number): Uint8Array => {
+  const p = new Uint8Array(4 + (seq % 50))
+  new DataView(p.buffer).setUint32(0, seq, true)
+  p.fill(seq & 0xff, 4)
+  return p
+}
+const seqOf = (p: Uint8Array): number => new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0, true)
+
+async function connected (): Promise<{ pair: Awaited<ReturnType<typeof rpmsgPair>>, host: RpmsgChannel, guest: RpmsgChannel }> {
+  const pair = await rpmsgPair()
+  const created = once(pair.virtio, 'channel-created') as Promise<[RpmsgChannel]>
+  const bound = once(pair.vhost, 'channel-bound') as Promise<[RpmsgChannel]>
+  const host = pair.vhost.createChannel('rpmsg-client-sample')
+  const [guest] = await created
+  await bound
+  return { pair, host, guest }
+}
+
+t.test('name service and address service join a channel', async (t) => {
+  const { pair, host, guest } = await connected()
+  t.ok(pair.loop.virtio.hasFeature(VIRTIO_RPMSG_F_NS) && pair.loop.virtio.hasFeature(VIRTIO_RPMSG_F_AS), 'F_NS | F_AS negotiated')
+  t.equal(host.src, 1024)
+  t.equal(guest.name, 'rpmsg-client-sample')
+  t.equal(guest.dst, host.src, 'the virtio side knows the vhost endpoint from NS')
+  t.ok(guest.src >= 1024)
+  t.ok(guest.announce)
+  t.equal(host.dst, guest.src, 'the vhost side learned the virtio endpoint from AS')
+  t.ok(pair.virtio.endpoints.has(RPMSG_NS_ADDR))
+  t.same(pair.vhost.counters.serviceErrors + pair.virtio.counters.serviceErrors, 0)
+
+  const destroyed = once(pair.virtio, 'channel-destroyed')
+  pair.vhost.destroyChannel('rpmsg-client-sample')
+  await destroyed
+  t.equal(pair.virtio.channel('rpmsg-client-sample'), undefined)
+  t.notOk(pair.virtio.endpoints.has(guest.src))
+  t.equal(host.dst, RPMSG_ADDR_ANY)
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(pair.vhost.counters.serviceErrors, 0, 'the AS FREE answer is ignored quietly')
+})
+
+t.test('10,000 messages each way, none lost, duplicated or reordered', async (t) => {
+  const { pair, host, guest } = await connected()
+  const N = 10_000
+  const atGuest: number[] = []
+  const atHost: number[] = []
+  let bad = 0
+  const done = new Promise<void>((resolve) => {
+    const check = (): void => { if (atGuest.length === N && atHost.length === N) resolve() }
+    guest.on('message', (p, src) => { if (src !== host.src || p.length !== 4 + (seqOf(p) % 50)) bad++; atGuest.push(seqOf(p)); check() })
+    host.on('message', (p, src) => { if (src !== guest.src || p.length !== 4 + (seqOf(p) % 50)) bad++; atHost.push(seqOf(p)); check() })
+  })
+  const pumpOut = async (ch: RpmsgChannel): Promise<void> => { for (let i = 0; i < N; i++) await ch.send(seqPayload(i)) }
+  await Promise.all([pumpOut(host), pumpOut(guest), done])
+  t.equal(bad, 0)
+  t.ok(atGuest.every((s, i) => s === i), 'vhost -> virtio in order, each once')
+  t.ok(atHost.every((s, i) => s === i), 'virtio -> vhost in order, each once')
+  t.equal(pair.virtio.endpoints.counters.unknown, 0)
+  t.equal(pair.vhost.endpoints.counters.unknown, 0)
+  t.equal(pair.virtio.counters.malformed + pair.vhost.counters.malformed, 0)
+})
+
+t.test('an oversized message is refused with ERR_RPMSG_SIZE', async (t) => {
+  const { host, guest } = await connected()
+  await t.rejects(host.send(new Uint8Array(RPMSG_MAX_PAYLOAD + 1)), { code: 'ERR_RPMSG_SIZE' })
+  t.throws(() => { guest.trySend(new Uint8Array(RPMSG_MAX_PAYLOAD + 1)) }, { code: 'ERR_RPMSG_SIZE' })
+  const got = once(host, 'message') as Promise<[Uint8Array, number]>
+  await guest.send(new Uint8Array(RPMSG_MAX_PAYLOAD).fill(7))
+  const [p] = await got
+  t.equal(p.length, RPMSG_MAX_PAYLOAD, 'a full 496-byte payload goes')
+})
+
+t.test('trySend fails at once with every buffer in flight; send times out; both recover', async (t) => {
+  const { pair, host, guest } = await connected()
+  for (const [name, ch] of [['virtio', guest], ['vhost', host]] as const) {
+    pair.loop.pause()
+    let sent = 0
+    for (;;) {
+      try {
+        ch.trySend(Uint8Array.of(1))
+        sent++
+      } catch (err) {
+        t.match(err, { code: 'ERR_RPMSG_NO_BUFFER' }, `${name}: trySend fails at once`)
+        break
+      }
+    }
+    t.equal(sent, 256, `${name}: 256 buffers one way`)
+    const started = Date.now()
+    await t.rejects(ch.send(Uint8Array.of(2), { timeoutMs: 30 }), { code: 'ERR_RPMSG_TIMEOUT' })
+    t.ok(Date.now() - started >= 25, `${name}: send waited for its timeout`)
+    const other = ch === guest ? host : guest
+    const received: number[] = []
+    other.on('message', (p) => { received.push(p[0]!) })
+    const later = ch.send(Uint8Array.of(3), { timeoutMs: 5000 })
+    pair.loop.resume()
+    await later
+    while (received.length < 257) await new Promise((resolve) => setImmediate(resolve))
+    t.equal(received.filter((b) => b === 1).length, 256)
+    t.equal(received.at(-1), 3, `${name}: the waiting send went after the buffers came back`)
+    other.removeAllListeners('message')
+  }
+})
