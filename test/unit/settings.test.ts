@@ -186,4 +186,8 @@ t.test('PCIe settings: sizes, choices and functions', async (t) => {
   const s = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, subsysId: 7}\n' })
   t.same(s.pcieFunctions, [{ name: 'f1', subsysId: 7 }])
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, colour: red}\n' }), { code: 'ERR_CONFIG' })
+  const rp = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: vhost0, controller: pcie0, vhostDriver: rpmsg}\n' })
+  t.same(rp.pcieFunctions, [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }], 'vhostDriver picks the vhost-client driver')
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: virtio-net}\n' }), { code: 'ERR_CONFIG' }, 'only soclink-test or rpmsg')
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: 7}\n' }), { code: 'ERR_CONFIG' })
 })

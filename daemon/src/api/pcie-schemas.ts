@@ -29,7 +29,7 @@ export const FUNCTION_ATTRS: Record<string, Record<string, unknown>> = {
   msiInterrupts: { type: 'integer', minimum: 1, maximum: 32, description: 'MSI vectors asked for (1..32)' },
   numVrings: { type: 'integer', minimum: 1, maximum: 8, description: 'virtqueues of the vhost device (BAR0 has room for 8)' },
   vringSize: { type: 'integer', minimum: 1, maximum: 32768, description: 'buffers in each virtqueue' },
-  vhostDriver: { type: 'string', pattern: ENTRY_NAME, description: 'the vhost-client driver linked to the function' }
+  vhostDriver: { type: 'string', pattern: ENTRY_NAME, description: 'the vhost-client driver linked to the function: soclink-test (subsysId as configured, 0xffe0 by default) or rpmsg (subsysId set to 7, VIRTIO_ID_RPMSG, when the function starts)' }
 }
 
 export const PciFunctionConfigSchema = {

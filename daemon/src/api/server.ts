@@ -21,6 +21,7 @@ import { addPcieSchemas } from './pcie-schemas.js'
 import { pciEpRoutes } from './routes/pci-ep.js'
 import { pciRoutes } from './routes/pci.js'
 import { deviceRoutes } from './routes/devices.js'
+import { rpmsgRoutes } from './routes/rpmsg.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
@@ -37,7 +38,7 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'soclink control API', version: VERSION, description: `Control API of soclinkd ${node.settings.name}.` },
-      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues'].map((name) => ({ name }))
+      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg'].map((name) => ({ name }))
     },
     // Shared schemas appear in components under their own $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
@@ -54,6 +55,7 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   pciEpRoutes(app, node)
   pciRoutes(app, node)
   deviceRoutes(app, node)
+  rpmsgRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }

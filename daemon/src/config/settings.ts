@@ -8,6 +8,7 @@ import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
+import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
 
 export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
 export type RoleName = typeof ROLES[number]
@@ -50,6 +51,8 @@ export interface PcieFunctionSetting {
   classCode?: number
   numVrings?: number
   vringSize?: number
+  /** The vhost-client driver: 'soclink-test' (default) or 'rpmsg' (subsystem id VIRTIO_ID_RPMSG). */
+  vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
 type Kind = 'string' | 'int' | 'size' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions'
@@ -82,7 +85,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   memorySize: { kind: 'size', doc: 'PCIe: rc system memory (rc), and the outbound window onto it (ep); e.g. 16M (default)' },
   ring: { kind: 'ring', doc: 'PCIe rc: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
-  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?}]; default one vhost0 on pcie0', fileOnly: true }
+  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -266,8 +269,9 @@ function parseFunction (f: unknown, where: string): PcieFunctionSetting {
   const o = f as Record<string, unknown>
   const ok = typeof f === 'object' && f !== null && typeof o.name === 'string' &&
     (o.controller === undefined || typeof o.controller === 'string') &&
-    Object.keys(o).every((k) => k === 'name' || k === 'controller' || (FUNCTION_NUMBERS.includes(k) && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0))
-  if (!ok) throw new ConfigError(`${where}: expected {name, controller?, ${FUNCTION_NUMBERS.map((k) => k + '?').join(', ')}} with non-negative integers`)
+    (o.vhostDriver === undefined || (typeof o.vhostDriver === 'string' && (VHOST_DRIVERS as readonly string[]).includes(o.vhostDriver))) &&
+    Object.keys(o).every((k) => k === 'name' || k === 'controller' || k === 'vhostDriver' || (FUNCTION_NUMBERS.includes(k) && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0))
+  if (!ok) throw new ConfigError(`${where}: expected {name, controller?, vhostDriver?, ${FUNCTION_NUMBERS.map((k) => k + '?').join(', ')}} with non-negative integers and vhostDriver one of ${VHOST_DRIVERS.join(', ')}`)
   return o as unknown as PcieFunctionSetting
 }
 

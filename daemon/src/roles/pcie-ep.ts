@@ -13,14 +13,27 @@ import { FunctionTable, type FunctionConfig } from '../hw/pcie/function-table.js
 import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
 import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
+import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
+import { VIRTIO_ID_RPMSG } from '../uapi/virtio-config.js'
 import { UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
+
+/**
+ * The device id the driver's id table gives, copied into the function's
+ * subsystem id when it starts (the RFC's configfs link does the same with
+ * the header); null keeps the configured one (the test device, 0xffe0 by default).
+ */
+export function vhostDriverDeviceId (driver: string): number | null {
+  return driver === 'rpmsg' ? VIRTIO_ID_RPMSG : null
+}
 
 export class PcieEndpointRole {
   readonly functions: FunctionTable
   readonly vhostBus = new VhostBus()
   readonly testDriver: TestVhostDriver
+  /** vhost_rpmsg_bus: binds a function whose vhostDriver is 'rpmsg'. */
+  readonly rpmsgDriver = new VhostRpmsgDriver()
   private readonly node: SoclinkNode
   private readonly logger: Logger
   private rcPeer: string | null = null
@@ -41,6 +54,7 @@ export class PcieEndpointRole {
 
   async init (): Promise<void> {
     await this.vhostBus.registerDriver(this.testDriver)
+    await this.vhostBus.registerDriver(this.rpmsgDriver)
     for (const f of this.node.settings.pcieFunctions) {
       const { name, controller, ...attrs } = f
       this.functions.create(name, attrs)
@@ -68,6 +82,8 @@ export class PcieEndpointRole {
   private async startFunction (fn: FunctionConfig): Promise<void> {
     const rc = this.rcPeer
     if (rc === null) throw new UnavailableError('no root complex is linked: start the controller once an rc peer is up')
+    const id = vhostDriverDeviceId(fn.vhostDriver)
+    if (id !== null) fn.subsysId = id
     const ctrl = new EndpointController({
       regions: this.node.regions,
       requester: this.node.requester,

@@ -11,6 +11,7 @@ import { isEpfVhost, VirtioPciEpf } from '../transport/virtio-pci-epf.js'
 import { VirtioBus } from '../virtio/bus.js'
 import { FirstFitPool } from '../virtio/buffer-pool.js'
 import { TestVirtioDriver } from '../virtio/test-driver.js'
+import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
 
 /** System memory below this stays unused, so that address 0 is never a buffer. */
 const POOL_BASE = 0x10000
@@ -19,6 +20,8 @@ export class PcieRootComplexRole {
   readonly rc: RootComplex
   readonly virtioBus = new VirtioBus()
   readonly testDriver: TestVirtioDriver
+  /** virtio_rpmsg_bus: binds functions whose subsystem id is VIRTIO_ID_RPMSG. */
+  readonly rpmsgDriver: VirtioRpmsgDriver
   readonly pool: FirstFitPool
   readonly transports = new Map<string, VirtioPciEpf>()
   private readonly node: SoclinkNode
@@ -31,10 +34,12 @@ export class PcieRootComplexRole {
     this.rc = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: s.memorySize, logger: this.logger })
     this.pool = new FirstFitPool(this.rc.sysmem, POOL_BASE, s.memorySize - POOL_BASE)
     this.testDriver = new TestVirtioDriver({ packed: s.ring === 'packed' })
+    this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed' })
   }
 
   async init (): Promise<void> {
     await this.virtioBus.registerDriver(this.testDriver)
+    await this.virtioBus.registerDriver(this.rpmsgDriver)
     this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
     this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
     this.rc.on('enumerated', (fn) => { this.attach(fn) })

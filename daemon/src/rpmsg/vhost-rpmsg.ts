@@ -243,6 +243,9 @@ export class VhostRpmsgDriver implements VhostDriver {
     dev.delVqs()
   }
 
+  /** Every bus, one per device bound. */
+  allBuses (): VhostRpmsgBus[] { return [...this.buses.values()] }
+
   /** The bus on `dev`, or on the only device bound. */
   bus (dev?: VhostDevice): VhostRpmsgBus {
     const bus = dev === undefined && this.buses.size === 1 ? [...this.buses.values()][0] : this.buses.get(dev!)

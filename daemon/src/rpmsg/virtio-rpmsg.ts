@@ -194,6 +194,9 @@ export class VirtioRpmsgDriver implements VirtioDriver {
     bus.release()
   }
 
+  /** Every bus, one per device bound. */
+  allBuses (): VirtioRpmsgBus[] { return [...this.buses.values()] }
+
   /** The bus on `dev`, or on the only device bound. */
   bus (dev?: VirtioDevice): VirtioRpmsgBus {
     const bus = dev === undefined && this.buses.size === 1 ? [...this.buses.values()][0] : this.buses.get(dev!)

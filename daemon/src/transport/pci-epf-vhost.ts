@@ -83,6 +83,11 @@ export class PciEpfVhost implements VhostConfigOps {
       if (a === undefined || !vq.ready) continue
       const to = a.layout === 'split' ? a.driver + 4 + 2 * a.num + 2 : a.driver + 4
       if (offset < to && offset + length > a.driver) vq.recheck()
+      // The avail index moved: the driver may have read our avail_event (or
+      // the NO_NOTIFY flag) before our write to it arrived and not kicked,
+      // while our own look at the index after enabling came before its
+      // update reached this replica. Look again, as the RFC's polling would.
+      if (a.layout === 'split' && offset < a.driver + 4 && offset + length > a.driver + 2) queueMicrotask(() => { if (vq.ready) vq.wake() })
     }
   }
 

@@ -144,6 +144,15 @@ export class VhostVirtqueue implements VhostQueue {
   /** The transport's entry for an available-buffer notification: runs the callback under the policy. */
   trigger (): void {
     this.counters.kicks++
+    this.wake()
+  }
+
+  /**
+   * Runs the callback under the policy without a kick: the transport saw the
+   * avail index move in its view of the driver's memory, and a kick decided
+   * on a suppression field it had not seen yet may never come.
+   */
+  wake (): void {
     if (this.callback === null) return
     try {
       const done = this.callback(this)

@@ -7,6 +7,9 @@
 
 import { ConflictError, NotFoundError } from '../../errors.js'
 
+/** The vhost-client drivers the ep role registers, by the name a function's vhostDriver gives. */
+export const VHOST_DRIVERS = ['soclink-test', 'rpmsg'] as const
+
 export interface FunctionConfig {
   name: string
   /** The function driver (pci-epf-vhost is the only one). */

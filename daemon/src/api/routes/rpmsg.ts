@@ -1,0 +1,159 @@
+// rpmsg channels and endpoints over the PCIe virtio devices: the rc's
+// virtio_rpmsg_bus and the ep's vhost_rpmsg_bus. Channels are created and
+// destroyed on the vhost side (ep), as the RFC's rpmsg configfs does, and
+// announced to the virtio side by the name service; on an rc they are only
+// listed. A daemon with no rpmsg bus answers 404.
+
+import type { FastifyInstance } from 'fastify'
+import { ConflictError, NotFoundError } from '../../errors.js'
+import type { SoclinkNode } from '../../node.js'
+import type { RpmsgBusCore, RpmsgCounters } from '../../rpmsg/core.js'
+import type { EndpointCounters } from '../../rpmsg/endpoints.js'
+import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
+import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
+import { ValidationError } from '../errors.js'
+import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
+
+type Side = 'virtio' | 'vhost'
+
+interface BusEntry { side: Side, device: string, bus: RpmsgBusCore }
+
+export interface RpmsgChannelView { name: string, src: number, dst: number | null, side: Side, device: string }
+export interface RpmsgEndpointView { addr: number, side: Side, device: string, channel: string | null, service: 'ns' | 'as' | null }
+export interface RpmsgBusView { side: Side, device: string, counters: RpmsgCounters & EndpointCounters }
+
+/** At most 31 bytes of UTF-8 with no NUL (the 32-byte name field); the byte count is checked by the handler. */
+const channelName = { type: 'string', minLength: 1, maxLength: 31, pattern: '^[^\\u0000]+$', description: 'channel name (rpmsg_ns_msg.name): 1..31 bytes of UTF-8' }
+const nameParams = fields({ name: channelName })
+const side = { type: 'string', enum: ['virtio', 'vhost'], description: 'virtio: the rc\'s virtio_rpmsg_bus; vhost: the ep\'s vhost_rpmsg_bus' }
+const addr = { type: 'integer', minimum: 0, maximum: 0xffff_ffff }
+const count = { type: 'integer', minimum: 0 }
+
+const ChannelSchema = record({
+  name: { type: 'string' },
+  src: { ...addr, description: 'local address' },
+  dst: { anyOf: [addr, { type: 'null' }], description: 'remote address; null until bound (vhost side: by the address service)' },
+  side,
+  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' }
+})
+
+const EndpointSchema = record({
+  addr,
+  side,
+  device: { type: 'string' },
+  channel: { type: ['string', 'null'], description: 'the channel whose local address this is' },
+  service: { type: ['string', 'null'], enum: ['ns', 'as', null], description: 'the bus\'s own name service (53) or address service (54) endpoint' }
+})
+
+const BusSchema = record({
+  side,
+  device: { type: 'string' },
+  counters: record({
+    sent: count, received: count, malformed: count, serviceErrors: count, noBuffer: count, timeouts: count, delivered: count, unknown: count, failed: count
+  })
+})
+
+const NO_BUS = 'A daemon with no rpmsg bus (not an rc or ep, or no rpmsg device bound yet) answers 404 ERR_NOT_FOUND.'
+const VHOST_ONLY = 'channels are created on the vhost side, as the RFC\'s rpmsg configfs does'
+
+function buses (node: SoclinkNode): BusEntry[] {
+  const out: BusEntry[] = []
+  for (const bus of node.pcieRc?.rpmsgDriver.allBuses() ?? []) out.push({ side: 'virtio', device: bus.dev.name, bus })
+  for (const bus of node.pcieEp?.rpmsgDriver.allBuses() ?? []) out.push({ side: 'vhost', device: bus.dev.name, bus })
+  if (out.length === 0) throw new NotFoundError('rpmsg bus on', node.settings.name)
+  return out
+}
+
+/** The ep's vhost rpmsg bus; 409 on an rc (channels are made on the vhost side), 404 with none. */
+function vhostBus (node: SoclinkNode): VhostRpmsgBus {
+  if (node.pcieEp === null && node.pcieRc !== null) throw new ConflictError(VHOST_ONLY)
+  const all = node.pcieEp?.rpmsgDriver.allBuses() ?? []
+  if (all.length === 0) throw new NotFoundError('vhost rpmsg bus on', node.settings.name)
+  return all[0]!
+}
+
+function channelViews (node: SoclinkNode): RpmsgChannelView[] {
+  return buses(node).flatMap(({ side, device, bus }) => [...bus.channels.values()].map((ch) =>
+    ({ name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device })))
+}
+
+function endpointViews (node: SoclinkNode): { endpoints: RpmsgEndpointView[], buses: RpmsgBusView[] } {
+  const all = buses(node)
+  const endpoints = all.flatMap(({ side, device, bus }) => {
+    const byAddr = new Map([...bus.channels.values()].map((ch) => [ch.src, ch.name]))
+    return bus.endpoints.addresses().map((a): RpmsgEndpointView => ({
+      addr: a,
+      side,
+      device,
+      channel: byAddr.get(a) ?? null,
+      service: a === RPMSG_NS_ADDR ? 'ns' : a === RPMSG_AS_ADDR ? 'as' : null
+    }))
+  })
+  return {
+    endpoints,
+    buses: all.map(({ side, device, bus }) => ({ side, device, counters: { ...bus.counters, ...bus.endpoints.counters } }))
+  }
+}
+
+export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
+  app.get('/v1/rpmsg/channels', {
+    schema: {
+      summary: 'rpmsg channels on this daemon\'s rpmsg bus(es)',
+      description: NO_BUS,
+      tags: ['rpmsg'],
+      querystring: noFields,
+      response: { 200: record({ channels: { type: 'array', items: ChannelSchema } }), ...errorReplies(400, 404) }
+    }
+  }, async () => ({ channels: channelViews(node) }))
+
+  app.post<{ Body: { name: string } }>('/v1/rpmsg/channels', {
+    schema: {
+      summary: 'Create a channel on the ep\'s vhost rpmsg bus, announced to the rc by the name service',
+      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). A name in use is a 409. ${NO_BUS}`,
+      tags: ['rpmsg'],
+      querystring: noFields,
+      body: record({ name: channelName }),
+      response: { 201: ChannelSchema, ...errorReplies(400, 404, 409, 413, 415) }
+    }
+  }, async (request, reply): Promise<RpmsgChannelView> => {
+    const bus = vhostBus(node)
+    let ch
+    try {
+      ch = bus.createChannel(request.body.name)
+    } catch (err) {
+      if (err instanceof RpmsgError && err.code === 'ERR_RPMSG_FORMAT') throw new ValidationError(`body/name: ${err.message}`)
+      if (err instanceof RpmsgError) throw new ConflictError(err.message)
+      throw err
+    }
+    reply.code(201)
+    return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name }
+  })
+
+  app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name', {
+    schema: {
+      summary: 'Destroy a channel on the ep\'s vhost rpmsg bus (NS DESTROY to the rc)',
+      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). ${NO_BUS}`,
+      tags: ['rpmsg'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404, 409) }
+    }
+  }, async (request, reply) => {
+    vhostBus(node).destroyChannel(request.params.name)
+    return reply.code(204).send()
+  })
+
+  app.get('/v1/rpmsg/endpoints', {
+    schema: {
+      summary: 'rpmsg endpoints (local addresses) on this daemon\'s rpmsg bus(es), with each bus\'s counters',
+      description: 'Counters are kept per bus, not per endpoint: sent and received messages, malformed buffers, refused NS/AS ' +
+        `messages, trySend and send failures, and messages delivered, to no endpoint, or to a callback that threw. ${NO_BUS}`,
+      tags: ['rpmsg'],
+      querystring: noFields,
+      response: {
+        200: record({ endpoints: { type: 'array', items: EndpointSchema }, buses: { type: 'array', items: BusSchema } }),
+        ...errorReplies(400, 404)
+      }
+    }
+  }, async () => endpointViews(node))
+}
