@@ -16,8 +16,11 @@ mkdirSync(genDir, { recursive: true })
 const IMPORT = 'import $protobuf from "protobufjs/minimal.js";'
 for (const file of readdirSync(protoDir).filter((f) => f.endsWith('.proto'))) {
   const js = join(genDir, basename(file, '.proto') + '.js')
+  // Each module gets a root of its own: files that share the top-level
+  // package (soclink.link.v1, soclink.rpmsg.v1) would otherwise replace each
+  // other's namespace in protobufjs's shared default root.
   execFileSync(process.execPath, [cli + 'pbjs', '-t', 'static-module', '-w', 'es6', '--force-number',
-    '--no-delimited', '--no-verify', '--no-convert', '-o', js, join(protoDir, file)], { stdio: 'inherit' })
+    '--no-delimited', '--no-verify', '--no-convert', '--root', basename(file, '.proto'), '-o', js, join(protoDir, file)], { stdio: 'inherit' })
   const text = readFileSync(js, 'utf8')
   if (!text.includes(IMPORT)) throw new Error(`unexpected pbjs output in ${js}`)
   writeFileSync(js, text.replace(IMPORT, `${IMPORT}\n$protobuf.util.Long = null;\n$protobuf.configure();`))

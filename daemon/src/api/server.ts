@@ -22,6 +22,7 @@ import { pciEpRoutes } from './routes/pci-ep.js'
 import { pciRoutes } from './routes/pci.js'
 import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
+import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
@@ -56,6 +57,7 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   pciRoutes(app, node)
   deviceRoutes(app, node)
   rpmsgRoutes(app, node)
+  rpmsgGatewayRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }
