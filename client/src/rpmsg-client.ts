@@ -1,0 +1,289 @@
+// A client for the rpmsg gateway (GET /v1/rpmsg, proto/rpmsg.proto): one
+// WebSocket to the local daemon, endpoints owned by it, messages as async
+// iterators and channel events on an EventEmitter.
+//
+// Flow control: the daemon never waits for a free buffer; send() retries on
+// ERR_RPMSG_NO_BUFFER with a short backoff until its timeout, trySend()
+// rejects at once. Messages are sent in order as long as each send() is
+// awaited before the next one on the same endpoint.
+
+import { EventEmitter } from 'node:events'
+import WebSocket from 'ws'
+import { soclink } from '../../proto/gen/rpmsg.js'
+import { ApiError } from './errors.js'
+
+const wire = soclink.rpmsg.v1
+type ServerMessage = soclink.rpmsg.v1.ServerMessage
+type ClientMessage = soclink.rpmsg.v1.ClientMessage.$Properties
+
+/** RPMSG_ADDR_ANY: let the daemon choose the local address. */
+export const RPMSG_ADDR_ANY = 0xffffffff
+
+/** A channel appearing or going away on the daemon's bus (name service). */
+export interface RpmsgChannelEvent {
+  name: string
+  /** Its local address on the daemon's bus. */
+  src: number
+  /** The remote address; 0xffffffff while unknown. */
+  dst: number
+  created: boolean
+}
+
+export interface RpmsgMessage {
+  /** The sender's (remote) address. */
+  src: number
+  payload: Uint8Array
+}
+
+export interface CreateEndpointOptions {
+  /** Channel name (required with announce). */
+  name?: string
+  /** The local address wanted; RPMSG_ADDR_ANY (the default) picks one. */
+  addr?: number
+  /** Announce the endpoint as a channel (only on the vhost side, an ep). */
+  announce?: boolean
+}
+
+interface Pending {
+  resolve: (m: ServerMessage) => void
+  reject: (err: Error) => void
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function bytesOf (data: WebSocket.RawData): Uint8Array {
+  if (Buffer.isBuffer(data)) return data
+  return Array.isArray(data) ? Buffer.concat(data) : new Uint8Array(data)
+}
+
+/** One endpoint (a local address) owned by an RpmsgClient. */
+export class RpmsgEndpoint implements AsyncIterable<RpmsgMessage> {
+  /** The remote address the address service named (announced endpoints), or null. */
+  remote: number | null = null
+  private readonly queue: RpmsgMessage[] = []
+  private wake: (() => void) | null = null
+  private ended = false
+  private boundWaiters: Array<{ resolve: (remote: number) => void, reject: (err: Error) => void }> = []
+
+  /** @internal */
+  constructor (private readonly client: RpmsgClient, readonly addr: number, readonly maxPayload: number, readonly name: string) {}
+
+  /** Resolves with the remote address once the address service tells it (EndpointBound). */
+  async whenBound (): Promise<number> {
+    if (this.remote !== null) return this.remote
+    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
+    return await new Promise<number>((resolve, reject) => { this.boundWaiters.push({ resolve, reject }) })
+  }
+
+  /** Sends, retrying on ERR_RPMSG_NO_BUFFER until timeoutMs (default 15000), then ERR_RPMSG_TIMEOUT. */
+  async send (dst: number, payload: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15_000)
+    let delay = 1
+    for (;;) {
+      try {
+        await this.trySend(dst, payload)
+        return
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.code !== 'ERR_RPMSG_NO_BUFFER') throw err
+        if (Date.now() + delay > deadline) {
+          throw new ApiError('ERR_RPMSG_TIMEOUT', `rpmsg endpoint ${this.addr}: no free buffer to ${dst} within ${opts.timeoutMs ?? 15_000} ms`, 0, { cause: err })
+        }
+        await sleep(delay)
+        delay = Math.min(delay * 2, 20)
+      }
+    }
+  }
+
+  /** Sends once; rejects with ERR_RPMSG_NO_BUFFER at once when the ring is full. */
+  async trySend (dst: number, payload: Uint8Array): Promise<void> {
+    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
+    await this.client.request((requestId) => ({ send: { requestId, src: this.addr, dst, payload } }))
+  }
+
+  /** Destroys the endpoint on the daemon and ends its message iterator. */
+  destroy (): void {
+    if (this.ended) return
+    this.client.forget(this.addr)
+    this.client.write({ destroyEndpoint: { addr: this.addr } })
+    this.end()
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterator<RpmsgMessage> {
+    return {
+      next: async (): Promise<IteratorResult<RpmsgMessage>> => {
+        for (;;) {
+          const m = this.queue.shift()
+          if (m !== undefined) return { value: m, done: false }
+          if (this.ended) return { value: undefined, done: true }
+          await new Promise<void>((resolve) => { this.wake = resolve })
+        }
+      },
+      return: async (): Promise<IteratorResult<RpmsgMessage>> => ({ value: undefined, done: true })
+    }
+  }
+
+  /** @internal */
+  deliver (m: RpmsgMessage): void {
+    if (this.ended) return
+    this.queue.push(m)
+    this.notify()
+  }
+
+  /** @internal */
+  bound (remote: number): void {
+    this.remote = remote
+    for (const w of this.boundWaiters.splice(0)) w.resolve(remote)
+  }
+
+  /** @internal */
+  end (): void {
+    if (this.ended) return
+    this.ended = true
+    const err = new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
+    for (const w of this.boundWaiters.splice(0)) w.reject(err)
+    this.notify()
+  }
+
+  private notify (): void { const w = this.wake; this.wake = null; w?.() }
+}
+
+/**
+ * A connection to a daemon's rpmsg gateway. Events: 'channel'
+ * (RpmsgChannelEvent), 'gateway-error' (ApiError not about a request, e.g.
+ * ERR_RPMSG_OVERFLOW), 'close'.
+ */
+export class RpmsgClient extends EventEmitter {
+  /** Channels seen created (and not destroyed) since connecting, by name. */
+  readonly channels = new Map<string, RpmsgChannelEvent>()
+  private readonly pending = new Map<number, Pending>()
+  private readonly endpoints = new Map<number, RpmsgEndpoint>()
+  private readonly earlyBound = new Map<number, number>()
+  private nextId = 1
+  private closed = false
+
+  private constructor (private readonly ws: WebSocket, readonly url: string) {
+    super()
+    ws.on('message', (data) => { this.onMessage(data) })
+    ws.on('close', () => { this.shutdown() })
+    ws.on('error', () => { /* followed by 'close' */ })
+  }
+
+  /** Connects to the gateway of the daemon whose API is at apiBase (http://host:port). */
+  static async connect (apiBase: string): Promise<RpmsgClient> {
+    const url = apiBase.replace(/\/+$/, '').replace(/^http/, 'ws') + '/v1/rpmsg'
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(url, { perMessageDeflate: false })
+    } catch (err) {
+      throw new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${(err as Error).message}`, 0, { cause: err })
+    }
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => { resolve() })
+      ws.once('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${err.message}`, 0, { cause: err })) })
+    })
+    return new RpmsgClient(ws, url)
+  }
+
+  /** Creates an endpoint owned by this connection. */
+  async createEndpoint (opts: CreateEndpointOptions = {}): Promise<RpmsgEndpoint> {
+    const name = opts.name ?? ''
+    const reply = await this.request((requestId) => ({
+      createEndpoint: { requestId, name, addr: opts.addr ?? RPMSG_ADDR_ANY, announce: opts.announce === true }
+    }))
+    const created = reply.endpointCreated
+    if (created == null) throw new ApiError('ERR_BAD_REPLY', 'CreateEndpoint was not answered EndpointCreated', 0)
+    const ept = new RpmsgEndpoint(this, created.addr ?? 0, created.maxPayload ?? 0, name)
+    this.endpoints.set(ept.addr, ept)
+    const remote = this.earlyBound.get(ept.addr)
+    if (remote !== undefined) { this.earlyBound.delete(ept.addr); ept.bound(remote) }
+    return ept
+  }
+
+  /** Closes the connection; the daemon destroys every endpoint it owns. */
+  async close (): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) { this.shutdown(); return }
+    const closed = new Promise<void>((resolve) => { this.ws.once('close', () => { resolve() }) })
+    if (this.ws.readyState !== WebSocket.CLOSING) this.ws.close()
+    await closed
+  }
+
+  /** @internal One request; resolves with its answer, rejects ApiError(code) on Error. */
+  async request (make: (requestId: number) => ClientMessage): Promise<ServerMessage> {
+    if (this.closed) throw new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
+    const requestId = this.nextId
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1
+    const answer = new Promise<ServerMessage>((resolve, reject) => { this.pending.set(requestId, { resolve, reject }) })
+    this.write(make(requestId))
+    return await answer
+  }
+
+  /** @internal */
+  write (msg: ClientMessage): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    this.ws.send(wire.ClientMessage.encode(msg).finish(), { binary: true })
+  }
+
+  /** @internal */
+  forget (addr: number): void { this.endpoints.delete(addr) }
+
+  private onMessage (data: WebSocket.RawData): void {
+    let m: ServerMessage
+    try {
+      m = wire.ServerMessage.decode(bytesOf(data))
+    } catch {
+      this.emit('gateway-error', new ApiError('ERR_BAD_REPLY', 'the rpmsg gateway sent a message that does not decode', 0))
+      return
+    }
+    if (m.received != null) {
+      this.endpoints.get(m.received.dst ?? 0)?.deliver({ src: m.received.src ?? 0, payload: m.received.payload ?? new Uint8Array(0) })
+    } else if (m.sent != null) {
+      this.answer(m.sent.requestId ?? 0, m)
+    } else if (m.endpointCreated != null) {
+      this.answer(m.endpointCreated.requestId ?? 0, m)
+    } else if (m.error != null) {
+      const err = new ApiError(m.error.code ?? 'ERR_INTERNAL', m.error.message ?? '', 0)
+      const requestId = m.error.requestId ?? 0
+      const p = this.pending.get(requestId)
+      if (requestId !== 0 && p !== undefined) {
+        this.pending.delete(requestId)
+        p.reject(err)
+      } else {
+        this.emit('gateway-error', err)
+      }
+    } else if (m.endpointBound != null) {
+      const addr = m.endpointBound.addr ?? 0
+      const remote = m.endpointBound.remote ?? 0
+      const ept = this.endpoints.get(addr)
+      if (ept !== undefined) ept.bound(remote)
+      else this.earlyBound.set(addr, remote)
+    } else if (m.channelEvent != null) {
+      const ev: RpmsgChannelEvent = {
+        name: m.channelEvent.name ?? '',
+        src: m.channelEvent.src ?? 0,
+        dst: m.channelEvent.dst ?? 0,
+        created: m.channelEvent.created === true
+      }
+      if (ev.created) this.channels.set(ev.name, ev)
+      else if (this.channels.get(ev.name)?.src === ev.src) this.channels.delete(ev.name)
+      this.emit('channel', ev)
+    }
+  }
+
+  private answer (requestId: number, m: ServerMessage): void {
+    const p = this.pending.get(requestId)
+    if (p === undefined) return
+    this.pending.delete(requestId)
+    p.resolve(m)
+  }
+
+  private shutdown (): void {
+    if (this.closed) return
+    this.closed = true
+    const err = new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+    for (const ept of this.endpoints.values()) ept.end()
+    this.endpoints.clear()
+    this.emit('close')
+  }
+}
