@@ -104,7 +104,7 @@ export class Completer {
   private subscribe (link: FrameSender, req: NonNullable<Frame['subscribe']>): void {
     const window = req.window ?? 0
     const ref = req.regionName !== undefined && req.regionName !== null && req.regionName !== '' ? req.regionName : (req.regionId ?? 0)
-    const region = this.regions.find(ref)
+    const region = this.regions.findFor(ref, link.name)
     const base = req.offset ?? 0
     const size = req.size ?? 0
     let m = this.subs.get(link)
@@ -183,6 +183,14 @@ export class Completer {
     if (offset + data.length > sub.size) {
       this.counters.completerAborts++
       fail(Status.STATUS_COMPLETER_ABORT, `write of ${data.length} bytes at ${offset} is outside window ${window} (${sub.size} bytes)`)
+      return
+    }
+    const refused = sub.region.refusal(sub.base + offset, data.length)
+    if (refused !== null) {
+      this.counters.unsupportedRequests++
+      fail(Status.STATUS_UNSUPPORTED_REQUEST, refused)
+      // The replica applied the write already: the region's bytes put it right.
+      if (sub.replica) this.sendUpdate(sub, sub.base + offset, sub.region.read(sub.base + offset, data.length))
       return
     }
     // Marked ordered before it is applied: a write the owner makes in

@@ -4,7 +4,9 @@ import { Region } from './region.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { checkRange } from './access.js'
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+// NAME@PEER is a region only PEER sees, under NAME (one endpoint
+// controller per host on an NTB board: each host is wired to its own).
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/
 
 export class RegionTable {
   private readonly byId = new Map<number, Region>()
@@ -14,10 +16,15 @@ export class RegionTable {
 
   /** Creates a region; names are unique, ids are never reused. */
   create (name: string, size: number): Region {
+    return this.add(name, size, (id) => new Region(id, name, size))
+  }
+
+  /** Adds a region of a Region subclass (an NTB memory window), built with the id given. */
+  add<R extends Region> (name: string, size: number, make: (id: number) => R): R {
     if (!NAME.test(name)) throw new ConflictError(`region name ${JSON.stringify(name)} must match ${String(NAME)}`)
     if (this.byName.has(name)) throw new ConflictError(`region ${name} exists`)
     checkRange('region size', Number.MAX_SAFE_INTEGER, 0, size)
-    const region = new Region(this.nextId++, name, size)
+    const region = make(this.nextId++)
     this.byId.set(region.id, region)
     this.byName.set(name, region)
     return region
@@ -27,6 +34,12 @@ export class RegionTable {
   find (ref: string | number): Region | undefined {
     if (typeof ref === 'number') return this.byId.get(ref)
     return /^\d+$/.test(ref) ? this.byId.get(Number(ref)) : this.byName.get(ref)
+  }
+
+  /** What `peer` finds under `ref`: its own NAME@peer first, else NAME. */
+  findFor (ref: string | number, peer: string): Region | undefined {
+    if (typeof ref === 'string' && !/^\d+$/.test(ref)) return this.byName.get(`${ref}@${peer}`) ?? this.byName.get(ref)
+    return this.find(ref)
   }
 
   get (ref: string | number): Region {

@@ -52,6 +52,9 @@ export class Region extends PagedMemory {
     }
   }
 
+  /** Why a peer's write to [offset, offset + length) would be refused now (a region with no backing yet), or null. */
+  refusal (_offset: number, _length: number): string | null { return null }
+
   observe (o: WriteObserver): () => void {
     this.observers.add(o)
     return () => { this.observers.delete(o) }

@@ -46,6 +46,11 @@ export interface EndpointControllerOptions {
   name: string
   /** Outbound windows at once (an EPC's outbound address space is finite). */
   maxOutbound?: number
+  /**
+   * The rc peer alone sees this controller's regions (named NAME@scope): an
+   * NTB board has one controller per host. Default: seen by every peer.
+   */
+  scope?: string
 }
 
 export interface OutboundMap {
@@ -113,15 +118,19 @@ export class EndpointController {
     return { ...next }
   }
 
-  /** pci_epc_set_bar: creates Region pcie.bar<n>; a 64-bit BAR takes n + 1 too. */
-  setBar (n: number, size: number, flags = 0): Region {
+  /**
+   * pci_epc_set_bar: creates Region pcie.bar<n> (of a Region subclass if
+   * `make` is given: an NTB memory window); a 64-bit BAR takes n + 1 too.
+   */
+  setBar<R extends Region = Region> (n: number, size: number, flags = 0, make?: (id: number, name: string) => R): R {
     this.idle('set a BAR')
     if (!Number.isInteger(n) || n < 0 || n >= PCI_STD_NUM_BARS) throw new OutOfRangeError(`no BAR${n}: a type-0 header has BAR0..BAR5`)
     if (this.bars[n] !== null || (n > 0 && is64(this.bars[n - 1]?.spec))) throw new ConflictError(`BAR${n} is in use`)
     const specs = this.bars.map((b) => b?.spec ?? null)
     specs[n] = { size, flags }
     checkBars(specs)
-    const region = this.opts.regions.create(barRegion(n), size)
+    const name = this.scoped(barRegion(n))
+    const region = make === undefined ? this.opts.regions.create(name, size) as R : this.opts.regions.add(name, size, (id) => make(id, name))
     this.bars[n] = { spec: { size, flags }, region }
     return region
   }
@@ -141,7 +150,7 @@ export class EndpointController {
   start (): void {
     if (this.cfg !== null) return
     const bars = this.bars.map((b) => b === null ? null : { ...b.spec })
-    this.cfg = new ConfigSpace(this.opts.regions, CFG_REGION, { ...this.ids, bars })
+    this.cfg = new ConfigSpace(this.opts.regions, this.scoped(CFG_REGION), { ...this.ids, bars })
     this.intx = false
     this.linkEvent(true, 'endpoint started')
   }
@@ -238,6 +247,10 @@ export class EndpointController {
       // The rc is unreachable: it learns of the link from peerUp or its own link-down.
       this.counters.linkEventErrors++
     }
+  }
+
+  private scoped (name: string): string {
+    return this.opts.scope === undefined ? name : `${name}@${this.opts.scope}`
   }
 
   private idle (what: string): void {
