@@ -1,96 +1,270 @@
-// npm run demo: two soclink daemons on loopback, an rc and an ep, share a
-// region through a window and ring doorbells, driven through the client
-// library; then both stop. Needs only `npm install` (which builds dist/).
+// npm run demo: rpmsg between two soclink daemons on loopback. An rc daemon
+// (root complex, virtio side) and an ep daemon (endpoint function running
+// the rpmsg vhost driver) link up as PCIe would; an application on the ep
+// announces an echo endpoint through the name service, an application on
+// the rc finds it, exchanges messages, then measures a burst and round
+// trips. Everything it started is stopped before it exits, also on Ctrl-C.
+// Needs only `npm install` (which builds dist/); imports the built package.
+//
+//   node scripts/demo.mjs [--topology pcie]
+//
+// A topology says which daemons to start and which two rpmsg gateways the
+// applications use (the virtio side's and the vhost side's); NTB comes later
+// as another entry in TOPOLOGIES.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { clearTimeout } from 'node:timers'
+import { parseArgs } from 'node:util'
 
 const root = new URL('../', import.meta.url).pathname
-if (!existsSync(root + 'dist/client/src/index.js')) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
-const { ControlClient } = await import(root + 'dist/client/src/index.js')
+const SERVICE = 'rpmsg-echo'
+const SHOWN = 5
+const BURST = 10_000
+const ROUNDS = 1_000
+const STEP_MS = 20_000
 
-const secret = 'demo-' + Math.random().toString(36).slice(2)
+const say = (s = '') => process.stdout.write(s + '\n')
+const n = (x) => Math.round(x).toLocaleString('en-US')
+const ms = (x) => x.toFixed(3)
+const sleep = (t) => new Promise((resolve) => setTimeout(resolve, t))
+
+class DemoError extends Error {}
+
+/** `p`, or a DemoError naming `what` if it has not settled within `limit` ms. */
+async function within (p, what, limit = STEP_MS) {
+  let timer
+  const late = new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new DemoError(`${what}: nothing after ${limit / 1000} s`)), limit) })
+  try { return await Promise.race([p, late]) } finally { clearTimeout(timer) }
+}
+
+/** Polls `check` until it returns something other than undefined. */
+async function until (what, check, limit = STEP_MS) {
+  const deadline = Date.now() + limit
+  for (;;) {
+    const v = await check().catch(() => undefined)
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new DemoError(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+}
+
+// ---- daemons --------------------------------------------------------------
+
 const daemons = []
+const secret = 'demo-' + Math.random().toString(36).slice(2)
 
-async function start (name, role, extra = []) {
-  const proc = spawn(process.execPath, [root + 'dist/daemon/src/bin/soclinkd.js', '--role', role, '--name', name,
-    '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--secret', secret, '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
-  daemons.push(proc)
-  const ready = await new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)))
+/** Starts soclinkd with ports chosen by the kernel and reads them back from its ready line. */
+async function startDaemon (name, args) {
+  const proc = spawn(process.execPath, [root + 'dist/daemon/src/bin/soclinkd.js', '--name', name,
+    '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--secret', secret, '--log-level', 'warn', ...args],
+  { stdio: ['ignore', 'pipe', 'pipe'] })
+  const d = { name, pid: proc.pid, proc, logs: [], link: '', api: '' }
+  d.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)))
+  daemons.push(d)
+  proc.stderr.on('data', (b) => { d.logs.push(b.toString().trimEnd()) })
+  const ready = new Promise((resolve) => {
     createInterface({ input: proc.stdout }).on('line', (line) => {
+      d.logs.push(line)
       try { const r = JSON.parse(line); if (r.api && r.listen) resolve(r) } catch {}
     })
   })
-  return { name, link: ready.listen, api: new ControlClient(ready.api), apiUrl: ready.api }
+  const early = d.exited.then((code) => { throw new DemoError(`${name} exited (${code}) before it was ready:\n${d.logs.join('\n')}`) })
+  const r = await within(Promise.race([ready, early]), `${name} to say where it listens`)
+  d.link = r.listen
+  d.api = r.api
+  return d
 }
 
-const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ')
-const text = (b) => Buffer.from(b).toString('latin1').replace(/[^\x20-\x7e]/g, '.')
-const say = (s) => process.stdout.write(s + '\n')
+/** SIGTERM to every daemon still running, then waits for each to exit. */
+async function stopDaemons () {
+  const running = daemons.filter((d) => d.proc.exitCode === null && d.proc.signalCode === null)
+  for (const d of running) d.proc.kill('SIGTERM')
+  await Promise.all(running.map(async (d) => {
+    // soclinkd drains within 5 s; a daemon that does not is killed.
+    const t = setTimeout(() => d.proc.kill('SIGKILL'), 8000)
+    await d.exited
+    clearTimeout(t)
+  }))
+  return running
+}
 
+// ---- topologies -----------------------------------------------------------
+
+/**
+ * PCIe (the RFC's first use case): the ep's endpoint function vhost0 on
+ * controller pcie0 runs the rpmsg vhost driver (vhostDriver: rpmsg, a
+ * config-file setting); the rc enumerates it and binds virtio_rpmsg_bus.
+ */
+async function pcie (tmp, { ControlClient }) {
+  const config = join(tmp, 'ep.json')
+  writeFileSync(config, JSON.stringify({ pcieFunctions: [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }] }))
+  say('Starting two daemons on loopback (ports chosen by the kernel):')
+  const rc = await startDaemon('rc', ['--role', 'rc'])
+  say(`  rc  root complex, virtio side   pid ${rc.pid}  peer links ${rc.link}  control API ${rc.api}`)
+  const ep = await startDaemon('ep', ['--role', 'ep', '--peer', rc.link, '--config', config])
+  say(`  ep  endpoint, vhost side        pid ${ep.pid}  peer links ${ep.link}  control API ${ep.api}`)
+  say('      ep dials rc; its endpoint function vhost0 runs the rpmsg vhost driver')
+  say('      (config file: pcieFunctions: [{name: vhost0, controller: pcie0, vhostDriver: rpmsg}])')
+  say()
+  say('Waiting for the link, enumeration and the rpmsg device...')
+  const rcApi = new ControlClient(rc.api)
+  const dev = await until('the rc to bring the rpmsg device to DRIVER_OK', async () =>
+    (await rcApi.devices()).find((x) => x.driver === 'virtio_rpmsg_bus' && x.statusBits.includes('DRIVER_OK')))
+  // GET /v1/rpmsg/endpoints answers 404 until the daemon has an rpmsg bus.
+  await until('the ep\'s vhost rpmsg bus', async () => (await globalThis.fetch(ep.api + '/v1/rpmsg/endpoints')).ok ? true : undefined)
+  say(`  rc: ${dev.name} (${dev.transport}, device id ${dev.deviceId} = rpmsg) is DRIVER_OK with driver ${dev.driver}, features ${dev.driverFeatures}`)
+  return { virtio: { name: 'rc', api: rc.api }, vhost: { name: 'ep', api: ep.api } }
+}
+
+const TOPOLOGIES = { pcie }
+
+// ---- the applications -----------------------------------------------------
+
+/** The vhost side's application: an announced endpoint that sends every message back. */
+async function startEcho (client) {
+  const ept = await client.createEndpoint({ name: SERVICE, announce: true })
+  // The echo ends when its connection closes (its send then rejects).
+  void (async () => { for await (const m of ept) await ept.send(m.src, m.payload) })().catch(() => {})
+  return { ept }
+}
+
+/** Takes the next message from an endpoint's iterator. */
+async function next (it, what) {
+  const r = await within(it.next(), what)
+  if (r.done) throw new DemoError(`${what}: the endpoint closed`)
+  return r.value
+}
+
+async function exchange (sides, { RpmsgClient }) {
+  const virtioApp = await RpmsgClient.connect(sides.virtio.api)
+  const vhostApp = await RpmsgClient.connect(sides.vhost.api)
+  const apps = [virtioApp, vhostApp]
+  try {
+    const v = sides.virtio.name
+    const h = sides.vhost.name
+    say()
+    say('Two applications (in this process) connect to the daemons\' rpmsg gateways (ws://API/v1/rpmsg):')
+    const announced = within(new Promise((resolve) => {
+      const on = (ev) => { if (ev.name === SERVICE && ev.created) { virtioApp.off('channel', on); resolve(ev) } }
+      virtioApp.on('channel', on)
+    }), `the name service announcement of "${SERVICE}" on ${v}`)
+    announced.catch(() => {}) // awaited below
+    const echo = await startEcho(vhostApp)
+    say(`  ${h} app: echo endpoint "${SERVICE}" at address ${echo.ept.addr}, announced by the name service (NS CREATE to address 53)`)
+    const ch = await announced
+    const mine = await virtioApp.createEndpoint()
+    say(`  ${v} app: the name service reports channel "${ch.name}": ${h} address ${ch.dst}; my endpoint is address ${mine.addr}`)
+    const bound = await within(echo.ept.whenBound(), `the address service binding "${SERVICE}" on ${h}`)
+    say(`  ${h} app: the address service (address 54) bound the channel to ${v} address ${bound}`)
+
+    const it = mine[Symbol.asyncIterator]()
+    say()
+    say(`Messages: ${v} sends to the echo endpoint; each line shows what went and what came back.`)
+    for (let i = 1; i <= SHOWN; i++) {
+      const text = `hello ${i}`
+      await mine.send(ch.dst, Buffer.from(text))
+      const back = await next(it, `the echo of "${text}"`)
+      const got = Buffer.from(back.payload).toString()
+      if (got !== text || back.src !== ch.dst) throw new DemoError(`sent "${text}", got "${got}" from ${back.src}`)
+      say(`  ${v} → ${h}: ${text}   /   ${h} → ${v}: ${got}`)
+    }
+
+    const size = mine.maxPayload
+    say()
+    say(`Burst: ${n(BURST)} messages of ${size} bytes (the largest payload of a 512-byte rpmsg buffer), each echoed back...`)
+    const msg = (i) => { const b = Buffer.alloc(size, i & 0xff); b.writeUInt32LE(i, 0); return b }
+    const t0 = performance.now()
+    const received = (async () => {
+      for (let i = 0; i < BURST; i++) {
+        const m = await next(it, `echo ${i} of the burst`)
+        if (!Buffer.from(m.payload).equals(msg(i))) throw new DemoError(`burst message ${i} came back wrong or out of order`)
+      }
+    })()
+    received.catch(() => {}) // awaited below; a failure while still sending is reported there
+    for (let i = 0; i < BURST; i++) await mine.send(ch.dst, msg(i))
+    await within(received, 'the burst\'s echoes', 60_000)
+    const secs = (performance.now() - t0) / 1000
+    say(`  ${n(BURST)} sent ${v} → ${h} and ${n(BURST)} echoed ${h} → ${v} in ${secs.toFixed(2)} s, every one intact and in order`)
+    say(`  rate: ${n(BURST / secs)} msgs/s each way (${n(2 * BURST / secs)} msgs/s both ways together)`)
+
+    say()
+    say(`Round trips: ${n(ROUNDS)} ping-pongs of 16 bytes, one at a time (${v} app → ${v} daemon → ${h} daemon → echo app, and back)...`)
+    const rtts = []
+    const ping = Buffer.alloc(16, 0x5a)
+    for (let i = 0; i < ROUNDS; i++) {
+      const s = performance.now()
+      await mine.send(ch.dst, ping)
+      await next(it, `ping-pong ${i}`)
+      rtts.push(performance.now() - s)
+    }
+    rtts.sort((a, b) => a - b)
+    const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length
+    say(`  RTT: min ${ms(rtts[0])} ms  avg ${ms(avg)} ms  p99 ${ms(rtts[Math.ceil(rtts.length * 0.99) - 1])} ms`)
+    say('  (each one crosses both gateways, both rpmsg buses, the rings in rc memory and the link twice)')
+  } finally {
+    for (const a of apps) await a.close()
+  }
+}
+
+// ---- main -----------------------------------------------------------------
+
+function options () {
+  try {
+    const { values } = parseArgs({ options: { topology: { type: 'string', default: 'pcie' }, help: { type: 'boolean', short: 'h' } } })
+    if (values.help) { say('usage: npm run demo [-- --topology pcie]'); process.exit(0) }
+    if (!Object.hasOwn(TOPOLOGIES, values.topology)) {
+      throw new DemoError(`unknown topology "${values.topology}": this demo runs ${Object.keys(TOPOLOGIES).join(', ')} (NTB is not in the demo yet)`)
+    }
+    return values
+  } catch (err) {
+    process.stderr.write(`demo: ${err.message}\nusage: npm run demo [-- --topology pcie]\n`)
+    process.exit(2)
+  }
+}
+
+const opts = options()
+let stopping = false
+// Ctrl-C or a kill: stop the daemons, then leave with 128 + the signal number.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.on(signal, () => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write(`\ndemo: ${signal}, stopping the daemons\n`)
+    void stopDaemons().finally(() => process.exit(code))
+  })
+}
+// Last resort (an exit we did not plan): no daemon outlives the demo.
+process.on('exit', () => { for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL') })
+
+const tmp = mkdtempSync(join(tmpdir(), 'soclink-demo-'))
 try {
-  // Both daemons log warnings and errors to stdout as JSON; the demo's own lines are plain.
-  const rc = await start('rc', 'rc')
-  const ep = await start('ep', 'ep', ['--peer', rc.link])
-  say('soclink demo: two daemons on loopback')
-  say(`  rc  links ${rc.link}  api ${rc.apiUrl}`)
-  say(`  ep  links ${ep.link}  api ${ep.apiUrl}  (dials rc)`)
-
-  let peer
-  for (let i = 0; i < 200; i++) {
-    peer = (await ep.api.peers()).find((p) => p.name === 'rc')
-    if (peer?.state === 'up') break
-    await new Promise((r) => setTimeout(r, 25))
+  if (!existsSync(root + 'dist/client/src/index.js')) {
+    say('dist/ is missing: building the package first (npm run build)')
+    const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+    if (b.status !== 0) throw new DemoError('npm run build failed')
   }
-  if (peer?.state !== 'up') throw new Error('ep did not link to rc')
-  say(`  ep → rc link up, authenticated with the shared secret`)
-
-  await rc.api.createRegion('mem', 64 * 1024)
-  await rc.api.declareDoorbell('kick')
-  say('  rc: region "mem" (64 KiB) and doorbell "kick" declared')
-  const w = await ep.api.openWindow({ peer: 'rc', region: 'mem', offset: 0, size: 4096 })
-  say(`  ep: window ${w.id} onto rc:mem [0, 4096) is ${w.state}`)
-
-  // A posted write, then a non-posted read through the same window: as on
-  // PCIe, the read's completion cannot pass the write, so it lands first.
-  await ep.api.writeWindow(w.id, 0x100, Buffer.from('hello from ep'))
-  await ep.api.readWindow(w.id, 0x100, 13, { uncached: true })
-  const seen = await rc.api.readRegion('mem', 0x100, 13)
-  say(`  ep writes at 0x100 through its window; rc reads: ${hex(seen)}  |${text(seen)}|`)
-
-  await rc.api.writeRegion('mem', 0x200, Buffer.from('hello from rc'))
-  let back
-  for (let i = 0; i < 100; i++) {
-    back = await ep.api.readWindow(w.id, 0x200, 13)
-    if (back[0] !== 0) break
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  say(`  rc writes at 0x200; ep's replica shows:    ${hex(back)}  |${text(back)}|`)
-
-  const events = await rc.api.events()
-  const N = 100
-  const got = []
-  const counted = (async () => {
-    for await (const e of events) if (e.type === 'doorbell' && got.push(e.value) === N) break
-  })()
-  const t0 = performance.now()
-  for (let i = 1; i <= N; i++) await ep.api.ring('rc', 'kick', i)
-  await counted
-  const ms = performance.now() - t0
-  events.close()
-  const inOrder = got.every((v, i) => v === i + 1)
-  say(`  ep rings rc:kick ${N} times; rc saw ${got.length} doorbells, values 1..${N} ${inOrder ? 'in order' : 'OUT OF ORDER'} ` +
-    `(${Math.round(N / (ms / 1000))}/s through REST and the link)`)
-  const p = (await ep.api.peers()).find((x) => x.name === 'rc')
-  say(`  link ep → rc: ${p.counters.framesOut} frames in ${p.counters.packetsOut} packets`)
-  if (!inOrder || got.length !== N || text(seen) !== 'hello from ep' || text(back) !== 'hello from rc') throw new Error('demo check failed')
-  say('  stopping both daemons')
+  const lib = await import(root + 'dist/client/src/index.js')
+  say(`soclink demo: rpmsg over ${opts.topology === 'pcie' ? 'an emulated PCIe link' : opts.topology} between two daemons on this machine`)
+  say()
+  const sides = await TOPOLOGIES[opts.topology](tmp, lib)
+  await exchange(sides, lib)
+  say()
 } catch (err) {
-  process.stderr.write(`demo failed: ${err.message}\n`)
-  process.exitCode = 1
+  if (!stopping) {
+    process.stderr.write(`\ndemo failed: ${err instanceof DemoError ? err.message : err.stack}\n`)
+    for (const d of daemons) if (d.logs.length > 0) process.stderr.write(`--- ${d.name} (pid ${d.pid}) said:\n${d.logs.slice(-20).join('\n')}\n`)
+    process.exitCode = 1
+  }
 } finally {
-  for (const d of daemons) d.kill('SIGTERM')
-  await Promise.all(daemons.map((d) => d.exitCode !== null ? null : new Promise((r) => d.once('exit', r))))
+  rmSync(tmp, { recursive: true, force: true })
+  if (!stopping) {
+    stopping = true
+    say('Stopping the daemons (SIGTERM; each drains its link and exits)...')
+    for (const d of await stopDaemons()) say(`  ${d.name} (pid ${d.pid}) exited with ${await d.exited}`)
+    if (process.exitCode === undefined || process.exitCode === 0) say('Done.')
+  }
 }

@@ -7,6 +7,8 @@
 //   window writes       496-byte posted writes through a replica window, until
 //                       the owner has applied them all
 //   doorbell ping-pong  a rings b, b's handler rings a back
+//   rpmsg               rpmsg.ts: one-way 496-byte messages through the buses
+//                       and through the client library, and client ping-pong
 
 import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -14,6 +16,7 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until } from '../support/daemon.js'
 import { benchVirtio } from './virtio.js'
+import { benchRpmsg } from './rpmsg.js'
 
 const SIZE = 496
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000)
@@ -99,6 +102,9 @@ const VIRTIO_BUFFERS = Number(process.env.BENCH_BUFFERS ?? 50_000)
 const raw2k = await rawOneWay(false, Buffer.alloc(2048, 0xcd))
 const split = await benchVirtio('split', VIRTIO_BUFFERS)
 const packed = await benchVirtio('packed', VIRTIO_BUFFERS)
+const RPMSG_MESSAGES = Number(process.env.BENCH_RPMSG_MESSAGES ?? 100_000)
+const RPMSG_CLIENT_MESSAGES = Number(process.env.BENCH_RPMSG_CLIENT_MESSAGES ?? 20_000)
+const rpmsg = await benchRpmsg(RPMSG_MESSAGES, RPMSG_CLIENT_MESSAGES, ROUNDS)
 
 const f = (n: number): string => Math.round(n).toLocaleString('en-US')
 const rows = [
@@ -109,13 +115,19 @@ const rows = [
   ['soclink doorbell ping-pong RTT', `${s.rttUs.toFixed(1)} us`, (s.rttUs / rawRtt).toFixed(2)],
   ['raw ws one-way, 2 KiB', `${f(raw2k)} msg/s`, '1.00'],
   ...[split, packed].map((v) => [`virtio test device, ${v.ring} ring`, `${f(v.buffers / v.seconds)} buffers/s (${(v.bytes / v.seconds / 1e6).toFixed(1)} MB/s)`,
-    ((v.buffers / v.seconds) / raw2k).toFixed(2)])
+    ((v.buffers / v.seconds) / raw2k).toFixed(2)]),
+  ['rpmsg in-daemon one-way rc → ep, 496 B', `${f(rpmsg.busUp)} msg/s`, (rpmsg.busUp / rawOne).toFixed(2)],
+  ['rpmsg in-daemon one-way ep → rc, 496 B', `${f(rpmsg.busDown)} msg/s`, (rpmsg.busDown / rawOne).toFixed(2)],
+  ['rpmsg client library one-way rc → ep, 496 B', `${f(rpmsg.clientUp)} msg/s`, (rpmsg.clientUp / rawOne).toFixed(2)],
+  ['rpmsg client library one-way ep → rc, 496 B', `${f(rpmsg.clientDown)} msg/s`, (rpmsg.clientDown / rawOne).toFixed(2)],
+  ['rpmsg client library ping-pong RTT', `${rpmsg.clientRttUs.toFixed(1)} us`, (rpmsg.clientRttUs / rawRtt).toFixed(2)]
 ]
 const table = ['| measurement | result | ratio to raw ws |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 const text = `# Benchmarks
 
 Produced by \`npm run bench\` (${MESSAGES.toLocaleString('en-US')} messages, ${ROUNDS.toLocaleString('en-US')} round trips; set
-BENCH_MESSAGES / BENCH_ROUNDS to change). Loopback, one process, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}),
+BENCH_MESSAGES / BENCH_ROUNDS / BENCH_BUFFERS / BENCH_RPMSG_MESSAGES / BENCH_RPMSG_CLIENT_MESSAGES to change).
+Loopback, one process, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}),
 Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Only ratios taken in one run are comparable:
 this machine is shared and noisy.
 
@@ -131,6 +143,16 @@ ${table}
   ${VIRTIO_BUFFERS.toLocaleString('en-US')} buffers (1 to 4096 bytes, 2 KiB on average) to the ep's vhost test driver and receives as many
   back, contents checked on both sides. Every buffer crosses as ring and data writes through the rc's memory,
   kicks through the BAR0 register block and MSI interrupts. Ratio: buffers/s against raw 2 KiB messages/s.
+- *rpmsg*: an rc and an ep daemon (one process, loopback), the ep's function running the rpmsg vhost driver.
+  *In-daemon*: the rc's virtio_rpmsg_bus and the ep's vhost_rpmsg_bus used directly (an ep channel, an rc
+  endpoint), ${RPMSG_MESSAGES.toLocaleString('en-US')} messages of 496 bytes (the most a 512-byte buffer carries) each way, \`bus.send()\` in a
+  loop, timed until the receiving callback has had them all. *Client library*: two \`RpmsgClient\`
+  applications through each daemon's rpmsg gateway (ws://API/v1/rpmsg), ${RPMSG_CLIENT_MESSAGES.toLocaleString('en-US')} messages each way, one awaited
+  \`send()\` per message (the client's in-order use: each waits for the gateway's Sent reply, so one gateway
+  round trip per message bounds the rate); the ping-pong sends one 496-byte message to an ep application that
+  echoes it, ${ROUNDS.toLocaleString('en-US')} times. Every message crosses as a buffer in rc memory (written by the rc, or by the ep
+  through its outbound window), signalled by queue kicks (rc → ep) and MSIs (ep → rc).
+  Ratios: msg/s against raw ws one-way 496 B; RTT against raw ws ping-pong.
 `
 writeFileSync(new URL('../../BENCHMARKS.md', import.meta.url), text)
 process.stdout.write(table + '\n')
