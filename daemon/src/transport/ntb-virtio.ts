@@ -1,0 +1,418 @@
+// ntb_virtio (HOST2): the virtio side of virtio over an NTB (the RFC's
+// drivers/ntb/ntb_virtio.c), written against the NtbDevice of ntb.h.
+//
+// Link work (RFC ntb_virtio_link_work, every NTB_LINK_DOWN_TIMEOUT ms while
+// the link is up): once the vhost side wrote TYPE_VHOST into this host's
+// spad 0, read the MW0 size it offers (peer spads 7/8), take that much of
+// this host's memory at `base` (clamped to `size`), translate inbound MW 0
+// onto it, write its address into peer spads 9/10 and TYPE_VIRTIO into
+// peer spad 0, read the ids (1/2) and add a VirtioDevice to the bus. Rings
+// sit below BUFFER_OFFSET (ntb-spads.ts ringOffsets), buffers come from a
+// pool over [base + BUFFER_OFFSET, base + size); features, status and
+// reset go through peer spads 3-6 and 11 and commands in 13/14
+// (ntb-host-command.ts).
+//
+// Differences from the RFC, on purpose: CONFIG_DB doorbells instead of
+// polling (ntb-spads.ts); DEVICE_NEEDS_RESET in the status is acted on
+// (remove the driver, reset, probe again); device config is read from the
+// vhost host's scratchpads; link down, or the vhost side's TYPE going away,
+// removes the device (surprise removal; the RFC leaves it registered) and
+// the handshake starts over.
+
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import type { NtbDevice } from '../hw/ntb/ntb.js'
+import type { Region } from '../mem/region.js'
+import { VirtioDevice, type VirtioConfigOps, type VqSpec, type FindVqsOptions } from '../virtio/virtio.js'
+import type { ProbeOutcome, VirtioBus } from '../virtio/bus.js'
+import { createDriverRing, ringBytes, Virtqueue, type DriverQueue } from '../virtio/virtqueue.js'
+import { FirstFitPool, type BufferPool } from '../virtio/buffer-pool.js'
+import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../uapi/virtio-config.js'
+import { OutOfRangeError, SoclinkError, UnavailableError } from '../errors.js'
+import { NtbDoorbells } from './ntb-doorbells.js'
+import { NtbHostCommands } from './ntb-host-command.js'
+import {
+  BUFFER_OFFSET, COMMAND_TIMEOUT_MS, configDbBit, FALLBACK_POLL_MS, HostCmd, joinSpads, MAX_VQS, NTB_LINK_DOWN_TIMEOUT_MS,
+  queueNumBuffers, readConfigSpads, ringOffsets, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, VRING_ALIGN, writeConfigSpads, type SpadAccess
+} from './ntb-spads.js'
+
+/** stopped: not started; down: no link; waiting: link work until TYPE_VHOST; configuring: MW0 being set up; up: a device is presented. */
+export type NtbVirtioState = 'stopped' | 'down' | 'waiting' | 'configuring' | 'up'
+
+export interface NtbVirtioOptions {
+  ntb: NtbDevice
+  /** This host's system memory: MW0 is carved out of it (the RFC's dma_alloc_coherent). */
+  memory: Region
+  /** Where MW0 starts in `memory`, a multiple of the window's address alignment. */
+  base: number
+  /** The most MW0 may take; the vhost side's offer is clamped to it. */
+  size: number
+  /** The bus the device is added to and removed from. */
+  bus: VirtioBus
+  logger: Logger
+  /** Link work retry period (ms); default NTB_LINK_DOWN_TIMEOUT_MS. */
+  retryMs?: number
+  /** Fallback look at the scratchpads (ms); default FALLBACK_POLL_MS. */
+  pollMs?: number
+  commandTimeoutMs?: number
+  /** Fallback re-read of a command's status (ms); default 5. */
+  commandPollMs?: number
+}
+
+export interface NtbVirtioEvents {
+  /** A device was presented and probed. */
+  device: [dev: VirtioDevice, outcome: ProbeOutcome]
+  /** A device was removed (link down, or the vhost side went away). */
+  removed: [dev: VirtioDevice, reason: string]
+}
+
+export interface NtbVirtioCounters { sessions: number, doorbells: number, doorbellErrors: number, needsReset: number }
+
+export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioConfigOps {
+  readonly ntb: NtbDevice
+  readonly counters: NtbVirtioCounters = { sessions: 0, doorbells: 0, doorbellErrors: 0, needsReset: 0 }
+  state: NtbVirtioState = 'stopped'
+  /** The device of the current session. */
+  device: VirtioDevice | null = null
+  /** MW0's size in this session (the vhost side's offer, clamped). */
+  mwSize: number | null = null
+  lastError: SoclinkError | null = null
+  private pool: FirstFitPool | null = null
+  private queues: Array<Virtqueue<unknown>> = []
+  /** Bumped whenever a session ends: work of an older session stops. */
+  private generation = 0
+  /** The last session's removal and translation teardown. */
+  private settling: Promise<void> = Promise.resolve()
+  private needsResetSeen = false
+  private retry: NodeJS.Timeout | null = null
+  private poll: NodeJS.Timeout | null = null
+  private readonly commands: NtbHostCommands
+  private readonly doorbells: NtbDoorbells
+  private readonly unlisten: Array<() => void> = []
+  private readonly opts: NtbVirtioOptions
+  private readonly logger: Logger
+  private readonly retryMs: number
+  private readonly pollMs: number
+
+  constructor (opts: NtbVirtioOptions) {
+    super()
+    this.opts = opts
+    this.ntb = opts.ntb
+    this.logger = opts.logger
+    this.retryMs = opts.retryMs ?? NTB_LINK_DOWN_TIMEOUT_MS
+    this.pollMs = opts.pollMs ?? FALLBACK_POLL_MS
+    this.doorbells = new NtbDoorbells(opts.ntb, (err, what) => {
+      this.counters.doorbellErrors++
+      this.note(err, what)
+    })
+    this.commands = new NtbHostCommands(opts.ntb, {
+      timeoutMs: opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
+      pollMs: opts.commandPollMs ?? 5,
+      ring: () => { this.doorbells.ringConfig() }
+    })
+  }
+
+  /** Buffers of the current session ([P 12] alloc_buffer/free_buffer). */
+  get buffers (): BufferPool | null { return this.pool }
+
+  get vqs (): ReadonlyArray<Virtqueue<unknown>> { return this.queues }
+
+  /** ntb_virtio_probe: listen to the NTB and enable its link. */
+  async start (): Promise<void> {
+    if (this.state !== 'stopped') return
+    this.state = 'down'
+    const onLink = (): void => { this.linkEvent() }
+    const onDb = (vector: number): void => { this.dbEvent(vector) }
+    this.ntb.on('link', onLink)
+    this.ntb.on('db', onDb)
+    this.unlisten.push(
+      () => { this.ntb.off('link', onLink) },
+      () => { this.ntb.off('db', onDb) },
+      this.opts.memory.observe((offset, bytes, origin) => { if (origin !== null) this.deviceWrote(offset, bytes.length) })
+    )
+    await this.ntb.linkEnable()
+    this.linkEvent()
+  }
+
+  /** ntb_virtio_free: the device removed, the translation cleared, the link disabled. */
+  async stop (): Promise<void> {
+    if (this.state === 'stopped') return
+    for (const off of this.unlisten.splice(0)) off()
+    this.teardown('transport stopped')
+    this.state = 'stopped'
+    await this.settling
+    await this.ntb.linkDisable().catch((err: Error) => { this.logger.warn({ err: err.message }, 'link_disable failed') })
+  }
+
+  // ---------------------------------------------------------- config ops
+
+  getFeatures (): bigint {
+    this.requireUp('get_features')
+    return BigInt(this.ntb.peerSpadRead(Spad.VHOST_FEATURES_LOWER) >>> 0) | (BigInt(this.ntb.peerSpadRead(Spad.VHOST_FEATURES_UPPER) >>> 0) << 32n)
+  }
+
+  async finalizeFeatures (features: bigint): Promise<void> {
+    this.requireUp('finalize_features')
+    const [lower, upper] = splitSpads(features)
+    this.ntb.peerSpadWrite(Spad.VIRTIO_FEATURES_LOWER, lower)
+    this.ntb.peerSpadWrite(Spad.VIRTIO_FEATURES_UPPER, upper)
+    await this.commands.send(HostCmd.FINALIZE_FEATURES, 'FINALIZE_FEATURES')
+  }
+
+  getStatus (): number {
+    if (this.state !== 'up') return 0
+    try {
+      return this.ntb.peerSpadRead(Spad.VHOST_DEVICE_STATUS) & 0xff
+    } catch {
+      return 0
+    }
+  }
+
+  async setStatus (status: number): Promise<void> {
+    // The RFC refuses set_status(0): a reset goes through RESET.
+    if (status === 0) { await this.reset(); return }
+    this.requireUp('set_status')
+    this.ntb.peerSpadWrite(Spad.VHOST_DEVICE_STATUS, status)
+    await this.commands.send(HostCmd.SET_STATUS, `SET_STATUS 0x${status.toString(16)}`)
+  }
+
+  /** RESET; a device whose link is gone has nothing left to reset. */
+  async reset (): Promise<void> {
+    if (this.state === 'up') await this.commands.send(HostCmd.RESET, 'RESET')
+    this.needsResetSeen = false
+    this.queues = []
+  }
+
+  /** ntb_virtio_find_vq: ring sizes from peer spads 15+n, rings zeroed in MW0 below BUFFER_OFFSET. */
+  async findVqs<T = unknown> (specs: ReadonlyArray<VqSpec<T>>, opts: FindVqsOptions): Promise<Array<DriverQueue<T>>> {
+    this.requireUp('find_vqs')
+    const base = this.opts.base
+    const most = Math.min(MAX_VQS, configDbBit(this.ntb.dbValidMask()))
+    if (specs.length > most) throw new OutOfRangeError(`${specs.length} queues: this NTB has doorbell bits for ${Math.max(most, 0)} (valid mask 0x${this.ntb.dbValidMask().toString(16)})`)
+    const nums = specs.map((_, i) => this.ntb.peerSpadRead(queueNumBuffers(i)))
+    const missing = nums.findIndex((n) => n === 0)
+    if (missing >= 0) throw new OutOfRangeError(`the vhost side has no queue ${missing}`)
+    const { offsets, end } = ringOffsets(opts.layout, nums)
+    if (end > BUFFER_OFFSET) throw new OutOfRangeError(`${specs.length} rings of ${nums.join('/')} take 0x${end.toString(16)} bytes, more than BUFFER_OFFSET 0x${BUFFER_OFFSET.toString(16)}`)
+    const gen = this.generation
+    const features = this.device?.features ?? 0n
+    const out: Array<DriverQueue<T>> = []
+    for (let i = 0; i < specs.length; i++) {
+      const at = base + offsets[i]!
+      this.opts.memory.write(at, new Uint8Array(ringBytes(opts.layout, nums[i]!, VRING_ALIGN)))
+      const { ring, addrs } = createDriverRing<T>(this.opts.memory, { layout: opts.layout, num: nums[i]!, base: at, align: VRING_ALIGN, features })
+      const spec = specs[i]!
+      const vq = new Virtqueue<T>(ring, { index: i, name: spec.name, addrs, callback: spec.callback, notify: () => { this.kick(gen, i) } })
+      out.push(vq)
+    }
+    this.queues = out as Array<Virtqueue<unknown>>
+    return out
+  }
+
+  async delVqs (): Promise<void> { this.queues = [] }
+
+  getConfig (offset: number, length: number): Uint8Array {
+    this.requireUp('get')
+    return readConfigSpads(this.peerSpads(), offset, length)
+  }
+
+  setConfig (offset: number, bytes: Uint8Array): void {
+    this.requireUp('set')
+    writeConfigSpads(this.peerSpads(), offset, bytes)
+  }
+
+  private peerSpads (): SpadAccess {
+    return { count: this.ntb.spadCount(), read: (i) => this.ntb.peerSpadRead(i), write: (i, v) => { this.ntb.peerSpadWrite(i, v) } }
+  }
+
+  private requireUp (what: string): void {
+    if (this.state !== 'up') throw new UnavailableError(`${what}: no NTB session with a vhost side (${this.state})`)
+  }
+
+  // ---------------------------------------------------------- link
+
+  private linkEvent (): void {
+    if (this.state === 'stopped') return
+    let up = false
+    try {
+      up = this.ntb.linkIsUp()
+    } catch {}
+    if (!up) {
+      if (this.state !== 'down') this.teardown('link down')
+      return
+    }
+    if (this.state === 'down') this.begin()
+  }
+
+  private begin (): void {
+    this.state = 'waiting'
+    this.counters.sessions++
+    this.linkWork()
+  }
+
+  /** ntb_virtio_link_work, up to the point where it needs the NTB to act. */
+  private linkWork (): void {
+    this.clearRetry()
+    if (this.state !== 'waiting') return
+    try {
+      if (!this.ntb.linkIsUp()) { this.teardown('link down'); return }
+      if (this.ntb.spadRead(Spad.VIRTIO_TYPE) === TYPE_VHOST) {
+        this.state = 'configuring'
+        void this.configure(this.generation)
+        return
+      }
+    } catch (err) {
+      this.note(err, 'link work')
+    }
+    this.retry = setTimeout(() => { this.linkWork() }, this.retryMs)
+  }
+
+  private async configure (gen: number): Promise<void> {
+    try {
+      await this.settling
+      if (gen !== this.generation) return
+      const offered = joinSpads(this.ntb.peerSpadRead(Spad.VHOST_MW0_SIZE_LOWER), this.ntb.peerSpadRead(Spad.VHOST_MW0_SIZE_UPPER), 'vhost MW0 size')
+      const align = this.ntb.mwGetAlign(0)
+      const size = Math.min(offered, this.opts.size, align.sizeMax)
+      const base = this.opts.base
+      if (size <= BUFFER_OFFSET) throw new OutOfRangeError(`MW0 of ${size} bytes (offered ${offered}) leaves no room for buffers above BUFFER_OFFSET 0x${BUFFER_OFFSET.toString(16)}`)
+      if (base % align.addrAlign !== 0) throw new OutOfRangeError(`MW0 base 0x${base.toString(16)} is not a multiple of ${align.addrAlign}`)
+      await this.ntb.mwSetTrans(0, base, size)
+      if (gen !== this.generation) {
+        await this.ntb.mwClearTrans(0).catch(() => {})
+        return
+      }
+      const [lower, upper] = splitSpads(base)
+      this.ntb.peerSpadWrite(Spad.VIRTIO_MW0_LOWER_ADDR, lower)
+      this.ntb.peerSpadWrite(Spad.VIRTIO_MW0_UPPER_ADDR, upper)
+      this.ntb.peerSpadWrite(Spad.VIRTIO_TYPE, TYPE_VIRTIO)
+      const id = { device: this.ntb.peerSpadRead(Spad.VHOST_DEVICEID), vendor: this.ntb.peerSpadRead(Spad.VHOST_VENDORID) }
+      this.pool = new FirstFitPool(this.opts.memory, base + BUFFER_OFFSET, size - BUFFER_OFFSET)
+      this.mwSize = size
+      const dev = new VirtioDevice(id, this)
+      this.device = dev
+      this.state = 'up'
+      this.lastError = null
+      this.poll = setInterval(() => { this.slowPoll() }, this.pollMs)
+      this.logger.info({ ntb: this.ntb.name, base, size, device: id.device, vendor: id.vendor }, 'NTB vhost side is up; adding the virtio device')
+      const outcome = await this.opts.bus.addDevice(dev)
+      this.emit('device', dev, outcome)
+    } catch (err) {
+      this.note(err, 'configure')
+      if (gen !== this.generation || this.state !== 'configuring') return
+      this.state = 'waiting'
+      this.retry = setTimeout(() => { this.linkWork() }, this.retryMs)
+    }
+  }
+
+  /** ntb_virtio_link_cleanup, and the device removed as on surprise removal. */
+  private teardown (reason: string): void {
+    const was = this.state
+    this.generation++
+    this.clearRetry()
+    if (this.poll !== null) clearInterval(this.poll)
+    this.poll = null
+    this.state = 'down'
+    this.commands.abort(`${this.ntb.name}: ${reason}`)
+    // Forget the vhost side's TYPE, so that the next session waits for a fresh one.
+    try {
+      this.ntb.spadWrite(Spad.VIRTIO_TYPE, 0)
+    } catch {}
+    const dev = this.device
+    this.device = null
+    const translated = was === 'up' || was === 'configuring'
+    this.settling = this.settling.then(async () => {
+      if (dev !== null) {
+        this.logger.info({ ntb: this.ntb.name, device: dev.name, reason }, 'NTB vhost side is gone; removing the virtio device')
+        await this.opts.bus.removeDevice(dev)
+        this.emit('removed', dev, reason)
+      }
+      this.queues = []
+      this.pool = null
+      this.mwSize = null
+      if (translated) await this.ntb.mwClearTrans(0).catch((err: unknown) => { this.note(err, 'mw_clear_trans') })
+    }).catch((err: unknown) => { this.note(err, 'cleanup') })
+  }
+
+  private restart (reason: string): void {
+    this.teardown(reason)
+    this.begin()
+  }
+
+  private slowPoll (): void {
+    this.linkEvent()
+    this.configDoorbell()
+    for (const vq of this.queues) vq.recheck()
+  }
+
+  /** Whether both TYPEs are still in place: the vhost side's in ours, ours in its. */
+  private peerCheck (): void {
+    if (this.state !== 'up') return
+    let present = false
+    try {
+      present = this.ntb.spadRead(Spad.VIRTIO_TYPE) === TYPE_VHOST && this.ntb.peerSpadRead(Spad.VIRTIO_TYPE) === TYPE_VIRTIO
+    } catch {}
+    if (!present) this.restart('the vhost side\'s TYPE went away')
+  }
+
+  private needsResetCheck (): void {
+    const dev = this.device
+    if (this.state !== 'up' || dev === null || this.needsResetSeen || (this.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) === 0) return
+    this.needsResetSeen = true
+    this.counters.needsReset++
+    this.logger.warn({ ntb: this.ntb.name, device: dev.name }, 'device set NEEDS_RESET')
+    void this.opts.bus.deviceNeedsReset(dev)
+  }
+
+  /**
+   * The vhost side wrote into this host's memory: if it covers a ring's
+   * device part (used flags and avail_event, or the packed device area), a
+   * kick decided on the old value may be owed now.
+   */
+  private deviceWrote (offset: number, length: number): void {
+    if (this.state !== 'up') return
+    for (const vq of this.queues) {
+      const a = vq.addrs
+      const to = a.layout === 'split' ? a.device + 4 + 8 * a.num + 2 : a.device + 4
+      if (offset < to && offset + length > a.device) vq.recheck()
+    }
+  }
+
+  // ---------------------------------------------------------- doorbells
+
+  /** db_event: bit k is vq k's used-buffer notification, CONFIG_DB the scratchpads. */
+  private dbEvent (vector: number): void {
+    if (this.state === 'stopped') return
+    const bits = this.doorbells.take(vector)
+    if (bits === null) return
+    this.counters.doorbells++
+    const config = this.doorbells.configBit
+    for (const b of bits) {
+      if (b === config) this.configDoorbell()
+      else if (this.state === 'up') this.queues[b]?.interrupt()
+    }
+  }
+
+  private configDoorbell (): void {
+    this.commands.check()
+    this.needsResetCheck()
+    this.peerCheck()
+  }
+
+  /** ntb_virtio_notify: vq i rings bit i, from the session that made it only. */
+  private kick (gen: number, i: number): void {
+    if (gen === this.generation && this.state === 'up') this.doorbells.ringQueue(i)
+  }
+
+  private clearRetry (): void {
+    if (this.retry !== null) clearTimeout(this.retry)
+    this.retry = null
+  }
+
+  /** Keeps the error; logs it once until another one comes. */
+  private note (err: unknown, what: string): void {
+    const error = err instanceof SoclinkError ? err : new SoclinkError('ERR_NTB', err instanceof Error ? err.message : String(err))
+    if (this.lastError?.message !== error.message) this.logger.warn({ ntb: this.ntb.name, what, code: error.code, err: error.message }, 'NTB virtio')
+    this.lastError = error
+  }
+}
