@@ -4,7 +4,7 @@ import { ApiError } from './errors.js'
 import { openEventStream, type EventStream } from './event-stream.js'
 import type {
   Device, Doorbell, Health, NodeInfo, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer, Region,
-  RingResult, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
+  RingResult, RpmsgChannelInfo, RpmsgEndpointList, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
 } from './types.js'
 
 type Ref = string | number
@@ -141,6 +141,11 @@ export class ControlClient {
   async runTestDevice (name: string, req: TestRunRequest): Promise<TestRunResult> {
     return await this.json('POST', `/v1/devices/${seg(name)}/test`, req)
   }
+
+  /** rpmsg channels on the daemon's rpmsg bus(es); ERR_NOT_FOUND (404) when it has none. */
+  async rpmsgChannels (): Promise<RpmsgChannelInfo[]> { return (await this.json<{ channels: RpmsgChannelInfo[] }>('GET', '/v1/rpmsg/channels')).channels }
+  /** rpmsg endpoints (local addresses) and each bus's counters. */
+  async rpmsgEndpoints (): Promise<RpmsgEndpointList> { return await this.json('GET', '/v1/rpmsg/endpoints') }
 
   /** The live event stream; resolves once subscribed, so no later event is missed. */
   async events (): Promise<EventStream> {

@@ -5,7 +5,16 @@
 // Flow control: the daemon never waits for a free buffer; send() retries on
 // ERR_RPMSG_NO_BUFFER with a short backoff until its timeout, trySend()
 // rejects at once. Messages are sent in order as long as each send() is
-// awaited before the next one on the same endpoint.
+// awaited before the next one on the same endpoint. A client that reads too
+// slowly loses the newest messages (the daemon holds at most 1 MiB per
+// endpoint): the endpoint emits 'overflow' once per episode.
+//
+// Buses come and go (the other side restarts): an endpoint outlives them.
+// It emits 'detached' when the daemon's rpmsg bus goes and 'attached' when
+// the daemon has made it again, at the same address, on a new one; an
+// announced endpoint emits 'unbound' and then 'bound' with its new remote
+// address, and whenBound() waits for the next binding. 'destroyed' means the
+// daemon could not make it again (its iterator ends).
 
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
@@ -56,19 +65,39 @@ function bytesOf (data: WebSocket.RawData): Uint8Array {
   return Array.isArray(data) ? Buffer.concat(data) : new Uint8Array(data)
 }
 
+/** What an RpmsgEndpoint emits. */
+export interface RpmsgEndpointEvents {
+  /** The address service named the remote address (again, after a rebinding). */
+  bound: [remote: number]
+  /** The remote address was taken back (AS FREE, a reset, the bus going). */
+  unbound: []
+  /** The daemon's rpmsg bus went away; sends fail with ERR_RPMSG_DETACHED until 'attached'. */
+  detached: [reason: string]
+  /** The daemon made the endpoint again on a new bus, at the same address. */
+  attached: []
+  /** The endpoint is gone for good (the daemon could not make it again, or it was destroyed). */
+  destroyed: [reason: string]
+  /** Messages for it are being dropped because this client reads too slowly (once per episode). */
+  overflow: [err: ApiError]
+}
+
 /** One endpoint (a local address) owned by an RpmsgClient. */
-export class RpmsgEndpoint implements AsyncIterable<RpmsgMessage> {
-  /** The remote address the address service named (announced endpoints), or null. */
+export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements AsyncIterable<RpmsgMessage> {
+  /** The remote address the address service named (announced endpoints), or null while unbound. */
   remote: number | null = null
+  /** False while the daemon has no rpmsg bus for it. */
+  attached = true
   private readonly queue: RpmsgMessage[] = []
   private wake: (() => void) | null = null
   private ended = false
   private boundWaiters: Array<{ resolve: (remote: number) => void, reject: (err: Error) => void }> = []
 
   /** @internal */
-  constructor (private readonly client: RpmsgClient, readonly addr: number, readonly maxPayload: number, readonly name: string) {}
+  constructor (private readonly client: RpmsgClient, readonly addr: number, readonly maxPayload: number, readonly name: string) {
+    super()
+  }
 
-  /** Resolves with the remote address once the address service tells it (EndpointBound). */
+  /** Resolves with the remote address once the address service tells it (EndpointBound); after an unbinding, waits for the next. */
   async whenBound (): Promise<number> {
     if (this.remote !== null) return this.remote
     if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
@@ -105,7 +134,7 @@ export class RpmsgEndpoint implements AsyncIterable<RpmsgMessage> {
     if (this.ended) return
     this.client.forget(this.addr)
     this.client.write({ destroyEndpoint: { addr: this.addr } })
-    this.end()
+    this.end('destroyed by the application')
   }
 
   [Symbol.asyncIterator] (): AsyncIterator<RpmsgMessage> {
@@ -129,19 +158,36 @@ export class RpmsgEndpoint implements AsyncIterable<RpmsgMessage> {
     this.notify()
   }
 
-  /** @internal */
+  /** @internal EndpointBound; RPMSG_ADDR_ANY unbinds. */
   bound (remote: number): void {
+    if (remote === RPMSG_ADDR_ANY) {
+      if (this.remote === null) return
+      this.remote = null
+      this.emit('unbound')
+      return
+    }
     this.remote = remote
     for (const w of this.boundWaiters.splice(0)) w.resolve(remote)
+    this.emit('bound', remote)
+  }
+
+  /** @internal EndpointState DETACHED or ATTACHED. */
+  setAttached (attached: boolean, reason: string): void {
+    if (this.attached === attached) return
+    this.attached = attached
+    if (attached) this.emit('attached')
+    else this.emit('detached', reason)
   }
 
   /** @internal */
-  end (): void {
+  end (reason = 'closed'): void {
     if (this.ended) return
     this.ended = true
-    const err = new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
+    this.attached = false
+    const err = new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed: ${reason}`, 0)
     for (const w of this.boundWaiters.splice(0)) w.reject(err)
     this.notify()
+    this.emit('destroyed', reason)
   }
 
   private notify (): void { const w = this.wake; this.wake = null; w?.() }
@@ -150,7 +196,8 @@ export class RpmsgEndpoint implements AsyncIterable<RpmsgMessage> {
 /**
  * A connection to a daemon's rpmsg gateway. Events: 'channel'
  * (RpmsgChannelEvent), 'gateway-error' (ApiError not about a request, e.g.
- * ERR_RPMSG_OVERFLOW), 'close'.
+ * ERR_RPMSG_OVERFLOW, also emitted as 'overflow' on its endpoint), 'close'.
+ * Each RpmsgEndpoint emits its own events (RpmsgEndpointEvents).
  */
 export class RpmsgClient extends EventEmitter {
   /** Channels seen created (and not destroyed) since connecting, by name. */
@@ -248,8 +295,11 @@ export class RpmsgClient extends EventEmitter {
         this.pending.delete(requestId)
         p.reject(err)
       } else {
+        if (err.code === 'ERR_RPMSG_OVERFLOW') this.endpoints.get(m.error.addr ?? 0)?.emit('overflow', err)
         this.emit('gateway-error', err)
       }
+    } else if (m.endpointState != null) {
+      this.endpointState(m.endpointState.addr ?? 0, m.endpointState.state ?? 0, m.endpointState.reason ?? '')
     } else if (m.endpointBound != null) {
       const addr = m.endpointBound.addr ?? 0
       const remote = m.endpointBound.remote ?? 0
@@ -266,6 +316,17 @@ export class RpmsgClient extends EventEmitter {
       if (ev.created) this.channels.set(ev.name, ev)
       else if (this.channels.get(ev.name)?.src === ev.src) this.channels.delete(ev.name)
       this.emit('channel', ev)
+    }
+  }
+
+  private endpointState (addr: number, state: number, reason: string): void {
+    const ept = this.endpoints.get(addr)
+    if (ept === undefined) return
+    if (state === wire.EndpointState.State.STATE_DETACHED) ept.setAttached(false, reason)
+    else if (state === wire.EndpointState.State.STATE_ATTACHED) ept.setAttached(true, reason)
+    else if (state === wire.EndpointState.State.STATE_DESTROYED) {
+      this.endpoints.delete(addr)
+      ept.end(reason)
     }
   }
 

@@ -183,3 +183,34 @@ export interface TestRunRequest { tx: number, rx: number, timeoutMs?: number }
 
 /** One run's counters: tx buffers sent, rx buffers received and verified, payload bytes both ways. */
 export interface TestRunResult { sent: number, received: number, verified: number, errors: number, bytes: number, seconds: number }
+
+/** An rpmsg channel on a daemon's rpmsg bus (GET /v1/rpmsg/channels). */
+export interface RpmsgChannelInfo {
+  name: string
+  /** Its local address. */
+  src: number
+  /** The remote address; null until bound (vhost side: by the address service). */
+  dst: number | null
+  side: 'virtio' | 'vhost'
+  device: string
+}
+
+/** A local address on a daemon's rpmsg bus (GET /v1/rpmsg/endpoints). */
+export interface RpmsgEndpointInfo {
+  addr: number
+  side: 'virtio' | 'vhost'
+  device: string
+  channel: string | null
+  service: 'ns' | 'as' | null
+  /** gateway: made by an application through ws /v1/rpmsg; bus: the bus's own (a service, or a channel). */
+  owner: 'gateway' | 'bus'
+  /** The owning gateway connection's id and remote address. */
+  connection: number | null
+  client: string | null
+  /** dropped: Received messages the gateway dropped because its client read too slowly. */
+  counters: { sent: number, received: number, dropped: number }
+}
+
+export interface RpmsgBusInfo { side: 'virtio' | 'vhost', device: string, counters: Record<string, number> }
+
+export interface RpmsgEndpointList { endpoints: RpmsgEndpointInfo[], buses: RpmsgBusInfo[] }

@@ -69,3 +69,10 @@ export class ConfigError extends SoclinkError {
     super('ERR_CONFIG', message)
   }
 }
+
+/** A configfs object in use (-EBUSY): an rpmsg channel item that is linked, linked again or removed while linked. */
+export class BusyError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_BUSY', message)
+  }
+}

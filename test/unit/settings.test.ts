@@ -45,7 +45,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     memorySize: 16777216,
     ring: 'split',
     interrupts: 'msi',
-    pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }]
+    pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
+    rpmsgSample: false
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -190,4 +191,20 @@ t.test('PCIe settings: sizes, choices and functions', async (t) => {
   t.same(rp.pcieFunctions, [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }], 'vhostDriver picks the vhost-client driver')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: virtio-net}\n' }), { code: 'ERR_CONFIG' }, 'only soclink-test or rpmsg')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: 7}\n' }), { code: 'ERR_CONFIG' })
+})
+
+t.test('rpmsgSample: a bare flag, true or false in the environment and file', async (t) => {
+  t.equal(load([]).rpmsgSample, false, 'off by default')
+  t.equal(load(['--rpmsg-sample']).rpmsgSample, true, '--rpmsg-sample')
+  t.equal(load([], { SOCLINK_RPMSG_SAMPLE: 'true' }).rpmsgSample, true, 'SOCLINK_RPMSG_SAMPLE=true')
+  t.equal(load([], { SOCLINK_RPMSG_SAMPLE: 'false' }).rpmsgSample, false, 'SOCLINK_RPMSG_SAMPLE=false')
+  t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'rpmsgSample: true\n' }).rpmsgSample, true, 'file key rpmsgSample')
+  t.equal(load(['--config', 'c.json'], {}, { 'c.json': '{"rpmsgSample": true}' }).rpmsgSample, true, 'JSON file')
+  t.equal(load(['--rpmsg-sample'], { SOCLINK_RPMSG_SAMPLE: 'false' }).rpmsgSample, true, 'flag over environment')
+  t.equal(load(['--config', 'c.yaml'], { SOCLINK_RPMSG_SAMPLE: 'false' }, { 'c.yaml': 'rpmsgSample: true\n' }).rpmsgSample, false, 'environment over file')
+  t.throws(() => load(['--rpmsg-sample=yes']), CONFIG_ERROR, 'the flag takes no value')
+  t.throws(() => load([], { SOCLINK_RPMSG_SAMPLE: 'yes' }), CONFIG_ERROR, 'only true or false in the environment')
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'rpmsgSample: "true"\n' }), CONFIG_ERROR, 'a boolean in the file, not a string')
+  const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
+  t.match(help.kind === 'help' ? help.text : '', /--rpmsg-sample\s+\[SOCLINK_RPMSG_SAMPLE\] \[file: rpmsgSample\]/, 'help lists it with no VALUE')
 })

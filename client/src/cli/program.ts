@@ -8,6 +8,7 @@ import { asApiUrl } from './args.js'
 import { regionCommands, windowCommands } from './memory.js'
 import { doorbellCommands, eventCommands } from './signals.js'
 import { pciEpCommands, virtioCommands } from './pcie.js'
+import { rpmsgCommands } from './rpmsg.js'
 import { nodeText, peersTable } from './views.js'
 
 export interface Output { out (text: string): void }
@@ -50,5 +51,6 @@ export function buildProgram (io: Output = stdout): Command {
   eventCommands(program, ctx)
   pciEpCommands(program, ctx)
   virtioCommands(program, ctx)
+  rpmsgCommands(program, ctx)
   return program
 }

@@ -22,6 +22,7 @@ import { pciEpRoutes } from './routes/pci-ep.js'
 import { pciRoutes } from './routes/pci.js'
 import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
+import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
 import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
@@ -57,6 +58,7 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   pciRoutes(app, node)
   deviceRoutes(app, node)
   rpmsgRoutes(app, node)
+  rpmsgCfsRoutes(app, node)
   rpmsgGatewayRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app

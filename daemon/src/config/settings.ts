@@ -38,6 +38,7 @@ export interface Settings {
   ring: 'split' | 'packed'
   interrupts: 'msi' | 'intx'
   pcieFunctions: PcieFunctionSetting[]
+  rpmsgSample: boolean
 }
 
 /** An endpoint function as the config file gives it (pci_ep configfs attributes). */
@@ -55,7 +56,7 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-type Kind = 'string' | 'int' | 'size' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions'
+type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions'
 
 interface Spec {
   kind: Kind
@@ -85,7 +86,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   memorySize: { kind: 'size', doc: 'PCIe: rc system memory (rc), and the outbound window onto it (ep); e.g. 16M (default)' },
   ring: { kind: 'ring', doc: 'PCIe rc: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
-  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true }
+  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true },
+  rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel (functions with no vhostDriver run rpmsg). A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -107,7 +109,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   memorySize: 16 * 1024 * 1024,
   ring: 'split',
   interrupts: 'msi',
-  pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }]
+  pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
+  rpmsgSample: false
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
@@ -134,7 +137,7 @@ export function loadSettings (src: Sources): Loaded {
   }
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>) {
     if (spec.fileOnly === true) continue
-    options[flagName(key)] = { type: 'string', multiple: spec.kind === 'list' || spec.kind === 'regions' }
+    options[flagName(key)] = spec.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' || spec.kind === 'regions' }
   }
   let parsed
   try {
@@ -156,7 +159,8 @@ export function loadSettings (src: Sources): Loaded {
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>) {
     const flag = flags[flagName(key)]
     const env = spec.fileOnly === true ? undefined : src.env[envOf(key)]
-    if (flag !== undefined) out[key] = fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`)
+    // A boolean flag takes no value: present is true.
+    if (flag !== undefined) out[key] = typeof flag === 'boolean' ? flag : fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`)
     else if (env !== undefined && env !== '') out[key] = fromText(key, spec.kind, spec.kind === 'list' || spec.kind === 'regions' ? env.split(',') : env, envOf(key))
     else if (key in file) out[key] = fromFile(spec.kind, file[key], `${configPath}: ${key}`)
   }
@@ -219,6 +223,7 @@ function fromText (key: string, kind: Kind, raw: string | string[], where: strin
     case 'string': return one
     case 'int': return parseInteger(one, where)
     case 'size': return parseSize(one, where)
+    case 'boolean': return oneOf(one, ['true', 'false'], where) === 'true'
     case 'ring': return oneOf(one, ['split', 'packed'], where)
     case 'interrupts': return oneOf(one, ['msi', 'intx'], where)
     case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
@@ -235,6 +240,7 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'string': if (typeof v === 'string') return v; break
     case 'int': if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v; break
     case 'size': if (typeof v === 'string') return parseSize(v, where); if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v; break
+    case 'boolean': if (typeof v === 'boolean') return v; break
     case 'ring': if (typeof v === 'string') return oneOf(v, ['split', 'packed'], where); break
     case 'interrupts': if (typeof v === 'string') return oneOf(v, ['msi', 'intx'], where); break
     case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
@@ -336,7 +342,7 @@ function helpText (): string {
   const rows = (Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>).map(([key, spec]) =>
     spec.fileOnly === true
       ? `  (file) ${key}\n      ${spec.doc}`
-      : `  --${flagName(key)} ${spec.kind === 'int' ? 'N' : 'VALUE'}   [${envOf(key)}] [file: ${key}]\n      ${spec.doc}`)
+      : `  --${flagName(key)}${spec.kind === 'boolean' ? '' : spec.kind === 'int' ? ' N' : ' VALUE'}   [${envOf(key)}] [file: ${key}]\n      ${spec.doc}`)
   return [
     'soclinkd: the soclink daemon',
     '',

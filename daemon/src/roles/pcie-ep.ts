@@ -14,10 +14,14 @@ import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
 import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
+import { RpmsgDriverTable } from '../rpmsg/driver.js'
+import { RpmsgClientSample, SAMPLE_ID } from '../rpmsg/sample.js'
 import { VIRTIO_ID_RPMSG } from '../uapi/virtio-config.js'
 import { UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
+/** The configfs item --rpmsg-sample makes and links (mkdir .../rpmsg/channel/rpmsg-client-sample/c1). */
+export const SAMPLE_ITEM = 'c1'
 
 /**
  * The device id the driver's id table gives, copied into the function's
@@ -32,8 +36,10 @@ export class PcieEndpointRole {
   readonly functions: FunctionTable
   readonly vhostBus = new VhostBus()
   readonly testDriver: TestVhostDriver
+  /** The rpmsg drivers and the rpmsg configfs tree; every vhost rpmsg bus here is a virtproc in it. */
+  readonly rpmsgDrivers = new RpmsgDriverTable()
   /** vhost_rpmsg_bus: binds a function whose vhostDriver is 'rpmsg'. */
-  readonly rpmsgDriver = new VhostRpmsgDriver()
+  readonly rpmsgDriver = new VhostRpmsgDriver({ drivers: this.rpmsgDrivers })
   private readonly node: SoclinkNode
   private readonly logger: Logger
   private rcPeer: string | null = null
@@ -55,9 +61,12 @@ export class PcieEndpointRole {
   async init (): Promise<void> {
     await this.vhostBus.registerDriver(this.testDriver)
     await this.vhostBus.registerDriver(this.rpmsgDriver)
+    const sample = this.node.settings.rpmsgSample
+    if (sample) this.loadSample()
     for (const f of this.node.settings.pcieFunctions) {
       const { name, controller, ...attrs } = f
-      this.functions.create(name, attrs)
+      // The sample needs an rpmsg device: a function that names no vhost driver gets vhost_rpmsg_bus.
+      this.functions.create(name, sample && attrs.vhostDriver === undefined ? { ...attrs, vhostDriver: 'rpmsg' } : attrs)
       if (controller !== undefined) {
         this.functions.link(controller, name)
         this.autostart.add(controller)
@@ -68,6 +77,25 @@ export class PcieEndpointRole {
       if (link.name !== this.rcPeer) return
       this.rcPeer = null
       void this.functions.stop(CONTROLLER).catch((err: Error) => { this.logger.warn({ err: err.message }, 'stop failed') })
+    })
+  }
+
+  /**
+   * modprobe rpmsg_client_sample; mkdir rpmsg/channel/rpmsg-client-sample/c1;
+   * and, whenever a vhost rpmsg device appears while c1 is unlinked,
+   * ln -s that item into rpmsg/virtproc/<device>.
+   */
+  private loadSample (): void {
+    this.rpmsgDrivers.register(new RpmsgClientSample(this.node.logger.child({ layer: 'rpmsg-sample' })))
+    this.rpmsgDrivers.makeItem(SAMPLE_ID, SAMPLE_ITEM)
+    this.rpmsgDrivers.on('attached', (_bus, parent) => {
+      const item = this.rpmsgDrivers.channelGroups().find((g) => g.name === SAMPLE_ID)?.items.find((i) => i.name === SAMPLE_ITEM)
+      if (parent.side !== 'vhost' || item === undefined || item.link !== null) return
+      try {
+        this.rpmsgDrivers.link(parent.device, SAMPLE_ID, SAMPLE_ITEM)
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, device: parent.device }, 'rpmsg sample channel not linked')
+      }
     })
   }
 

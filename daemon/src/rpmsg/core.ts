@@ -67,7 +67,7 @@ export interface RpmsgBusEvents {
  */
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
-interface Waiter { msg: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+interface Waiter { src: number, msg: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
@@ -102,6 +102,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
       throw new RpmsgError('ERR_RPMSG_NO_BUFFER', `no free rpmsg buffer to send ${src} -> ${dst}`)
     }
     this.counters.sent++
+    this.endpoints.countSent(src)
   }
 
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
@@ -109,11 +110,12 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     const msg = this.encode(src, dst, payload)
     if (this.waiters.length === 0 && this.post(msg)) {
       this.counters.sent++
+      this.endpoints.countSent(src)
       return
     }
     const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { msg, resolve, reject, timer: undefined }
+      const w: Waiter = { src, msg, resolve, reject, timer: undefined }
       w.timer = setTimeout(() => {
         const at = this.waiters.indexOf(w)
         if (at < 0) return
@@ -144,6 +146,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
         const w = this.waiters.shift()!
         clearTimeout(w.timer)
         this.counters.sent++
+        this.endpoints.countSent(w.src)
         w.resolve()
       }
       if (this.waiters.length === 0) {

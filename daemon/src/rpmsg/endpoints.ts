@@ -4,7 +4,8 @@
 // RPMSG_RESERVED_ADDRESSES up (idr_alloc(..., 1024, 0)); a fixed address
 // below 1024 is for the bus's own endpoints (name service 53, address
 // service 54) only. dispatch() delivers a received message to its
-// destination, or counts it as unknown and drops it.
+// destination, or counts it as unknown and drops it. Each endpoint counts
+// its own traffic (the per-endpoint view of GET /v1/rpmsg/endpoints).
 
 import { RPMSG_ADDR_ANY, RPMSG_RESERVED_ADDRESSES, RpmsgError } from './wire.js'
 import { asSoclinkError } from '../virtio/virtio.js'
@@ -13,9 +14,13 @@ import type { SoclinkError } from '../errors.js'
 /** Called with a copy of the payload and the sender's address. */
 export type EndpointCallback = (payload: Uint8Array, src: number, ept: Endpoint) => void
 
+/** One endpoint's messages: sent from its address (put in a buffer), and delivered to its callback. */
+export interface EndpointTraffic { sent: number, received: number }
+
 export interface Endpoint {
   readonly addr: number
   readonly callback: EndpointCallback
+  readonly traffic: EndpointTraffic
 }
 
 export interface CreateEndpointOptions {
@@ -58,7 +63,7 @@ export class EndpointTable {
       }
       if (this.epts.has(addr)) throw new RpmsgError('ERR_RPMSG_ADDR', `rpmsg address ${addr} is in use`)
     }
-    const ept: Endpoint = { addr: at, callback }
+    const ept: Endpoint = { addr: at, callback, traffic: { sent: 0, received: 0 } }
     this.epts.set(at, ept)
     return ept
   }
@@ -87,7 +92,14 @@ export class EndpointTable {
       return 'failed'
     }
     this.counters.delivered++
+    ept.traffic.received++
     return 'delivered'
+  }
+
+  /** A message from `src` went into a buffer; counted on its endpoint, if it has one. */
+  countSent (src: number): void {
+    const ept = this.epts.get(src)
+    if (ept !== undefined) ept.traffic.sent++
   }
 
   clear (): void { this.epts.clear() }

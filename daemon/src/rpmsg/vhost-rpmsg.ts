@@ -18,6 +18,7 @@ import { ConflictError, NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from '../vhost/vhost.js'
 import type { Segment, VhostQueue } from '../vhost/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
+import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
   RPMSG_NS_CREATE, RPMSG_NS_DESTROY, RpmsgError, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS, checkName, decodeAsMsg, encodeNsMsg
@@ -60,11 +61,16 @@ export class VhostRpmsgBus extends RpmsgBusCore {
     this.endpoints.clear()
   }
 
-  /** vhost_rpmsg_create_channel(): an endpoint from 1024 up, announced once the virtio side is ready. */
-  createChannel (name: string): RpmsgChannel {
+  /**
+   * vhost_rpmsg_create_channel(): an endpoint from 1024 up, announced once
+   * the virtio side is ready. `addr` asks for a fixed local address (from
+   * 1024 up; ERR_RPMSG_ADDR if taken), as the rpmsg gateway does to bring a
+   * channel back on a new bus at the address its application knows.
+   */
+  createChannel (name: string, addr = RPMSG_ADDR_ANY): RpmsgChannel {
     checkName(name)
     if (this.channels.has(name)) throw new ConflictError(`rpmsg channel ${name} exists on ${this.dev.name}`)
-    const ept = this.endpoints.create(RPMSG_ADDR_ANY, (p, from) => { this.channels.get(name)?.emit('message', p, from) })
+    const ept = this.endpoints.create(addr, (p, from) => { this.channels.get(name)?.emit('message', p, from) })
     const ch = new RpmsgChannel(this, name, ept.addr, RPMSG_ADDR_ANY)
     this.channels.set(name, ch)
     this.emit('channel-created', ch)
@@ -219,6 +225,8 @@ export interface VhostRpmsgDriverOptions {
   numBufs?: number
   /** Features offered; default VHOST_RPMSG_FEATURES. */
   features?: bigint
+  /** The daemon's rpmsg drivers and configfs tree: each bus is attached as a virtproc. */
+  drivers?: RpmsgDriverTable
 }
 
 /** vhost_rpmsg_bus: {VIRTIO_ID_RPMSG, any vendor}. */
@@ -233,6 +241,7 @@ export class VhostRpmsgDriver implements VhostDriver {
     const bus = new VhostRpmsgBus(dev, this.options.numBufs ?? RPMSG_BUFS_PER_DIRECTION, this.options.features ?? VHOST_RPMSG_FEATURES)
     bus.start()
     this.buses.set(dev, bus)
+    this.options.drivers?.attach(bus, { side: 'vhost', device: dev.name }, bus)
   }
 
   remove (dev: VhostDevice): void {
@@ -240,6 +249,7 @@ export class VhostRpmsgDriver implements VhostDriver {
     if (bus === undefined) return
     this.buses.delete(dev)
     bus.stop(new RpmsgError('ERR_RPMSG_NO_BUFFER', `${dev.name}: the rpmsg driver was removed`))
+    this.options.drivers?.detach(bus)
     dev.delVqs()
   }
 

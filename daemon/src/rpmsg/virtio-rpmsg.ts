@@ -19,6 +19,7 @@ import type { BufferPool } from '../virtio/buffer-pool.js'
 import { VirtioError, type VirtioDevice, type VirtioDriver } from '../virtio/virtio.js'
 import type { DriverQueue } from '../virtio/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
+import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
   RPMSG_NS_DESTROY, RpmsgError, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS, decodeNsMsg, encodeAsMsg
@@ -77,7 +78,8 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   }
 
   protected post (msg: Uint8Array): boolean {
-    if (this.stopped || this.dev.broken) return false
+    // Before start() has the queues (the bus is attached to its users first), nothing goes.
+    if (this.stopped || this.dev.broken || this.svq === undefined) return false
     if (this.freeTx.length === 0) for (let b = this.svq.getBuf(); b !== null; b = this.svq.getBuf()) this.freeTx.push(b.token)
     const addr = this.freeTx.pop()
     if (addr === undefined) return false
@@ -161,6 +163,8 @@ export interface VirtioRpmsgDriverOptions {
   eventIdx?: boolean
   /** Ask for VIRTIO_F_RING_PACKED; default false. */
   packed?: boolean
+  /** The daemon's rpmsg drivers, matched against the channels of every bus this driver makes. */
+  drivers?: RpmsgDriverTable
 }
 
 /** virtio_rpmsg_bus: {VIRTIO_ID_RPMSG, any vendor}, features F_NS | F_AS. */
@@ -169,8 +173,10 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   readonly idTable: readonly DeviceId[] = [{ device: VIRTIO_ID_RPMSG, vendor: VIRTIO_DEV_ANY_ID }]
   readonly features: bigint
   private readonly buses = new Map<VirtioDevice, VirtioRpmsgBus>()
+  private readonly drivers: RpmsgDriverTable | undefined
 
   constructor (options: VirtioRpmsgDriverOptions = {}) {
+    this.drivers = options.drivers
     this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
       (options.eventIdx === false ? 0n : featureSet(VIRTIO_RING_F_EVENT_IDX)) |
       (options.packed === true ? featureSet(VIRTIO_F_RING_PACKED) : 0n)
@@ -180,7 +186,14 @@ export class VirtioRpmsgDriver implements VirtioDriver {
     const pool = dev.ops.buffers
     if (pool === null) throw new VirtioError('ERR_VIRTIO_DRIVER', `${dev.name}: the transport gives no buffer memory`)
     const bus = new VirtioRpmsgBus(dev, pool)
-    await bus.start()
+    // Attached before start: a name service message may follow DRIVER_OK at once.
+    this.drivers?.attach(bus, { side: 'virtio', device: dev.name })
+    try {
+      await bus.start()
+    } catch (err) {
+      this.drivers?.detach(bus)
+      throw err
+    }
     this.buses.set(dev, bus)
   }
 
@@ -190,6 +203,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
     if (bus === undefined) return
     this.buses.delete(dev)
     bus.stop(new VirtioError('ERR_VIRTIO_REMOVED', `${dev.name}: the rpmsg driver was removed`))
+    this.drivers?.detach(bus)
     await dev.reset()
     bus.release()
   }

@@ -2,7 +2,9 @@
 // virtio_rpmsg_bus and the ep's vhost_rpmsg_bus. Channels are created and
 // destroyed on the vhost side (ep), as the RFC's rpmsg configfs does, and
 // announced to the virtio side by the name service; on an rc they are only
-// listed. A daemon with no rpmsg bus answers 404.
+// listed. A daemon with no rpmsg bus answers 404. Endpoints show who owns
+// them (an rpmsg gateway connection, or the bus itself) and their own
+// counters; /v1/rpmsg/connections shows the gateway's connections.
 
 import type { FastifyInstance } from 'fastify'
 import { ConflictError, NotFoundError } from '../../errors.js'
@@ -12,6 +14,8 @@ import type { EndpointCounters } from '../../rpmsg/endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
 import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
 import { ValidationError } from '../errors.js'
+import type { GatewayConnectionView } from '../gateway-connection.js'
+import { rpmsgGateway } from '../rpmsg-gateway.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
 type Side = 'virtio' | 'vhost'
@@ -19,7 +23,18 @@ type Side = 'virtio' | 'vhost'
 interface BusEntry { side: Side, device: string, bus: RpmsgBusCore }
 
 export interface RpmsgChannelView { name: string, src: number, dst: number | null, side: Side, device: string }
-export interface RpmsgEndpointView { addr: number, side: Side, device: string, channel: string | null, service: 'ns' | 'as' | null }
+export interface RpmsgEndpointView {
+  addr: number
+  side: Side
+  device: string
+  channel: string | null
+  service: 'ns' | 'as' | null
+  /** gateway: an rpmsg gateway connection's (connection, client); bus: the bus's own (name service, address service, a channel). */
+  owner: 'gateway' | 'bus'
+  connection: number | null
+  client: string | null
+  counters: { sent: number, received: number, dropped: number }
+}
 export interface RpmsgBusView { side: Side, device: string, counters: RpmsgCounters & EndpointCounters }
 
 /** At most 31 bytes of UTF-8 with no NUL (the 32-byte name field); the byte count is checked by the handler. */
@@ -42,7 +57,35 @@ const EndpointSchema = record({
   side,
   device: { type: 'string' },
   channel: { type: ['string', 'null'], description: 'the channel whose local address this is' },
-  service: { type: ['string', 'null'], enum: ['ns', 'as', null], description: 'the bus\'s own name service (53) or address service (54) endpoint' }
+  service: { type: ['string', 'null'], enum: ['ns', 'as', null], description: 'the bus\'s own name service (53) or address service (54) endpoint' },
+  owner: { type: 'string', enum: ['gateway', 'bus'], description: 'gateway: made by an application through ws /v1/rpmsg; bus: the bus\'s own (a service, or a channel)' },
+  connection: { type: ['integer', 'null'], minimum: 1, description: 'the owning gateway connection (GET /v1/rpmsg/connections)' },
+  client: { type: ['string', 'null'], description: 'the owning gateway connection\'s remote address' },
+  counters: record({
+    sent: { ...count, description: 'messages sent from this address on this bus' },
+    received: { ...count, description: 'messages the bus delivered to it' },
+    dropped: { ...count, description: 'of those, Received messages the gateway dropped because its client read too slowly (over its whole life)' }
+  })
+})
+
+const GatewayEndpointSchema = record({
+  addr,
+  name: { type: 'string', description: 'the channel name (announced), or what the application gave' },
+  announce: { type: 'boolean' },
+  state: { type: 'string', enum: ['attached', 'detached'], description: 'detached: the rpmsg bus went away; made again at the same address when one comes' },
+  remote: { anyOf: [addr, { type: 'null' }], description: 'announced: the remote address the address service gave; null until bound' },
+  buffered: { ...count, description: 'bytes of its Received messages handed to the WebSocket and not yet written (at most 1 MiB)' },
+  sent: { ...count, description: 'Sends that went into a buffer' },
+  received: { ...count, description: 'messages the bus delivered to it' },
+  dropped: { ...count, description: 'Received messages dropped (overflow)' }
+})
+
+const ConnectionSchema = record({
+  id: { type: 'integer', minimum: 1 },
+  client: { type: 'string', description: 'the application\'s address (host:port)' },
+  endpoints: { type: 'array', items: GatewayEndpointSchema },
+  dropped: { ...count, description: 'Received messages dropped, all its endpoints together' },
+  buffered: { ...count, description: 'bytes the WebSocket has not yet written (Received messages, replies, events)' }
 })
 
 const BusSchema = record({
@@ -79,15 +122,24 @@ function channelViews (node: SoclinkNode): RpmsgChannelView[] {
 
 function endpointViews (node: SoclinkNode): { endpoints: RpmsgEndpointView[], buses: RpmsgBusView[] } {
   const all = buses(node)
+  const gateway = rpmsgGateway(node)
   const endpoints = all.flatMap(({ side, device, bus }) => {
     const byAddr = new Map([...bus.channels.values()].map((ch) => [ch.src, ch.name]))
-    return bus.endpoints.addresses().map((a): RpmsgEndpointView => ({
-      addr: a,
-      side,
-      device,
-      channel: byAddr.get(a) ?? null,
-      service: a === RPMSG_NS_ADDR ? 'ns' : a === RPMSG_AS_ADDR ? 'as' : null
-    }))
+    return bus.endpoints.addresses().map((a): RpmsgEndpointView => {
+      const owner = gateway?.ownerOf(bus, a)
+      const traffic = bus.endpoints.get(a)!.traffic
+      return {
+        addr: a,
+        side,
+        device,
+        channel: byAddr.get(a) ?? null,
+        service: a === RPMSG_NS_ADDR ? 'ns' : a === RPMSG_AS_ADDR ? 'as' : null,
+        owner: owner === undefined ? 'bus' : 'gateway',
+        connection: owner?.connection ?? null,
+        client: owner?.client ?? null,
+        counters: { sent: traffic.sent, received: traffic.received, dropped: owner?.endpoint.counters.dropped ?? 0 }
+      }
+    })
   })
   return {
     endpoints,
@@ -132,21 +184,28 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name', {
     schema: {
       summary: 'Destroy a channel on the ep\'s vhost rpmsg bus (NS DESTROY to the rc)',
-      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). ${NO_BUS}`,
+      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). A channel an application announced through ws /v1/rpmsg: 409 ERR_CONFLICT. ${NO_BUS}`,
       tags: ['rpmsg'],
       params: nameParams,
       querystring: noFields,
       response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    vhostBus(node).destroyChannel(request.params.name)
+    const bus = vhostBus(node)
+    const ch = bus.channels.get(request.params.name)
+    // An application's announced endpoint goes with its gateway connection (or DestroyEndpoint), not from here.
+    if (ch !== undefined && rpmsgGateway(node)?.ownsChannel(ch) === true) {
+      throw new ConflictError(`rpmsg channel ${ch.name} belongs to an rpmsg gateway connection (GET /v1/rpmsg/connections)`)
+    }
+    bus.destroyChannel(request.params.name)
     return reply.code(204).send()
   })
 
   app.get('/v1/rpmsg/endpoints', {
     schema: {
-      summary: 'rpmsg endpoints (local addresses) on this daemon\'s rpmsg bus(es), with each bus\'s counters',
-      description: 'Counters are kept per bus, not per endpoint: sent and received messages, malformed buffers, refused NS/AS ' +
+      summary: 'rpmsg endpoints (local addresses) on this daemon\'s rpmsg bus(es), with their owners and counters, and each bus\'s counters',
+      description: 'Each endpoint: who owns it (an rpmsg gateway connection, or the bus) and its messages sent, received and ' +
+        'dropped by the gateway. Each bus: sent and received messages, malformed buffers, refused NS/AS ' +
         `messages, trySend and send failures, and messages delivered, to no endpoint, or to a callback that threw. ${NO_BUS}`,
       tags: ['rpmsg'],
       querystring: noFields,
@@ -156,4 +215,14 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       }
     }
   }, async () => endpointViews(node))
+
+  app.get('/v1/rpmsg/connections', {
+    schema: {
+      summary: 'Applications connected to the rpmsg gateway (ws /v1/rpmsg) and the endpoints each owns',
+      description: 'Endpoints are listed while detached too (no rpmsg bus now). Empty on a daemon whose role has no rpmsg.',
+      tags: ['rpmsg'],
+      querystring: noFields,
+      response: { 200: record({ connections: { type: 'array', items: ConnectionSchema } }), ...errorReplies(400) }
+    }
+  }, async (): Promise<{ connections: GatewayConnectionView[] }> => ({ connections: rpmsgGateway(node)?.connectionViews() ?? [] }))
 }

@@ -1,0 +1,254 @@
+// One application connected to the rpmsg gateway (rpmsg-gateway.ts) over a
+// WebSocket: its requests, the endpoints it owns, and the overflow policy
+// for what the bus delivers to them (described in rpmsg-gateway.ts and
+// proto/rpmsg.proto). The gateway tells it when the bus goes and comes.
+
+import type { RawData } from 'ws'
+import { soclink } from '../../../proto/gen/rpmsg.js'
+import { SoclinkError } from '../errors.js'
+import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
+import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
+import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
+
+export const rpmsgWire = soclink.rpmsg.v1
+type ServerMessage = soclink.rpmsg.v1.ServerMessage.$Properties
+const State = soclink.rpmsg.v1.EndpointState.State
+
+/** Bytes of one endpoint's Received messages that may wait to be written; more are dropped. */
+export const ENDPOINT_QUEUE_BYTES = 1024 * 1024
+/** Bytes a connection may have waiting to be written (everything it is sent) before Received messages are dropped. */
+export const CONNECTION_QUEUE_BYTES = 4 * 1024 * 1024
+
+/** What the connection needs of a ws WebSocket (a test may give it another). */
+export interface GatewaySocket {
+  readonly readyState: number
+  readonly bufferedAmount: number
+  send (data: Uint8Array, options: { binary: boolean }, cb?: (err?: Error) => void): void
+  close (code?: number, reason?: string): void
+}
+
+const OPEN = 1
+
+export interface GatewayEndpointView extends GatewayEndpointCounters {
+  addr: number
+  name: string
+  announce: boolean
+  state: 'attached' | 'detached'
+  /** The address service's remote address (announced, bound), or null. */
+  remote: number | null
+  /** Bytes of its Received messages not yet written. */
+  buffered: number
+}
+
+export interface GatewayConnectionView {
+  id: number
+  client: string
+  endpoints: GatewayEndpointView[]
+  /** Received messages dropped, over all its endpoints (those destroyed too). */
+  dropped: number
+  /** Bytes the WebSocket has not yet written (Received messages, replies and events). */
+  buffered: number
+}
+
+const codeOf = (err: unknown): string => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
+const messageOf = (err: unknown): string => err instanceof Error ? err.message : String(err)
+
+export class RpmsgGatewayConnection {
+  dropped = 0
+  private readonly endpoints = new Map<number, GatewayEndpoint>()
+  private closed = false
+
+  /** `bus` gives the gateway's bus now, if any. */
+  constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null) {}
+
+  /** One WebSocket message from the client. */
+  onMessage (data: RawData, isBinary: boolean): void {
+    if (this.closed) return
+    let msg
+    try {
+      if (!isBinary) throw new Error('text messages are not accepted')
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      msg = rpmsgWire.ClientMessage.decode(bytes)
+      if (msg.body === undefined) throw new Error('a ClientMessage with no body')
+    } catch (err) {
+      this.error(0, 'ERR_RPMSG_FORMAT', `malformed client message: ${messageOf(err)}`)
+      this.socket.close(1008, 'malformed client message')
+      this.close()
+      return
+    }
+    if (msg.createEndpoint != null) this.createEndpoint(msg.createEndpoint)
+    else if (msg.destroyEndpoint != null) this.destroyEndpoint(msg.destroyEndpoint.addr ?? 0)
+    else if (msg.send != null) this.sendMessage(msg.send)
+  }
+
+  /** Destroys every endpoint this connection owns; idempotent. */
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    for (const ept of this.endpoints.values()) ept.destroy()
+    this.endpoints.clear()
+  }
+
+  /** The endpoint at `addr` on `bus`, if this connection owns it. */
+  endpointOn (bus: RpmsgBusCore, addr: number): GatewayEndpoint | undefined {
+    const ept = this.endpoints.get(addr)
+    return ept?.bus === bus ? ept : undefined
+  }
+
+  /** Whether this connection owns the channel `ch`. */
+  ownsChannel (ch: RpmsgChannel): boolean { return [...this.endpoints.values()].some((e) => e.owns(ch)) }
+
+  view (): GatewayConnectionView {
+    return {
+      id: this.id,
+      client: this.client,
+      endpoints: [...this.endpoints.values()].map((e) => ({
+        addr: e.addr,
+        name: e.name,
+        announce: e.announce,
+        state: e.bus === null ? 'detached' : 'attached',
+        remote: e.remote === RPMSG_ADDR_ANY ? null : e.remote,
+        buffered: e.buffered,
+        ...e.counters
+      })),
+      dropped: this.dropped,
+      buffered: this.socket.bufferedAmount
+    }
+  }
+
+  /** The bus went away: each endpoint still on it is detached (its channel, if any, was reported destroyed already). */
+  busGone (): void {
+    for (const ept of this.endpoints.values()) if (ept.bus !== null) this.detached(ept, 'the rpmsg bus went away')
+  }
+
+  /** A new bus: each detached endpoint is made again on it, or destroyed if its address is taken there. */
+  busCame (bus: RpmsgBusCore): void {
+    for (const ept of [...this.endpoints.values()]) {
+      if (ept.bus !== null) continue
+      try {
+        ept.attach(bus)
+      } catch (err) {
+        this.endpoints.delete(ept.addr)
+        this.send({ endpointState: { addr: ept.addr, state: State.STATE_DESTROYED, reason: `cannot be made again on the new rpmsg bus: ${messageOf(err)}` } })
+        continue
+      }
+      this.send({ endpointState: { addr: ept.addr, state: State.STATE_ATTACHED, reason: 'on a new rpmsg bus' } })
+    }
+  }
+
+  channelEvent (ch: RpmsgChannel, created: boolean): void {
+    this.send({ channelEvent: { name: ch.name, src: ch.src, dst: ch.dst, created } })
+  }
+
+  /**
+   * A channel went: reported to every connection; for its owner, the bus is
+   * stopping (the gateway's channels are destroyed by their connection only:
+   * DELETE /v1/rpmsg/channels refuses them), so the endpoint is detached.
+   */
+  channelDestroyed (ch: RpmsgChannel): void {
+    this.channelEvent(ch, false)
+    const ept = [...this.endpoints.values()].find((e) => e.owns(ch))
+    if (ept !== undefined) this.detached(ept, `channel ${ch.name} was destroyed with its rpmsg bus`)
+  }
+
+  /** The address service bound (AS ASSIGN) or unbound (AS FREE, a reset) one of our channels. */
+  channelBinding (ch: RpmsgChannel): void {
+    const ept = [...this.endpoints.values()].find((e) => e.owns(ch))
+    if (ept !== undefined) this.send({ endpointBound: { addr: ept.addr, remote: ch.dst } })
+  }
+
+  private detached (ept: GatewayEndpoint, reason: string): void {
+    const wasBound = ept.remote !== RPMSG_ADDR_ANY
+    ept.detach()
+    if (wasBound) this.send({ endpointBound: { addr: ept.addr, remote: RPMSG_ADDR_ANY } })
+    this.send({ endpointState: { addr: ept.addr, state: State.STATE_DETACHED, reason } })
+  }
+
+  private createEndpoint (req: soclink.rpmsg.v1.CreateEndpoint.$Properties): void {
+    const requestId = req.requestId ?? 0
+    const bus = this.bus()
+    if (bus === null) {
+      this.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
+      return
+    }
+    try {
+      const ept = GatewayEndpoint.create(bus, { name: req.name ?? '', addr: req.addr ?? 0, announce: req.announce === true },
+        (e, src, payload) => { this.received(e, src, payload) })
+      this.endpoints.set(ept.addr, ept)
+      this.send({ endpointCreated: { requestId, addr: ept.addr, maxPayload: bus.maxPayload } })
+    } catch (err) {
+      this.error(requestId, codeOf(err), messageOf(err))
+    }
+  }
+
+  private destroyEndpoint (addr: number): void {
+    const ept = this.endpoints.get(addr)
+    if (ept === undefined) {
+      this.error(0, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${addr}`)
+      return
+    }
+    this.endpoints.delete(addr)
+    ept.destroy()
+  }
+
+  private sendMessage (req: soclink.rpmsg.v1.Send.$Properties): void {
+    const requestId = req.requestId ?? 0
+    const src = req.src ?? 0
+    const payload = req.payload ?? new Uint8Array(0)
+    const ept = this.endpoints.get(src)
+    if (ept === undefined) {
+      this.error(requestId, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${src}`)
+      return
+    }
+    const max = ept.bus?.maxPayload
+    if (max !== undefined && payload.length > max) {
+      this.error(requestId, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
+      return
+    }
+    try {
+      ept.trySend(req.dst ?? 0, payload)
+    } catch (err) {
+      this.error(requestId, codeOf(err), messageOf(err))
+      return
+    }
+    this.send({ sent: { requestId } })
+  }
+
+  /** A message for one of our endpoints, subject to the overflow policy. */
+  private received (ept: GatewayEndpoint, src: number, payload: Uint8Array): void {
+    ept.counters.received++
+    if (this.closed || this.socket.readyState !== OPEN) return
+    const bytes = rpmsgWire.ServerMessage.encode({ received: { dst: ept.addr, src, payload } }).finish()
+    const n = bytes.length
+    if (ept.buffered + n > ENDPOINT_QUEUE_BYTES || this.socket.bufferedAmount + n > CONNECTION_QUEUE_BYTES) {
+      ept.counters.dropped++
+      this.dropped++
+      if (!ept.overflowing) {
+        ept.overflowing = true
+        const which = ept.buffered + n > ENDPOINT_QUEUE_BYTES ? `its ${ENDPOINT_QUEUE_BYTES} bytes` : `the connection's ${CONNECTION_QUEUE_BYTES} bytes`
+        this.send({
+          error: {
+            requestId: 0,
+            code: 'ERR_RPMSG_OVERFLOW',
+            addr: ept.addr,
+            message: `rpmsg endpoint ${ept.addr}: the client reads too slowly (${which} not yet written): Received messages are being dropped (${ept.counters.dropped} so far)`
+          }
+        })
+      }
+      return
+    }
+    ept.overflowing = false
+    ept.buffered += n
+    // ws calls back once the bytes are written to the socket (or failed with it).
+    this.socket.send(bytes, { binary: true }, () => { ept.buffered -= n })
+  }
+
+  private error (requestId: number, code: string, message: string): void {
+    this.send({ error: { requestId, code, message } })
+  }
+
+  private send (msg: ServerMessage): void {
+    if (this.socket.readyState !== OPEN) return
+    this.socket.send(rpmsgWire.ServerMessage.encode(msg).finish(), { binary: true })
+  }
+}

@@ -1,0 +1,108 @@
+// One endpoint of the rpmsg gateway (proto/rpmsg.proto): what an application
+// asked for, a local address and, for an announced endpoint, a channel name,
+// kept across buses. On a bus it is a plain endpoint in the bus's endpoint
+// table (rpmsg_create_ept()) or, announced, a channel of the vhost bus
+// (vhost_rpmsg_create_channel(), NS CREATE | AS_ANNOUNCE). When the bus goes
+// the bus drops those; attach() makes them again on the next bus at the
+// same address, which the application already knows.
+//
+// It also carries what the overflow policy needs (rpmsg-gateway.ts): the
+// bytes of its Received messages not yet written to the WebSocket, and its
+// counters, kept over every bus it has been on.
+
+import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
+import type { Endpoint } from '../rpmsg/endpoints.js'
+import { VhostRpmsgBus } from '../rpmsg/vhost-rpmsg.js'
+import { RPMSG_ADDR_ANY, RpmsgError } from '../rpmsg/wire.js'
+
+/** Called for each message the bus delivers to the endpoint. */
+export type Delivery = (ept: GatewayEndpoint, src: number, payload: Uint8Array) => void
+
+/** sent: Sends that went into a buffer; received: messages the bus delivered to it; dropped: of those, Received messages not passed on (overflow). */
+export interface GatewayEndpointCounters { sent: number, received: number, dropped: number }
+
+export interface GatewayEndpointRequest { name: string, addr: number, announce: boolean }
+
+export class GatewayEndpoint {
+  readonly counters: GatewayEndpointCounters = { sent: 0, received: 0, dropped: 0 }
+  /** Bytes of Received messages handed to the WebSocket and not yet written. */
+  buffered = 0
+  /** In an overflow episode: its first drop was reported, nothing accepted since. */
+  overflowing = false
+  private onBus: RpmsgBusCore | null = null
+  private plain: Endpoint | null = null
+  private channel: RpmsgChannel | null = null
+
+  private constructor (private at: number, readonly name: string, readonly announce: boolean, private readonly deliver: Delivery) {}
+
+  /** A new endpoint on `bus`; addr RPMSG_ADDR_ANY takes the lowest free from 1024. */
+  static create (bus: RpmsgBusCore, req: GatewayEndpointRequest, deliver: Delivery): GatewayEndpoint {
+    if (req.announce) {
+      if (!(bus instanceof VhostRpmsgBus)) {
+        throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', 'only the vhost side (an ep) announces endpoints; create a plain endpoint and use the channel events')
+      }
+      if (req.addr !== RPMSG_ADDR_ANY) throw new RpmsgError('ERR_RPMSG_ADDR', 'an announced endpoint takes its address from 1024 up: addr must be 0xffffffff')
+    }
+    const ept = new GatewayEndpoint(req.addr, req.name, req.announce, deliver)
+    ept.make(bus)
+    return ept
+  }
+
+  /** Its local address, the same on every bus. */
+  get addr (): number { return this.at }
+
+  /** The bus it is on, or null while detached. */
+  get bus (): RpmsgBusCore | null { return this.onBus }
+
+  /** The remote address the address service gave (announced endpoints), or RPMSG_ADDR_ANY. */
+  get remote (): number { return this.channel?.dst ?? RPMSG_ADDR_ANY }
+
+  /** Whether `ch` is this endpoint's channel. */
+  owns (ch: RpmsgChannel): boolean { return this.channel === ch }
+
+  /** Made again on a new bus at the same address (and name); ERR_RPMSG_ADDR or ERR_CONFLICT if taken there. */
+  attach (bus: RpmsgBusCore): void {
+    if (this.onBus !== null) return
+    if (this.announce && !(bus instanceof VhostRpmsgBus)) throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', `${this.name}: only a vhost bus announces`)
+    this.make(bus)
+  }
+
+  /** The bus went away and took its endpoint or channel with it: forget them. */
+  detach (): void {
+    this.channel?.removeAllListeners('message')
+    this.onBus = null
+    this.plain = null
+    this.channel = null
+  }
+
+  /** Removes it from its bus: an announced one with NS DESTROY to the other side. */
+  destroy (): void {
+    const bus = this.onBus
+    const ch = this.channel
+    const plain = this.plain
+    this.detach()
+    if (plain !== null) bus?.destroyEndpoint(plain)
+    if (ch !== null && bus instanceof VhostRpmsgBus && bus.channels.get(ch.name) === ch) bus.destroyChannel(ch.name)
+  }
+
+  /** rpmsg_trysend() from this endpoint; ERR_RPMSG_DETACHED while it has no bus. */
+  trySend (dst: number, payload: Uint8Array): void {
+    if (this.onBus === null) throw new RpmsgError('ERR_RPMSG_DETACHED', `rpmsg endpoint ${this.addr} has no bus now; it comes back with the next one`)
+    this.onBus.trySend(this.addr, dst, payload)
+    this.counters.sent++
+  }
+
+  /** Creates the bus's endpoint or channel at its address (the first time, RPMSG_ADDR_ANY may pick one). */
+  private make (bus: RpmsgBusCore): void {
+    if (this.announce) {
+      const ch = (bus as VhostRpmsgBus).createChannel(this.name, this.at)
+      ch.on('message', (payload, src) => { this.deliver(this, src, payload) })
+      this.channel = ch
+      this.at = ch.src
+    } else {
+      this.plain = bus.createEndpoint(this.at, (payload, src) => { this.deliver(this, src, payload) })
+      this.at = this.plain.addr
+    }
+    this.onBus = bus
+  }
+}
