@@ -20,6 +20,8 @@ import type { Settings } from './config/settings.js'
 import { UnavailableError } from './errors.js'
 import { PcieEndpointRole } from './roles/pcie-ep.js'
 import { PcieRootComplexRole } from './roles/pcie-rc.js'
+import { RpmsgDriverTable } from './rpmsg/driver.js'
+import { loadRpmsgSample } from './roles/rpmsg-sample.js'
 
 export const VERSION = '0.1.0'
 
@@ -62,6 +64,12 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   /** The PCIe endpoint (role ep) or root complex (role rc) above the links. */
   pcieEp: PcieEndpointRole | null = null
   pcieRc: PcieRootComplexRole | null = null
+  /**
+   * The rpmsg drivers and the rpmsg configfs tree, and every rpmsg bus of
+   * this daemon (the gateway and the API find them here); null for a role
+   * that runs no rpmsg (the NTB board).
+   */
+  readonly rpmsg: RpmsgDriverTable | null
   /** Where the link listener is bound, once started. */
   listenAddress: { host: string, port: number } | null = null
 
@@ -69,6 +77,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     super()
     this.settings = settings
     this.logger = logger
+    this.rpmsg = settings.role === 'ntb' ? null : new RpmsgDriverTable()
     this.links = new LinkTable({
       name: settings.name,
       role: ROLE_WIRE[settings.role] ?? wire.Role.ROLE_UNSPECIFIED,
@@ -136,6 +145,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     const s = this.settings
     for (const r of s.regions) this.regions.create(r.name, r.size)
     for (const d of s.doorbells) this.doorbells.declare(d)
+    if (this.rpmsg !== null && s.rpmsgSample) loadRpmsgSample(this.rpmsg, this.logger)
     if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
     if (s.role === 'rc') { this.pcieRc = new PcieRootComplexRole(this); await this.pcieRc.init() }
     const addr = await this.links.listen(s.listen.host, s.listen.port)

@@ -9,7 +9,7 @@ export interface VirtioBench { ring: 'split' | 'packed', buffers: number, second
 
 export async function benchVirtio (ring: 'split' | 'packed', count: number): Promise<VirtioBench> {
   const rc = await startNode('bench-rc', ['--role', 'rc', '--ring', ring])
-  const ep = await startNode('bench-ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+  const ep = await startNode('bench-ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc)])
   try {
     const role = rc.pcieRc!
     const dev = await until('DRIVER_OK', () => {

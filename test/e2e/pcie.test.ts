@@ -12,7 +12,7 @@ const BUFFERS = 100_000
 for (const ring of ['split', 'packed'] as const) {
   t.test(`rc and ep processes, ${ring} rings: DRIVER_OK, then ${BUFFERS} buffers each way`, async (t) => {
     const rc = await startDaemon('rc', ['--role', 'rc', '--ring', ring])
-    const ep = await startDaemon('ep', ['--role', 'ep', '--peer', rc.link])
+    const ep = await startDaemon('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', rc.link])
     t.teardown(async () => { await ep.stop(); await rc.stop() })
     const rcApi = new ControlClient(rc.api)
     const epApi = new ControlClient(ep.api)

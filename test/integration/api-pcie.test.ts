@@ -35,7 +35,7 @@ const queues = async (api: FastifyInstance): Promise<Virtqueue[]> => (await get<
 const driverOk = async (api: FastifyInstance): Promise<Device | undefined> => (await devices(api)).find((d) => d.statusBits.includes('DRIVER_OK'))
 
 const rc = await startNode('rc', ['--role', 'rc'])
-const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+const ep = await startNode('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc)])
 const rcApi = await buildApi(rc)
 const epApi = await buildApi(ep)
 t.teardown(async () => {

@@ -118,7 +118,7 @@ t.equal(LIVE, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONF
 async function pair (t: Test, memorySize = MEMORY_SIZE, rcArgs: string[] = []): Promise<{ rc: SoclinkNode, ep: Daemon }> {
   const rc = await startNode('rc', ['--role', 'rc', '--memory-size', String(memorySize), ...rcArgs])
   t.teardown(async () => { await rc.stop('test') })
-  const ep = await startDaemon('ep', ['--role', 'ep', '--peer', linkUrl(rc), '--memory-size', String(memorySize)])
+  const ep = await startDaemon('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc), '--memory-size', String(memorySize)])
   t.teardown(async () => { await ep.stop() })
   return { rc, ep }
 }

@@ -44,7 +44,7 @@ async function pair (t: Test, rcArgs: string[] = []): Promise<Pair> {
   // Listeners go on before any I/O turn: the link cannot come up before the next one.
   const rcStatus: number[] = []
   rc.pcieRc!.virtioBus.on('status', (_dev, status) => { rcStatus.push(status) })
-  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+  const ep = await startNode('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc)])
   const epStatus: number[] = []
   const epFeatures: bigint[] = []
   ep.pcieEp!.vhostBus.on('added', (dev) => {

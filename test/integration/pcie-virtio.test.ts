@@ -12,7 +12,7 @@ for (const ring of ['split', 'packed'] as const) {
   for (const interrupts of ['msi', 'intx'] as const) {
     t.test(`${ring} rings, ${interrupts}: DRIVER_OK and buffers both ways`, async (t) => {
       const rc = await startNode('rc', ['--role', 'rc', '--ring', ring, '--interrupts', interrupts])
-      const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+      const ep = await startNode('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc)])
       t.teardown(async () => { await ep.stop('test'); await rc.stop('test') })
       const role = rc.pcieRc!
       const dev = await until('virtio device up', () => {
@@ -35,7 +35,7 @@ for (const ring of ['split', 'packed'] as const) {
 
 t.test('device-specific config space: written by the endpoint at 0x110, read by the rc, and back', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
+  const ep = await startNode('ep', ['--role', 'ep', '--vhost-driver', 'soclink-test', '--peer', linkUrl(rc)])
   t.teardown(async () => { await ep.stop('test'); await rc.stop('test') })
   const tr = await until('virtio device up', () => {
     const x = rc.pcieRc!.transports.get('ep')

@@ -46,7 +46,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     ring: 'split',
     interrupts: 'msi',
     pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
-    rpmsgSample: false
+    rpmsgSample: false,
+    vhostDriver: 'rpmsg'
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -207,4 +208,11 @@ t.test('rpmsgSample: a bare flag, true or false in the environment and file', as
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'rpmsgSample: "true"\n' }), CONFIG_ERROR, 'a boolean in the file, not a string')
   const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
   t.match(help.kind === 'help' ? help.text : '', /--rpmsg-sample\s+\[SOCLINK_RPMSG_SAMPLE\] \[file: rpmsgSample\]/, 'help lists it with no VALUE')
+})
+
+t.test('vhostDriver: rpmsg unless told otherwise, one of the drivers the ep registers', async (t) => {
+  t.equal(load([]).vhostDriver, 'rpmsg')
+  t.equal(load(['--vhost-driver', 'soclink-test']).vhostDriver, 'soclink-test')
+  t.equal(load([], { SOCLINK_VHOST_DRIVER: 'soclink-test' }).vhostDriver, 'soclink-test')
+  t.throws(() => load(['--vhost-driver', 'net']), CONFIG_ERROR)
 })

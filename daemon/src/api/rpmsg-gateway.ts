@@ -156,9 +156,9 @@ const gateways = new WeakMap<SoclinkNode, RpmsgGateway>()
 export function rpmsgGateway (node: SoclinkNode): RpmsgGateway | null {
   let gw = gateways.get(node)
   if (gw !== undefined) return gw
-  const role = node.pcieRc ?? node.pcieEp
-  if (role === null) return null
-  gw = new RpmsgGateway({ table: role.rpmsgDrivers, running: () => role.rpmsgDriver.allBuses() })
+  const table = node.rpmsg
+  if (table === null) return null
+  gw = new RpmsgGateway({ table, running: () => table.attachedBuses().map((a) => a.bus) })
   gateways.set(node, gw)
   return gw
 }

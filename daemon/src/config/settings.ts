@@ -39,6 +39,7 @@ export interface Settings {
   interrupts: 'msi' | 'intx'
   pcieFunctions: PcieFunctionSetting[]
   rpmsgSample: boolean
+  vhostDriver: typeof VHOST_DRIVERS[number]
 }
 
 /** An endpoint function as the config file gives it (pci_ep configfs attributes). */
@@ -56,7 +57,7 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions'
+type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions' | 'vhostDriver'
 
 interface Spec {
   kind: Kind
@@ -87,7 +88,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ring: { kind: 'ring', doc: 'PCIe rc: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
   pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true },
-  rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel (functions with no vhostDriver run rpmsg). A bare flag; true or false in the environment and file (default false)' }
+  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none: rpmsg (default; virtio device 7) or soclink-test (the test device)' },
+  rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel . A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -110,7 +112,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   ring: 'split',
   interrupts: 'msi',
   pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
-  rpmsgSample: false
+  rpmsgSample: false,
+  vhostDriver: 'rpmsg'
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
@@ -226,6 +229,7 @@ function fromText (key: string, kind: Kind, raw: string | string[], where: strin
     case 'boolean': return oneOf(one, ['true', 'false'], where) === 'true'
     case 'ring': return oneOf(one, ['split', 'packed'], where)
     case 'interrupts': return oneOf(one, ['msi', 'intx'], where)
+    case 'vhostDriver': return oneOf(one, VHOST_DRIVERS, where)
     case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
     case 'hostport': return parseHostPort(one, where)
     case 'role': return parseRole(one, where)
@@ -243,6 +247,7 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'boolean': if (typeof v === 'boolean') return v; break
     case 'ring': if (typeof v === 'string') return oneOf(v, ['split', 'packed'], where); break
     case 'interrupts': if (typeof v === 'string') return oneOf(v, ['msi', 'intx'], where); break
+    case 'vhostDriver': if (typeof v === 'string') return oneOf(v, VHOST_DRIVERS, where); break
     case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
     case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
     case 'role': if (typeof v === 'string') return parseRole(v, where); break

@@ -14,15 +14,11 @@ import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
 import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
-import { RpmsgDriverTable } from '../rpmsg/driver.js'
-import { RpmsgClientSample, SAMPLE_ID } from '../rpmsg/sample.js'
 import { VIRTIO_ID_RPMSG } from '../uapi/virtio-config.js'
 import { UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
 /** The configfs item --rpmsg-sample makes and links (mkdir .../rpmsg/channel/rpmsg-client-sample/c1). */
-export const SAMPLE_ITEM = 'c1'
-
 /**
  * The device id the driver's id table gives, copied into the function's
  * subsystem id when it starts (the RFC's configfs link does the same with
@@ -36,10 +32,8 @@ export class PcieEndpointRole {
   readonly functions: FunctionTable
   readonly vhostBus = new VhostBus()
   readonly testDriver: TestVhostDriver
-  /** The rpmsg drivers and the rpmsg configfs tree; every vhost rpmsg bus here is a virtproc in it. */
-  readonly rpmsgDrivers = new RpmsgDriverTable()
-  /** vhost_rpmsg_bus: binds a function whose vhostDriver is 'rpmsg'. */
-  readonly rpmsgDriver = new VhostRpmsgDriver({ drivers: this.rpmsgDrivers })
+  /** vhost_rpmsg_bus: binds a function whose vhostDriver is 'rpmsg'; each bus is a virtproc of the node's rpmsg table. */
+  readonly rpmsgDriver: VhostRpmsgDriver
   private readonly node: SoclinkNode
   private readonly logger: Logger
   private rcPeer: string | null = null
@@ -52,6 +46,7 @@ export class PcieEndpointRole {
     this.node = node
     this.logger = node.logger.child({ layer: 'pcie-ep' })
     this.testDriver = new TestVhostDriver()
+    this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg! })
     this.functions = new FunctionTable([CONTROLLER], {
       start: async (_ctrl, fn) => { await this.startFunction(fn) },
       stop: async () => { await this.stopFunction() }
@@ -61,12 +56,9 @@ export class PcieEndpointRole {
   async init (): Promise<void> {
     await this.vhostBus.registerDriver(this.testDriver)
     await this.vhostBus.registerDriver(this.rpmsgDriver)
-    const sample = this.node.settings.rpmsgSample
-    if (sample) this.loadSample()
     for (const f of this.node.settings.pcieFunctions) {
       const { name, controller, ...attrs } = f
-      // The sample needs an rpmsg device: a function that names no vhost driver gets vhost_rpmsg_bus.
-      this.functions.create(name, sample && attrs.vhostDriver === undefined ? { ...attrs, vhostDriver: 'rpmsg' } : attrs)
+      this.functions.create(name, { vhostDriver: this.node.settings.vhostDriver, ...attrs })
       if (controller !== undefined) {
         this.functions.link(controller, name)
         this.autostart.add(controller)
@@ -80,24 +72,6 @@ export class PcieEndpointRole {
     })
   }
 
-  /**
-   * modprobe rpmsg_client_sample; mkdir rpmsg/channel/rpmsg-client-sample/c1;
-   * and, whenever a vhost rpmsg device appears while c1 is unlinked,
-   * ln -s that item into rpmsg/virtproc/<device>.
-   */
-  private loadSample (): void {
-    this.rpmsgDrivers.register(new RpmsgClientSample(this.node.logger.child({ layer: 'rpmsg-sample' })))
-    this.rpmsgDrivers.makeItem(SAMPLE_ID, SAMPLE_ITEM)
-    this.rpmsgDrivers.on('attached', (_bus, parent) => {
-      const item = this.rpmsgDrivers.channelGroups().find((g) => g.name === SAMPLE_ID)?.items.find((i) => i.name === SAMPLE_ITEM)
-      if (parent.side !== 'vhost' || item === undefined || item.link !== null) return
-      try {
-        this.rpmsgDrivers.link(parent.device, SAMPLE_ID, SAMPLE_ITEM)
-      } catch (err) {
-        this.logger.warn({ err: (err as Error).message, device: parent.device }, 'rpmsg sample channel not linked')
-      }
-    })
-  }
 
   private linkUp (link: PeerLink): void {
     if (link.role !== wire.Role.ROLE_RC) return

@@ -12,8 +12,6 @@ import { VirtioBus } from '../virtio/bus.js'
 import { FirstFitPool } from '../virtio/buffer-pool.js'
 import { TestVirtioDriver } from '../virtio/test-driver.js'
 import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
-import { RpmsgDriverTable } from '../rpmsg/driver.js'
-import { RpmsgClientSample } from '../rpmsg/sample.js'
 
 /** System memory below this stays unused, so that address 0 is never a buffer. */
 const POOL_BASE = 0x10000
@@ -24,8 +22,6 @@ export class PcieRootComplexRole {
   readonly testDriver: TestVirtioDriver
   /** virtio_rpmsg_bus: binds functions whose subsystem id is VIRTIO_ID_RPMSG. */
   readonly rpmsgDriver: VirtioRpmsgDriver
-  /** The rpmsg drivers (rpmsg-client-sample with --rpmsg-sample), matched on the channels of every rpmsg bus here. */
-  readonly rpmsgDrivers = new RpmsgDriverTable()
   readonly pool: FirstFitPool
   readonly transports = new Map<string, VirtioPciEpf>()
   private readonly node: SoclinkNode
@@ -38,14 +34,12 @@ export class PcieRootComplexRole {
     this.rc = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: s.memorySize, logger: this.logger })
     this.pool = new FirstFitPool(this.rc.sysmem, POOL_BASE, s.memorySize - POOL_BASE)
     this.testDriver = new TestVirtioDriver({ packed: s.ring === 'packed' })
-    this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed', drivers: this.rpmsgDrivers })
+    this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed', drivers: node.rpmsg! })
   }
 
   async init (): Promise<void> {
     await this.virtioBus.registerDriver(this.testDriver)
     await this.virtioBus.registerDriver(this.rpmsgDriver)
-    // Like loading the sample module: it probes each "rpmsg-client-sample" channel the ep announces.
-    if (this.node.settings.rpmsgSample) this.rpmsgDrivers.register(new RpmsgClientSample(this.node.logger.child({ layer: 'rpmsg-sample' })))
     this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
     this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
     this.rc.on('enumerated', (fn) => { this.attach(fn) })

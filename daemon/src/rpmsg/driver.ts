@@ -94,6 +94,11 @@ export class RpmsgDriverTable extends EventEmitter<RpmsgDriverTableEvents> {
   /** The driver bound to a channel. */
   driverOf (ch: RpmsgChannel): RpmsgDriver | undefined { return this.bound.get(ch) }
 
+  /** Every attached bus with where it runs, in attach order. */
+  attachedBuses (): Array<{ bus: RpmsgBusCore, parent: RpmsgParent }> {
+    return [...this.buses].map(([bus, at]) => ({ bus, parent: at.parent }))
+  }
+
   /** Where an attached bus runs. */
   parentOf (bus: RpmsgBusCore): RpmsgParent | undefined { return this.buses.get(bus)?.parent }
 

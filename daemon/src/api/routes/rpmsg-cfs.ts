@@ -51,8 +51,8 @@ const SampleSchema = record({
 const NO_RPMSG = 'A daemon with no rpmsg (not an rc or ep) answers 404 ERR_NOT_FOUND.'
 
 function table (node: SoclinkNode): RpmsgDriverTable {
-  const t = node.pcieRc?.rpmsgDrivers ?? node.pcieEp?.rpmsgDrivers
-  if (t === undefined) throw new NotFoundError('rpmsg configfs on', node.settings.name)
+  const t = node.rpmsg
+  if (t === null) throw new NotFoundError('rpmsg configfs on', node.settings.name)
   return t
 }
 

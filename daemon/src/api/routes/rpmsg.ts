@@ -100,19 +100,18 @@ const NO_BUS = 'A daemon with no rpmsg bus (not an rc or ep, or no rpmsg device 
 const VHOST_ONLY = 'channels are created on the vhost side, as the RFC\'s rpmsg configfs does'
 
 function buses (node: SoclinkNode): BusEntry[] {
-  const out: BusEntry[] = []
-  for (const bus of node.pcieRc?.rpmsgDriver.allBuses() ?? []) out.push({ side: 'virtio', device: bus.dev.name, bus })
-  for (const bus of node.pcieEp?.rpmsgDriver.allBuses() ?? []) out.push({ side: 'vhost', device: bus.dev.name, bus })
+  const out: BusEntry[] = (node.rpmsg?.attachedBuses() ?? []).map(({ bus, parent }) => ({ side: parent.side, device: parent.device, bus }))
   if (out.length === 0) throw new NotFoundError('rpmsg bus on', node.settings.name)
   return out
 }
 
 /** The ep's vhost rpmsg bus; 409 on an rc (channels are made on the vhost side), 404 with none. */
 function vhostBus (node: SoclinkNode): VhostRpmsgBus {
-  if (node.pcieEp === null && node.pcieRc !== null) throw new ConflictError(VHOST_ONLY)
-  const all = node.pcieEp?.rpmsgDriver.allBuses() ?? []
-  if (all.length === 0) throw new NotFoundError('vhost rpmsg bus on', node.settings.name)
-  return all[0]!
+  const all = node.rpmsg?.attachedBuses() ?? []
+  const vhost = all.find((a) => a.parent.side === 'vhost')
+  if (vhost === undefined && (node.settings.role === 'rc' || node.settings.role === 'ntb-virtio' || all.length > 0)) throw new ConflictError(VHOST_ONLY)
+  if (vhost === undefined) throw new NotFoundError('vhost rpmsg bus on', node.settings.name)
+  return vhost.bus as VhostRpmsgBus
 }
 
 function channelViews (node: SoclinkNode): RpmsgChannelView[] {
