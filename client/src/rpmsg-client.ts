@@ -58,7 +58,6 @@ interface Pending {
   reject: (err: Error) => void
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 function bytesOf (data: WebSocket.RawData): Uint8Array {
   if (Buffer.isBuffer(data)) return data
@@ -104,26 +103,20 @@ export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements 
     return await new Promise<number>((resolve, reject) => { this.boundWaiters.push({ resolve, reject }) })
   }
 
-  /** Sends, retrying on ERR_RPMSG_NO_BUFFER until timeoutMs (default 15000), then ERR_RPMSG_TIMEOUT. */
+  /**
+   * rpmsg_send(): resolves once the message is in a buffer the other side
+   * can see; the daemon waits up to timeoutMs (default 15000) for one, then
+   * ERR_RPMSG_TIMEOUT. Messages leave in the order send() and trySend() are
+   * called, so many may be in flight at once (up to 1024 waiting per
+   * connection; more fail with ERR_RPMSG_NO_BUFFER).
+   */
   async send (dst: number, payload: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<void> {
-    const deadline = Date.now() + (opts.timeoutMs ?? 15_000)
-    let delay = 1
-    for (;;) {
-      try {
-        await this.trySend(dst, payload)
-        return
-      } catch (err) {
-        if (!(err instanceof ApiError) || err.code !== 'ERR_RPMSG_NO_BUFFER') throw err
-        if (Date.now() + delay > deadline) {
-          throw new ApiError('ERR_RPMSG_TIMEOUT', `rpmsg endpoint ${this.addr}: no free buffer to ${dst} within ${opts.timeoutMs ?? 15_000} ms`, 0, { cause: err })
-        }
-        await sleep(delay)
-        delay = Math.min(delay * 2, 20)
-      }
-    }
+    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
+    const timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? 15_000))
+    await this.client.request((requestId) => ({ send: { requestId, src: this.addr, dst, payload, timeoutMs } }))
   }
 
-  /** Sends once; rejects with ERR_RPMSG_NO_BUFFER at once when the ring is full. */
+  /** rpmsg_trysend(): rejects with ERR_RPMSG_NO_BUFFER at once when every buffer is in use. */
   async trySend (dst: number, payload: Uint8Array): Promise<void> {
     if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
     await this.client.request((requestId) => ({ send: { requestId, src: this.addr, dst, payload } }))
@@ -210,6 +203,7 @@ export class RpmsgClient extends EventEmitter {
 
   private constructor (private readonly ws: WebSocket, readonly url: string) {
     super()
+    // Listening from the start: the daemon may speak as soon as the upgrade completes.
     ws.on('message', (data) => { this.onMessage(data) })
     ws.on('close', () => { this.shutdown() })
     ws.on('error', () => { /* followed by 'close' */ })
@@ -224,11 +218,12 @@ export class RpmsgClient extends EventEmitter {
     } catch (err) {
       throw new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${(err as Error).message}`, 0, { cause: err })
     }
+    const client = new RpmsgClient(ws, url)
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => { resolve() })
       ws.once('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${err.message}`, 0, { cause: err })) })
     })
-    return new RpmsgClient(ws, url)
+    return client
   }
 
   /** Creates an endpoint owned by this connection. */

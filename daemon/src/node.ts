@@ -20,6 +20,8 @@ import type { Settings } from './config/settings.js'
 import { UnavailableError } from './errors.js'
 import { PcieEndpointRole } from './roles/pcie-ep.js'
 import { PcieRootComplexRole } from './roles/pcie-rc.js'
+import { NtbBoardRole } from './roles/ntb-board.js'
+import { NtbHostRole } from './roles/ntb-host.js'
 import { RpmsgDriverTable } from './rpmsg/driver.js'
 import { loadRpmsgSample } from './roles/rpmsg-sample.js'
 
@@ -64,6 +66,9 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   /** The PCIe endpoint (role ep) or root complex (role rc) above the links. */
   pcieEp: PcieEndpointRole | null = null
   pcieRc: PcieRootComplexRole | null = null
+  /** The NTB board (role ntb), or an NTB host (roles ntb-virtio and ntb-vhost). */
+  ntbBoard: NtbBoardRole | null = null
+  ntbHost: NtbHostRole | null = null
   /**
    * The rpmsg drivers and the rpmsg configfs tree, and every rpmsg bus of
    * this daemon (the gateway and the API find them here); null for a role
@@ -148,6 +153,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     if (this.rpmsg !== null && s.rpmsgSample) loadRpmsgSample(this.rpmsg, this.logger)
     if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
     if (s.role === 'rc') { this.pcieRc = new PcieRootComplexRole(this); await this.pcieRc.init() }
+    if (s.role === 'ntb') { this.ntbBoard = new NtbBoardRole(this); await this.ntbBoard.init() }
+    if (s.role === 'ntb-virtio' || s.role === 'ntb-vhost') { this.ntbHost = new NtbHostRole(this, s.role === 'ntb-virtio' ? 'virtio' : 'vhost'); await this.ntbHost.init() }
     const addr = await this.links.listen(s.listen.host, s.listen.port)
     this.listenAddress = { host: addr.address, port: addr.port }
     for (const url of s.peers) this.links.dial(url)

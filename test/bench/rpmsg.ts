@@ -35,6 +35,9 @@ export interface RpmsgBench {
   /** Client library one-way messages/s, rc app -> ep app and ep app -> rc app. */
   clientUp: number
   clientDown: number
+  /** The same with up to WINDOW sends in flight (the daemon keeps them in order). */
+  windowUp: number
+  windowDown: number
   /** Client library ping-pong round trip, microseconds. */
   clientRttUs: number
 }
@@ -85,6 +88,24 @@ class Arrivals {
   }
 }
 
+/** Sends in flight at once in the windowed client rows. */
+export const WINDOW = 256
+
+/** Like oneWay, with up to `window` sends outstanding at once. */
+async function oneWayWindowed (count: number, window: number, send: () => Promise<void>, arrivals: Arrivals, what: string): Promise<number> {
+  const t0 = performance.now()
+  const done = within(arrivals.reach(arrivals.count + count), what, 120_000)
+  const inFlight = new Set<Promise<void>>()
+  for (let i = 0; i < count; i++) {
+    const p: Promise<void> = send().finally(() => { inFlight.delete(p) })
+    inFlight.add(p)
+    if (inFlight.size >= window) await Promise.race(inFlight)
+  }
+  await Promise.all(inFlight)
+  await done
+  return count / ((performance.now() - t0) / 1000)
+}
+
 /** Sends `count` messages with `send`, timed until as many have arrived; messages/s. */
 async function oneWay (count: number, send: () => Promise<void>, arrivals: Arrivals, what: string): Promise<number> {
   const t0 = performance.now()
@@ -121,7 +142,7 @@ function counter (ept: RpmsgEndpoint): Arrivals {
   return a
 }
 
-async function clientBench (p: Pair, count: number, rounds: number): Promise<{ up: number, down: number, rttUs: number }> {
+async function clientBench (p: Pair, count: number, rounds: number): Promise<{ up: number, down: number, windowUp: number, windowDown: number, rttUs: number }> {
   const rcApi = await buildApi(p.rc)
   const epApi = await buildApi(p.ep)
   const apps: RpmsgClient[] = []
@@ -138,6 +159,8 @@ async function clientBench (p: Pair, count: number, rounds: number): Promise<{ u
     const atRc = counter(mine)
     const up = await oneWay(count, async () => { await mine.send(sink.addr, payload) }, atEp, 'client rc -> ep')
     const down = await oneWay(count, async () => { await sink.send(mine.addr, payload) }, atRc, 'client ep -> rc')
+    const windowUp = await oneWayWindowed(count, WINDOW, async () => { await mine.send(sink.addr, payload) }, atEp, 'windowed client rc -> ep')
+    const windowDown = await oneWayWindowed(count, WINDOW, async () => { await sink.send(mine.addr, payload) }, atRc, 'windowed client ep -> rc')
     sink.destroy()
     mine.destroy()
 
@@ -152,7 +175,7 @@ async function clientBench (p: Pair, count: number, rounds: number): Promise<{ u
       if ((await within(it.next(), `round trip ${i}`)).done === true) throw new Error('the pinger closed')
     }
     const rttUs = (performance.now() - t0) * 1000 / rounds
-    return { up, down, rttUs }
+    return { up, down, windowUp, windowDown, rttUs }
   } finally {
     for (const a of apps) await a.close()
     await rcApi.close()
@@ -165,7 +188,7 @@ export async function benchRpmsg (busMessages: number, clientMessages: number, r
   try {
     const bus = await busBench(p, busMessages)
     const client = await clientBench(p, clientMessages, rounds)
-    return { busUp: bus.up, busDown: bus.down, clientUp: client.up, clientDown: client.down, clientRttUs: client.rttUs }
+    return { busUp: bus.up, busDown: bus.down, clientUp: client.up, clientDown: client.down, windowUp: client.windowUp, windowDown: client.windowDown, clientRttUs: client.rttUs }
   } finally {
     await stopPair(p)
   }

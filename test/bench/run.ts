@@ -16,7 +16,7 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until } from '../support/daemon.js'
 import { benchVirtio } from './virtio.js'
-import { benchRpmsg } from './rpmsg.js'
+import { benchRpmsg, WINDOW } from './rpmsg.js'
 
 const SIZE = 496
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000)
@@ -120,6 +120,8 @@ const rows = [
   ['rpmsg in-daemon one-way ep → rc, 496 B', `${f(rpmsg.busDown)} msg/s`, (rpmsg.busDown / rawOne).toFixed(2)],
   ['rpmsg client library one-way rc → ep, 496 B', `${f(rpmsg.clientUp)} msg/s`, (rpmsg.clientUp / rawOne).toFixed(2)],
   ['rpmsg client library one-way ep → rc, 496 B', `${f(rpmsg.clientDown)} msg/s`, (rpmsg.clientDown / rawOne).toFixed(2)],
+  [`rpmsg client library one-way rc → ep, 496 B, ${WINDOW} in flight`, `${f(rpmsg.windowUp)} msg/s`, (rpmsg.windowUp / rawOne).toFixed(2)],
+  [`rpmsg client library one-way ep → rc, 496 B, ${WINDOW} in flight`, `${f(rpmsg.windowDown)} msg/s`, (rpmsg.windowDown / rawOne).toFixed(2)],
   ['rpmsg client library ping-pong RTT', `${rpmsg.clientRttUs.toFixed(1)} us`, (rpmsg.clientRttUs / rawRtt).toFixed(2)]
 ]
 const table = ['| measurement | result | ratio to raw ws |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')

@@ -39,9 +39,9 @@ async function within<T> (what: string, p: Promise<T>, ms = 5000): Promise<T> {
 const octets = { 'content-type': 'application/octet-stream' }
 const errorCode = (res: LightMyRequestResponse): string => res.json<ErrorBody>().error.code
 
-// Plain memory daemons: ntb-virtio hosts have no PCIe model to add regions of their own yet.
-const a = await startNode('a', ['--role', 'ntb-virtio'])
-const b = await startNode('b', ['--role', 'ntb-virtio', '--peer', linkUrl(a)])
+// Plain memory daemons: an NTB board owns no regions until an NTB host links, and these two are boards.
+const a = await startNode('a', ['--role', 'ntb'])
+const b = await startNode('b', ['--role', 'ntb', '--peer', linkUrl(a)])
 const apiA = await buildApi(a)
 const apiB = await buildApi(b)
 t.teardown(async () => {
@@ -58,7 +58,7 @@ t.test('health and node', async (t) => {
   t.same(health.json(), { status: 'ok' })
   const res = await apiA.inject({ url: '/v1/node' })
   t.equal(res.statusCode, 200)
-  t.match(res.json(), { name: 'a', role: 'ntb-virtio', listen: linkUrl(a) })
+  t.match(res.json(), { name: 'a', role: 'ntb', listen: linkUrl(a) })
 })
 
 t.test('regions: create, list, get by id and name, delete', async (t) => {

@@ -16,9 +16,11 @@ interface Pair { rc: SoclinkNode, ep: SoclinkNode, root: RootComplex, ctrl: Endp
 
 /** An rc and an ep that dials it, wired as the composition root would. */
 async function pair (t: Test): Promise<Pair> {
-  // Roles without a PCIe composition of their own: this test wires the hardware models by hand.
-  const rc = await startNode('rc', ['--role', 'ntb-virtio'])
-  const ep = await startNode('ep', ['--role', 'ntb-vhost', '--peer', linkUrl(rc)])
+  // Daemons whose role builds no PCIe hardware between them (an NTB board
+  // acts only on host peers, ntb-virtio and ntb-vhost, and these are boards):
+  // this test wires the hardware models by hand.
+  const rc = await startNode('rc', ['--role', 'ntb'])
+  const ep = await startNode('ep', ['--role', 'ntb', '--peer', linkUrl(rc)])
   t.teardown(async () => { await ep.stop('test'); await rc.stop('test') })
   const root = new RootComplex({ regions: rc.regions, requester: rc.requester, doorbells: rc.doorbells, memorySize: 1 << 30, logger: rc.logger })
   rc.links.on('frame', (link, d) => {

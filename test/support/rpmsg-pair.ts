@@ -4,7 +4,9 @@
 // on a later turn (setImmediate), coalesced; pause() holds them until
 // resume(), so a side can be made to stop taking buffers.
 
+import { once } from 'node:events'
 import { Region } from '../../daemon/src/mem/region.js'
+import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_ID_RPMSG } from '../../daemon/src/uapi/virtio-config.js'
 import { FirstFitPool } from '../../daemon/src/virtio/buffer-pool.js'
 import { VirtioBus } from '../../daemon/src/virtio/bus.js'
@@ -23,14 +25,18 @@ export class RpmsgLoop {
   offered = 0n
   accepted = 0n
   vhostVqs: VhostVirtqueue[] = []
+  /** The device's config space. */
+  readonly config = new Uint8Array(64)
   virtioVqs: Array<Virtqueue<unknown>> = []
-  readonly vhost = new VhostDevice({ device: VIRTIO_ID_RPMSG, vendor: 0x1af4 }, this.vhostOps())
+  readonly vhost: VhostDevice
   readonly virtio = new VirtioDevice({ device: VIRTIO_ID_RPMSG, vendor: 0x1af4 }, this.virtioOps())
   private readonly pending = new Set<object>()
   private held: Array<() => void> | null = null
   private rings: number[] = []
 
-  constructor () {
+  /** `noConfig`: the vhost side's transport has no config space (no writeConfig/readConfig). */
+  constructor (readonly noConfig = false) {
+    this.vhost = new VhostDevice({ device: VIRTIO_ID_RPMSG, vendor: 0x1af4 }, this.vhostOps())
     this.vhost.on('needs-reset', () => { this.vhost.setStatus(this.status | VIRTIO_CONFIG_S_NEEDS_RESET) })
   }
 
@@ -91,8 +97,8 @@ export class RpmsgLoop {
         this.rings = []
         this.virtioVqs = []
       },
-      getConfig: (_offset, length) => new Uint8Array(length),
-      setConfig: () => {}
+      getConfig: (offset, length) => this.config.slice(offset, offset + length),
+      setConfig: (offset, bytes) => { this.config.set(bytes, offset) }
     }
   }
 
@@ -110,7 +116,13 @@ export class RpmsgLoop {
       write: (addr, bytes) => { this.mem.write(addr, bytes) },
       setFeatures: (f) => { this.offered = f },
       setStatus: (s) => { this.status = s },
-      getStatus: () => this.status
+      getStatus: () => this.status,
+      ...(this.noConfig
+        ? {}
+        : {
+            writeConfig: (offset: number, bytes: Uint8Array) => { this.config.set(bytes, offset) },
+            readConfig: (offset: number, length: number) => this.config.slice(offset, offset + length)
+          })
     }
   }
 }
@@ -127,16 +139,36 @@ export interface RpmsgPair {
 }
 
 /** Both sides bound: vhost first (it publishes its queues), then virtio (DRIVER_OK). */
-export async function rpmsgPair (opts: { packed?: boolean } = {}): Promise<RpmsgPair> {
-  const loop = new RpmsgLoop()
+export interface RpmsgPairOptions {
+  packed?: boolean
+  /** Buffer sizes each side is configured for (default 512). */
+  virtioBufSize?: number
+  vhostBufSize?: number
+  /** The vhost side's transport has no config space. */
+  noConfig?: boolean
+}
+
+export async function rpmsgPair (opts: RpmsgPairOptions = {}): Promise<RpmsgPair> {
+  const loop = new RpmsgLoop(opts.noConfig === true)
   const vbus = new VhostBus()
-  const vhostDriver = new VhostRpmsgDriver()
+  const vhostDriver = new VhostRpmsgDriver({ bufSize: opts.vhostBufSize })
   await vbus.registerDriver(vhostDriver)
   if (await vbus.registerDevice(loop.vhost) !== 'bound') throw new Error(`vhost side did not bind: ${loop.vhost.lastError?.message}`)
   const virtioBus = new VirtioBus()
-  const virtioDriver = new VirtioRpmsgDriver({ packed: opts.packed === true })
+  const virtioDriver = new VirtioRpmsgDriver({ packed: opts.packed === true, bufSize: opts.virtioBufSize })
   await virtioBus.registerDriver(virtioDriver)
   const outcome = await virtioBus.addDevice(loop.virtio)
   if (outcome !== 'bound') throw new Error(`virtio side: ${outcome}: ${loop.virtio.lastError?.message}`)
   return { loop, virtioBus, vhostDriver, virtioDriver, vhost: vhostDriver.bus(loop.vhost), virtio: virtioDriver.bus(loop.virtio) }
+}
+
+/** A pair with one channel made on the vhost side, seen on the virtio side (name service) and bound (address service). */
+export async function rpmsgChannelPair (name: string, opts: RpmsgPairOptions = {}): Promise<{ pair: RpmsgPair, host: RpmsgChannel, guest: RpmsgChannel }> {
+  const pair = await rpmsgPair(opts)
+  const created = once(pair.virtio, 'channel-created') as Promise<[RpmsgChannel]>
+  const bound = once(pair.vhost, 'channel-bound') as Promise<[RpmsgChannel]>
+  const host = pair.vhost.createChannel(name)
+  const [guest] = await created
+  await bound
+  return { pair, host, guest }
 }

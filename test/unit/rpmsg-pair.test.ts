@@ -6,7 +6,7 @@
 
 import t from 'tap'
 import { once } from 'node:events'
-import { rpmsgPair } from '../support/rpmsg-pair.js'
+import { rpmsgChannelPair } from '../support/rpmsg-pair.js'
 import { RPMSG_ADDR_ANY, RPMSG_MAX_PAYLOAD, RPMSG_NS_ADDR, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 
@@ -18,15 +18,7 @@ const seqPayload = (seq: number): Uint8Array => {
 }
 const seqOf = (p: Uint8Array): number => new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0, true)
 
-async function connected (): Promise<{ pair: Awaited<ReturnType<typeof rpmsgPair>>, host: RpmsgChannel, guest: RpmsgChannel }> {
-  const pair = await rpmsgPair()
-  const created = once(pair.virtio, 'channel-created') as Promise<[RpmsgChannel]>
-  const bound = once(pair.vhost, 'channel-bound') as Promise<[RpmsgChannel]>
-  const host = pair.vhost.createChannel('rpmsg-client-sample')
-  const [guest] = await created
-  await bound
-  return { pair, host, guest }
-}
+const connected = async (): Promise<Awaited<ReturnType<typeof rpmsgChannelPair>>> => await rpmsgChannelPair('rpmsg-client-sample')
 
 t.test('name service and address service join a channel', async (t) => {
   const { pair, host, guest } = await connected()

@@ -46,8 +46,14 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     ring: 'split',
     interrupts: 'msi',
     pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
+    ntbMws: 2,
+    ntbMwSize: 4194304,
+    ntbDbCount: 32,
+    ntbSpadCount: 64,
+    ntbPairs: [],
     rpmsgSample: false,
-    vhostDriver: 'rpmsg'
+    vhostDriver: 'rpmsg',
+    rpmsgBufSize: 512
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -215,4 +221,52 @@ t.test('vhostDriver: rpmsg unless told otherwise, one of the drivers the ep regi
   t.equal(load(['--vhost-driver', 'soclink-test']).vhostDriver, 'soclink-test')
   t.equal(load([], { SOCLINK_VHOST_DRIVER: 'soclink-test' }).vhostDriver, 'soclink-test')
   t.throws(() => load(['--vhost-driver', 'net']), CONFIG_ERROR)
+})
+
+t.test('rpmsgBufSize: 512 (Linux) up to 65551, sizes with units', async (t) => {
+  t.equal(load([]).rpmsgBufSize, 512)
+  t.equal(load(['--rpmsg-buf-size', '2K']).rpmsgBufSize, 2048)
+  t.equal(load([], { SOCLINK_RPMSG_BUF_SIZE: '4096' }).rpmsgBufSize, 4096)
+  t.throws(() => load(['--rpmsg-buf-size', '256']), CONFIG_ERROR)
+  t.throws(() => load(['--rpmsg-buf-size', '1M']), CONFIG_ERROR)
+})
+
+t.test('NTB board settings: the function\'s attributes, bounded as pci-epf-ntb.c and ntb_hw_epf need', async (t) => {
+  const d = load(['--role', 'ntb'])
+  t.same([d.ntbMws, d.ntbMwSize, d.ntbDbCount, d.ntbSpadCount, d.ntbPairs], [2, 4 << 20, 32, 64, []], 'defaults: 2 windows of 4M, 32 vectors, 64 scratchpads, pairs in link order')
+  const cases: Array<[keyof Settings, string, string, string, unknown]> = [
+    ['ntbMws', '--ntb-mws', 'SOCLINK_NTB_MWS', '4', 4],
+    ['ntbMwSize', '--ntb-mw-size', 'SOCLINK_NTB_MW_SIZE', '1M', 1 << 20],
+    ['ntbDbCount', '--ntb-db-count', 'SOCLINK_NTB_DB_COUNT', '8', 8],
+    ['ntbSpadCount', '--ntb-spad-count', 'SOCLINK_NTB_SPAD_COUNT', '128', 128]
+  ]
+  for (const [key, flag, env, text, value] of cases) {
+    t.equal(load([flag, text])[key], value, flag)
+    t.equal(load([], { [env]: text })[key], value, env)
+    t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': `${key}: ${text}\n` })[key], value, `file key ${key}`)
+  }
+  t.equal(load(['--config', 'c.json'], {}, { 'c.json': '{"ntbMwSize": 65536}' }).ntbMwSize, 65536, 'a size in the file may be a number')
+  const refused: Array<[string, string[]]> = [
+    ['no windows', ['--ntb-mws', '0']],
+    ['five windows (MAX_MW 4)', ['--ntb-mws', '5']],
+    ['a window size not a power of two', ['--ntb-mw-size', '3M']],
+    ['a window below 4K', ['--ntb-mw-size', '2K']],
+    ['a window above 1G', ['--ntb-mw-size', '2G']],
+    ['3 vectors (ntb_hw_epf asks for at least 4)', ['--ntb-db-count', '3']],
+    ['33 vectors (MAX_DB_COUNT 32)', ['--ntb-db-count', '33']],
+    ['no scratchpads', ['--ntb-spad-count', '0']]
+  ]
+  for (const [what, argv] of refused) t.throws(() => load(argv), CONFIG_ERROR, what)
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'ntbDbCount: 64\n' }), { ...CONFIG_ERROR, message: /c\.yaml: ntbDbCount: 64 is outside 4\.\.32/ }, 'the file\'s value is bounded too, and named')
+})
+
+t.test('ntbPairs: repeatable --ntb-pair HOSTA:HOSTB, a list in the file; a host in one pair at most', async (t) => {
+  t.same(load(['--ntb-pair', 'h1:h2', '--ntb-pair', 'h3:h4']).ntbPairs, [{ a: 'h1', b: 'h2' }, { a: 'h3', b: 'h4' }])
+  t.same(load([], { SOCLINK_NTB_PAIRS: 'h1:h2, h3:h4' }).ntbPairs, [{ a: 'h1', b: 'h2' }, { a: 'h3', b: 'h4' }], 'comma-separated in the environment')
+  t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'ntbPairs:\n  - host1:host2\n' }).ntbPairs, [{ a: 'host1', b: 'host2' }], 'file key ntbPairs')
+  for (const bad of ['h1', 'h1:', ':h2', 'h1:h1', 'h1:h2:h3', 'h 1:h2']) t.throws(() => load(['--ntb-pair', bad]), CONFIG_ERROR, `--ntb-pair ${bad}`)
+  t.throws(() => load(['--ntb-pair', 'h1:h2', '--ntb-pair', 'h2:h3']), { ...CONFIG_ERROR, message: /h2 is in two ntb pairs/ })
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'ntbPairs:\n  - [h1, h2]\n' }), CONFIG_ERROR, 'strings in the file')
+  const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
+  t.match(help.kind === 'help' ? help.text : '', /--ntb-pair VALUE\s+\[SOCLINK_NTB_PAIRS\] \[file: ntbPairs\]/, 'help lists the singular flag')
 })

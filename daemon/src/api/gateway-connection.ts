@@ -18,6 +18,8 @@ const State = soclink.rpmsg.v1.EndpointState.State
 export const ENDPOINT_QUEUE_BYTES = 1024 * 1024
 /** Bytes a connection may have waiting to be written (everything it is sent) before Received messages are dropped. */
 export const CONNECTION_QUEUE_BYTES = 4 * 1024 * 1024
+/** Sends of one connection that may wait for a buffer at once (each holds its payload). */
+export const MAX_WAITING_SENDS = 1024
 
 /** What the connection needs of a ws WebSocket (a test may give it another). */
 export interface GatewaySocket {
@@ -48,6 +50,8 @@ export interface GatewayConnectionView {
   dropped: number
   /** Bytes the WebSocket has not yet written (Received messages, replies and events). */
   buffered: number
+  /** Sends waiting for a free buffer. */
+  waiting: number
 }
 
 const codeOf = (err: unknown): string => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
@@ -55,6 +59,8 @@ const messageOf = (err: unknown): string => err instanceof Error ? err.message :
 
 export class RpmsgGatewayConnection {
   dropped = 0
+  /** Sends waiting for a buffer (Send with timeout_ms). */
+  private waiting = 0
   private readonly endpoints = new Map<number, GatewayEndpoint>()
   private closed = false
 
@@ -112,7 +118,8 @@ export class RpmsgGatewayConnection {
         ...e.counters
       })),
       dropped: this.dropped,
-      buffered: this.socket.bufferedAmount
+      buffered: this.socket.bufferedAmount,
+      waiting: this.waiting
     }
   }
 
@@ -205,13 +212,22 @@ export class RpmsgGatewayConnection {
       this.error(requestId, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
       return
     }
-    try {
-      ept.trySend(req.dst ?? 0, payload)
-    } catch (err) {
-      this.error(requestId, codeOf(err), messageOf(err))
+    const timeoutMs = req.timeoutMs ?? 0
+    if (timeoutMs === 0 || this.waiting >= MAX_WAITING_SENDS) {
+      try {
+        ept.trySend(req.dst ?? 0, payload)
+      } catch (err) {
+        this.error(requestId, codeOf(err), messageOf(err))
+        return
+      }
+      this.send({ sent: { requestId } })
       return
     }
-    this.send({ sent: { requestId } })
+    this.waiting++
+    ept.send(req.dst ?? 0, payload, timeoutMs).then(
+      () => { this.send({ sent: { requestId } }) },
+      (err: unknown) => { this.error(requestId, codeOf(err), messageOf(err)) }
+    ).finally(() => { this.waiting-- })
   }
 
   /** A message for one of our endpoints, subject to the overflow policy. */

@@ -92,6 +92,13 @@ export class GatewayEndpoint {
     this.counters.sent++
   }
 
+  /** rpmsg_send() from this endpoint: waits up to timeoutMs for a buffer, in FIFO order with the bus's other waiting sends. */
+  async send (dst: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
+    if (this.onBus === null) throw new RpmsgError('ERR_RPMSG_DETACHED', `rpmsg endpoint ${this.addr} has no bus now; it comes back with the next one`)
+    await this.onBus.send(this.addr, dst, payload, { timeoutMs })
+    this.counters.sent++
+  }
+
   /** Creates the bus's endpoint or channel at its address (the first time, RPMSG_ADDR_ANY may pick one). */
   private make (bus: RpmsgBusCore): void {
     if (this.announce) {

@@ -5,6 +5,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { record, ref } from './schemas.js'
+import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
 
 const int = { type: 'integer' } as const
 const count = { type: 'integer', minimum: 0 } as const
@@ -29,7 +30,13 @@ export const FUNCTION_ATTRS: Record<string, Record<string, unknown>> = {
   msiInterrupts: { type: 'integer', minimum: 1, maximum: 32, description: 'MSI vectors asked for (1..32)' },
   numVrings: { type: 'integer', minimum: 1, maximum: 8, description: 'virtqueues of the vhost device (BAR0 has room for 8)' },
   vringSize: { type: 'integer', minimum: 1, maximum: 32768, description: 'buffers in each virtqueue' },
-  vhostDriver: { type: 'string', pattern: ENTRY_NAME, description: 'the vhost-client driver linked to the function: soclink-test (subsysId as configured, 0xffe0 by default) or rpmsg (subsysId set to 7, VIRTIO_ID_RPMSG, when the function starts)' }
+  vhostDriver: {
+    type: 'string',
+    enum: [...VHOST_DRIVERS],
+    description: 'the vhost-client driver linked to the function (also set by linking in /v1/vhost/vhost-transport): ' +
+      'rpmsg (subsysId set to 7, VIRTIO_ID_RPMSG, when the function starts), soclink-test (subsysId set to 0xffe0, the test device) ' +
+      'or none (no client linked: the subsystem ids stay as configured)'
+  }
 }
 
 export const PciFunctionConfigSchema = {

@@ -25,9 +25,14 @@
 //   (EndpointState DESTROYED).
 //
 // Flow control
-//   Send goes through the bus's trySend and never waits: a full ring answers
-//   Error ERR_RPMSG_NO_BUFFER and the application retries (after a Sent or a
-//   short delay). A payload over the bus's max_payload answers ERR_RPMSG_SIZE.
+//   Send with timeout_ms 0 is rpmsg_trysend(): a full ring answers Error
+//   ERR_RPMSG_NO_BUFFER at once. With a timeout it is rpmsg_send(): the
+//   bus's FIFO of waiting sends holds it until a buffer comes back (Sent) or
+//   the time is up (ERR_RPMSG_TIMEOUT); a trySend never overtakes a waiting
+//   send, so one connection's messages leave in the order they came and an
+//   application can keep many in flight. A connection may have at most
+//   MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at once.
+//   A payload over the bus's max_payload answers ERR_RPMSG_SIZE.
 //   Received messages cannot be refused: rpmsg has no back-pressure toward
 //   the sender (the virtio side's rx buffer goes back to the ring whatever
 //   the endpoint does), and the kernel's own character device,

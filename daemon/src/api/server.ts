@@ -23,7 +23,10 @@ import { pciRoutes } from './routes/pci.js'
 import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
 import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
+import { vhostCfsRoutes } from './routes/vhost-cfs.js'
 import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
+import { addNtbSchemas } from './routes/ntb-schemas.js'
+import { ntbRoutes } from './routes/ntb.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
@@ -35,12 +38,13 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   installErrorHandling(app)
   addSharedSchemas(app)
   addPcieSchemas(app)
+  addNtbSchemas(app)
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'soclink control API', version: VERSION, description: `Control API of soclinkd ${node.settings.name}.` },
-      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg'].map((name) => ({ name }))
+      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb'].map((name) => ({ name }))
     },
     // Shared schemas appear in components under their own $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
@@ -59,7 +63,9 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   deviceRoutes(app, node)
   rpmsgRoutes(app, node)
   rpmsgCfsRoutes(app, node)
+  vhostCfsRoutes(app, node)
   rpmsgGatewayRoutes(app, node)
+  ntbRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }

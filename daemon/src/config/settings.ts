@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
+import { RPMSG_BUF_SIZE } from '../rpmsg/wire.js'
+import { RPMSG_MAX_BUF_SIZE } from '../rpmsg/bufsz.js'
 
 export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
 export type RoleName = typeof ROLES[number]
@@ -16,6 +18,8 @@ export type RoleName = typeof ROLES[number]
 export interface HostPort { host: string, port: number }
 export interface RegionSetting { name: string, size: number }
 export interface WindowSetting { peer: string, region: string | number, offset: number, size: number, replica: boolean }
+/** Two hosts the NTB board joins through one NTB function (primary a, secondary b). */
+export interface NtbPairSetting { a: string, b: string }
 
 export interface Settings {
   role: RoleName
@@ -40,6 +44,12 @@ export interface Settings {
   pcieFunctions: PcieFunctionSetting[]
   rpmsgSample: boolean
   vhostDriver: typeof VHOST_DRIVERS[number]
+  ntbMws: number
+  ntbMwSize: number
+  ntbDbCount: number
+  ntbSpadCount: number
+  ntbPairs: NtbPairSetting[]
+  rpmsgBufSize: number
 }
 
 /** An endpoint function as the config file gives it (pci_ep configfs attributes). */
@@ -57,13 +67,17 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions' | 'vhostDriver'
+type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions' | 'vhostDriver' | 'pairs'
 
 interface Spec {
   kind: Kind
   doc: string
   /** Not settable by flag or environment (structured, config file only). */
   fileOnly?: boolean
+  /** int and size: the smallest and largest value allowed. */
+  range?: [number, number]
+  /** size: a power of two. */
+  pow2?: boolean
 }
 
 /** Every setting, with its one name. */
@@ -84,11 +98,18 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
   doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
   windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true },
-  memorySize: { kind: 'size', doc: 'PCIe: rc system memory (rc), and the outbound window onto it (ep); e.g. 16M (default)' },
-  ring: { kind: 'ring', doc: 'PCIe rc: virtqueue layout the drivers ask for, split (default) or packed' },
+  memorySize: { kind: 'size', doc: 'system memory of a root complex: rc, ntb-virtio and ntb-vhost hosts; the ep\'s outbound window onto the rc\'s; e.g. 16M (default)' },
+  ring: { kind: 'ring', doc: 'PCIe rc and ntb-virtio: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
   pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true },
-  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none: rpmsg (default; virtio device 7) or soclink-test (the test device)' },
+  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none; ntb-vhost: the vhost device\'s driver; rpmsg (default; virtio device 7) or soclink-test (the test device)' },
+  // The NTB function's configfs attributes (pci-epf-ntb.c: num_mws, mw1..mw4, db_count, spad_count).
+  ntbMws: { kind: 'int', range: [1, 4], doc: 'NTB board: memory windows per host, 1 to 4 (num_mws; default 2)' },
+  ntbMwSize: { kind: 'size', range: [4096, 1 << 30], pow2: true, doc: 'NTB board: size of every memory window, a power of two from 4K to 1G (mw1..mw4; default 4M)' },
+  ntbDbCount: { kind: 'int', range: [4, 32], doc: 'NTB board: MSI vectors per host, the link vector included, 4 to 32 (db_count; default 32)' },
+  ntbSpadCount: { kind: 'int', range: [1, 1024], doc: 'NTB board: scratchpads per host, 1 to 1024 (spad_count; default 64)' },
+  ntbPairs: { kind: 'pairs', doc: 'NTB board: two hosts joined by one NTB function, HOSTA:HOSTB (repeatable; comma-separated in the environment; in the file a list of "HOSTA:HOSTB"). None (default): hosts are paired in the order they link, 1st with 2nd, 3rd with 4th' },
+  rpmsgBufSize: { kind: 'size', doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
   rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel . A bare flag; true or false in the environment and file (default false)' }
 }
 
@@ -112,14 +133,22 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   ring: 'split',
   interrupts: 'msi',
   pcieFunctions: [{ name: 'vhost0', controller: 'pcie0' }],
+  ntbMws: 2,
+  ntbMwSize: 4 * 1024 * 1024,
+  ntbDbCount: 32,
+  ntbSpadCount: 64,
+  ntbPairs: [],
   rpmsgSample: false,
-  vhostDriver: 'rpmsg'
+  vhostDriver: 'rpmsg',
+  rpmsgBufSize: 512
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
 export const envOf = (key: string): string => 'SOCLINK_' + flagOf(key).replace(/-/g, '_').toUpperCase()
 /** Repeatable flags are singular (--peer, --region, --doorbell); their keys plural. */
-const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell' }
+const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell', ntbPairs: 'ntb-pair' }
+/** Kinds whose flag repeats and whose environment variable is comma-separated. */
+const repeats = (kind: Kind): boolean => kind === 'list' || kind === 'regions' || kind === 'pairs'
 const flagName = (key: keyof Settings): string => SINGULAR[key] ?? flagOf(key)
 
 export interface Sources {
@@ -140,7 +169,7 @@ export function loadSettings (src: Sources): Loaded {
   }
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[keyof Settings, Spec]>) {
     if (spec.fileOnly === true) continue
-    options[flagName(key)] = spec.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' || spec.kind === 'regions' }
+    options[flagName(key)] = spec.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: repeats(spec.kind) }
   }
   let parsed
   try {
@@ -163,9 +192,9 @@ export function loadSettings (src: Sources): Loaded {
     const flag = flags[flagName(key)]
     const env = spec.fileOnly === true ? undefined : src.env[envOf(key)]
     // A boolean flag takes no value: present is true.
-    if (flag !== undefined) out[key] = typeof flag === 'boolean' ? flag : fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`)
-    else if (env !== undefined && env !== '') out[key] = fromText(key, spec.kind, spec.kind === 'list' || spec.kind === 'regions' ? env.split(',') : env, envOf(key))
-    else if (key in file) out[key] = fromFile(spec.kind, file[key], `${configPath}: ${key}`)
+    if (flag !== undefined) out[key] = typeof flag === 'boolean' ? flag : checked(spec, fromText(key, spec.kind, flag as string | string[], `--${flagName(key)}`), `--${flagName(key)}`)
+    else if (env !== undefined && env !== '') out[key] = checked(spec, fromText(key, spec.kind, repeats(spec.kind) ? env.split(',') : env, envOf(key)), envOf(key))
+    else if (key in file) out[key] = checked(spec, fromFile(spec.kind, file[key], `${configPath}: ${key}`), `${configPath}: ${key}`)
   }
   out.secret = resolveSecret(src, [
     [flags.secret as string | undefined, flags['secret-file'] as string | undefined],
@@ -175,6 +204,9 @@ export function loadSettings (src: Sources): Loaded {
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
   s.peers = s.peers.map(normalizePeerUrl)
+  if (s.rpmsgBufSize < RPMSG_BUF_SIZE || s.rpmsgBufSize > RPMSG_MAX_BUF_SIZE) {
+    throw new ConfigError(`rpmsgBufSize: ${s.rpmsgBufSize} is outside ${RPMSG_BUF_SIZE}..${RPMSG_MAX_BUF_SIZE} (rpmsg_hdr.len is a u16)`)
+  }
   return { kind: 'run', settings: s }
 }
 
@@ -220,6 +252,14 @@ function readConfigFile (src: Sources, path: string): Record<string, unknown> {
   return secretFile !== undefined ? { ...rest, secretFile } as Record<string, unknown> : rest
 }
 
+/** A value's range and power-of-two bounds, where its spec sets them. */
+function checked (spec: Spec, v: unknown, where: string): unknown {
+  if (typeof v !== 'number') return v
+  if (spec.range !== undefined && (v < spec.range[0] || v > spec.range[1])) throw new ConfigError(`${where}: ${v} is outside ${spec.range[0]}..${spec.range[1]}`)
+  if (spec.pow2 === true && 2 ** Math.round(Math.log2(v)) !== v) throw new ConfigError(`${where}: ${v} is not a power of two`)
+  return v
+}
+
 function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
   const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
   switch (kind) {
@@ -235,6 +275,7 @@ function fromText (key: string, kind: Kind, raw: string | string[], where: strin
     case 'role': return parseRole(one, where)
     case 'list': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
     case 'regions': return (Array.isArray(raw) ? raw : [raw]).map((x) => parseRegion(x.trim(), where))
+    case 'pairs': return parsePairs((Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== ''), where)
     case 'windows': throw new ConfigError(`${key} can only be set in the config file`)
   }
 }
@@ -265,6 +306,7 @@ function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'windows':
       if (Array.isArray(v)) return v.map((w, i) => parseWindow(w, `${where}[${i}]`))
       break
+    case 'pairs': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return parsePairs(v, where); break
   }
   throw new ConfigError(`${where}: expected ${kind}, got ${JSON.stringify(v)}`)
 }
@@ -316,6 +358,22 @@ function parseRegion (s: string, where: string): RegionSetting {
   const i = s.lastIndexOf(':')
   if (i <= 0) throw new ConfigError(`${where}: region ${JSON.stringify(s)} is not NAME:SIZE`)
   return { name: s.slice(0, i), size: parseSize(s.slice(i + 1), where) }
+}
+
+/** HOSTA:HOSTB pairs: two different hosts each, no host in two pairs. */
+function parsePairs (items: string[], where: string): NtbPairSetting[] {
+  const seen = new Set<string>()
+  return items.map((item) => {
+    const m = /^([^:\s]+):([^:\s]+)$/.exec(item)
+    if (m === null) throw new ConfigError(`${where}: ntb pair ${JSON.stringify(item)} is not HOSTA:HOSTB`)
+    const [a, b] = [m[1]!, m[2]!]
+    if (a === b) throw new ConfigError(`${where}: ntb pair ${item} joins ${a} to itself`)
+    for (const h of [a, b]) {
+      if (seen.has(h)) throw new ConfigError(`${where}: host ${h} is in two ntb pairs`)
+      seen.add(h)
+    }
+    return { a, b }
+  })
 }
 
 function parseWindow (w: unknown, where: string): WindowSetting {

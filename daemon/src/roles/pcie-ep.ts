@@ -15,6 +15,7 @@ import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { VIRTIO_ID_RPMSG } from '../uapi/virtio-config.js'
+import { SOCLINK_TEST_DEVICE_ID } from '../uapi/soclink-ids.js'
 import { UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
@@ -22,10 +23,10 @@ export const CONTROLLER = 'pcie0'
 /**
  * The device id the driver's id table gives, copied into the function's
  * subsystem id when it starts (the RFC's configfs link does the same with
- * the header); null keeps the configured one (the test device, 0xffe0 by default).
+ * the header); null ('none': no client linked) keeps the configured one.
  */
 export function vhostDriverDeviceId (driver: string): number | null {
-  return driver === 'rpmsg' ? VIRTIO_ID_RPMSG : null
+  return driver === 'rpmsg' ? VIRTIO_ID_RPMSG : driver === 'soclink-test' ? SOCLINK_TEST_DEVICE_ID : null
 }
 
 export class PcieEndpointRole {
@@ -46,7 +47,7 @@ export class PcieEndpointRole {
     this.node = node
     this.logger = node.logger.child({ layer: 'pcie-ep' })
     this.testDriver = new TestVhostDriver()
-    this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg! })
+    this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg!, bufSize: node.settings.rpmsgBufSize })
     this.functions = new FunctionTable([CONTROLLER], {
       start: async (_ctrl, fn) => { await this.startFunction(fn) },
       stop: async () => { await this.stopFunction() }

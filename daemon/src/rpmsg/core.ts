@@ -77,8 +77,12 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   private waiters: Waiter[] = []
   private armed = false
 
-  constructor (readonly bufSize = RPMSG_BUF_SIZE) {
+  /** One buffer, header included: 512 unless both sides negotiated more (bufsz.ts). */
+  bufSize: number
+
+  constructor (bufSize = RPMSG_BUF_SIZE) {
     super()
+    this.bufSize = bufSize
   }
 
   /** The largest payload one message carries. */

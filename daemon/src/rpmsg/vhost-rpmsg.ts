@@ -18,6 +18,7 @@ import { ConflictError, NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from '../vhost/vhost.js'
 import type { Segment, VhostQueue } from '../vhost/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
+import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, acceptedBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
@@ -34,13 +35,18 @@ export class VhostRpmsgBus extends RpmsgBusCore {
   /** DRIVER_OK seen since the last reset. */
   running = false
   private readonly unsubscribe: Array<() => void> = []
+  /** VIRTIO_RPMSG_F_BUFSZ was negotiated: the size is read back at DRIVER_OK. */
+  private bufsz = false
 
-  constructor (readonly dev: VhostDevice, readonly numBufs = RPMSG_BUFS_PER_DIRECTION, readonly offered = VHOST_RPMSG_FEATURES) {
+  /** `ownBufSize` above 512 is offered with VIRTIO_RPMSG_F_BUFSZ when the transport has a config space (bufsz.ts). */
+  constructor (readonly dev: VhostDevice, readonly numBufs = RPMSG_BUFS_PER_DIRECTION, readonly offered = VHOST_RPMSG_FEATURES, readonly ownBufSize = RPMSG_BUF_SIZE) {
     super(RPMSG_BUF_SIZE)
   }
 
   start (): void {
-    this.dev.setFeatures(this.offered)
+    const canConfigure = this.ownBufSize > RPMSG_BUF_SIZE && this.dev.ops.writeConfig !== undefined && this.dev.ops.readConfig !== undefined
+    if (canConfigure) this.publishBufSize()
+    this.dev.setFeatures(canConfigure ? this.offered | featureSet(VIRTIO_RPMSG_F_BUFSZ) : this.offered)
     const [svq, rvq] = this.dev.createVqs(2, this.numBufs, [() => { this.pump() }, (vq) => { this.onRx(vq) }], ['output', 'input'])
     this.svq = svq
     this.rvq = rvq
@@ -111,13 +117,28 @@ export class VhostRpmsgBus extends RpmsgBusCore {
   protected arm (): boolean { return this.svq?.notifyEnable() ?? true }
   protected disarm (): void { this.svq?.notifyDisable() }
 
+  /** The config space offers this side's size both ways; the virtio side overwrites it with its choice. */
+  private publishBufSize (): void {
+    this.dev.ops.writeConfig?.(0, encodeBufSizes({ txbufSize: this.ownBufSize, rxbufSize: this.ownBufSize }))
+  }
+
   private onFeatures (f: bigint): void {
+    this.bufsz = hasFeature(f, VIRTIO_RPMSG_F_BUFSZ)
     if (!hasFeature(f, VIRTIO_RPMSG_F_AS)) throw new RpmsgError('ERR_RPMSG_ADDR', `${this.dev.name}: Address Service not supported by the virtio side`)
     if (!this.endpoints.has(RPMSG_AS_ADDR)) this.endpoints.create(RPMSG_AS_ADDR, (p, src) => { this.onAs(p, src) }, { internal: true })
   }
 
   private onStatus (status: number): void {
     if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0 || this.running) return
+    this.bufSize = RPMSG_BUF_SIZE
+    if (this.bufsz) {
+      try {
+        this.bufSize = acceptedBufSize(this.ownBufSize, decodeBufSizes(this.dev.ops.readConfig!(0, VIRTIO_RPMSG_CONFIG_SIZE)))
+      } catch (err) {
+        this.counters.serviceErrors++
+        this.fault(err, 'ERR_RPMSG_SIZE')
+      }
+    }
     this.running = true
     if (this.rvq?.ready === true) this.onRx(this.rvq)
     for (const ch of this.channels.values()) this.announce(ch)
@@ -126,6 +147,9 @@ export class VhostRpmsgBus extends RpmsgBusCore {
 
   private onReset (): void {
     this.running = false
+    this.bufsz = false
+    this.bufSize = RPMSG_BUF_SIZE
+    if (this.ownBufSize > RPMSG_BUF_SIZE && this.dev.ops.writeConfig !== undefined) this.publishBufSize()
     this.endpoints.destroy(RPMSG_AS_ADDR)
     for (const ch of this.channels.values()) {
       ch.announce = false
@@ -223,8 +247,10 @@ export class VhostRpmsgBus extends RpmsgBusCore {
 export interface VhostRpmsgDriverOptions {
   /** Ring size of each queue; default 256. */
   numBufs?: number
-  /** Features offered; default VHOST_RPMSG_FEATURES. */
+  /** Features offered; default VHOST_RPMSG_FEATURES (VIRTIO_RPMSG_F_BUFSZ is added when bufSize is above 512). */
   features?: bigint
+  /** Buffer size this side takes (bufsz.ts); default 512. */
+  bufSize?: number
   /** The daemon's rpmsg drivers and configfs tree: each bus is attached as a virtproc. */
   drivers?: RpmsgDriverTable
 }
@@ -238,7 +264,7 @@ export class VhostRpmsgDriver implements VhostDriver {
   constructor (readonly options: VhostRpmsgDriverOptions = {}) {}
 
   probe (dev: VhostDevice): void {
-    const bus = new VhostRpmsgBus(dev, this.options.numBufs ?? RPMSG_BUFS_PER_DIRECTION, this.options.features ?? VHOST_RPMSG_FEATURES)
+    const bus = new VhostRpmsgBus(dev, this.options.numBufs ?? RPMSG_BUFS_PER_DIRECTION, this.options.features ?? VHOST_RPMSG_FEATURES, this.options.bufSize ?? RPMSG_BUF_SIZE)
     bus.start()
     this.buses.set(dev, bus)
     this.options.drivers?.attach(bus, { side: 'vhost', device: dev.name }, bus)

@@ -19,6 +19,7 @@ import type { BufferPool } from '../virtio/buffer-pool.js'
 import { VirtioError, type VirtioDevice, type VirtioDriver } from '../virtio/virtio.js'
 import type { DriverQueue } from '../virtio/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
+import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, chooseBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
@@ -34,12 +35,17 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   private readonly freeTx: number[] = []
   private stopped = false
 
-  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool) {
+  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE) {
     super(RPMSG_BUF_SIZE)
   }
 
   /** virtio_rpmsg_probe(): queues, buffers, rx posted, NS endpoint, DRIVER_OK, then the rx kick. */
   async start (): Promise<void> {
+    // VIRTIO_RPMSG_F_BUFSZ (bufsz.ts): take the smaller size and tell the device, before any buffer exists.
+    if (this.dev.hasFeature(VIRTIO_RPMSG_F_BUFSZ)) {
+      this.bufSize = chooseBufSize(this.ownBufSize, decodeBufSizes(this.dev.ops.getConfig(0, VIRTIO_RPMSG_CONFIG_SIZE)))
+      this.dev.ops.setConfig(0, encodeBufSizes({ txbufSize: this.bufSize, rxbufSize: this.bufSize }))
+    }
     [this.rvq, this.svq] = await this.dev.findVqs<number>([
       { name: 'input', callback: () => { this.onRx() } },
       { name: 'output', callback: () => { this.pump() } }
@@ -163,6 +169,8 @@ export interface VirtioRpmsgDriverOptions {
   eventIdx?: boolean
   /** Ask for VIRTIO_F_RING_PACKED; default false. */
   packed?: boolean
+  /** Buffer size this side takes (bufsz.ts); above 512 it asks for VIRTIO_RPMSG_F_BUFSZ. Default 512. */
+  bufSize?: number
   /** The daemon's rpmsg drivers, matched against the channels of every bus this driver makes. */
   drivers?: RpmsgDriverTable
 }
@@ -174,10 +182,13 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   readonly features: bigint
   private readonly buses = new Map<VirtioDevice, VirtioRpmsgBus>()
   private readonly drivers: RpmsgDriverTable | undefined
+  private readonly bufSize: number
 
   constructor (options: VirtioRpmsgDriverOptions = {}) {
     this.drivers = options.drivers
+    this.bufSize = options.bufSize ?? RPMSG_BUF_SIZE
     this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
+      (this.bufSize > RPMSG_BUF_SIZE ? featureSet(VIRTIO_RPMSG_F_BUFSZ) : 0n) |
       (options.eventIdx === false ? 0n : featureSet(VIRTIO_RING_F_EVENT_IDX)) |
       (options.packed === true ? featureSet(VIRTIO_F_RING_PACKED) : 0n)
   }
@@ -185,7 +196,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   async probe (dev: VirtioDevice): Promise<void> {
     const pool = dev.ops.buffers
     if (pool === null) throw new VirtioError('ERR_VIRTIO_DRIVER', `${dev.name}: the transport gives no buffer memory`)
-    const bus = new VirtioRpmsgBus(dev, pool)
+    const bus = new VirtioRpmsgBus(dev, pool, this.bufSize)
     // Attached before start: a name service message may follow DRIVER_OK at once.
     this.drivers?.attach(bus, { side: 'virtio', device: dev.name })
     try {

@@ -38,7 +38,7 @@ import { NtbDoorbells } from './ntb-doorbells.js'
 import { VirtioMwAccess } from './ntb-mw-access.js'
 import {
   BUFFER_OFFSET, CmdStatus, configDbBit, FALLBACK_POLL_MS, HostCmd, joinSpads, MAX_VQS, NTB_LINK_DOWN_TIMEOUT_MS, queueNumBuffers,
-  ringOffsets, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, VRING_ALIGN, writeConfigSpads
+  ringOffsets, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, VRING_ALIGN, readConfigSpads, writeConfigSpads, type SpadAccess
 } from './ntb-spads.js'
 
 /** stopped: not started; down: no link; waiting: link work until TYPE_VIRTIO; up: serving the virtio side. */
@@ -79,6 +79,8 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   private featuresAccepted = true
   private driverOk = false
   private mw: VirtioMwAccess | null = null
+  /** Stops the peer MW's change notices (PeerMw.onUpdate) of this session. */
+  private stopWatching: (() => void) | null = null
   private retry: NodeJS.Timeout | null = null
   private poll: NodeJS.Timeout | null = null
   private readonly unlisten: Array<() => void> = []
@@ -172,7 +174,16 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
 
   /** Device-specific config space, in this host's scratchpads from VHOST_DEVICE_CFG_SPACE on, where the virtio side reads it. */
   writeConfig (offset: number, bytes: Uint8Array): void {
-    writeConfigSpads({ count: this.ntb.spadCount(), read: (i) => this.ntb.spadRead(i), write: (i, v) => { this.ntb.spadWrite(i, v) } }, offset, bytes)
+    writeConfigSpads(this.ownSpads(), offset, bytes)
+  }
+
+  /** The same scratchpads, with what the virtio side wrote into them. */
+  readConfig (offset: number, length: number): Uint8Array {
+    return readConfigSpads(this.ownSpads(), offset, length)
+  }
+
+  private ownSpads (): SpadAccess {
+    return { count: this.ntb.spadCount(), read: (i) => this.ntb.spadRead(i), write: (i, v) => { this.ntb.spadWrite(i, v) } }
   }
 
   private space (): VirtioMwAccess {
@@ -246,7 +257,9 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
 
   private up (): void {
     const addr = joinSpads(this.ntb.spadRead(Spad.VIRTIO_MW0_LOWER_ADDR), this.ntb.spadRead(Spad.VIRTIO_MW0_UPPER_ADDR), 'virtio MW0 address')
-    this.mw = new VirtioMwAccess(this.ntb.peerMwGetAddr(0).memory, addr)
+    const peerMw = this.ntb.peerMwGetAddr(0)
+    this.mw = new VirtioMwAccess(peerMw.memory, addr)
+    this.stopWatching = peerMw.onUpdate?.((offset, length) => { this.driverWrote(addr + offset, length) }) ?? null
     this.virtioAddr = addr
     this.state = 'up'
     this.lastError = null
@@ -263,6 +276,8 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     if (this.poll !== null) clearInterval(this.poll)
     this.poll = null
     this.state = 'down'
+    this.stopWatching?.()
+    this.stopWatching = null
     for (const q of this.queues) q.deactivate()
     this.mw = null
     this.virtioAddr = null
@@ -292,6 +307,23 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
       if (!vq.ready) continue
       vq.recheck()
       vq.wake()
+    }
+  }
+
+  /**
+   * The virtio host wrote into its MW0 (by its addresses; PeerMw.onUpdate):
+   * a write to a ring's driver area may owe an interrupt, a moved avail index
+   * a look at a kick it skipped; look now, not at the next slow poll (as
+   * transport/pci-epf-vhost.ts driverWrote does).
+   */
+  private driverWrote (addr: number, length: number): void {
+    if (this.state !== 'up') return
+    for (const vq of this.queues) {
+      const a = this.addrs[vq.index]
+      if (a === undefined || !vq.ready) continue
+      const to = a.layout === 'split' ? a.driver + 4 + 2 * a.num + 2 : a.driver + 4
+      if (addr < to && addr + length > a.driver) vq.recheck()
+      if (a.layout === 'split' && addr < a.driver + 4 && addr + length > a.driver + 2) queueMicrotask(() => { if (vq.ready) vq.wake() })
     }
   }
 

@@ -150,6 +150,12 @@ export class PciEpfVhost implements VhostConfigOps {
     this.bar0.write(R.DEVICE_CFG_SPACE + offset, bytes)
   }
 
+  /** Device-specific config space, with what the root complex wrote into it. */
+  readConfig (offset: number, length: number): Uint8Array {
+    if (offset + length > R.BAR0_SIZE - R.DEVICE_CFG_SPACE) throw new OutOfRangeError('device config past the end of BAR0')
+    return this.bar0.read(R.DEVICE_CFG_SPACE + offset, length)
+  }
+
   get vqs (): readonly VhostVirtqueue[] { return this.queues }
 
   private rcMemory (): import('../mem/window.js').Window {

@@ -34,6 +34,14 @@ export interface VhostConfigOps {
   setFeatures (features: bigint): void
   setStatus (status: number): void
   getStatus (): number
+  /**
+   * Device-specific config space (virtio 1.x 2.5), as the virtio side reads
+   * and writes it. Not in the RFC's vhost_config_ops, which has no way for
+   * a vhost driver to publish config; optional: a driver that needs it
+   * (rpmsg's buffer sizes) goes without when the transport has none.
+   */
+  writeConfig? (offset: number, bytes: Uint8Array): void
+  readConfig? (offset: number, length: number): Uint8Array
 }
 
 /** struct vhost_driver. */

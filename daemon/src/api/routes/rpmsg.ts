@@ -85,7 +85,8 @@ const ConnectionSchema = record({
   client: { type: 'string', description: 'the application\'s address (host:port)' },
   endpoints: { type: 'array', items: GatewayEndpointSchema },
   dropped: { ...count, description: 'Received messages dropped, all its endpoints together' },
-  buffered: { ...count, description: 'bytes the WebSocket has not yet written (Received messages, replies, events)' }
+  buffered: { ...count, description: 'bytes the WebSocket has not yet written (Received messages, replies, events)' },
+  waiting: { ...count, description: 'sends (timeout_ms > 0) waiting for a free buffer, at most 1024' }
 })
 
 const BusSchema = record({

@@ -5,6 +5,7 @@
 import type { EndpointController, OutboundMap } from '../pcie/endpoint-controller.js'
 import type { Region } from '../../mem/region.js'
 import type { TranslatedRegion } from '../../mem/translated-region.js'
+import { UnavailableError } from '../../errors.js'
 import * as R from './epf-ntb-regs.js'
 
 export interface EpfNtbCounters {
@@ -85,11 +86,26 @@ export class Interface {
   /** Bumped when the interface goes: answers still in flight are dropped. */
   generation = 0
 
-  constructor (readonly side: 'primary' | 'secondary', readonly ctrl: EndpointController, numMws: number) {
+  private controller: EndpointController | null
+
+  /** `ctrl` null: a host not there yet (a pair whose second host has not linked); join() gives it. */
+  constructor (readonly side: 'primary' | 'secondary', ctrl: EndpointController | null, numMws: number) {
+    this.controller = ctrl
     this.mws = new Array<Translation | null>(numMws).fill(null)
   }
 
-  get host (): string { return this.ctrl.rcPeer }
+  /** Whether a host's controller is here. */
+  get joined (): boolean { return this.controller !== null }
+
+  get ctrl (): EndpointController {
+    if (this.controller === null) throw new UnavailableError(`the ${this.side} interface has no host yet`)
+    return this.controller
+  }
+
+  join (ctrl: EndpointController): void { this.controller = ctrl }
+
+  /** The host's name; '' until one joins. */
+  get host (): string { return this.controller?.rcPeer ?? '' }
 
   state (spadOffset: number, spadCount: number): EpfNtbInterfaceState {
     const cfg = this.bars?.config

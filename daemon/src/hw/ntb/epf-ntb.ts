@@ -30,13 +30,17 @@
 //     other's BAR1 reads zeros and refuses writes until the host is back.
 //     What the staying host set up (its doorbells, its windows) is applied
 //     again when the other returns; the returning host sets its own up again
-//     with its commands.
+//     with its commands;
+//   - the secondary host may be named later (join): a board that pairs
+//     hosts in the order they link starts the first host's interface before
+//     its partner is known; it waits with LINK_STATUS down, its BAR1 reading
+//     zeros, as it would while a configured partner is away.
 
 import type { Logger } from 'pino'
 import type { EndpointController } from '../pcie/endpoint-controller.js'
 import type { Region } from '../../mem/region.js'
 import { TranslatedRegion } from '../../mem/translated-region.js'
-import { ConfigError, NotFoundError, OutOfRangeError, SoclinkError, UnsupportedRequestError } from '../../errors.js'
+import { ConfigError, ConflictError, NotFoundError, OutOfRangeError, SoclinkError, UnsupportedRequestError } from '../../errors.js'
 import { epfNtbLayout, type EpfNtbConfig, type EpfNtbLayout } from './epf-ntb-layout.js'
 import { Interface, type Bars, type Command, type EpfNtbInterfaceState, type Translation } from './epf-ntb-interface.js'
 import * as R from './epf-ntb-regs.js'
@@ -49,7 +53,8 @@ export interface EpfNtbOptions {
   config: EpfNtbConfig
   /** One controller per host, each scoped to its host (the kernel's primary and secondary EPC). */
   primary: EndpointController
-  secondary: EndpointController
+  /** Absent: the second host is not known yet; join() names it. */
+  secondary?: EndpointController
   logger: Logger
 }
 
@@ -71,18 +76,32 @@ export class EpfNtb {
     this.name = opts.name
     this.layout = epfNtbLayout(opts.config)
     this.config = { ...opts.config, mwSizes: [...opts.config.mwSizes] }
-    if (opts.primary === opts.secondary || opts.primary.rcPeer === opts.secondary.rcPeer) {
-      throw new ConfigError(`ntb ${opts.name}: the primary and secondary interfaces need two hosts, not ${opts.primary.rcPeer} twice`)
-    }
+    if (opts.secondary !== undefined) this.checkTwo(opts.primary, opts.secondary)
     const a = new Interface('primary', opts.primary, this.config.numMws)
-    const b = new Interface('secondary', opts.secondary, this.config.numMws)
+    const b = new Interface('secondary', opts.secondary ?? null, this.config.numMws)
     a.other = b
     b.other = a
     this.ifaces = [a, b]
     this.logger = opts.logger.child({ ntb: opts.name })
   }
 
+  /** The two hosts' names; the secondary is '' until one joins. */
   get hosts (): [string, string] { return [this.ifaces[0].host, this.ifaces[1].host] }
+
+  /** Names the secondary host of a function made with the primary alone. */
+  join (secondary: EndpointController): void {
+    const b = this.ifaces[1]
+    if (b.joined) throw new ConflictError(`ntb ${this.name}: the secondary interface is ${b.host}'s already`)
+    this.checkTwo(this.ifaces[0].ctrl, secondary)
+    b.join(secondary)
+    this.logger.info({ host: secondary.rcPeer }, 'ntb secondary host joined')
+  }
+
+  private checkTwo (primary: EndpointController, secondary: EndpointController): void {
+    if (primary === secondary || primary.rcPeer === secondary.rcPeer) {
+      throw new ConfigError(`ntb ${this.name}: the primary and secondary interfaces need two hosts, not ${primary.rcPeer} twice`)
+    }
+  }
 
   /**
    * The host's controller is about to start: its BARs are laid out and
@@ -145,7 +164,7 @@ export class EpfNtb {
 
   /** Stops both interfaces. */
   stop (reason = 'ntb function stopped'): void {
-    for (const i of this.ifaces) this.stopInterface(i.host, reason)
+    for (const i of this.ifaces) if (i.joined) this.stopInterface(i.host, reason)
   }
 
   state (): EpfNtbState {
@@ -153,12 +172,12 @@ export class EpfNtb {
       name: this.name,
       config: { ...this.config, mwSizes: [...this.config.mwSizes] },
       layout: { ...this.layout, mwBars: [...this.layout.mwBars] },
-      interfaces: this.ifaces.map((i) => i.state(this.layout.spadOffset, this.config.spadCount))
+      interfaces: this.ifaces.filter((i) => i.joined).map((i) => i.state(this.layout.spadOffset, this.config.spadCount))
     }
   }
 
   private iface (host: string): Interface {
-    const i = this.ifaces.find((x) => x.host === host)
+    const i = this.ifaces.find((x) => x.joined && x.host === host)
     if (i === undefined) throw new NotFoundError(`interface of ntb ${this.name} for host`, host)
     return i
   }

@@ -209,7 +209,15 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
       memory = new OffsetView(span.bar.window, span.offset, span.size)
       this.views.set(widx, memory)
     }
-    return { base: span.bar.busAddress + span.offset, size: span.size, memory }
+    const { offset, size } = span
+    const window = span.bar.window
+    // The BAR window's Updates, clipped to the memory window and made relative to it.
+    const onUpdate = (listener: (offset: number, length: number) => void): () => void => window.onUpdate((at, length) => {
+      const from = Math.max(at, offset)
+      const to = Math.min(at + length, offset + size)
+      if (from < to) listener(from - offset, to - from)
+    })
+    return { base: span.bar.busAddress + offset, size, memory, onUpdate }
   }
 
   dbValidMask (): number { return this.doorbells().validMask }

@@ -32,6 +32,12 @@ export interface PeerMw {
   size: number
   /** This host's access to the window: writes land, translated, in the peer's memory. */
   memory: MemoryAccess
+  /**
+   * Told of each range (window-relative) the peer's side changed, once this
+   * host's view shows it; returns the way to stop. Optional: hardware with
+   * no such notice leaves clients to their doorbells and polls.
+   */
+  onUpdate?: (listener: (offset: number, length: number) => void) => () => void
 }
 
 export interface NtbDevice extends EventEmitter<NtbEvents> {

@@ -7,8 +7,12 @@
 
 import { ConflictError, NotFoundError } from '../../errors.js'
 
-/** The vhost-client drivers the ep role registers, by the name a function's vhostDriver gives. */
-export const VHOST_DRIVERS = ['soclink-test', 'rpmsg'] as const
+/**
+ * The vhost-client drivers the ep role registers, by the name a function's
+ * vhostDriver gives; 'none' is no client linked (unlinked in the vhost
+ * configfs tree): the subsystem ids stay as configured.
+ */
+export const VHOST_DRIVERS = ['soclink-test', 'rpmsg', 'none'] as const
 
 export interface FunctionConfig {
   name: string
@@ -25,7 +29,7 @@ export interface FunctionConfig {
   /** Virtqueues the vhost device creates, and buffers in each. */
   numVrings: number
   vringSize: number
-  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...). */
+  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...); one of VHOST_DRIVERS. */
   vhostDriver: string
 }
 
