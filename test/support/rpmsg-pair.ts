@@ -146,16 +146,18 @@ export interface RpmsgPairOptions {
   vhostBufSize?: number
   /** The vhost side's transport has no config space. */
   noConfig?: boolean
+  /** Buffers per direction (both sides; default 256). */
+  numBufs?: number
 }
 
 export async function rpmsgPair (opts: RpmsgPairOptions = {}): Promise<RpmsgPair> {
   const loop = new RpmsgLoop(opts.noConfig === true)
   const vbus = new VhostBus()
-  const vhostDriver = new VhostRpmsgDriver({ bufSize: opts.vhostBufSize })
+  const vhostDriver = new VhostRpmsgDriver({ bufSize: opts.vhostBufSize, numBufs: opts.numBufs })
   await vbus.registerDriver(vhostDriver)
   if (await vbus.registerDevice(loop.vhost) !== 'bound') throw new Error(`vhost side did not bind: ${loop.vhost.lastError?.message}`)
   const virtioBus = new VirtioBus()
-  const virtioDriver = new VirtioRpmsgDriver({ packed: opts.packed === true, bufSize: opts.virtioBufSize })
+  const virtioDriver = new VirtioRpmsgDriver({ packed: opts.packed === true, bufSize: opts.virtioBufSize, numBufs: opts.numBufs })
   await virtioBus.registerDriver(virtioDriver)
   const outcome = await virtioBus.addDevice(loop.virtio)
   if (outcome !== 'bound') throw new Error(`virtio side: ${outcome}: ${loop.virtio.lastError?.message}`)

@@ -73,3 +73,19 @@ t.test('a reset goes back to 512 until the next negotiation, which gives the big
   t.equal(pair.virtioDriver.bus(pair.loop.virtio).bufSize, 2048)
   t.equal(pair.vhost.bufSize, 2048)
 })
+
+t.test('numBufs 16: rings of 16, 16 rx buffers posted, the 17th send finds no buffer while the far side is held', async (t) => {
+  const { pair, host, guest } = await joined({ numBufs: 16 })
+  t.equal(pair.virtio.rvq.num, 16, 'the vhost side sized the rings')
+  t.equal(pair.virtio.svq.num, 16)
+  pair.loop.pause()
+  let sent = 0
+  for (;;) {
+    try { guest.trySend(Uint8Array.of(sent)); sent++ } catch (err) { t.match(err, { code: 'ERR_RPMSG_NO_BUFFER' }); break }
+  }
+  t.equal(sent, 16, 'the 16 tx buffers ran out after 16 sends')
+  pair.loop.resume()
+  const got: number[] = []
+  await new Promise<void>((resolve) => { host.on('message', (p: Uint8Array) => { got.push(p[0]!); if (got.length === sent) resolve() }) })
+  t.same(got, Array.from({ length: sent }, (_, i) => i), 'they all arrive once the far side runs')
+})

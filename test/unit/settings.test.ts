@@ -53,7 +53,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     ntbPairs: [],
     rpmsgSample: false,
     vhostDriver: 'rpmsg',
-    rpmsgBufSize: 512
+    rpmsgBufSize: 512,
+    rpmsgNumBufs: 256
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -269,4 +270,12 @@ t.test('ntbPairs: repeatable --ntb-pair HOSTA:HOSTB, a list in the file; a host 
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'ntbPairs:\n  - [h1, h2]\n' }), CONFIG_ERROR, 'strings in the file')
   const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
   t.match(help.kind === 'help' ? help.text : '', /--ntb-pair VALUE\s+\[SOCLINK_NTB_PAIRS\] \[file: ntbPairs\]/, 'help lists the singular flag')
+})
+
+t.test('rpmsgNumBufs: 256 per direction (Linux), a power of two up to 4096', async (t) => {
+  t.equal(load([]).rpmsgNumBufs, 256)
+  t.equal(load(['--rpmsg-num-bufs', '64']).rpmsgNumBufs, 64)
+  t.equal(load([], { SOCLINK_RPMSG_NUM_BUFS: '1024' }).rpmsgNumBufs, 1024)
+  t.throws(() => load(['--rpmsg-num-bufs', '100']), CONFIG_ERROR, 'not a power of two')
+  t.throws(() => load(['--rpmsg-num-bufs', '8192']), CONFIG_ERROR, 'too many')
 })

@@ -50,6 +50,7 @@ export interface Settings {
   ntbSpadCount: number
   ntbPairs: NtbPairSetting[]
   rpmsgBufSize: number
+  rpmsgNumBufs: number
 }
 
 /** An endpoint function as the config file gives it (pci_ep configfs attributes). */
@@ -109,6 +110,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ntbDbCount: { kind: 'int', range: [4, 32], doc: 'NTB board: MSI vectors per host, the link vector included, 4 to 32 (db_count; default 32)' },
   ntbSpadCount: { kind: 'int', range: [1, 1024], doc: 'NTB board: scratchpads per host, 1 to 1024 (spad_count; default 64)' },
   ntbPairs: { kind: 'pairs', doc: 'NTB board: two hosts joined by one NTB function, HOSTA:HOSTB (repeatable; comma-separated in the environment; in the file a list of "HOSTA:HOSTB"). None (default): hosts are paired in the order they link, 1st with 2nd, 3rd with 4th' },
+  rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
   rpmsgBufSize: { kind: 'size', doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
   rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel . A bare flag; true or false in the environment and file (default false)' }
 }
@@ -140,7 +142,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   ntbPairs: [],
   rpmsgSample: false,
   vhostDriver: 'rpmsg',
-  rpmsgBufSize: 512
+  rpmsgBufSize: 512,
+  rpmsgNumBufs: 256
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())

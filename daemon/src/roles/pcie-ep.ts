@@ -47,7 +47,7 @@ export class PcieEndpointRole {
     this.node = node
     this.logger = node.logger.child({ layer: 'pcie-ep' })
     this.testDriver = new TestVhostDriver()
-    this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg!, bufSize: node.settings.rpmsgBufSize })
+    this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg!, bufSize: node.settings.rpmsgBufSize, numBufs: node.settings.rpmsgNumBufs })
     this.functions = new FunctionTable([CONTROLLER], {
       start: async (_ctrl, fn) => { await this.startFunction(fn) },
       stop: async () => { await this.stopFunction() }

@@ -35,7 +35,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   private readonly freeTx: number[] = []
   private stopped = false
 
-  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE) {
+  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE, readonly numBufs = RPMSG_BUFS_PER_DIRECTION) {
     super(RPMSG_BUF_SIZE)
   }
 
@@ -50,8 +50,9 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
       { name: 'input', callback: () => { this.onRx() } },
       { name: 'output', callback: () => { this.pump() } }
     ])
-    const nrx = Math.min(RPMSG_BUFS_PER_DIRECTION, this.rvq.num)
-    const ntx = Math.min(RPMSG_BUFS_PER_DIRECTION, this.svq.num)
+    // As many buffers as the rings hold, up to numBufs (virtio_rpmsg_probe: MAX_RPMSG_NUM_BUFS / 2).
+    const nrx = Math.min(this.numBufs, this.rvq.num)
+    const ntx = Math.min(this.numBufs, this.svq.num)
     for (let i = 0; i < nrx + ntx; i++) {
       const addr = this.pool.alloc(this.bufSize)
       if (addr === null) {
@@ -171,6 +172,8 @@ export interface VirtioRpmsgDriverOptions {
   packed?: boolean
   /** Buffer size this side takes (bufsz.ts); above 512 it asks for VIRTIO_RPMSG_F_BUFSZ. Default 512. */
   bufSize?: number
+  /** Buffers per direction at most (fewer if the rings are smaller); default 256. */
+  numBufs?: number
   /** The daemon's rpmsg drivers, matched against the channels of every bus this driver makes. */
   drivers?: RpmsgDriverTable
 }
@@ -183,10 +186,12 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   private readonly buses = new Map<VirtioDevice, VirtioRpmsgBus>()
   private readonly drivers: RpmsgDriverTable | undefined
   private readonly bufSize: number
+  private readonly numBufs: number
 
   constructor (options: VirtioRpmsgDriverOptions = {}) {
     this.drivers = options.drivers
     this.bufSize = options.bufSize ?? RPMSG_BUF_SIZE
+    this.numBufs = options.numBufs ?? RPMSG_BUFS_PER_DIRECTION
     this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
       (this.bufSize > RPMSG_BUF_SIZE ? featureSet(VIRTIO_RPMSG_F_BUFSZ) : 0n) |
       (options.eventIdx === false ? 0n : featureSet(VIRTIO_RING_F_EVENT_IDX)) |
@@ -196,7 +201,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   async probe (dev: VirtioDevice): Promise<void> {
     const pool = dev.ops.buffers
     if (pool === null) throw new VirtioError('ERR_VIRTIO_DRIVER', `${dev.name}: the transport gives no buffer memory`)
-    const bus = new VirtioRpmsgBus(dev, pool, this.bufSize)
+    const bus = new VirtioRpmsgBus(dev, pool, this.bufSize, this.numBufs)
     // Attached before start: a name service message may follow DRIVER_OK at once.
     this.drivers?.attach(bus, { side: 'virtio', device: dev.name })
     try {
