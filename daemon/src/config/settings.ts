@@ -2,24 +2,20 @@
 // (--config, JSON or YAML) over defaults. Every setting has one name in all
 // three: the file key `deadAfterMs` is the flag `--dead-after-ms` and the
 // variable `SOCLINK_DEAD_AFTER_MS`. Pure: callers pass argv, env and a file
-// reader, so tests need no process.
+// reader, so tests need no process. How each kind of value is read: values.ts.
 
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
+import {
+  ROLES, fromFile, fromText, normalizePeerUrl, type HostPort, type Kind, type NtbPairSetting, type PcieFunctionSetting, type RegionSetting, type RoleName, type WindowSetting
+} from './values.js'
 import { RPMSG_BUF_SIZE } from '../rpmsg/wire.js'
 import { RPMSG_MAX_BUF_SIZE } from '../rpmsg/bufsz.js'
 
-export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
-export type RoleName = typeof ROLES[number]
-
-export interface HostPort { host: string, port: number }
-export interface RegionSetting { name: string, size: number }
-export interface WindowSetting { peer: string, region: string | number, offset: number, size: number, replica: boolean }
-/** Two hosts the NTB board joins through one NTB function (primary a, secondary b). */
-export interface NtbPairSetting { a: string, b: string }
+export { ROLES, normalizePeerUrl, parseSize, type HostPort, type NtbPairSetting, type PcieFunctionSetting, type RegionSetting, type RoleName, type WindowSetting } from './values.js'
 
 export interface Settings {
   role: RoleName
@@ -53,22 +49,7 @@ export interface Settings {
   rpmsgNumBufs: number
 }
 
-/** An endpoint function as the config file gives it (pci_ep configfs attributes). */
-export interface PcieFunctionSetting {
-  name: string
-  controller?: string
-  vendorId?: number
-  deviceId?: number
-  subsysVendorId?: number
-  subsysId?: number
-  classCode?: number
-  numVrings?: number
-  vringSize?: number
-  /** The vhost-client driver: 'soclink-test' (default) or 'rpmsg' (subsystem id VIRTIO_ID_RPMSG). */
-  vhostDriver?: typeof VHOST_DRIVERS[number]
-}
 
-type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'functions' | 'vhostDriver' | 'pairs'
 
 interface Spec {
   kind: Kind
@@ -102,8 +83,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   memorySize: { kind: 'size', doc: 'system memory of a root complex: rc, ntb-virtio and ntb-vhost hosts; the ep\'s outbound window onto the rc\'s; e.g. 16M (default)' },
   ring: { kind: 'ring', doc: 'PCIe rc and ntb-virtio: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
-  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (soclink-test | rpmsg)}]; default one vhost0 on pcie0', fileOnly: true },
-  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none; ntb-vhost: the vhost device\'s driver; rpmsg (default; virtio device 7) or soclink-test (the test device)' },
+  pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (rpmsg | soclink-test | none)}]; default one vhost0 on pcie0', fileOnly: true },
+  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none; ntb-vhost: the vhost device\'s driver; rpmsg (default; virtio device 7) , soclink-test (the test device) or none (no client linked: the subsystem ids as configured)' },
   // The NTB function's configfs attributes (pci-epf-ntb.c: num_mws, mw1..mw4, db_count, spad_count).
   ntbMws: { kind: 'int', range: [1, 4], doc: 'NTB board: memory windows per host, 1 to 4 (num_mws; default 2)' },
   ntbMwSize: { kind: 'size', range: [4096, 1 << 30], pow2: true, doc: 'NTB board: size of every memory window, a power of two from 4K to 1G (mw1..mw4; default 4M)' },
@@ -261,147 +242,6 @@ function checked (spec: Spec, v: unknown, where: string): unknown {
   if (spec.range !== undefined && (v < spec.range[0] || v > spec.range[1])) throw new ConfigError(`${where}: ${v} is outside ${spec.range[0]}..${spec.range[1]}`)
   if (spec.pow2 === true && 2 ** Math.round(Math.log2(v)) !== v) throw new ConfigError(`${where}: ${v} is not a power of two`)
   return v
-}
-
-function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
-  const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
-  switch (kind) {
-    case 'string': return one
-    case 'int': return parseInteger(one, where)
-    case 'size': return parseSize(one, where)
-    case 'boolean': return oneOf(one, ['true', 'false'], where) === 'true'
-    case 'ring': return oneOf(one, ['split', 'packed'], where)
-    case 'interrupts': return oneOf(one, ['msi', 'intx'], where)
-    case 'vhostDriver': return oneOf(one, VHOST_DRIVERS, where)
-    case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
-    case 'hostport': return parseHostPort(one, where)
-    case 'role': return parseRole(one, where)
-    case 'list': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
-    case 'regions': return (Array.isArray(raw) ? raw : [raw]).map((x) => parseRegion(x.trim(), where))
-    case 'pairs': return parsePairs((Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== ''), where)
-    case 'windows': throw new ConfigError(`${key} can only be set in the config file`)
-  }
-}
-
-function fromFile (kind: Kind, v: unknown, where: string): unknown {
-  switch (kind) {
-    case 'string': if (typeof v === 'string') return v; break
-    case 'int': if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v; break
-    case 'size': if (typeof v === 'string') return parseSize(v, where); if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v; break
-    case 'boolean': if (typeof v === 'boolean') return v; break
-    case 'ring': if (typeof v === 'string') return oneOf(v, ['split', 'packed'], where); break
-    case 'interrupts': if (typeof v === 'string') return oneOf(v, ['msi', 'intx'], where); break
-    case 'vhostDriver': if (typeof v === 'string') return oneOf(v, VHOST_DRIVERS, where); break
-    case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
-    case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
-    case 'role': if (typeof v === 'string') return parseRole(v, where); break
-    case 'list': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v; break
-    case 'regions':
-      if (Array.isArray(v)) {
-        return v.map((r, i) => {
-          if (typeof r === 'string') return parseRegion(r, `${where}[${i}]`)
-          if (typeof r === 'object' && r !== null && typeof (r as RegionSetting).name === 'string' &&
-            Number.isSafeInteger((r as RegionSetting).size) && (r as RegionSetting).size > 0 && Object.keys(r).length === 2) return r
-          throw new ConfigError(`${where}[${i}]: expected {name, size} or "NAME:SIZE"`)
-        })
-      }
-      break
-    case 'windows':
-      if (Array.isArray(v)) return v.map((w, i) => parseWindow(w, `${where}[${i}]`))
-      break
-    case 'pairs': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return parsePairs(v, where); break
-  }
-  throw new ConfigError(`${where}: expected ${kind}, got ${JSON.stringify(v)}`)
-}
-
-function oneOf<T extends string> (s: string, allowed: readonly T[], where: string): T {
-  if (!(allowed as readonly string[]).includes(s)) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not one of ${allowed.join(', ')}`)
-  return s as T
-}
-
-const FUNCTION_NUMBERS = ['vendorId', 'deviceId', 'subsysVendorId', 'subsysId', 'classCode', 'numVrings', 'vringSize']
-
-function parseFunction (f: unknown, where: string): PcieFunctionSetting {
-  const o = f as Record<string, unknown>
-  const ok = typeof f === 'object' && f !== null && typeof o.name === 'string' &&
-    (o.controller === undefined || typeof o.controller === 'string') &&
-    (o.vhostDriver === undefined || (typeof o.vhostDriver === 'string' && (VHOST_DRIVERS as readonly string[]).includes(o.vhostDriver))) &&
-    Object.keys(o).every((k) => k === 'name' || k === 'controller' || k === 'vhostDriver' || (FUNCTION_NUMBERS.includes(k) && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0))
-  if (!ok) throw new ConfigError(`${where}: expected {name, controller?, vhostDriver?, ${FUNCTION_NUMBERS.map((k) => k + '?').join(', ')}} with non-negative integers and vhostDriver one of ${VHOST_DRIVERS.join(', ')}`)
-  return o as unknown as PcieFunctionSetting
-}
-
-function parseInteger (s: string, where: string): number {
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a non-negative integer below 2^53`)
-  return Number(s)
-}
-
-/** Sizes accept K, M, G suffixes (powers of 1024) and 0x hex. */
-export function parseSize (s: string, where: string): number {
-  const m = /^(0x[0-9a-f]+|\d+)([kmg]?)i?b?$/i.exec(s)
-  if (m === null) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a size (e.g. 4096, 64K, 1M, 0x1000)`)
-  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] ?? '').toLowerCase() || ' ')
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${where}: size ${s} out of range`)
-  return n
-}
-
-function parseHostPort (s: string, where: string): HostPort {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s)
-  const port = m === null ? NaN : Number(m[3])
-  if (m === null || port > 65535) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not HOST:PORT`)
-  return { host: m[1] ?? (m[2] !== '' ? m[2]! : '0.0.0.0'), port }
-}
-
-function parseRole (s: string, where: string): RoleName {
-  if (!(ROLES as readonly string[]).includes(s)) throw new ConfigError(`${where}: role ${JSON.stringify(s)} is not one of ${ROLES.join(', ')}`)
-  return s as RoleName
-}
-
-function parseRegion (s: string, where: string): RegionSetting {
-  const i = s.lastIndexOf(':')
-  if (i <= 0) throw new ConfigError(`${where}: region ${JSON.stringify(s)} is not NAME:SIZE`)
-  return { name: s.slice(0, i), size: parseSize(s.slice(i + 1), where) }
-}
-
-/** HOSTA:HOSTB pairs: two different hosts each, no host in two pairs. */
-function parsePairs (items: string[], where: string): NtbPairSetting[] {
-  const seen = new Set<string>()
-  return items.map((item) => {
-    const m = /^([^:\s]+):([^:\s]+)$/.exec(item)
-    if (m === null) throw new ConfigError(`${where}: ntb pair ${JSON.stringify(item)} is not HOSTA:HOSTB`)
-    const [a, b] = [m[1]!, m[2]!]
-    if (a === b) throw new ConfigError(`${where}: ntb pair ${item} joins ${a} to itself`)
-    for (const h of [a, b]) {
-      if (seen.has(h)) throw new ConfigError(`${where}: host ${h} is in two ntb pairs`)
-      seen.add(h)
-    }
-    return { a, b }
-  })
-}
-
-function parseWindow (w: unknown, where: string): WindowSetting {
-  const o = w as Record<string, unknown>
-  const ok = typeof w === 'object' && w !== null && typeof o.peer === 'string' &&
-    (typeof o.region === 'string' || Number.isSafeInteger(o.region)) &&
-    Number.isSafeInteger(o.size) && (o.size as number) > 0 &&
-    (o.offset === undefined || (Number.isSafeInteger(o.offset) && (o.offset as number) >= 0)) &&
-    (o.replica === undefined || typeof o.replica === 'boolean') &&
-    Object.keys(o).every((k) => ['peer', 'region', 'offset', 'size', 'replica'].includes(k))
-  if (!ok) throw new ConfigError(`${where}: expected {peer, region, offset?, size, replica?}`)
-  return { peer: o.peer as string, region: o.region as string | number, offset: (o.offset as number | undefined) ?? 0, size: o.size as number, replica: (o.replica as boolean | undefined) ?? true }
-}
-
-export function normalizePeerUrl (s: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/^wss?:\/\//i.test(s)) throw new ConfigError(`peer ${JSON.stringify(s)}: links are ws:// or wss:// URLs`)
-  const url = /^wss?:\/\//.test(s) ? s : `ws://${s}`
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new ConfigError(`peer ${JSON.stringify(s)} is not a ws:// URL or HOST:PORT`)
-  }
-  if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/link'
-  return u.toString()
 }
 
 function helpText (): string {
