@@ -84,7 +84,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ring: { kind: 'ring', doc: 'PCIe rc and ntb-virtio: virtqueue layout the drivers ask for, split (default) or packed' },
   interrupts: { kind: 'interrupts', doc: 'PCIe rc: msi (default) or intx' },
   pcieFunctions: { kind: 'functions', doc: 'PCIe ep: endpoint functions, [{name, controller?, vendorId?, deviceId?, subsysVendorId?, subsysId?, classCode?, numVrings?, vringSize?, vhostDriver? (rpmsg | soclink-test | none)}]; default one vhost0 on pcie0', fileOnly: true },
-  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none; ntb-vhost: the vhost device\'s driver; rpmsg (default; virtio device 7) , soclink-test (the test device) or none (no client linked: the subsystem ids as configured)' },
+  vhostDriver: { kind: 'vhostDriver', doc: 'PCIe ep: the vhost-client driver of endpoint functions that name none; ntb-vhost: the vhost device\'s driver; rpmsg (default; virtio device 7), soclink-test (the test device) or none (no client linked: the subsystem ids as configured)' },
   // The NTB function's configfs attributes (pci-epf-ntb.c: num_mws, mw1..mw4, db_count, spad_count).
   ntbMws: { kind: 'int', range: [1, 4], doc: 'NTB board: memory windows per host, 1 to 4 (num_mws; default 2)' },
   ntbMwSize: { kind: 'size', range: [4096, 1 << 30], pow2: true, doc: 'NTB board: size of every memory window, a power of two from 4K to 1G (mw1..mw4; default 4M)' },
