@@ -6,6 +6,8 @@ import { errorReplies, noFields, record, ref } from '../schemas.js'
 
 export function nodeRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/healthz', {
+    // Health checks poll every few seconds (Docker HEALTHCHECK): not worth a log line each.
+    logLevel: 'warn',
     schema: {
       summary: 'Liveness',
       tags: ['node'],

@@ -1,0 +1,122 @@
+// docker-compose.yml's two profiles, run for real without a container
+// engine: each service of the profile in a network namespace of its own on
+// one bridge, reaching the others by their compose names over IP, with the
+// command, environment (image ENV, soclink.env, environment), health check
+// and restart policy that the compose file and the Dockerfile give it, and
+// the built package's soclinkd and soclink. The ping application must see
+// round trips through the echo application; after the far daemon (the vhost
+// side) is stopped and started again, round trips must come back without
+// the pinger being restarted. Needs root: without it the test fails, it
+// does not skip.
+
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { planProfile } from './compose-plan.js'
+import { imageConfig, parseDockerfile } from './dockerfile.js'
+import { Network } from './netns.js'
+import { Project } from './compose-up.js'
+import type { Container } from './container.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const COMPOSE = join(ROOT, 'docker-compose.yml')
+
+/** Per profile: the pinging and echoing applications and the daemon restarted under them. */
+const TOPOLOGIES = [
+  { profile: 'pcie', pinger: 'rc-ping', echo: 'ep-echo', far: 'ep' },
+  { profile: 'ntb', pinger: 'host2-ping', echo: 'host1-echo', far: 'host1' }
+]
+
+/** soclink rpmsg ping's line per round trip (client/src/cli/rpmsg-views.ts). */
+const REPLY = /^\d+ bytes from \d+: seq=(\d+) time=([\d.]+) ms$/
+/** What the pinger prints while the far side is gone. */
+const OUTAGE = /detached|not sent|no reply/
+
+const WAIT_MS = 60_000
+
+/** The package's bins (package.json "bin"), as the image links them onto PATH. */
+function bins (): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+  const out = Object.fromEntries(Object.entries(pkg.bin).map(([name, path]) => [name, join(ROOT, path)]))
+  for (const path of Object.values(out)) if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first`)
+  return out
+}
+
+const roundTrips = (c: Container, from = 0): string[] =>
+  c.log.slice(from).filter((l) => l.stream === 'stdout' && REPLY.test(l.text)).map((l) => l.text)
+
+async function until (what: string, check: () => boolean, project: Project, ms = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; recent output:\n${project.tails()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Runs `soclink ARGS --json` in a service's namespace; its parsed output. */
+async function cliIn (net: Network, service: string, args: string[], binsMap: Record<string, string>): Promise<unknown> {
+  const p = net.spawn(service, [process.execPath, binsMap.soclink!, ...args, '--json'], { PATH: process.env.PATH ?? '' })
+  let out = ''
+  let err = ''
+  p.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  p.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  const timer = setTimeout(() => { p.kill('SIGKILL') }, 20_000)
+  const code = await new Promise<number | null>((resolve) => { p.once('close', resolve) })
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`soclink ${args.join(' ')} in ${service}: exit ${String(code)}: ${err}`)
+  return JSON.parse(out)
+}
+
+const image = imageConfig(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')))
+const binsMap = bins()
+
+for (const topo of TOPOLOGIES) {
+  t.test(`docker compose --profile ${topo.profile} up, in network namespaces`, async (t) => {
+    const plans = planProfile({ path: COMPOSE, text: readFileSync(COMPOSE, 'utf8'), image, readFile: (p) => readFileSync(p, 'utf8') }, topo.profile)
+    const net = Network.create(plans.map((p) => p.name))
+    const project = new Project(plans, net, binsMap)
+    t.teardown(async () => {
+      if (!t.passing()) t.comment(project.tails(40))
+      await project.down()
+      net.destroy()
+    })
+
+    await project.up()
+    const pinger = project.container(topo.pinger)
+    const echo = project.container(topo.echo)
+    const far = project.container(topo.far)
+    await until(`3 round trips in ${topo.pinger}'s output`, () => roundTrips(pinger).length >= 3, project)
+    t.ok(roundTrips(pinger).length >= 3, `${topo.pinger} prints round trips through ${topo.echo}: ${roundTrips(pinger)[0]}`)
+
+    // The far daemon reached its peer by compose name, over the bridge.
+    const dialed = far.plan.env.SOCLINK_PEERS!
+    const peers = await cliIn(net, topo.pinger, ['--api', `http://${topo.far}:7401`, 'peers'], binsMap) as Array<{ state: string, url: string }>
+    const link = peers.find((p) => p.url === `ws://${dialed}/v1/link`)
+    t.equal(link?.state, 'up', `${topo.far}'s link to ws://${dialed}/v1/link is up (asked from ${topo.pinger}'s namespace at ${net.attachment(topo.far).ip})`)
+
+    // Stop the far side: the pinger sees the outage and keeps running.
+    const pingerRuns = pinger.runs
+    const echoRestarts = echo.policyRestarts
+    let mark = pinger.log.length
+    const exit = await far.stop()
+    t.same(exit, { code: 0, signal: null }, `${topo.far} drains and exits 0 on SIGTERM`)
+    await until(`${topo.pinger} to notice ${topo.far} is gone`, () => pinger.log.slice(mark).some((l) => OUTAGE.test(l.text)), project)
+    t.pass(`${topo.pinger} reports the outage: ${pinger.log.slice(mark).find((l) => OUTAGE.test(l.text))!.text}`)
+
+    // Start it again: round trips come back.
+    mark = pinger.log.length
+    far.start()
+    await far.healthy()
+    t.pass(`${topo.far} is healthy again`)
+    await until(`3 round trips in ${topo.pinger}'s output after ${topo.far} came back`, () => roundTrips(pinger, mark).length >= 3, project)
+    t.ok(roundTrips(pinger, mark).length >= 3, `round trips again after ${topo.far}'s restart: ${roundTrips(pinger, mark)[0]}`)
+    t.equal(pinger.runs, pingerRuns, `${topo.pinger} rode through the restart (not restarted)`)
+    t.ok(echo.policyRestarts > echoRestarts, `${topo.echo} was started again by its restart policy (${echo.policyRestarts - echoRestarts} times)`)
+
+    await project.down()
+    t.ok([...project.containers.values()].every((c) => !c.running), 'every service stopped')
+    net.destroy()
+    t.same(net.leftovers(), [], 'no namespace, link, bridge or hosts file left')
+  })
+}
