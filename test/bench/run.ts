@@ -149,9 +149,10 @@ ${table}
   *In-daemon*: the rc's virtio_rpmsg_bus and the ep's vhost_rpmsg_bus used directly (an ep channel, an rc
   endpoint), ${RPMSG_MESSAGES.toLocaleString('en-US')} messages of 496 bytes (the most a 512-byte buffer carries) each way, \`bus.send()\` in a
   loop, timed until the receiving callback has had them all. *Client library*: two \`RpmsgClient\`
-  applications through each daemon's rpmsg gateway (ws://API/v1/rpmsg), ${RPMSG_CLIENT_MESSAGES.toLocaleString('en-US')} messages each way, one awaited
-  \`send()\` per message (the client's in-order use: each waits for the gateway's Sent reply, so one gateway
-  round trip per message bounds the rate); the ping-pong sends one 496-byte message to an ep application that
+  applications through each daemon's rpmsg gateway (ws://API/v1/rpmsg), ${RPMSG_CLIENT_MESSAGES.toLocaleString('en-US')} messages each way, first one awaited
+  \`send()\` at a time (each waits for the gateway's Sent reply, so one gateway round trip per message bounds the
+  rate), then with ${WINDOW} \`send()\`s in flight (the daemon keeps a connection's sends in order, waiting for
+  buffers in rpmsg_send()'s FIFO); the ping-pong sends one 496-byte message to an ep application that
   echoes it, ${ROUNDS.toLocaleString('en-US')} times. Every message crosses as a buffer in rc memory (written by the rc, or by the ep
   through its outbound window), signalled by queue kicks (rc → ep) and MSIs (ep → rc).
   Ratios: msg/s against raw ws one-way 496 B; RTT against raw ws ping-pong.
