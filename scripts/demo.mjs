@@ -1,16 +1,19 @@
-// npm run demo: rpmsg between two soclink daemons on loopback. An rc daemon
-// (root complex, virtio side) and an ep daemon (endpoint function running
-// the rpmsg vhost driver) link up as PCIe would; an application on the ep
-// announces an echo endpoint through the name service, an application on
-// the rc finds it, exchanges messages, then measures a burst and round
-// trips. Everything it started is stopped before it exits, also on Ctrl-C.
-// Needs only `npm install` (which builds dist/); imports the built package.
+// npm run demo: rpmsg between soclink daemons on loopback. pcie (the
+// default): an rc daemon (root complex, virtio side) and an ep daemon
+// (endpoint function running the rpmsg vhost driver) link up as PCIe would.
+// ntb: an NTB board daemon and two hosts behind it, HOST1 (ntb-vhost,
+// running the rpmsg vhost driver) and HOST2 (ntb-virtio). An application on
+// the vhost side announces an echo endpoint through the name service, an
+// application on the virtio side finds it, exchanges messages, then
+// measures a burst and round trips. Everything it started is stopped before
+// it exits, also on Ctrl-C. Needs only `npm install` (which builds dist/);
+// imports the built package.
 //
-//   node scripts/demo.mjs [--topology pcie]
+//   node scripts/demo.mjs [--topology pcie|ntb]
 //
 // A topology says which daemons to start and which two rpmsg gateways the
-// applications use (the virtio side's and the vhost side's); NTB comes later
-// as another entry in TOPOLOGIES.
+// applications use (the virtio side's and the vhost side's), and how a
+// message travels between them.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -117,10 +120,55 @@ async function pcie (tmp, { ControlClient }) {
   // GET /v1/rpmsg/endpoints answers 404 until the daemon has an rpmsg bus.
   await until('the ep\'s vhost rpmsg bus', async () => (await globalThis.fetch(ep.api + '/v1/rpmsg/endpoints')).ok ? true : undefined)
   say(`  rc: ${dev.name} (${dev.transport}, device id ${dev.deviceId} = rpmsg) is DRIVER_OK with driver ${dev.driver}, features ${dev.driverFeatures}`)
-  return { virtio: { name: 'rc', api: rc.api }, vhost: { name: 'ep', api: ep.api } }
+  return {
+    virtio: { name: 'rc', api: rc.api },
+    vhost: { name: 'ep', api: ep.api },
+    route: 'rc daemon → ep daemon',
+    crossing: 'the rings in rc memory and the link twice'
+  }
 }
 
-const TOPOLOGIES = { pcie }
+/**
+ * NTB (the RFC's second use case): the board's NTB function joins two hosts
+ * that each dial it; HOST1 (ntb-vhost) runs the rpmsg vhost driver (the
+ * default vhostDriver: rpmsg), HOST2 (ntb-virtio) keeps the rings and
+ * buffers in its memory window 0 and binds virtio_rpmsg_bus once the two
+ * have met in the board's scratchpads.
+ */
+async function ntb (_tmp, { ControlClient }) {
+  say('Starting three daemons on loopback (ports chosen by the kernel):')
+  const board = await startDaemon('board', ['--role', 'ntb'])
+  say(`  board  NTB board                pid ${board.pid}  peer links ${board.link}  control API ${board.api}`)
+  const host1 = await startDaemon('host1', ['--role', 'ntb-vhost', '--peer', board.link])
+  say(`  host1  HOST1, ntb-vhost side    pid ${host1.pid}  peer links ${host1.link}  control API ${host1.api}`)
+  const host2 = await startDaemon('host2', ['--role', 'ntb-virtio', '--peer', board.link])
+  say(`  host2  HOST2, ntb-virtio side   pid ${host2.pid}  peer links ${host2.link}  control API ${host2.api}`)
+  say('      both hosts dial the board, which pairs them on one NTB function (pci-epf-ntb);')
+  say('      each host binds ntb_hw_epf to it; HOST1 runs the rpmsg vhost driver, HOST2 the virtio side')
+  say()
+  say('Waiting for the links, the NTB handshake (scratchpads) and the rpmsg device...')
+  const h2 = new ControlClient(host2.api)
+  const h1 = new ControlClient(host1.api)
+  const dev = await until('HOST2 to bring the rpmsg device to DRIVER_OK', async () =>
+    (await h2.devices()).find((x) => x.driver === 'virtio_rpmsg_bus' && x.statusBits.includes('DRIVER_OK')))
+  const vdev = await until('HOST1\'s vhost rpmsg device', async () => (await h1.devices()).find((x) => x.driver === 'vhost_rpmsg_bus'))
+  await until('HOST1\'s vhost rpmsg bus', async () => (await globalThis.fetch(host1.api + '/v1/rpmsg/endpoints')).ok ? true : undefined)
+  const mw = (await (await globalThis.fetch(host2.api + '/v1/ntb')).json()).transport
+  say(`  host2: ${dev.name} (${dev.transport}, device id ${dev.deviceId} = rpmsg) is DRIVER_OK with driver ${dev.driver}, features ${dev.driverFeatures}`)
+  say(`  host2: rings and buffers in its memory window 0 (0x${mw.virtioAddr.toString(16)}, ${n(mw.mwSize / 1024)} KiB), which HOST1 reaches through the board`)
+  say(`  host1: ${vdev.name} (${vdev.transport}) bound to ${vdev.driver}`)
+  return {
+    virtio: { name: 'host2', api: host2.api },
+    vhost: { name: 'host1', api: host1.api },
+    route: 'host2 daemon → board → host1 daemon',
+    crossing: 'the rings in host2\'s memory window 0 and both links through the board twice'
+  }
+}
+
+const TOPOLOGIES = {
+  pcie: { title: 'an emulated PCIe link between two daemons', start: pcie },
+  ntb: { title: 'an emulated NTB: a board daemon between two host daemons', start: ntb }
+}
 
 // ---- the applications -----------------------------------------------------
 
@@ -192,7 +240,7 @@ async function exchange (sides, { RpmsgClient }) {
     say(`  rate: ${n(BURST / secs)} msgs/s each way (${n(2 * BURST / secs)} msgs/s both ways together)`)
 
     say()
-    say(`Round trips: ${n(ROUNDS)} ping-pongs of 16 bytes, one at a time (${v} app → ${v} daemon → ${h} daemon → echo app, and back)...`)
+    say(`Round trips: ${n(ROUNDS)} ping-pongs of 16 bytes, one at a time (${v} app → ${sides.route} → echo app, and back)...`)
     const rtts = []
     const ping = Buffer.alloc(16, 0x5a)
     for (let i = 0; i < ROUNDS; i++) {
@@ -204,7 +252,7 @@ async function exchange (sides, { RpmsgClient }) {
     rtts.sort((a, b) => a - b)
     const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length
     say(`  RTT: min ${ms(rtts[0])} ms  avg ${ms(avg)} ms  p99 ${ms(rtts[Math.ceil(rtts.length * 0.99) - 1])} ms`)
-    say('  (each one crosses both gateways, both rpmsg buses, the rings in rc memory and the link twice)')
+    say(`  (each one crosses both gateways, both rpmsg buses, ${sides.crossing})`)
   } finally {
     for (const a of apps) await a.close()
   }
@@ -212,16 +260,18 @@ async function exchange (sides, { RpmsgClient }) {
 
 // ---- main -----------------------------------------------------------------
 
+const USAGE = 'usage: npm run demo [-- --topology pcie|ntb]'
+
 function options () {
   try {
     const { values } = parseArgs({ options: { topology: { type: 'string', default: 'pcie' }, help: { type: 'boolean', short: 'h' } } })
-    if (values.help) { say('usage: npm run demo [-- --topology pcie]'); process.exit(0) }
+    if (values.help) { say(USAGE); process.exit(0) }
     if (!Object.hasOwn(TOPOLOGIES, values.topology)) {
-      throw new DemoError(`unknown topology "${values.topology}": this demo runs ${Object.keys(TOPOLOGIES).join(', ')} (NTB is not in the demo yet)`)
+      throw new DemoError(`unknown topology "${values.topology}": this demo runs ${Object.keys(TOPOLOGIES).join(', ')}`)
     }
     return values
   } catch (err) {
-    process.stderr.write(`demo: ${err.message}\nusage: npm run demo [-- --topology pcie]\n`)
+    process.stderr.write(`demo: ${err.message}\n${USAGE}\n`)
     process.exit(2)
   }
 }
@@ -248,9 +298,10 @@ try {
     if (b.status !== 0) throw new DemoError('npm run build failed')
   }
   const lib = await import(root + 'dist/client/src/index.js')
-  say(`soclink demo: rpmsg over ${opts.topology === 'pcie' ? 'an emulated PCIe link' : opts.topology} between two daemons on this machine`)
+  const topology = TOPOLOGIES[opts.topology]
+  say(`soclink demo: rpmsg over ${topology.title} on this machine`)
   say()
-  const sides = await TOPOLOGIES[opts.topology](tmp, lib)
+  const sides = await topology.start(tmp, lib)
   await exchange(sides, lib)
   say()
 } catch (err) {

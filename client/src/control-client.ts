@@ -3,8 +3,9 @@
 import { ApiError } from './errors.js'
 import { openEventStream, type EventStream } from './event-stream.js'
 import type {
-  Device, Doorbell, Health, NodeInfo, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer, Region,
-  RingResult, RpmsgChannelInfo, RpmsgEndpointList, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
+  Device, Doorbell, Health, NodeInfo, NtbDbRequest, NtbDoorbells, NtbLinkResult, NtbPerfRequest, NtbPerfResult, NtbPerfState, NtbSpads,
+  NtbSpadWrite, NtbState, NtbWindow, NtbWindows, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer,
+  Region, RingResult, RpmsgChannelInfo, RpmsgEndpointList, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
 } from './types.js'
 
 type Ref = string | number
@@ -146,6 +147,37 @@ export class ControlClient {
   async rpmsgChannels (): Promise<RpmsgChannelInfo[]> { return (await this.json<{ channels: RpmsgChannelInfo[] }>('GET', '/v1/rpmsg/channels')).channels }
   /** rpmsg endpoints (local addresses) and each bus's counters. */
   async rpmsgEndpoints (): Promise<RpmsgEndpointList> { return await this.json('GET', '/v1/rpmsg/endpoints') }
+
+  /** The NTB board's pairs (role ntb) or a host's NTB device and transport (ntb-virtio, ntb-vhost). */
+  async ntb (): Promise<NtbState> { return await this.json('GET', '/v1/ntb') }
+
+  // ntb_tool and ntb_perf on an NTB host. `force` overrides the refusal
+  // (409 ERR_BUSY) of what the transport or ntb_perf owns.
+  async ntbLink (up: boolean, force?: boolean): Promise<NtbLinkResult> { return await this.json('POST', '/v1/ntb/link', { up, ...(force === true && { force }) }) }
+  async ntbDoorbells (): Promise<NtbDoorbells> { return await this.json('GET', '/v1/ntb/db') }
+  async ntbDoorbellWrite (req: NtbDbRequest): Promise<NtbDoorbells> { return await this.json('POST', '/v1/ntb/db', req) }
+  async ntbPeerDoorbell (bits: number, force?: boolean): Promise<{ rang: number }> {
+    return await this.json('POST', '/v1/ntb/peer-db', { bits, ...(force === true && { force }) })
+  }
+
+  async ntbSpads (): Promise<NtbSpads> { return await this.json('GET', '/v1/ntb/spad') }
+  /** spad_write, or peer_spad_write with `peer`. */
+  async ntbSpadWrite (idx: number, value: number, opts: { peer?: boolean, force?: boolean } = {}): Promise<NtbSpadWrite> {
+    return await this.json('PUT', `/v1/ntb/${opts.peer === true ? 'peer-spad' : 'spad'}/${seg(idx)}`, { value, ...(opts.force === true && { force: true }) })
+  }
+
+  async ntbWindows (): Promise<NtbWindows> { return await this.json('GET', '/v1/ntb/mw') }
+  async ntbSetWindow (widx: number, addr: number, size: number, force?: boolean): Promise<NtbWindow> {
+    return await this.json('PUT', `/v1/ntb/mw/${seg(widx)}`, { addr, size, ...(force === true && { force }) })
+  }
+
+  async ntbClearWindow (widx: number, force?: boolean): Promise<NtbWindow> {
+    return await this.json('DELETE', `/v1/ntb/mw/${seg(widx)}${force === true ? '?force=true' : ''}`)
+  }
+
+  async ntbPerf (): Promise<NtbPerfState> { return await this.json('GET', '/v1/ntb/perf') }
+  /** One ntb_perf run toward the other host: memory window write bandwidth, then doorbell round trips. */
+  async runNtbPerf (req: NtbPerfRequest = {}): Promise<NtbPerfResult> { return await this.json('POST', '/v1/ntb/perf', req) }
 
   /** The live event stream; resolves once subscribed, so no later event is missed. */
   async events (): Promise<EventStream> {

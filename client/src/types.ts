@@ -143,7 +143,7 @@ export interface Device {
   name: string
   side: 'virtio' | 'vhost'
   peer: string
-  transport: 'virtio-pci-epf' | 'pci-epf-vhost'
+  transport: 'virtio-pci-epf' | 'pci-epf-vhost' | 'ntb-virtio' | 'ntb-vhost'
   deviceId: number
   vendorId: number
   status: number
@@ -214,3 +214,146 @@ export interface RpmsgEndpointInfo {
 export interface RpmsgBusInfo { side: 'virtio' | 'vhost', device: string, counters: Record<string, number> }
 
 export interface RpmsgEndpointList { endpoints: RpmsgEndpointInfo[], buses: RpmsgBusInfo[] }
+
+// ---------------------------------------------------------------- NTB
+// (daemon/src/api/routes/ntb-schemas.ts and ntb-tool-schemas.ts)
+
+/** One host's interface of the board's NTB function. */
+export interface NtbInterface {
+  side: 'primary' | 'secondary'
+  host: string
+  peer: string | null
+  controller: string
+  started: boolean
+  linkup: boolean
+  linkStatus: boolean
+  doorbells: { configured: boolean, count: number }
+  msi: number[]
+  memoryWindows: Array<{
+    idx: number
+    bar: number
+    offset: number
+    size: number
+    translation: { addr: number, size: number, state: 'mapping' | 'mapped', attached: boolean } | null
+  }>
+  spads: number[]
+  peerSpadBacked: boolean
+  lastError: string
+  counters: Record<string, number>
+}
+
+export interface NtbPair {
+  name: string
+  a: string
+  b: string | null
+  configured: boolean
+  layout: { spadOffset: number, mw1Offset: number, dbEntrySize: number, spadSize: number, configBar: number, peerSpadBar: number, mwBars: number[] }
+  interfaces: NtbInterface[]
+}
+
+/** GET /v1/ntb on the board (role ntb). */
+export interface NtbBoard {
+  role: 'ntb'
+  autoPairing: boolean
+  config: { numMws: number, mwSizes: number[], dbCount: number, spadCount: number }
+  pairs: NtbPair[]
+  unpaired: string[]
+}
+
+/** ntb_hw_epf as a host sees it. */
+export interface NtbDeviceState {
+  name: string
+  peer: string
+  ready: boolean
+  link: boolean
+  vectors: number
+  dbCount: number
+  dbValidMask: number
+  dbBits: number
+  dbMask: number
+  mwCount: number
+  mwAlign: { addrAlign: number, sizeAlign: number } | null
+  translations: Array<{ widx: number, addr: number, size: number }>
+  peerMws: Array<{ widx: number, bar: number, base: number, size: number }>
+  spadCount: number
+  spads: number[]
+  peerSpads: number[]
+  counters: Record<string, number>
+}
+
+export interface NtbTransportState {
+  transport: 'ntb-virtio' | 'ntb-vhost'
+  state: string
+  peerType: string
+  lastError: string
+  virtioAddr: number | null
+  mwSize: number | null
+  device: { name: string, deviceId: number, vendorId: number, status: number, statusBits: string[], features: string, driver: string | null } | null
+  queues: Array<{ index: number, name: string, size: number, ready: boolean } & Record<string, unknown>>
+  counters: Record<string, number>
+}
+
+/** GET /v1/ntb on a host (roles ntb-virtio, ntb-vhost). */
+export interface NtbHost {
+  role: 'ntb-virtio' | 'ntb-vhost'
+  side: 'virtio' | 'vhost'
+  board: string | null
+  memorySize: number
+  lastError: string
+  device: NtbDeviceState | null
+  transport: NtbTransportState | null
+}
+
+export type NtbState = NtbBoard | NtbHost
+
+/** POST /v1/ntb/link. */
+export interface NtbLinkResult { enabled: boolean, link: boolean }
+
+/** What the transport and ntb_perf use: touching it needs force. */
+export interface NtbBitOwner { bit: number, owner: string }
+
+/** GET and POST /v1/ntb/db. */
+export interface NtbDoorbells { bits: number, mask: number, validMask: number, vectorCount: number, owned: NtbBitOwner[] }
+
+export interface NtbDbRequest { set?: number, clear?: number, mask?: number, unmask?: number, force?: boolean }
+
+/** GET /v1/ntb/spad. */
+export interface NtbSpads { count: number, spads: number[], peerSpads: number[], owned: Array<{ from: number, to: number, owner: string }> }
+
+export interface NtbSpadWrite { idx: number, value: number }
+
+export interface NtbWindow {
+  widx: number
+  addrAlign: number
+  sizeAlign: number
+  sizeMax: number
+  translation: { addr: number, size: number } | null
+  owner: string | null
+}
+
+/** GET /v1/ntb/mw. */
+export interface NtbWindows { count: number, windows: NtbWindow[], peerWindows: Array<{ widx: number, base: number, size: number }> }
+
+/** GET /v1/ntb/perf. */
+export interface NtbPerfState {
+  state: 'stopped' | 'down' | 'mapping' | 'ready' | 'unavailable'
+  reason: string
+  widx: number
+  bits: { request: number, answer: number } | null
+  buffer: { addr: number, size: number } | null
+  running: boolean
+  lastError: string
+  counters: { answered: number, strayAnswers: number, runs: number, failedRuns: number }
+}
+
+export interface NtbPerfRequest { bytes?: number, chunk?: number, pings?: number }
+
+/** POST /v1/ntb/perf: MB/s in 10^6 bytes per second, round trips in microseconds. */
+export interface NtbPerfResult {
+  bytes: number
+  chunk: number
+  seconds: number
+  mbps: number
+  pings: number
+  rtt: { min: number, avg: number, p99: number }
+}

@@ -1,9 +1,10 @@
 // The README's main command: npm run demo starts an rc and an ep daemon,
 // echoes rpmsg messages between two applications, measures a burst and
-// round trips, stops both daemons and exits 0. Runs scripts/demo.mjs
-// against the built package (dist/), as `npm run demo` does.
+// round trips, stops both daemons and exits 0; --topology ntb does the same
+// with an NTB board and two hosts. Runs scripts/demo.mjs against the built
+// package (dist/), as `npm run demo` does.
 
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -21,10 +22,10 @@ function alive (pid: number): boolean {
   }
 }
 
-t.test('npm run demo echoes rpmsg messages, prints a rate and an RTT, and leaves no daemon behind', async (t) => {
-  const { stdout } = await run(process.execPath, [script], { timeout: 120_000 })
-  for (let i = 1; i <= 5; i++) t.match(stdout, `rc → ep: hello ${i}   /   ep → rc: hello ${i}\n`, `hello ${i} went and came back`)
-  t.match(stdout, /10,000 sent rc → ep and 10,000 echoed ep → rc in [\d.]+ s, every one intact and in order/, 'the burst came back whole')
+/** What every topology's run shows: echoed lines, a whole burst, a rate and RTTs, and every daemon it named gone after exiting 0. */
+async function checkRun (t: Test, stdout: string, virtio: string, vhost: string, daemons: string[]): Promise<void> {
+  for (let i = 1; i <= 5; i++) t.match(stdout, `${virtio} → ${vhost}: hello ${i}   /   ${vhost} → ${virtio}: hello ${i}\n`, `hello ${i} went and came back`)
+  t.match(stdout, new RegExp(`10,000 sent ${virtio} → ${vhost} and 10,000 echoed ${vhost} → ${virtio} in [\\d.]+ s, every one intact and in order`), 'the burst came back whole')
 
   const rate = /rate: ([\d,]+) msgs\/s each way/.exec(stdout)
   t.ok(rate !== null && Number(rate[1]!.replace(/,/g, '')) > 0, 'a positive message rate')
@@ -33,17 +34,34 @@ t.test('npm run demo echoes rpmsg messages, prints a rate and an RTT, and leaves
   const [min, avg, p99] = (rtt?.slice(1) ?? []).map(Number)
   t.ok(min! > 0 && min! <= avg! && avg! <= p99!, 'min <= avg <= p99, all positive')
 
-  const pids = [...stdout.matchAll(/^ {2}(rc|ep) +\S.* pid (\d+) /gm)].map((m) => Number(m[2]))
-  t.equal(pids.length, 2, 'the demo printed both daemons\' pids')
+  const pids = [...stdout.matchAll(new RegExp(`^ {2}(${daemons.join('|')}) +\\S.* pid (\\d+) `, 'gm'))].map((m) => Number(m[2]))
+  t.equal(pids.length, daemons.length, 'the demo printed every daemon\'s pid')
   for (const pid of pids) t.notOk(alive(pid), `daemon ${pid} is gone`)
   const apis = [...stdout.matchAll(/control API (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!)
-  t.equal(apis.length, 2, 'the demo printed both control APIs')
+  t.equal(apis.length, daemons.length, 'the demo printed every control API')
   for (const api of apis) await t.rejects(fetch(api + '/healthz'), `nothing answers at ${api} any more`)
-  t.match(stdout, /rc \(pid \d+\) exited with 0\n {2}ep \(pid \d+\) exited with 0\nDone\.\n$/, 'both daemons drained and exited 0')
+  const exits = daemons.map((d) => `${d} \\(pid \\d+\\) exited with 0\\n`).join(' {2}')
+  t.match(stdout, new RegExp(`${exits}Done\\.\\n$`), 'every daemon drained and exited 0')
+}
+
+t.test('npm run demo echoes rpmsg messages, prints a rate and an RTT, and leaves no daemon behind', async (t) => {
+  const { stdout } = await run(process.execPath, [script], { timeout: 120_000 })
+  await checkRun(t, stdout, 'rc', 'ep', ['rc', 'ep'])
+})
+
+t.test('npm run demo -- --topology ntb: the same between two NTB hosts through a board', async (t) => {
+  const { stdout } = await run(process.execPath, [script, '--topology', 'ntb'], { timeout: 120_000 })
+  t.match(stdout, /^ {2}board {2}NTB board /m, 'says what the board is')
+  t.match(stdout, /^ {2}host1 {2}HOST1, ntb-vhost side /m, 'says what HOST1 is')
+  t.match(stdout, /^ {2}host2 {2}HOST2, ntb-virtio side /m, 'says what HOST2 is')
+  t.match(stdout, /host2: virtio0 \(ntb-virtio, device id 7 = rpmsg\) is DRIVER_OK with driver virtio_rpmsg_bus/, 'HOST2\'s rpmsg device came up')
+  t.match(stdout, /host1: vhost0 \(ntb-vhost\) bound to vhost_rpmsg_bus/, 'HOST1\'s vhost rpmsg device')
+  t.match(stdout, /host2 app → host2 daemon → board → host1 daemon → echo app, and back/, 'round trips go through the board')
+  await checkRun(t, stdout, 'host2', 'host1', ['board', 'host1', 'host2'])
 })
 
 t.test('npm run demo refuses a topology it does not run', async (t) => {
-  const err = await run(process.execPath, [script, '--topology', 'ntb'], { timeout: 30_000 }).then(() => null, (e: unknown) => e as { code: number, stderr: string })
+  const err = await run(process.execPath, [script, '--topology', 'usb'], { timeout: 30_000 }).then(() => null, (e: unknown) => e as { code: number, stderr: string })
   t.equal(err?.code, 2, 'exit code 2')
-  t.match(err?.stderr ?? '', /unknown topology "ntb": this demo runs pcie/, 'says which topologies it runs')
+  t.match(err?.stderr ?? '', /unknown topology "usb": this demo runs pcie, ntb/, 'says which topologies it runs')
 })

@@ -45,7 +45,8 @@ t.test('the three daemons come up on their roles alone: paired, translated, a vi
     'HOST2: ntb_hw_epf bound, link up, the vhost side found, virtio_rpmsg_bus bound')
   t.match(s1, { role: 'ntb-vhost', board: 'board', device: { link: true, ready: true }, transport: { peerType: 'virtio', device: { driver: 'vhost_rpmsg_bus' } } },
     'HOST1: ntb_hw_epf bound, link up, the virtio side found, vhost_rpmsg_bus bound')
-  t.same(s2.device!.translations, [{ widx: 0, addr: s2.transport!.virtioAddr, size: s2.transport!.mwSize }], 'HOST2 translated MW 0 onto its memory at the address it announced')
+  t.same(s2.device!.translations, [{ widx: 0, addr: s2.transport!.virtioAddr, size: s2.transport!.mwSize }, { widx: 1, addr: 5 << 20, size: 4 << 20 }],
+    'HOST2 translated MW 0 onto its memory at the address it announced, and MW 1 onto its ntb_perf buffer')
   t.equal(s1.transport!.virtioAddr, s2.transport!.virtioAddr, 'HOST1 read that address from the scratchpads')
   t.equal(s1.transport!.mwSize, s1.device!.peerMws[0]!.size, 'HOST1 offered its peer MW 0 whole')
   const b = await boardState(board)
@@ -56,7 +57,7 @@ t.test('the three daemons come up on their roles alone: paired, translated, a vi
   const h1 = pair.interfaces.find((i) => i.host === 'host1')!
   t.match(h1, { peer: 'host2', started: true, linkStatus: true }, 'HOST1\'s interface is started and its link up')
   t.match(h1.memoryWindows[0], { idx: 0, bar: 2, translation: { addr: s2.transport!.virtioAddr, size: s2.transport!.mwSize, attached: true } }, 'HOST1\'s MW1 reaches HOST2\'s memory')
-  t.equal(h1.memoryWindows[1]!.translation, null, 'MW2 is untranslated')
+  t.match(h1.memoryWindows[1]!.translation, { addr: 5 << 20, size: 4 << 20, attached: true }, 'HOST1\'s MW2 reaches HOST2\'s ntb_perf buffer')
   t.equal(h1.memoryWindows[0]!.offset, pair.layout.mw1Offset, 'MW1 starts at MW1_OFFSET in BAR2')
   t.same(pair.layout.mwBars, [8 << 20, 4 << 20], 'BAR2 holds the doorbell slots and a 4M MW1 (rounded to 8M), BAR3 a 4M MW2: the defaults')
 })

@@ -15,7 +15,8 @@ const SYSMEM = 'pcie.sysmem'
 
 const daemons: Daemon[] = []
 t.teardown(async () => { for (const d of [...daemons].reverse()) await d.stop() })
-const board = await startBoard()
+// A third memory window, which nobody translates (ntb_perf takes MW2 on both hosts).
+const board = await startBoard(['--ntb-mws', '3'])
 daemons.push(board)
 const host1 = await startHost('host1', 'vhost', board)
 daemons.push(host1)
@@ -75,9 +76,9 @@ t.test('writes outside a host\'s windows are refused and change no memory; a wri
   t.match(past, { status: 400, body: { error: { code: 'ERR_OUT_OF_RANGE' } } }, 'HOST1: 4 bytes at 2 before the end of BAR2 are out of range')
   t.match(await put(host1, `/v1/windows/${bar2.id}/memory?offset=${bar2.size}`, word), { status: 400, body: { error: { code: 'ERR_OUT_OF_RANGE' } } }, 'and at its end')
 
-  // Into memory windows nobody translated: MW2 (BAR3) of HOST1, MW1 of HOST2 (HOST1 translates none).
+  // Into memory windows nobody translated: MW3 (BAR4) of HOST1, MW1 of HOST2 (HOST1 translates no MW1).
   const targets: Array<{ d: Daemon, w: WindowRow, offset: number, what: string }> = [
-    { d: host1, w: await windowOnto(host1, 'pcie.bar3'), offset: 0x100, what: 'HOST1 into MW2 (BAR3)' },
+    { d: host1, w: await windowOnto(host1, 'pcie.bar4'), offset: 0x100, what: 'HOST1 into MW3 (BAR4)' },
     { d: host2, w: await windowOnto(host2, 'pcie.bar2'), offset: mw1Offset + 0x100, what: 'HOST2 into MW1 (BAR2 after the doorbell slots)' }
   ]
   for (const x of targets) {

@@ -194,3 +194,21 @@ t.test('RegionTable: ids, names, lookups, removal', async (t) => {
   t.equal(again.id, 3, 'ids are never reused')
   t.same(table.list().map((r) => [r.id, r.name]), [[2, 'beta'], [3, 'alpha']])
 })
+
+t.test('afterReports: inside an observer, runs once the write that caused it has been reported to every observer', async (t) => {
+  const r = new Region(1, 'regs', 64)
+  const seen: string[] = []
+  r.observe((offset) => {
+    seen.push(`a:${offset}`)
+    if (offset === 0) {
+      r.write8(8, 1) // a side effect: reported after this write
+      r.afterReports(() => { seen.push('irq') })
+    }
+  })
+  r.observe((offset) => { seen.push(`b:${offset}`) })
+  r.write8(0, 1)
+  t.same(seen, ['a:0', 'b:0', 'a:8', 'b:8', 'irq'], 'the interrupt comes after the side effect reached every observer')
+  const now: string[] = []
+  r.afterReports(() => { now.push('now') })
+  t.same(now, ['now'], 'outside an observer it runs at once')
+})

@@ -9,6 +9,7 @@ import { regionCommands, windowCommands } from './memory.js'
 import { doorbellCommands, eventCommands } from './signals.js'
 import { pciEpCommands, virtioCommands } from './pcie.js'
 import { rpmsgCommands } from './rpmsg.js'
+import { ntbCommands } from './ntb.js'
 import { nodeText, peersTable } from './views.js'
 
 export interface Output { out (text: string): void }
@@ -52,5 +53,6 @@ export function buildProgram (io: Output = stdout): Command {
   pciEpCommands(program, ctx)
   virtioCommands(program, ctx)
   rpmsgCommands(program, ctx)
+  ntbCommands(program, ctx)
   return program
 }

@@ -96,12 +96,12 @@ const hexString = (description: string): Record<string, unknown> => ({ type: 'st
 
 export const DeviceSchema = {
   $id: 'Device',
-  description: 'A virtio device (rc: the driver side) or a vhost device (ep: the device side).',
+  description: 'A virtio device (rc, ntb-virtio: the driver side) or a vhost device (ep, ntb-vhost: the device side).',
   ...record({
     name: { type: 'string', description: 'virtio<n> or vhost<n>' },
     side: { type: 'string', enum: ['virtio', 'vhost'] },
-    peer: { type: 'string', description: 'the node on the other side' },
-    transport: { type: 'string', enum: ['virtio-pci-epf', 'pci-epf-vhost'] },
+    peer: { type: 'string', description: 'the node on the other side: PCIe, the ep or rc; NTB, the board whose NTB function carries the device' },
+    transport: { type: 'string', enum: ['virtio-pci-epf', 'pci-epf-vhost', 'ntb-virtio', 'ntb-vhost'] },
     deviceId: count,
     vendorId: count,
     status: { type: 'integer', minimum: 0, maximum: 255, description: 'the device status byte' },
@@ -128,7 +128,7 @@ export const VirtqueueSchema = {
     name: str,
     layout: { type: 'string', enum: ['split', 'packed'] },
     size: count,
-    region: { type: 'string', description: 'rc: pcie.sysmem; ep: <rc>:pcie.sysmem, through the outbound window' },
+    region: { type: 'string', description: 'rc, ntb-virtio: pcie.sysmem; ep: <rc>:pcie.sysmem, through the outbound window; ntb-vhost: <board>:pcie.bar2, the peer memory window onto the virtio host\'s MW0' },
     desc: nullable(count, 'null on the device side until the driver activates the queue'),
     driverArea: nullable(count, 'split: the avail ring'),
     deviceArea: nullable(count, 'split: the used ring'),

@@ -1,7 +1,8 @@
 // What the API shows of the PCIe roles and the virtio / vhost devices above
 // them: plain objects that match the reply schemas in pcie-schemas.ts.
 // Feature sets (bigint) become "0x..." strings; ring indices are read from
-// the ring's memory as each side sees it.
+// the ring's memory as each side sees it. The device and queue views take
+// any transport's device and rings (the NTB hosts' too: ntb-device-views.ts).
 
 import type { SoclinkNode } from '../node.js'
 import type { PcieEndpointRole } from '../roles/pcie-ep.js'
@@ -9,8 +10,12 @@ import type { PcieRootComplexRole } from '../roles/pcie-rc.js'
 import type { ControllerState, FunctionConfig } from '../hw/pcie/function-table.js'
 import { SYSMEM_REGION, type EndpointState } from '../hw/pcie/endpoint-controller.js'
 import type { FunctionState } from '../hw/pcie/root-complex.js'
-import type { VirtioPciEpf } from '../transport/virtio-pci-epf.js'
-import type { PciEpfVhost } from '../transport/pci-epf-vhost.js'
+import type { MemoryAccess } from '../mem/access.js'
+import type { RingAddrs } from '../uapi/ring-addrs.js'
+import type { VirtioDevice } from '../virtio/virtio.js'
+import type { Virtqueue } from '../virtio/virtqueue.js'
+import type { VhostDevice } from '../vhost/vhost.js'
+import type { VhostVirtqueue } from '../vhost/virtqueue.js'
 import { PackedVirtqueue } from '../virtio/packed-virtqueue.js'
 import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED,
@@ -66,7 +71,7 @@ export interface DeviceView {
   name: string
   side: 'virtio' | 'vhost'
   peer: string
-  transport: 'virtio-pci-epf' | 'pci-epf-vhost'
+  transport: 'virtio-pci-epf' | 'pci-epf-vhost' | 'ntb-virtio' | 'ntb-vhost'
   deviceId: number
   vendorId: number
   status: number
@@ -100,14 +105,17 @@ function tryRead<T> (read: () => T, fallback: T): T {
   }
 }
 
-export function virtioDeviceView (t: VirtioPciEpf, test: TestCountersView | null = null): DeviceView {
+/** The driver side's transport: its device, who is on the other side, and what the device offers. */
+export interface VirtioSideView { device: VirtioDevice, peer: string, transport: DeviceView['transport'], getFeatures: () => bigint }
+
+export function virtioDeviceView (t: VirtioSideView, test: TestCountersView | null = null): DeviceView {
   const d = t.device
   const status = tryRead(() => d.status, 0)
   return {
     name: d.name,
     side: 'virtio',
     peer: t.peer,
-    transport: 'virtio-pci-epf',
+    transport: t.transport,
     deviceId: d.id.device,
     vendorId: d.id.vendor,
     status,
@@ -121,14 +129,13 @@ export function virtioDeviceView (t: VirtioPciEpf, test: TestCountersView | null
   }
 }
 
-export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string, test: TestCountersView | null = null): DeviceView {
-  const d = epf.device
+export function vhostDeviceView (d: VhostDevice, peer: string, transport: DeviceView['transport'], test: TestCountersView | null = null): DeviceView {
   const status = tryRead(() => d.getStatus(), 0)
   return {
     name: d.name,
     side: 'vhost',
-    peer: rcPeer,
-    transport: 'pci-epf-vhost',
+    peer,
+    transport,
     deviceId: d.id.device,
     vendorId: d.id.vendor,
     status,
@@ -146,14 +153,15 @@ export function vhostDeviceView (epf: PciEpfVhost, rcPeer: string, test: TestCou
 export function deviceViews (node: SoclinkNode): DeviceView[] {
   const rc = node.pcieRc
   if (rc !== null) {
-    return [...rc.transports.values()].map((t) =>
-      virtioDeviceView(t, t.device.driver === rc.testDriver ? tryRead(() => rc.testDriver.counters(t.device), null) : null))
+    return [...rc.transports.values()].map((t) => virtioDeviceView(
+      { device: t.device, peer: t.peer, transport: 'virtio-pci-epf', getFeatures: () => t.getFeatures() },
+      t.device.driver === rc.testDriver ? tryRead(() => rc.testDriver.counters(t.device), null) : null))
   }
   const ep = node.pcieEp
   const epf = ep?.epf ?? null
   if (ep === null || epf === null) return []
   const test = epf.device.driver === ep.testDriver ? tryRead(() => ep.testDriver.counters(epf.device), null) : null
-  return [vhostDeviceView(epf, ep.controller?.rcPeer ?? '', test)]
+  return [vhostDeviceView(epf.device, ep.controller?.rcPeer ?? '', 'pci-epf-vhost', test)]
 }
 
 // ------------------------------------------------------------ virtqueues
@@ -179,12 +187,10 @@ export interface VirtqueueView {
   lastError: string
 }
 
-/** The driver side: rings in rc system memory, read directly. */
-function virtioQueues (t: VirtioPciEpf, region: string): VirtqueueView[] {
-  const d = t.device
-  const mem = t.buffers.memory
+/** The driver side: rings in its system memory `mem` (region `region`), read directly. */
+export function virtioQueues (d: VirtioDevice, vqs: ReadonlyArray<Virtqueue<unknown>>, mem: MemoryAccess, region: string): VirtqueueView[] {
   const driverOk = (tryRead(() => d.status, 0) & VIRTIO_CONFIG_S_DRIVER_OK) !== 0
-  return t.vqs.map((vq) => {
+  return vqs.map((vq) => {
     const a = vq.addrs
     const r = vq.ring
     const packed = r instanceof PackedVirtqueue
@@ -213,8 +219,17 @@ function virtioQueues (t: VirtioPciEpf, region: string): VirtqueueView[] {
 
 const u16At = (bytes: Uint8Array): number => bytes[0]! | (bytes[1]! << 8)
 
-/** The device side: rings in the rc's memory, read through the outbound window. */
-function vhostQueues (epf: PciEpfVhost, region: string): VirtqueueView[] {
+/** A device side's rings: where each is and where the device is in it, and the driver's memory as the transport reaches it. */
+export interface VhostRingsView {
+  readonly device: VhostDevice
+  readonly vqs: readonly VhostVirtqueue[]
+  readonly addrs: ReadonlyArray<RingAddrs | undefined>
+  ringPosition: (n: number) => { lastAvail: number, availWrap: boolean | null, nextUsed: number, usedWrap: boolean | null } | null
+  read: (addr: number, length: number) => Uint8Array
+}
+
+/** The device side: rings in the driver's memory, read through the transport (an ep's outbound window, an NTB memory window). */
+export function vhostQueues (epf: VhostRingsView, region: string): VirtqueueView[] {
   const d = epf.device
   return epf.vqs.map((vq) => {
     const a = epf.addrs[vq.index]
@@ -246,7 +261,7 @@ function vhostQueues (epf: PciEpfVhost, region: string): VirtqueueView[] {
 
 export function virtqueueViews (node: SoclinkNode): VirtqueueView[] {
   const rc = node.pcieRc
-  if (rc !== null) return [...rc.transports.values()].flatMap((t) => virtioQueues(t, rc.rc.sysmem.name))
+  if (rc !== null) return [...rc.transports.values()].flatMap((t) => virtioQueues(t.device, t.vqs, t.buffers.memory, rc.rc.sysmem.name))
   const ep = node.pcieEp
   const epf = ep?.epf ?? null
   if (ep === null || epf === null) return []

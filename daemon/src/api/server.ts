@@ -27,6 +27,7 @@ import { vhostCfsRoutes } from './routes/vhost-cfs.js'
 import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
 import { addNtbSchemas } from './routes/ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
+import { ntbToolRoutes } from './routes/ntb-tool.js'
 
 export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
@@ -66,6 +67,7 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
   vhostCfsRoutes(app, node)
   rpmsgGatewayRoutes(app, node)
   ntbRoutes(app, node)
+  ntbToolRoutes(app, node)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }

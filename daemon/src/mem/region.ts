@@ -17,6 +17,7 @@ export class Region extends PagedMemory {
   private readonly observers = new Set<WriteObserver>()
   private reports: Array<{ offset: number, bytes: Uint8Array, origin: unknown }> = []
   private reporting = false
+  private afterReporting: Array<() => void> = []
 
   constructor (id: number, name: string, size: number) {
     super(size)
@@ -50,6 +51,21 @@ export class Region extends PagedMemory {
       this.reports = []
       this.reporting = false
     }
+    const after = this.afterReporting
+    this.afterReporting = []
+    for (const fn of after) fn()
+  }
+
+  /**
+   * Runs fn once every write made so far has reached the observers: at once,
+   * or, inside an observer (a register's side effect), when the write that
+   * caused it has been reported. An interrupt raised in reaction to a
+   * register write goes this way, so that it never overtakes the status it
+   * announces on the link.
+   */
+  afterReports (fn: () => void): void {
+    if (this.reporting) this.afterReporting.push(fn)
+    else fn()
   }
 
   /** Why a peer's write to [offset, offset + length) would be refused now (a region with no backing yet), or null. */

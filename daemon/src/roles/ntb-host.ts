@@ -13,9 +13,10 @@
 //     above that, and takes the size the vhost side offers (its peer MW0,
 //     ntbMwSize on the board);
 //   - ntb-vhost: ntb_vhost (transport/ntb-vhost.ts) on a vhost bus with
-//     vhost_rpmsg_bus and the test vhost driver; the vhost device's id comes
-//     from vhostDriver, as the RFC's vhost-client item linked into
-//     vhost-transport gives it (rpmsg: {VIRTIO_ID_RPMSG, VIRTIO_DEV_ANY_ID}).
+//     vhost_rpmsg_bus and the test vhost driver; the vhost device registers
+//     with the id of the vhost-client item linked into vhost-transport
+//     (ntb-vhost-cfs.ts; at start the one vhostDriver names, rpmsg:
+//     {VIRTIO_ID_RPMSG, VIRTIO_DEV_ANY_ID}; none: it waits for a link).
 // The board's link going down, or the function being removed, is surprise
 // removal: the NTB device is disposed, the transport stopped and its
 // devices removed; all of it comes back on the next enumeration.
@@ -27,6 +28,7 @@ import { RootComplex, type EndpointFunction } from '../hw/pcie/root-complex.js'
 import { NtbHwEpf, matchesNtbEpf } from '../hw/ntb/ntb-hw-epf.js'
 import { NtbVirtio } from '../transport/ntb-virtio.js'
 import { NtbVhost } from '../transport/ntb-vhost.js'
+import { NtbPerf } from '../transport/ntb-perf.js'
 import { BUFFER_OFFSET } from '../transport/ntb-spads.js'
 import { VirtioBus } from '../virtio/bus.js'
 import { TestVirtioDriver } from '../virtio/test-driver.js'
@@ -34,9 +36,8 @@ import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
-import { SOCLINK_TEST_DEVICE_ID, VIRTIO_DEV_ANY_ID } from '../uapi/soclink-ids.js'
 import { ConfigError } from '../errors.js'
-import { vhostDriverDeviceId } from './pcie-ep.js'
+import { NtbVhostLink } from './ntb-vhost-cfs.js'
 
 /** Where MW0 starts in an ntb-virtio host's system memory. */
 export const MW0_BASE = 0x10_0000
@@ -53,6 +54,10 @@ export class NtbHostRole {
   /** The transport of the current device, once started. */
   virtio: NtbVirtio | null = null
   vhost: NtbVhost | null = null
+  /** ntb-vhost: the vhost-client item linked into vhost-transport (set in init, once the drivers are registered). */
+  vhostLink: NtbVhostLink | null = null
+  /** ntb_perf beside the transport (transport/ntb-perf.ts), on the same device. */
+  perf: NtbPerf | null = null
   /** Why the last device did not come up, if it did not. */
   lastError = ''
   private readonly node: SoclinkNode
@@ -78,9 +83,10 @@ export class NtbHostRole {
     const packed = s.ring === 'packed'
     await this.virtioBus?.registerDriver(new TestVirtioDriver({ packed }))
     // As the PCIe roles build them: the same drivers, the same buffer size.
-    await this.virtioBus?.registerDriver(new VirtioRpmsgDriver({ packed, drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize }))
+    await this.virtioBus?.registerDriver(new VirtioRpmsgDriver({ packed, drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs }))
     await this.vhostBus?.registerDriver(new TestVhostDriver())
-    await this.vhostBus?.registerDriver(new VhostRpmsgDriver({ drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize }))
+    await this.vhostBus?.registerDriver(new VhostRpmsgDriver({ drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs }))
+    if (this.vhostBus !== null) this.vhostLink = new NtbVhostLink(this.vhostBus, s.vhostDriver, this.logger)
     this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
     this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
     this.rc.on('enumerated', (fn) => { this.enumerated(fn) })
@@ -132,20 +138,24 @@ export class NtbHostRole {
       this.virtio = t
       await t.start()
     } else {
-      const id = { device: vhostDriverDeviceId(s.vhostDriver) ?? SOCLINK_TEST_DEVICE_ID, vendor: VIRTIO_DEV_ANY_ID }
-      const t = new NtbVhost({ ntb, id, logger: this.logger })
+      // Unregistered until the linked vhost-client item registers it (ntb-vhost-cfs.ts).
+      const t = new NtbVhost({ ntb, id: { device: 0, vendor: 0 }, logger: this.logger, registered: false })
       t.on('up', (addr) => { this.logger.info({ virtioAddr: addr }, 'vhost device serving the virtio host') })
       t.on('down', (reason) => { this.logger.info({ reason }, 'vhost device reset') })
       this.vhost = t
-      const outcome = await this.vhostBus!.registerDevice(t.device)
-      this.logger.info({ device: t.device.name, id, outcome }, 'vhost device registered')
+      await this.vhostLink!.attach(t)
       await t.start()
     }
+    this.perf = new NtbPerf({ ntb, memorySize: s.memorySize, mw0Base: MW0_BASE, logger: this.logger })
+    this.perf.start()
     this.lastError = ''
     this.logger.info({ board: ntb.peer }, 'ntb link enabled; the transport waits for the other host')
   }
 
   private async stopTransport (): Promise<void> {
+    const p = this.perf
+    this.perf = null
+    await p?.stop()
     const v = this.virtio
     this.virtio = null
     await v?.stop()

@@ -19,13 +19,19 @@
 // answered ERROR (the RFC leaves the virtio side to time out); rings are
 // built at DRIVER_OK from the negotiated features (split or packed); link
 // down, or the virtio side's TYPE going away, resets the device as surprise
-// removal would, and the handshake starts over.
+// removal would, and the handshake starts over; the vhost device being
+// unregistered (vhost configfs unlink) takes this side's TYPE away, so the
+// virtio side removes its device too. The slow timer only reads: it writes
+// or rings only for a command waiting or an interrupt owed, and runs a
+// queue's callback only when buffers were made available (ntb-avail-watch.ts).
 
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { NtbDevice } from '../hw/ntb/ntb.js'
 import { VhostDevice, type VhostConfigOps } from '../vhost/vhost.js'
-import { createDeviceRing, VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
+import { packedDeviceRing, VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
+import { Vringh } from '../vhost/vringh.js'
+import { VringhPacked } from '../vhost/vringh-packed.js'
 import { ringBytes } from '../virtio/virtqueue.js'
 import { ringAddrs, type RingAddrs } from '../uapi/ring-addrs.js'
 import { RingError } from '../uapi/ring-error.js'
@@ -36,6 +42,7 @@ import {
 import { OutOfRangeError, SoclinkError, UnavailableError } from '../errors.js'
 import { NtbDoorbells } from './ntb-doorbells.js'
 import { VirtioMwAccess } from './ntb-mw-access.js'
+import { AvailWatch } from './ntb-avail-watch.js'
 import {
   BUFFER_OFFSET, CmdStatus, configDbBit, FALLBACK_POLL_MS, HostCmd, joinSpads, MAX_VQS, NTB_LINK_DOWN_TIMEOUT_MS, queueNumBuffers,
   ringOffsets, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, VRING_ALIGN, readConfigSpads, writeConfigSpads, type SpadAccess
@@ -53,6 +60,12 @@ export interface NtbVhostOptions {
   retryMs?: number
   /** Fallback look at the scratchpads and rings (ms); default FALLBACK_POLL_MS. */
   pollMs?: number
+  /**
+   * Whether the vhost device is on its bus before start() (default true).
+   * False: link work waits for deviceRegistered(), as the RFC's waits for
+   * vhost configfs to register the device.
+   */
+  registered?: boolean
 }
 
 export interface NtbVhostEvents {
@@ -62,12 +75,13 @@ export interface NtbVhostEvents {
   down: [reason: string]
 }
 
-export interface NtbVhostCounters { sessions: number, commands: number, commandErrors: number, doorbells: number, doorbellErrors: number }
+/** polls: fallback looks (slowPoll), which read and write nothing unless something changed. */
+export interface NtbVhostCounters { sessions: number, commands: number, commandErrors: number, doorbells: number, doorbellErrors: number, polls: number }
 
 export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfigOps {
   readonly device: VhostDevice
   readonly ntb: NtbDevice
-  readonly counters: NtbVhostCounters = { sessions: 0, commands: 0, commandErrors: 0, doorbells: 0, doorbellErrors: 0 }
+  readonly counters: NtbVhostCounters = { sessions: 0, commands: 0, commandErrors: 0, doorbells: 0, doorbellErrors: 0, polls: 0 }
   /** Where each active ring is, for state views. */
   readonly addrs: Array<RingAddrs | undefined> = []
   state: NtbVhostState = 'stopped'
@@ -75,6 +89,12 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   virtioAddr: number | null = null
   lastError: SoclinkError | null = null
   private queues: VhostVirtqueue[] = []
+  /** The device side of each ring activated, for state views (ringPosition). */
+  private rings: Array<Vringh | VringhPacked | undefined> = []
+  /** The vhost device is registered on its bus: link work may announce it. */
+  private registered: boolean
+  /** What the virtio side had made available in each ring at the last poll. */
+  private readonly avail = new AvailWatch()
   private offered = 0n
   private featuresAccepted = true
   private driverOk = false
@@ -95,6 +115,7 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     this.logger = opts.logger
     this.retryMs = opts.retryMs ?? NTB_LINK_DOWN_TIMEOUT_MS
     this.pollMs = opts.pollMs ?? FALLBACK_POLL_MS
+    this.registered = opts.registered ?? true
     this.doorbells = new NtbDoorbells(opts.ntb, (err, what) => {
       this.counters.doorbellErrors++
       this.note(err, what)
@@ -132,6 +153,43 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   }
 
   get vqs (): readonly VhostVirtqueue[] { return this.queues }
+
+  /** vhost_register_device() completed (vhost configfs linked an item): link work may go on. */
+  deviceRegistered (): void {
+    this.registered = true
+    if (this.state === 'waiting') this.linkWork()
+  }
+
+  /**
+   * vhost_unregister_device() completed (vhost configfs unlinked the item).
+   * The RFC stops there and leaves the virtio side with a device nobody
+   * serves; here this side's TYPE leaves the virtio host's spad 0 and
+   * CONFIG_DB tells it, so it removes its device as on surprise removal,
+   * and link work waits for the next registration.
+   */
+  deviceUnregistered (): void {
+    if (!this.registered) return
+    this.registered = false
+    if (this.state !== 'waiting' && this.state !== 'up') return
+    const wasUp = this.state === 'up'
+    this.attempt('withdraw TYPE_VHOST', () => {
+      this.ntb.peerSpadWrite(Spad.VIRTIO_TYPE, 0)
+      if (wasUp) this.doorbells.ringConfig()
+    })
+    this.restart('the vhost device was unregistered')
+  }
+
+  /**
+   * Where the device side of ring `n` is: the next avail entry (split) or
+   * slot (packed) it reads and the next used one it writes, with the packed
+   * wrap counters; null before its first activation.
+   */
+  ringPosition (n: number): { lastAvail: number, availWrap: boolean | null, nextUsed: number, usedWrap: boolean | null } | null {
+    const r = this.rings[n]
+    if (r === undefined) return null
+    if (r instanceof Vringh) return { lastAvail: r.lastAvailIdx, availWrap: null, nextUsed: r.lastUsedIdx, usedWrap: null }
+    return { lastAvail: r.lastAvail, availWrap: r.availWrap === 1, nextUsed: r.nextUsed, usedWrap: r.usedWrap === 1 }
+  }
 
   // ---------------------------------------------------------- config ops
 
@@ -219,7 +277,7 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     try {
       if (!this.ntb.linkIsUp()) { this.teardown('link down'); return }
       // The RFC waits for the device to be registered with a valid id (vhost configfs).
-      if (this.device.index >= 0 && (this.device.id.device !== 0 || this.device.id.vendor !== 0)) {
+      if (this.registered && this.device.index >= 0 && (this.device.id.device !== 0 || this.device.id.vendor !== 0)) {
         this.publish()
         this.ntb.peerSpadWrite(Spad.VIRTIO_TYPE, TYPE_VHOST)
         if (this.ntb.spadRead(Spad.VIRTIO_TYPE) === TYPE_VIRTIO) { this.up(); return }
@@ -299,14 +357,23 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     this.begin()
   }
 
+  /**
+   * The fallback for a lost doorbell, and only reads: a command is answered
+   * only if one is there, an interrupt raised only if one is owed
+   * (recheck), and a queue's callback runs only if the driver made buffers
+   * available since the last look; the callback re-arms notifications,
+   * which writes the ring, so an idle pair would otherwise write and send
+   * on every poll.
+   */
   private slowPoll (): void {
+    this.counters.polls++
     this.linkEvent()
     this.configDoorbell()
-    // A kick or an interrupt decided on a suppression field not seen yet; look again.
     for (const vq of this.queues) {
       if (!vq.ready) continue
       vq.recheck()
-      vq.wake()
+      const a = this.addrs[vq.index]
+      if (this.mw !== null && a !== undefined && this.avail.moved(vq.index, this.mw, a)) vq.wake()
     }
   }
 
@@ -430,6 +497,7 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     const features = this.device.features
     const layout = hasFeature(features, VIRTIO_F_RING_PACKED) ? 'packed' : 'split'
     const { offsets } = ringOffsets(layout, this.queues.map((q) => q.num))
+    this.avail.reset()
     for (const vq of this.queues) {
       vq.activate(() => {
         const at = offsets[vq.index]!
@@ -438,7 +506,13 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
         }
         const addrs = ringAddrs(layout, mw.virtioAddr + at, vq.num, VRING_ALIGN)
         this.addrs[vq.index] = addrs
-        return createDeviceRing(mw, addrs, features, (addr, len) => mw.contains(addr, len))
+        // As createDeviceRing(), keeping the ring for ringPosition().
+        const opts = { features, canAccess: (addr: number, len: number): boolean => mw.contains(addr, len) }
+        const ring = layout === 'packed'
+          ? new VringhPacked(mw, { num: addrs.num, desc: addrs.desc, driver: addrs.driver, device: addrs.device }, opts)
+          : new Vringh(mw, { num: addrs.num, desc: addrs.desc, avail: addrs.driver, used: addrs.device }, opts)
+        this.rings[vq.index] = ring
+        return ring instanceof VringhPacked ? packedDeviceRing(ring) : ring
       })
     }
   }
@@ -465,3 +539,4 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     this.lastError = error
   }
 }
+

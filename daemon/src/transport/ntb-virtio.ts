@@ -66,11 +66,12 @@ export interface NtbVirtioEvents {
   removed: [dev: VirtioDevice, reason: string]
 }
 
-export interface NtbVirtioCounters { sessions: number, doorbells: number, doorbellErrors: number, needsReset: number }
+/** polls: fallback looks (slowPoll), which only read unless a kick is owed. */
+export interface NtbVirtioCounters { sessions: number, doorbells: number, doorbellErrors: number, needsReset: number, polls: number }
 
 export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioConfigOps {
   readonly ntb: NtbDevice
-  readonly counters: NtbVirtioCounters = { sessions: 0, doorbells: 0, doorbellErrors: 0, needsReset: 0 }
+  readonly counters: NtbVirtioCounters = { sessions: 0, doorbells: 0, doorbellErrors: 0, needsReset: 0, polls: 0 }
   state: NtbVirtioState = 'stopped'
   /** The device of the current session. */
   device: VirtioDevice | null = null
@@ -339,7 +340,9 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     this.begin()
   }
 
+  /** The fallback for a lost doorbell; it reads, and rings only a kick that is owed (recheck). */
   private slowPoll (): void {
+    this.counters.polls++
     this.linkEvent()
     this.configDoorbell()
     for (const vq of this.queues) vq.recheck()

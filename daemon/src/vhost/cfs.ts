@@ -4,8 +4,10 @@
 // "%08x:%08x" (vendor, device); vhost-transport/ has a group per transport
 // device (ntb_vhost: vhost_cfs_add_device_item(), named dev_name(parent)).
 // Symlinking a client item into a transport device gives the device its
-// id and registers it on the vhost bus; unlinking unregisters it.
-// Directories and links only, no attributes.
+// id and registers it on the vhost bus; unlinking unregisters it (both
+// settle once the driver probed or was removed, as the kernel's symlink
+// returns after vhost_register_device()). Directories and links only, no
+// attributes.
 //
 // The tree keeps no state of its own: each side of a daemon that has vhost
 // transports (a role) lists its devices and does the link and the unlink;
@@ -47,8 +49,8 @@ export interface VhostTransportView extends Omit<VhostTransportState, 'busy'> { 
 export interface VhostTransportSide {
   readonly drivers: readonly VhostDriver[]
   devices (): VhostTransportState[]
-  link (device: string, item: VhostClientItem): void
-  unlink (device: string): void
+  link (device: string, item: VhostClientItem): void | Promise<void>
+  unlink (device: string): void | Promise<void>
 }
 
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0')
@@ -97,7 +99,7 @@ export class VhostCfs {
   }
 
   /** ln -s vhost-client/<driver>/<item> vhost-transport/<device>/. */
-  link (device: string, driver: string, item: string): VhostTransportView {
+  async link (device: string, driver: string, item: string): Promise<VhostTransportView> {
     const { side, state } = this.find(device)
     const drv = side.drivers.find((d) => d.name === driver)
     if (drv === undefined) throw new NotFoundError('vhost-client driver', driver)
@@ -105,16 +107,16 @@ export class VhostCfs {
     if (it === undefined) throw new NotFoundError('vhost-client item', `${driver}/${item}`)
     if (state.busy !== null) throw new BusyError(`vhost-transport ${device} is busy: ${state.busy}`)
     if (state.link !== null) throw new BusyError(`vhost-transport ${device} is busy: ${state.link.driver}/${state.link.item} is linked; unlink it first`)
-    side.link(device, it)
+    await side.link(device, it)
     return this.transport(device)
   }
 
   /** rm vhost-transport/<device>/<item>. */
-  unlink (device: string): VhostTransportView {
+  async unlink (device: string): Promise<VhostTransportView> {
     const { side, state } = this.find(device)
     if (state.link === null) throw new NotFoundError('vhost-client item linked into vhost-transport', device)
     if (state.busy !== null) throw new BusyError(`vhost-transport ${device} is busy: ${state.busy}`)
-    side.unlink(device)
+    await side.unlink(device)
     return this.transport(device)
   }
 

@@ -1,14 +1,16 @@
 // Virtio and vhost devices and their virtqueues (read-only), and runs of the
 // soclink test device pair. An rc daemon shows its virtio devices (the
-// driver side), an ep daemon its started vhost device (the device side);
-// other daemons have none.
+// driver side), an ep daemon its started vhost device (the device side),
+// an ntb-virtio host the virtio device its transport presents and an
+// ntb-vhost host its registered vhost device; other daemons have none.
 
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { NotFoundError, SoclinkError, TimeoutError, UnavailableError } from '../../errors.js'
 import type { TestCounters } from '../../virtio/test-driver.js'
 import { STATUS_OF_CODE } from '../errors.js'
-import { deviceViews, virtqueueViews, type DeviceView } from '../pcie-views.js'
+import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
+import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
 import { ENTRY_NAME } from '../pcie-schemas.js'
 import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
 
@@ -18,6 +20,9 @@ export interface TestRunView extends TestCounters { seconds: number }
 const DEFAULT_TIMEOUT_MS = 120_000
 const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
 const buffers = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description })
+
+const allDevices = (node: SoclinkNode): DeviceView[] => [...deviceViews(node), ...ntbDeviceViews(node)]
+const allVirtqueues = (node: SoclinkNode): VirtqueueView[] => [...virtqueueViews(node), ...ntbVirtqueueViews(node)]
 
 /** Settles like `p`, or fails with a TimeoutError after `ms`; `p` may still settle later, unobserved. */
 async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -41,12 +46,12 @@ function asApiError (err: unknown, name: string): unknown {
 export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/v1/devices', {
     schema: {
-      summary: 'Virtio devices (rc) or the vhost device (ep), with status and features',
+      summary: 'Virtio devices (rc, ntb-virtio) or the vhost device (ep, ntb-vhost), with status and features',
       tags: ['devices'],
       querystring: noFields,
       response: { 200: record({ devices: { type: 'array', items: ref('Device') } }), ...errorReplies(400) }
     }
-  }, async () => ({ devices: deviceViews(node) }))
+  }, async () => ({ devices: allDevices(node) }))
 
   app.get<{ Params: { name: string } }>('/v1/devices/:name', {
     schema: {
@@ -57,7 +62,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: ref('Device'), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<DeviceView> => {
-    const d = deviceViews(node).find((v) => v.name === request.params.name)
+    const d = allDevices(node).find((v) => v.name === request.params.name)
     if (d === undefined) throw new NotFoundError('device', request.params.name)
     return d
   })
@@ -111,10 +116,12 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
     schema: {
       summary: 'Every virtqueue of every device: addresses, indices, counters',
       description: 'rc: the driver side, rings in its system memory. ep: the device side, the same rings read ' +
-        'through the outbound window (region <rc>:pcie.sysmem), so its indices may trail the rc\'s for a moment.',
+        'through the outbound window (region <rc>:pcie.sysmem), so its indices may trail the rc\'s for a moment. ' +
+        'ntb-virtio: the driver side, rings in its system memory (MW0). ntb-vhost: the device side, the same rings read through ' +
+        'its peer memory window (region <board>:pcie.bar2, MW1 of the board\'s NTB function), by the virtio host\'s addresses.',
       tags: ['virtqueues'],
       querystring: noFields,
       response: { 200: record({ virtqueues: { type: 'array', items: ref('Virtqueue') } }), ...errorReplies(400) }
     }
-  }, async () => ({ virtqueues: virtqueueViews(node) }))
+  }, async () => ({ virtqueues: allVirtqueues(node) }))
 }

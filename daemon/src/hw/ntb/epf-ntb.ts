@@ -365,10 +365,16 @@ export class EpfNtb {
     if (this.raise(x, 0)) x.counters.linkEvents++
   }
 
-  /** pci_epc_raise_irq(MSI, vector + 1), after every write made before it. */
+  /**
+   * pci_epc_raise_irq(MSI, vector + 1), after every write made before it,
+   * those this register write caused (LINK_STATUS, db_data) included.
+   */
   private raise (x: Interface, vector: number): boolean {
     if (!x.ctrl.started) return false
-    x.ctrl.raiseMsi(vector)
+    const ctrl = x.ctrl
+    const send = (): void => { if (ctrl.started) ctrl.raiseMsi(vector) }
+    if (x.bars === null) send()
+    else x.bars.config.afterReports(send)
     x.msi[vector]!++
     return true
   }

@@ -1,0 +1,394 @@
+// ntb_perf for soclink (after drivers/ntb/test/ntb_perf.c): an NTB client
+// that runs beside the virtio/vhost transport on each NTB host, on the same
+// NtbDevice. It is both halves of ntb_perf at once:
+//   - the responder: once the link is up, memory window PERF_MW (1) is
+//     translated onto a perf buffer in this host's memory, and a ring of
+//     the request bit is answered by ringing the answer bit back;
+//   - the initiator, run(): writes `bytes` into the peer's MW 1 in
+//     `chunk`-sized writes (wrapping round the window, as ntb_perf wraps
+//     its chunks round the peer's outbuf), rings the request bit and waits
+//     for the answer. The link's ordering (a doorbell is never seen before
+//     the writes before it) makes the answer mean that every write has
+//     landed in the peer's memory: MB/s = bytes / elapsed (10^6 bytes, as
+//     ntb_perf's MBytes/s). Then `pings` ring-and-wait round trips give the
+//     doorbell latency.
+//
+// Layout of a host's system memory (the same on both sides):
+//   [0, MW0_BASE)                     low memory, never a buffer
+//   [MW0_BASE, MW0_BASE + MW0 max)    MW0: the virtio host's rings and buffers
+//   [perf base, perf base + MW1 max)  the perf buffer: base is MW0's largest
+//                                     end rounded up to MW1's address alignment;
+//                                     size is MW1's size_max (the board's mw2)
+// A buffer that does not fit memorySize leaves perf unavailable, with a
+// reason; so does a board with one memory window, or too few doorbell bits.
+//
+// Doorbell bits: the transport owns bits 0..MAX_VQS-1 (a kick per queue) and
+// the highest valid bit (CONFIG_DB, ntb-spads.ts). ntb_perf takes the two
+// below CONFIG_DB: the second-highest is the request, the third-highest the
+// answer. ntb_perf.c has one client per device and its own scratchpad
+// protocol; here two bits keep the two directions apart, so both hosts may
+// run at once, and nothing else of the transport's is touched.
+//
+// Writes to the peer's window go out in flights of at most FLIGHT_BYTES,
+// each closed by a round trip, so no more than a flight waits unacknowledged
+// on the link (its replay buffer is bounded) while rpmsg keeps running.
+
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import type { NtbDevice } from '../hw/ntb/ntb.js'
+import { BusyError, OutOfRangeError, SoclinkError, TimeoutError, UnavailableError } from '../errors.js'
+import { configDbBit, MAX_VQS } from './ntb-spads.js'
+
+/** The memory window ntb_perf translates and writes (MW2 in the board's terms). */
+export const PERF_MW = 1
+/** Bytes written between two round trips at most. */
+export const FLIGHT_BYTES = 4 << 20
+/** How long a request waits for its answer (ms). */
+export const PERF_TIMEOUT_MS = 5000
+export const DEFAULT_BYTES = 16 << 20
+export const DEFAULT_CHUNK = 64 << 10
+export const DEFAULT_PINGS = 1000
+
+export interface PerfBits { request: number, answer: number }
+
+/** The request and answer bits: the two below CONFIG_DB, both above the queues' bits; null if there are none. */
+export function perfBits (validMask: number): PerfBits | null {
+  const config = configDbBit(validMask)
+  const answer = config - 2
+  if (answer < MAX_VQS) return null
+  return { request: config - 1, answer }
+}
+
+export interface PerfBuffer { addr: number, size: number }
+
+export interface PerfLayoutInput {
+  memorySize: number
+  /** Where MW0 starts in system memory. */
+  mw0Base: number
+  /** MW0's largest size (its size_max). */
+  mw0Max: number
+  /** MW1's translation alignment and largest size. */
+  mw1Align: number
+  mw1Max: number
+}
+
+/** Where the perf buffer goes (see the header); OutOfRangeError if it does not fit. */
+export function perfBuffer (l: PerfLayoutInput): PerfBuffer {
+  const align = Math.max(1, l.mw1Align)
+  const addr = Math.ceil((l.mw0Base + l.mw0Max) / align) * align
+  if (addr + l.mw1Max > l.memorySize) {
+    throw new OutOfRangeError(`the perf buffer [0x${addr.toString(16)}, 0x${(addr + l.mw1Max).toString(16)}) (MW1's ${l.mw1Max} bytes, after MW0) ` +
+      `does not fit system memory of ${l.memorySize} bytes: raise memorySize or lower the board's ntbMwSize`)
+  }
+  return { addr, size: l.mw1Max }
+}
+
+/** stopped; down: no link; mapping: MW1's translation under way; ready: answering; unavailable: cannot run here (see reason). */
+export type NtbPerfState = 'stopped' | 'down' | 'mapping' | 'ready' | 'unavailable'
+
+export interface NtbPerfOptions {
+  ntb: NtbDevice
+  memorySize: number
+  mw0Base: number
+  logger: Logger
+  timeoutMs?: number
+  /** Milliseconds, monotonic; default performance.now. */
+  now?: () => number
+}
+
+export interface NtbPerfRequest { bytes?: number, chunk?: number, pings?: number }
+
+export interface NtbPerfResult {
+  bytes: number
+  chunk: number
+  seconds: number
+  /** 10^6 bytes per second. */
+  mbps: number
+  pings: number
+  /** Doorbell round trips, microseconds. */
+  rtt: { min: number, avg: number, p99: number }
+}
+
+export interface NtbPerfCounters { answered: number, strayAnswers: number, runs: number, failedRuns: number }
+
+export interface NtbPerfView {
+  state: NtbPerfState
+  reason: string
+  widx: number
+  bits: PerfBits | null
+  buffer: PerfBuffer | null
+  running: boolean
+  lastError: string
+  counters: NtbPerfCounters
+}
+
+export interface NtbPerfEvents { state: [state: NtbPerfState] }
+
+interface Waiter { resolve: () => void, reject: (err: Error) => void }
+
+export class NtbPerf extends EventEmitter<NtbPerfEvents> {
+  readonly counters: NtbPerfCounters = { answered: 0, strayAnswers: 0, runs: 0, failedRuns: 0 }
+  private current: NtbPerfState = 'stopped'
+  private reason = ''
+  private lastError = ''
+  private bits: PerfBits | null = null
+  private buffer: PerfBuffer | null = null
+  private running = false
+  private waiter: Waiter | null = null
+  /** Bumped on every link change: a translation finished for an older link is not used. */
+  private generation = 0
+  private translated = false
+  private readonly unlisten: Array<() => void> = []
+  private readonly ntb: NtbDevice
+  private readonly opts: NtbPerfOptions
+  private readonly timeoutMs: number
+  private readonly now: () => number
+
+  constructor (opts: NtbPerfOptions) {
+    super()
+    this.opts = opts
+    this.ntb = opts.ntb
+    this.timeoutMs = opts.timeoutMs ?? PERF_TIMEOUT_MS
+    this.now = opts.now ?? (() => performance.now())
+  }
+
+  get state (): NtbPerfState { return this.current }
+
+  /** Listens to the device (ntb_set_ctx beside the transport's); the transport enables the link. */
+  start (): void {
+    if (this.current !== 'stopped') return
+    const onLink = (): void => { this.linkEvent() }
+    const onDb = (vector: number): void => { this.dbEvent(vector) }
+    this.ntb.on('link', onLink)
+    this.ntb.on('db', onDb)
+    this.unlisten.push(() => { this.ntb.off('link', onLink) }, () => { this.ntb.off('db', onDb) })
+    this.setState('down')
+    this.linkEvent()
+  }
+
+  async stop (): Promise<void> {
+    if (this.current === 'stopped') return
+    for (const off of this.unlisten.splice(0)) off()
+    this.generation++
+    this.fail(new UnavailableError('ntb_perf stopped'))
+    this.setState('stopped')
+    await this.untranslate()
+  }
+
+  view (): NtbPerfView {
+    return {
+      state: this.current,
+      reason: this.reason,
+      widx: PERF_MW,
+      bits: this.bits,
+      buffer: this.buffer,
+      running: this.running,
+      lastError: this.lastError,
+      counters: { ...this.counters }
+    }
+  }
+
+  /** The doorbell bits ntb_perf owns, once known. */
+  get ownedBits (): PerfBits | null { return this.bits }
+
+  /** One bandwidth and latency run toward the peer's responder. */
+  async run (req: NtbPerfRequest = {}): Promise<NtbPerfResult> {
+    if (this.running) throw new BusyError('an ntb_perf run is going on this host; wait for it to end')
+    const bytes = req.bytes ?? DEFAULT_BYTES
+    const chunk = req.chunk ?? DEFAULT_CHUNK
+    const pings = req.pings ?? DEFAULT_PINGS
+    for (const [name, v] of [['bytes', bytes], ['chunk', chunk], ['pings', pings]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new OutOfRangeError(`ntb_perf: ${name} ${v} must be a whole number from 1`)
+    }
+    this.requireReady()
+    const peer = this.ntb.peerMwGetAddr(PERF_MW)
+    if (chunk > peer.size) throw new OutOfRangeError(`ntb_perf: chunk ${chunk} is larger than the peer's memory window ${PERF_MW} (${peer.size} bytes)`)
+    this.running = true
+    this.counters.runs++
+    try {
+      await this.ping(() => new UnavailableError(`the peer answered no ntb_perf request in ${this.timeoutMs} ms: no responder there ` +
+        '(a soclink NTB host whose link is up, with a board of 2 or more memory windows)'))
+      const pattern = new Uint8Array(chunk)
+      for (let i = 0; i < chunk; i++) pattern[i] = (i * 7 + 0x5a) & 0xff
+      const start = this.now()
+      let written = 0
+      let at = 0
+      let flight = 0
+      while (written < bytes) {
+        const n = Math.min(chunk, bytes - written, peer.size - at)
+        peer.memory.write(at, n === chunk ? pattern : pattern.subarray(0, n))
+        written += n
+        flight += n
+        at = (at + n) % peer.size
+        if (flight >= FLIGHT_BYTES || written === bytes) {
+          await this.ping(() => new TimeoutError(`ntb_perf: the peer did not answer within ${this.timeoutMs} ms after ${written} bytes`))
+          flight = 0
+        }
+      }
+      const seconds = (this.now() - start) / 1000
+      const rtts: number[] = []
+      for (let i = 0; i < pings; i++) {
+        const t0 = this.now()
+        await this.ping(() => new TimeoutError(`ntb_perf: ping ${i + 1} of ${pings} got no answer within ${this.timeoutMs} ms`))
+        rtts.push((this.now() - t0) * 1000)
+      }
+      return { bytes, chunk, seconds, mbps: seconds > 0 ? bytes / seconds / 1e6 : 0, pings, rtt: rttStats(rtts) }
+    } catch (err) {
+      this.counters.failedRuns++
+      this.lastError = err instanceof Error ? err.message : String(err)
+      throw err
+    } finally {
+      this.running = false
+    }
+  }
+
+  private requireReady (): void {
+    if (this.current === 'ready') return
+    if (this.current === 'unavailable') throw new UnavailableError(`ntb_perf is unavailable on this host: ${this.reason}`)
+    if (this.current === 'mapping') throw new UnavailableError('ntb_perf is still translating its memory window; try again')
+    throw new UnavailableError(`ntb_perf: the NTB link is ${this.current === 'stopped' ? 'gone (perf stopped)' : 'down'}`)
+  }
+
+  // ---------------------------------------------------------- responder
+
+  private linkEvent (): void {
+    if (this.current === 'stopped') return
+    let up = false
+    try {
+      up = this.ntb.linkIsUp()
+    } catch {}
+    if (!up) {
+      if (this.current === 'down' || this.current === 'unavailable') return
+      this.generation++
+      this.fail(new UnavailableError('ntb_perf: the NTB link went down'))
+      this.setState('down')
+      void this.untranslate()
+      return
+    }
+    if (this.current !== 'down' && this.current !== 'unavailable') return
+    void this.translate(++this.generation)
+  }
+
+  /** Works out the bits and the buffer, then mw_set_trans(PERF_MW) onto it. */
+  private async translate (gen: number): Promise<void> {
+    const ntb = this.ntb
+    let buffer: PerfBuffer
+    try {
+      if (ntb.mwCount() <= PERF_MW) throw new UnavailableError(`the board offers ${ntb.mwCount()} memory window(s); ntb_perf needs MW ${PERF_MW} (a board with --ntb-mws 2 or more)`)
+      const bits = perfBits(ntb.dbValidMask())
+      if (bits === null) throw new UnavailableError(`doorbell valid mask 0x${ntb.dbValidMask().toString(16)} leaves no two bits between the queues' (0..${MAX_VQS - 1}) and CONFIG_DB`)
+      const mw1 = ntb.mwGetAlign(PERF_MW)
+      buffer = perfBuffer({ memorySize: this.opts.memorySize, mw0Base: this.opts.mw0Base, mw0Max: ntb.mwGetAlign(0).sizeMax, mw1Align: mw1.addrAlign, mw1Max: mw1.sizeMax })
+      this.bits = bits
+      this.buffer = buffer
+    } catch (err) {
+      // Nothing to try until the next link up: the board or the settings leave no room.
+      this.reason = err instanceof Error ? err.message : String(err)
+      this.setState('unavailable')
+      this.opts.logger.info({ ntb: ntb.name, reason: this.reason }, 'ntb_perf unavailable')
+      return
+    }
+    this.setState('mapping')
+    try {
+      await ntb.mwSetTrans(PERF_MW, buffer.addr, buffer.size)
+      this.translated = true
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      this.lastError = message
+      if (gen === this.generation && this.current === 'mapping') this.setState('down')
+      this.opts.logger.warn({ ntb: ntb.name, err: message, code: err instanceof SoclinkError ? err.code : undefined }, 'ntb_perf: mw_set_trans failed; trying again on the next link up')
+      return
+    }
+    if (gen !== this.generation) {
+      // The link went down (or perf stopped) meanwhile: the translation is stale.
+      if (this.current === 'down' || this.current === 'stopped') await this.untranslate()
+      return
+    }
+    this.reason = ''
+    this.setState('ready')
+    this.opts.logger.info({ ntb: ntb.name, buffer, bits: this.bits }, 'ntb_perf ready: MW 1 translated onto the perf buffer')
+  }
+
+  private async untranslate (): Promise<void> {
+    if (!this.translated) return
+    this.translated = false
+    await this.ntb.mwClearTrans(PERF_MW).catch(() => {})
+  }
+
+  /** A request rings: answer it (while ready); an answer: wakes the run waiting for it. */
+  private dbEvent (vector: number): void {
+    const bits = this.bits
+    if (bits === null || this.current === 'stopped') return
+    let mask = 0
+    try {
+      mask = this.ntb.dbVectorMask(vector)
+    } catch {
+      return
+    }
+    const request = 2 ** bits.request
+    const answer = 2 ** bits.answer
+    // The transport's handler may have cleared them already (it takes every bit of a vector).
+    if ((mask & (request | answer)) !== 0) this.attempt(() => { this.ntb.dbClear(mask & (request | answer)) })
+    if ((mask & request) !== 0 && this.current === 'ready') {
+      this.attempt(() => {
+        this.ntb.peerDbSet(answer)
+        this.counters.answered++
+      })
+    }
+    if ((mask & answer) !== 0) {
+      const w = this.waiter
+      this.waiter = null
+      if (w === null) this.counters.strayAnswers++
+      else w.resolve()
+    }
+  }
+
+  /** Rings the request bit; resolves on the answer, rejects with timeout() after timeoutMs. */
+  private async ping (timeout: () => Error): Promise<void> {
+    this.requireReady()
+    const bits = this.bits!
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null
+        reject(timeout())
+      }, this.timeoutMs)
+      this.waiter = {
+        resolve: () => { clearTimeout(timer); resolve() },
+        reject: (err) => { clearTimeout(timer); reject(err) }
+      }
+      try {
+        this.ntb.peerDbSet(2 ** bits.request)
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)))
+      }
+    })
+  }
+
+  private fail (err: Error): void {
+    const w = this.waiter
+    this.waiter = null
+    w?.reject(err)
+  }
+
+  private attempt (fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  private setState (s: NtbPerfState): void {
+    if (this.current === s) return
+    this.current = s
+    this.emit('state', s)
+  }
+}
+
+/** min, avg and p99 (nearest rank) of round trips. */
+export function rttStats (values: number[]): { min: number, avg: number, p99: number } {
+  if (values.length === 0) return { min: 0, avg: 0, p99: 0 }
+  const sorted = [...values].sort((a, b) => a - b)
+  const sum = sorted.reduce((a, b) => a + b, 0)
+  return { min: sorted[0]!, avg: sum / sorted.length, p99: sorted[Math.ceil(0.99 * sorted.length) - 1]! }
+}
