@@ -31,6 +31,21 @@ export class NtbDoorbells {
     }
   }
 
+  /**
+   * db_event: the bits of `vector` are taken (rang() once they are), then
+   * CONFIG_DB goes to config() and bit k to queue(k), lowest first.
+   */
+  handle (vector: number, on: { rang: () => void, config: () => void, queue: (k: number) => void }): void {
+    const bits = this.take(vector)
+    if (bits === null) return
+    on.rang()
+    const config = this.configBit
+    for (const b of bits) {
+      if (b === config) on.config()
+      else on.queue(b)
+    }
+  }
+
   /** peer_db_set. */
   ring (bits: number): void {
     try {

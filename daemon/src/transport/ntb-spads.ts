@@ -22,6 +22,7 @@
 //     are assumed to have the same valid doorbell bits, as they do on one
 //     pci-epf-ntb function (one db_count for both interfaces).
 
+import type { NtbDevice } from '../hw/ntb/ntb.js'
 import { joinU64 } from '../mem/access.js'
 import { OutOfRangeError } from '../errors.js'
 import { ringBytes, type RingLayout } from '../virtio/virtqueue.js'
@@ -111,8 +112,35 @@ export function splitSpads (value: number | bigint): [number, number] {
   return [Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn)]
 }
 
+/** Features as a u64 from their two scratchpad halves (ntb_vhost_finalize_features, ntb_virtio_get_features). */
+export function joinFeatures (lower: number, upper: number): bigint {
+  return BigInt(lower >>> 0) | (BigInt(upper >>> 0) << 32n)
+}
+
+/**
+ * Whether both TYPEs are still in place: `peer` (the other side's) in this
+ * host's spad 0 and `own` in the other host's; false where the NTB cannot tell.
+ */
+export function typesInPlace (ntb: NtbDevice, own: number, peer: number): boolean {
+  try {
+    return ntb.spadRead(Spad.VIRTIO_TYPE) === peer && ntb.peerSpadRead(Spad.VIRTIO_TYPE) === own
+  } catch {
+    return false
+  }
+}
+
 /** Scratchpad access for the device config space: spad_read/write or peer_spad_read/write. */
 export interface SpadAccess { count: number, read: (idx: number) => number, write: (idx: number, value: number) => void }
+
+/** This host's scratchpads (spad_read/spad_write): the vhost side's view of the shared state. */
+export function ownSpads (ntb: NtbDevice): SpadAccess {
+  return { count: ntb.spadCount(), read: (i) => ntb.spadRead(i), write: (i, v) => { ntb.spadWrite(i, v) } }
+}
+
+/** The other host's (peer_spad_read/peer_spad_write), counted as this host's: the virtio side's view. */
+export function peerSpads (ntb: NtbDevice): SpadAccess {
+  return { count: ntb.spadCount(), read: (i) => ntb.peerSpadRead(i), write: (i, v) => { ntb.peerSpadWrite(i, v) } }
+}
 
 /**
  * Device config bytes [offset, offset + length) from the scratchpads at

@@ -6,11 +6,13 @@
 // spad 0, read the MW0 size it offers (peer spads 7/8), take that much of
 // this host's memory at `base` (clamped to `size`), translate inbound MW 0
 // onto it, write its address into peer spads 9/10 and TYPE_VIRTIO into
-// peer spad 0, read the ids (1/2) and add a VirtioDevice to the bus. Rings
-// sit below BUFFER_OFFSET (ntb-spads.ts ringOffsets), buffers come from a
-// pool over [base + BUFFER_OFFSET, base + size); features, status and
-// reset go through peer spads 3-6 and 11 and commands in 13/14
-// (ntb-host-command.ts).
+// peer spad 0, read the ids (1/2) and add a VirtioDevice to the bus (the
+// scratchpad and window work is ntb-virtio-link.ts's). Rings sit below
+// BUFFER_OFFSET (ntb-virtio-rings.ts), buffers come from a pool over
+// [base + BUFFER_OFFSET, base + size); features, status and reset go
+// through peer spads 3-6 and 11 and commands in 13/14 (ntb-host-command.ts).
+// This file holds the transport's life around them: probe and remove, link
+// events, the link work's timers and states, doorbells and the config ops.
 //
 // Differences from the RFC, on purpose: CONFIG_DB doorbells instead of
 // polling (ntb-spads.ts); DEVICE_NEEDS_RESET in the status is acted on
@@ -25,15 +27,17 @@ import type { NtbDevice } from '../hw/ntb/ntb.js'
 import type { Region } from '../mem/region.js'
 import { VirtioDevice, type VirtioConfigOps, type VqSpec, type FindVqsOptions } from '../virtio/virtio.js'
 import type { ProbeOutcome, VirtioBus } from '../virtio/bus.js'
-import { createDriverRing, ringBytes, Virtqueue, type DriverQueue } from '../virtio/virtqueue.js'
+import type { Virtqueue, DriverQueue } from '../virtio/virtqueue.js'
 import { FirstFitPool, type BufferPool } from '../virtio/buffer-pool.js'
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../uapi/virtio-config.js'
-import { OutOfRangeError, SoclinkError, UnavailableError } from '../errors.js'
+import { SoclinkError, UnavailableError } from '../errors.js'
 import { NtbDoorbells } from './ntb-doorbells.js'
 import { NtbHostCommands } from './ntb-host-command.js'
+import { announce, mw0Size } from './ntb-virtio-link.js'
+import { deviceWrote, findVqs } from './ntb-virtio-rings.js'
 import {
-  BUFFER_OFFSET, COMMAND_TIMEOUT_MS, configDbBit, FALLBACK_POLL_MS, HostCmd, joinSpads, MAX_VQS, NTB_LINK_DOWN_TIMEOUT_MS,
-  queueNumBuffers, readConfigSpads, ringOffsets, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, VRING_ALIGN, writeConfigSpads, type SpadAccess
+  BUFFER_OFFSET, COMMAND_TIMEOUT_MS, FALLBACK_POLL_MS, HostCmd, joinFeatures, NTB_LINK_DOWN_TIMEOUT_MS, peerSpads,
+  readConfigSpads, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, typesInPlace, writeConfigSpads
 } from './ntb-spads.js'
 
 /** stopped: not started; down: no link; waiting: link work until TYPE_VHOST; configuring: MW0 being set up; up: a device is presented. */
@@ -129,7 +133,8 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     this.unlisten.push(
       () => { this.ntb.off('link', onLink) },
       () => { this.ntb.off('db', onDb) },
-      this.opts.memory.observe((offset, bytes, origin) => { if (origin !== null) this.deviceWrote(offset, bytes.length) })
+      // The vhost side wrote into this host's memory (ntb-virtio-rings.ts deviceWrote).
+      this.opts.memory.observe((offset, bytes, origin) => { if (origin !== null && this.state === 'up') deviceWrote(this.queues, offset, bytes.length) })
     )
     await this.ntb.linkEnable()
     this.linkEvent()
@@ -149,7 +154,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   getFeatures (): bigint {
     this.requireUp('get_features')
-    return BigInt(this.ntb.peerSpadRead(Spad.VHOST_FEATURES_LOWER) >>> 0) | (BigInt(this.ntb.peerSpadRead(Spad.VHOST_FEATURES_UPPER) >>> 0) << 32n)
+    return joinFeatures(this.ntb.peerSpadRead(Spad.VHOST_FEATURES_LOWER), this.ntb.peerSpadRead(Spad.VHOST_FEATURES_UPPER))
   }
 
   async finalizeFeatures (features: bigint): Promise<void> {
@@ -187,25 +192,10 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
   /** ntb_virtio_find_vq: ring sizes from peer spads 15+n, rings zeroed in MW0 below BUFFER_OFFSET. */
   async findVqs<T = unknown> (specs: ReadonlyArray<VqSpec<T>>, opts: FindVqsOptions): Promise<Array<DriverQueue<T>>> {
     this.requireUp('find_vqs')
-    const base = this.opts.base
-    const most = Math.min(MAX_VQS, configDbBit(this.ntb.dbValidMask()))
-    if (specs.length > most) throw new OutOfRangeError(`${specs.length} queues: this NTB has doorbell bits for ${Math.max(most, 0)} (valid mask 0x${this.ntb.dbValidMask().toString(16)})`)
-    const nums = specs.map((_, i) => this.ntb.peerSpadRead(queueNumBuffers(i)))
-    const missing = nums.findIndex((n) => n === 0)
-    if (missing >= 0) throw new OutOfRangeError(`the vhost side has no queue ${missing}`)
-    const { offsets, end } = ringOffsets(opts.layout, nums)
-    if (end > BUFFER_OFFSET) throw new OutOfRangeError(`${specs.length} rings of ${nums.join('/')} take 0x${end.toString(16)} bytes, more than BUFFER_OFFSET 0x${BUFFER_OFFSET.toString(16)}`)
     const gen = this.generation
-    const features = this.device?.features ?? 0n
-    const out: Array<DriverQueue<T>> = []
-    for (let i = 0; i < specs.length; i++) {
-      const at = base + offsets[i]!
-      this.opts.memory.write(at, new Uint8Array(ringBytes(opts.layout, nums[i]!, VRING_ALIGN)))
-      const { ring, addrs } = createDriverRing<T>(this.opts.memory, { layout: opts.layout, num: nums[i]!, base: at, align: VRING_ALIGN, features })
-      const spec = specs[i]!
-      const vq = new Virtqueue<T>(ring, { index: i, name: spec.name, addrs, callback: spec.callback, notify: () => { this.kick(gen, i) } })
-      out.push(vq)
-    }
+    const out = findVqs<T>(this.ntb, this.opts.memory, this.opts.base, {
+      specs, layout: opts.layout, features: this.device?.features ?? 0n, notify: (i) => { this.kick(gen, i) }
+    })
     this.queues = out as Array<Virtqueue<unknown>>
     return out
   }
@@ -214,16 +204,12 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   getConfig (offset: number, length: number): Uint8Array {
     this.requireUp('get')
-    return readConfigSpads(this.peerSpads(), offset, length)
+    return readConfigSpads(peerSpads(this.ntb), offset, length)
   }
 
   setConfig (offset: number, bytes: Uint8Array): void {
     this.requireUp('set')
-    writeConfigSpads(this.peerSpads(), offset, bytes)
-  }
-
-  private peerSpads (): SpadAccess {
-    return { count: this.ntb.spadCount(), read: (i) => this.ntb.peerSpadRead(i), write: (i, v) => { this.ntb.peerSpadWrite(i, v) } }
+    writeConfigSpads(peerSpads(this.ntb), offset, bytes)
   }
 
   private requireUp (what: string): void {
@@ -272,22 +258,14 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     try {
       await this.settling
       if (gen !== this.generation) return
-      const offered = joinSpads(this.ntb.peerSpadRead(Spad.VHOST_MW0_SIZE_LOWER), this.ntb.peerSpadRead(Spad.VHOST_MW0_SIZE_UPPER), 'vhost MW0 size')
-      const align = this.ntb.mwGetAlign(0)
-      const size = Math.min(offered, this.opts.size, align.sizeMax)
       const base = this.opts.base
-      if (size <= BUFFER_OFFSET) throw new OutOfRangeError(`MW0 of ${size} bytes (offered ${offered}) leaves no room for buffers above BUFFER_OFFSET 0x${BUFFER_OFFSET.toString(16)}`)
-      if (base % align.addrAlign !== 0) throw new OutOfRangeError(`MW0 base 0x${base.toString(16)} is not a multiple of ${align.addrAlign}`)
+      const size = mw0Size(this.ntb, base, this.opts.size)
       await this.ntb.mwSetTrans(0, base, size)
       if (gen !== this.generation) {
         await this.ntb.mwClearTrans(0).catch(() => {})
         return
       }
-      const [lower, upper] = splitSpads(base)
-      this.ntb.peerSpadWrite(Spad.VIRTIO_MW0_LOWER_ADDR, lower)
-      this.ntb.peerSpadWrite(Spad.VIRTIO_MW0_UPPER_ADDR, upper)
-      this.ntb.peerSpadWrite(Spad.VIRTIO_TYPE, TYPE_VIRTIO)
-      const id = { device: this.ntb.peerSpadRead(Spad.VHOST_DEVICEID), vendor: this.ntb.peerSpadRead(Spad.VHOST_VENDORID) }
+      const id = announce(this.ntb, base)
       this.pool = new FirstFitPool(this.opts.memory, base + BUFFER_OFFSET, size - BUFFER_OFFSET)
       this.mwSize = size
       const dev = new VirtioDevice(id, this)
@@ -350,12 +328,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   /** Whether both TYPEs are still in place: the vhost side's in ours, ours in its. */
   private peerCheck (): void {
-    if (this.state !== 'up') return
-    let present = false
-    try {
-      present = this.ntb.spadRead(Spad.VIRTIO_TYPE) === TYPE_VHOST && this.ntb.peerSpadRead(Spad.VIRTIO_TYPE) === TYPE_VIRTIO
-    } catch {}
-    if (!present) this.restart('the vhost side\'s TYPE went away')
+    if (this.state === 'up' && !typesInPlace(this.ntb, TYPE_VIRTIO, TYPE_VHOST)) this.restart('the vhost side\'s TYPE went away')
   }
 
   private needsResetCheck (): void {
@@ -367,33 +340,16 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     void this.opts.bus.deviceNeedsReset(dev)
   }
 
-  /**
-   * The vhost side wrote into this host's memory: if it covers a ring's
-   * device part (used flags and avail_event, or the packed device area), a
-   * kick decided on the old value may be owed now.
-   */
-  private deviceWrote (offset: number, length: number): void {
-    if (this.state !== 'up') return
-    for (const vq of this.queues) {
-      const a = vq.addrs
-      const to = a.layout === 'split' ? a.device + 4 + 8 * a.num + 2 : a.device + 4
-      if (offset < to && offset + length > a.device) vq.recheck()
-    }
-  }
-
   // ---------------------------------------------------------- doorbells
 
   /** db_event: bit k is vq k's used-buffer notification, CONFIG_DB the scratchpads. */
   private dbEvent (vector: number): void {
     if (this.state === 'stopped') return
-    const bits = this.doorbells.take(vector)
-    if (bits === null) return
-    this.counters.doorbells++
-    const config = this.doorbells.configBit
-    for (const b of bits) {
-      if (b === config) this.configDoorbell()
-      else if (this.state === 'up') this.queues[b]?.interrupt()
-    }
+    this.doorbells.handle(vector, {
+      rang: () => { this.counters.doorbells++ },
+      config: () => { this.configDoorbell() },
+      queue: (k) => { if (this.state === 'up') this.queues[k]?.interrupt() }
+    })
   }
 
   private configDoorbell (): void {
