@@ -9,6 +9,8 @@
 //   doorbell ping-pong  a rings b, b's handler rings a back
 //   rpmsg               rpmsg.ts: one-way 496-byte messages through the buses
 //                       and through the client library, and client ping-pong
+//   rpmsg over NTB      rpmsg-ntb.ts: the same between two NTB hosts, through
+//                       the buses each way, and client ping-pong
 
 import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -16,7 +18,9 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until } from '../support/daemon.js'
 import { benchVirtio } from './virtio.js'
-import { benchRpmsg, WINDOW } from './rpmsg.js'
+import { benchRpmsg } from './rpmsg.js'
+import { benchRpmsgNtb } from './rpmsg-ntb.js'
+import { WINDOW } from './rpmsg-runs.js'
 
 const SIZE = 496
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000)
@@ -105,6 +109,8 @@ const packed = await benchVirtio('packed', VIRTIO_BUFFERS)
 const RPMSG_MESSAGES = Number(process.env.BENCH_RPMSG_MESSAGES ?? 100_000)
 const RPMSG_CLIENT_MESSAGES = Number(process.env.BENCH_RPMSG_CLIENT_MESSAGES ?? 20_000)
 const rpmsg = await benchRpmsg(RPMSG_MESSAGES, RPMSG_CLIENT_MESSAGES, ROUNDS)
+const NTB_MESSAGES = Number(process.env.BENCH_NTB_MESSAGES ?? 50_000)
+const ntb = await benchRpmsgNtb(NTB_MESSAGES, ROUNDS)
 
 const f = (n: number): string => Math.round(n).toLocaleString('en-US')
 const rows = [
@@ -122,13 +128,17 @@ const rows = [
   ['rpmsg client library one-way ep → rc, 496 B', `${f(rpmsg.clientDown)} msg/s`, (rpmsg.clientDown / rawOne).toFixed(2)],
   [`rpmsg client library one-way rc → ep, 496 B, ${WINDOW} in flight`, `${f(rpmsg.windowUp)} msg/s`, (rpmsg.windowUp / rawOne).toFixed(2)],
   [`rpmsg client library one-way ep → rc, 496 B, ${WINDOW} in flight`, `${f(rpmsg.windowDown)} msg/s`, (rpmsg.windowDown / rawOne).toFixed(2)],
-  ['rpmsg client library ping-pong RTT', `${rpmsg.clientRttUs.toFixed(1)} us`, (rpmsg.clientRttUs / rawRtt).toFixed(2)]
+  ['rpmsg client library ping-pong RTT', `${rpmsg.clientRttUs.toFixed(1)} us`, (rpmsg.clientRttUs / rawRtt).toFixed(2)],
+  ['rpmsg over NTB in-daemon one-way HOST2 → HOST1, 496 B', `${f(ntb.busToHost1)} msg/s`, (ntb.busToHost1 / rawOne).toFixed(2)],
+  ['rpmsg over NTB in-daemon one-way HOST1 → HOST2, 496 B', `${f(ntb.busToHost2)} msg/s`, (ntb.busToHost2 / rawOne).toFixed(2)],
+  ['rpmsg over NTB client library ping-pong RTT', `${ntb.clientRttUs.toFixed(1)} us`, (ntb.clientRttUs / rawRtt).toFixed(2)]
 ]
 const table = ['| measurement | result | ratio to raw ws |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 const text = `# Benchmarks
 
 Produced by \`npm run bench\` (${MESSAGES.toLocaleString('en-US')} messages, ${ROUNDS.toLocaleString('en-US')} round trips; set
-BENCH_MESSAGES / BENCH_ROUNDS / BENCH_BUFFERS / BENCH_RPMSG_MESSAGES / BENCH_RPMSG_CLIENT_MESSAGES to change).
+BENCH_MESSAGES / BENCH_ROUNDS / BENCH_BUFFERS / BENCH_RPMSG_MESSAGES / BENCH_RPMSG_CLIENT_MESSAGES /
+BENCH_NTB_MESSAGES to change).
 Loopback, one process, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}),
 Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Only ratios taken in one run are comparable:
 this machine is shared and noisy.
@@ -156,6 +166,14 @@ ${table}
   echoes it, ${ROUNDS.toLocaleString('en-US')} times. Every message crosses as a buffer in rc memory (written by the rc, or by the ep
   through its outbound window), signalled by queue kicks (rc → ep) and MSIs (ep → rc).
   Ratios: msg/s against raw ws one-way 496 B; RTT against raw ws ping-pong.
+- *rpmsg over NTB*: a board (role ntb) and two hosts that dial it (one process, loopback): HOST1 (ntb-vhost,
+  vhost_rpmsg_bus) and HOST2 (ntb-virtio, virtio_rpmsg_bus), paired by the board. *In-daemon*: HOST2's
+  virtio_rpmsg_bus and HOST1's vhost_rpmsg_bus used directly (a HOST1 channel, a HOST2 endpoint), as in the
+  PCIe rows, ${NTB_MESSAGES.toLocaleString('en-US')} messages of 496 bytes each way. *Client library ping-pong*: a HOST2 \`RpmsgClient\`
+  application sends one 496-byte message to an echoing HOST1 application, each through its host's rpmsg
+  gateway, ${ROUNDS.toLocaleString('en-US')} times. Every message crosses as a buffer in MW0, which is HOST2's own memory: HOST1 reads
+  and writes it through its peer memory window, the board forwarding with address translation; kicks and
+  interrupts are NTB doorbells, rung through the board's doorbell BAR. Ratios as for the PCIe rows.
 `
 writeFileSync(new URL('../../BENCHMARKS.md', import.meta.url), text)
 process.stdout.write(table + '\n')
