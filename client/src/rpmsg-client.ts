@@ -2,10 +2,11 @@
 // WebSocket to the local daemon, endpoints owned by it, messages as async
 // iterators and channel events on an EventEmitter.
 //
-// Flow control: the daemon never waits for a free buffer; send() retries on
-// ERR_RPMSG_NO_BUFFER with a short backoff until its timeout, trySend()
-// rejects at once. Messages are sent in order as long as each send() is
-// awaited before the next one on the same endpoint. A client that reads too
+// Flow control: send() is rpmsg_send(): the daemon waits up to its timeout
+// for a free buffer (ERR_RPMSG_TIMEOUT after); trySend() is
+// rpmsg_trysend() and rejects at once with ERR_RPMSG_NO_BUFFER. A
+// connection's messages leave in the order send() and trySend() are called,
+// so many sends may be in flight at once. A client that reads too
 // slowly loses the newest messages (the daemon holds at most 1 MiB per
 // endpoint): the endpoint emits 'overflow' once per episode.
 //

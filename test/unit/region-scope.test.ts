@@ -32,3 +32,20 @@ t.test('each peer finds its own NAME@peer region under NAME, others the plain on
   t.throws(() => board.regions.create('bad@', 16), { code: 'ERR_CONFLICT' }, 'an empty scope is not a name')
   t.throws(() => board.regions.create('a@b@c', 16), { code: 'ERR_CONFLICT' }, 'one scope at most')
 })
+
+t.test('a region scoped to one peer is not there for another, by full name or by id', async (t) => {
+  const board = new MemNode('board')
+  const h1 = new MemNode('h1')
+  const h2 = new MemNode('h2')
+  connect(board, h1)
+  connect(board, h2)
+  const theirs = board.regions.create('bar@h2', 4096)
+  for (const ref of ['bar@h2', theirs.id]) {
+    const w = h1.requester.open({ peer: 'board', region: ref, offset: 0, size: 4096, replica: true })
+    await t.rejects(h1.requester.opened(w), `h1 cannot open ${String(ref)}`)
+    t.equal(w.state, 'failed')
+  }
+  const mine = h2.requester.open({ peer: 'board', region: theirs.id, offset: 0, size: 4096, replica: true })
+  await h2.requester.opened(mine)
+  t.equal(mine.state, 'open', 'h2 reaches its own by id')
+})

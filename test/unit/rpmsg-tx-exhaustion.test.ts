@@ -8,7 +8,8 @@
 
 import t from 'tap'
 import { once } from 'node:events'
-import { rpmsgPair } from '../support/rpmsg-pair.js'
+import { rpmsgChannelPair, rpmsgPair } from '../support/rpmsg-pair.js'
+import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 
 async function connected (): Promise<{ pair: Awaited<ReturnType<typeof rpmsgPair>>, host: RpmsgChannel, guest: RpmsgChannel }> {
@@ -75,3 +76,19 @@ for (const side of ['virtio', 'vhost'] as const) {
     t.equal(got.at(-1), filled + 3, 'and the bus sends on as before')
   })
 }
+
+t.test('destroying an endpoint fails its waiting sends: they never leave from an address someone else may take', async (t) => {
+  const { pair, guest } = await rpmsgChannelPair('waiting')
+  const mine = pair.virtio.createEndpoint(RPMSG_ADDR_ANY, () => {})
+  pair.loop.pause()
+  for (;;) { try { pair.virtio.trySend(mine.addr, guest.dst, Uint8Array.of(1)) } catch { break } }
+  const waiting = pair.virtio.send(mine.addr, guest.dst, Uint8Array.of(2), { timeoutMs: 60_000 })
+  const other = pair.virtio.send(guest.src, guest.dst, Uint8Array.of(3), { timeoutMs: 60_000 })
+  t.equal(pair.virtio.waiting, 2)
+  pair.virtio.destroyEndpoint(mine)
+  await t.rejects(waiting, { code: 'ERR_RPMSG_DESTROYED' }, 'the destroyed endpoint\'s send fails at once')
+  t.equal(pair.virtio.waiting, 1, 'another endpoint\'s send still waits')
+  pair.loop.resume()
+  await other
+  t.pass('and goes once buffers come back')
+})

@@ -24,6 +24,7 @@ export interface GatewayEndpointCounters { sent: number, received: number, dropp
 export interface GatewayEndpointRequest { name: string, addr: number, announce: boolean }
 
 export class GatewayEndpoint {
+  private readonly onChannelMessage = (payload: Uint8Array, src: number): void => { this.deliver(this, src, payload) }
   readonly counters: GatewayEndpointCounters = { sent: 0, received: 0, dropped: 0 }
   /** Bytes of Received messages handed to the WebSocket and not yet written. */
   buffered = 0
@@ -69,7 +70,8 @@ export class GatewayEndpoint {
 
   /** The bus went away and took its endpoint or channel with it: forget them. */
   detach (): void {
-    this.channel?.removeAllListeners('message')
+    // Only our own listener: an rpmsg driver bound to the same channel keeps its own.
+    this.channel?.off('message', this.onChannelMessage)
     this.onBus = null
     this.plain = null
     this.channel = null
@@ -103,7 +105,7 @@ export class GatewayEndpoint {
   private make (bus: RpmsgBusCore): void {
     if (this.announce) {
       const ch = (bus as VhostRpmsgBus).createChannel(this.name, this.at)
-      ch.on('message', (payload, src) => { this.deliver(this, src, payload) })
+      ch.on('message', this.onChannelMessage)
       this.channel = ch
       this.at = ch.src
     } else {

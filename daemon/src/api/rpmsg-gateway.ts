@@ -57,7 +57,7 @@
 //
 // A text message, or a binary one that does not decode to a ClientMessage
 // with a body, answers Error ERR_RPMSG_FORMAT and closes the socket with
-// code 1008. A daemon whose role has no rpmsg (not an rc or an ep) answers
+// code 1008. A daemon whose role runs no rpmsg (the NTB board) answers
 // Error ERR_NOT_FOUND and closes with 1011.
 
 import type { FastifyInstance } from 'fastify'
@@ -157,7 +157,7 @@ export class RpmsgGateway {
 
 const gateways = new WeakMap<SoclinkNode, RpmsgGateway>()
 
-/** The daemon's gateway, made on first use; null if its role has no rpmsg (not an rc or an ep). */
+/** The daemon's gateway, made on first use; null if its role runs no rpmsg (the NTB board). */
 export function rpmsgGateway (node: SoclinkNode): RpmsgGateway | null {
   let gw = gateways.get(node)
   if (gw !== undefined) return gw

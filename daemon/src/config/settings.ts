@@ -49,8 +49,6 @@ export interface Settings {
   rpmsgNumBufs: number
 }
 
-
-
 interface Spec {
   kind: Kind
   doc: string
@@ -92,8 +90,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ntbSpadCount: { kind: 'int', range: [1, 1024], doc: 'NTB board: scratchpads per host, 1 to 1024 (spad_count; default 64)' },
   ntbPairs: { kind: 'pairs', doc: 'NTB board: two hosts joined by one NTB function, HOSTA:HOSTB (repeatable; comma-separated in the environment; in the file a list of "HOSTA:HOSTB"). None (default): hosts are paired in the order they link, 1st with 2nd, 3rd with 4th' },
   rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
-  rpmsgBufSize: { kind: 'size', doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
-  rpmsgSample: { kind: 'boolean', doc: 'PCIe rc and ep: load the kernel\'s rpmsg-client-sample driver; the ep also links its channel . A bare flag; true or false in the environment and file (default false)' }
+  rpmsgBufSize: { kind: 'size', range: [RPMSG_BUF_SIZE, RPMSG_MAX_BUF_SIZE], doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
+  rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -188,9 +186,6 @@ export function loadSettings (src: Sources): Loaded {
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
   s.peers = s.peers.map(normalizePeerUrl)
-  if (s.rpmsgBufSize < RPMSG_BUF_SIZE || s.rpmsgBufSize > RPMSG_MAX_BUF_SIZE) {
-    throw new ConfigError(`rpmsgBufSize: ${s.rpmsgBufSize} is outside ${RPMSG_BUF_SIZE}..${RPMSG_MAX_BUF_SIZE} (rpmsg_hdr.len is a u16)`)
-  }
   return { kind: 'run', settings: s }
 }
 

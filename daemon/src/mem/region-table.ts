@@ -36,10 +36,16 @@ export class RegionTable {
     return /^\d+$/.test(ref) ? this.byId.get(Number(ref)) : this.byName.get(ref)
   }
 
-  /** What `peer` finds under `ref`: its own NAME@peer first, else NAME. */
+  /**
+   * What `peer` finds under `ref`: its own NAME@peer first, else NAME. A
+   * region scoped to another peer is not there for it, by name or by id:
+   * one host never reaches another host's controller on an NTB board.
+   */
   findFor (ref: string | number, peer: string): Region | undefined {
-    if (typeof ref === 'string' && !/^\d+$/.test(ref)) return this.byName.get(`${ref}@${peer}`) ?? this.byName.get(ref)
-    return this.find(ref)
+    const r = typeof ref === 'string' && !/^\d+$/.test(ref) ? this.byName.get(`${ref}@${peer}`) ?? this.byName.get(ref) : this.find(ref)
+    if (r === undefined) return undefined
+    const at = r.name.indexOf('@')
+    return at < 0 || r.name.slice(at + 1) === peer ? r : undefined
   }
 
   get (ref: string | number): Region {

@@ -48,12 +48,16 @@ export class Region extends PagedMemory {
         for (const o of this.observers) o(r.offset, r.bytes, r.origin)
       }
     } finally {
-      this.reports = []
+      this.reports.length = 0
       this.reporting = false
+      // What waited for these reports goes now, even if an observer threw:
+      // the writes stand, and a later write must not carry it.
+      if (this.afterReporting.length > 0) {
+        const after = this.afterReporting
+        this.afterReporting = []
+        for (const fn of after) fn()
+      }
     }
-    const after = this.afterReporting
-    this.afterReporting = []
-    for (const fn of after) fn()
   }
 
   /**

@@ -96,7 +96,29 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   /** An endpoint at `addr` (or the lowest free from 1024 for RPMSG_ADDR_ANY). */
   createEndpoint (addr: number, callback: EndpointCallback): Endpoint { return this.endpoints.create(addr, callback) }
 
-  destroyEndpoint (ept: number | Endpoint): boolean { return this.endpoints.destroy(ept) }
+  /**
+   * rpmsg_destroy_ept(): the endpoint goes, and so do its sends still
+   * waiting for a buffer (ERR_RPMSG_DESTROYED): they must not leave later
+   * from an address another endpoint may have taken by then.
+   */
+  destroyEndpoint (ept: number | Endpoint): boolean {
+    const addr = typeof ept === 'number' ? ept : ept.addr
+    if (!this.endpoints.destroy(ept)) return false
+    this.cancelWaiting(addr)
+    return true
+  }
+
+  private cancelWaiting (src: number): void {
+    if (!this.waiters.some((w) => w.src === src)) return
+    const err = new RpmsgError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${src} was destroyed with sends still waiting for a buffer`)
+    this.waiters = this.waiters.filter((w) => {
+      if (w.src !== src) return true
+      clearTimeout(w.timer)
+      w.reject(err)
+      return false
+    })
+    this.pump()
+  }
 
   /** Sends now or throws ERR_RPMSG_NO_BUFFER (also while earlier send()s wait, to keep order); ERR_RPMSG_SIZE if too large. */
   trySend (src: number, dst: number, payload: Uint8Array): void {
@@ -189,7 +211,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   protected dropChannels (): void {
     for (const ch of [...this.channels.values()]) {
       this.channels.delete(ch.name)
-      this.endpoints.destroy(ch.src)
+      this.destroyEndpoint(ch.src)
       this.emit('channel-destroyed', ch)
       ch.emit('destroyed')
     }

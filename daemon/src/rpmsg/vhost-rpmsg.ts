@@ -18,7 +18,7 @@ import { ConflictError, NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from '../vhost/vhost.js'
 import type { Segment, VhostQueue } from '../vhost/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
-import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, acceptedBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
+import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, acceptedBufSize, checkBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
@@ -90,7 +90,7 @@ export class VhostRpmsgBus extends RpmsgBusCore {
     if (ch === undefined) throw new NotFoundError('rpmsg channel', name)
     if (this.running && ch.announce) this.sendNs(ch, RPMSG_NS_DESTROY)
     this.channels.delete(name)
-    this.endpoints.destroy(ch.src)
+    this.destroyEndpoint(ch.src)
     ch.dst = RPMSG_ADDR_ANY
     this.emit('channel-destroyed', ch)
     ch.emit('destroyed')
@@ -261,7 +261,9 @@ export class VhostRpmsgDriver implements VhostDriver {
   readonly idTable: readonly DeviceId[] = [{ device: VIRTIO_ID_RPMSG, vendor: VIRTIO_DEV_ANY_ID }]
   private readonly buses = new Map<VhostDevice, VhostRpmsgBus>()
 
-  constructor (readonly options: VhostRpmsgDriverOptions = {}) {}
+  constructor (readonly options: VhostRpmsgDriverOptions = {}) {
+    checkBufSize(options.bufSize ?? RPMSG_BUF_SIZE)
+  }
 
   probe (dev: VhostDevice): void {
     const bus = new VhostRpmsgBus(dev, this.options.numBufs ?? RPMSG_BUFS_PER_DIRECTION, this.options.features ?? VHOST_RPMSG_FEATURES, this.options.bufSize ?? RPMSG_BUF_SIZE)

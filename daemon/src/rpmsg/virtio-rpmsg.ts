@@ -19,7 +19,7 @@ import type { BufferPool } from '../virtio/buffer-pool.js'
 import { VirtioError, type VirtioDevice, type VirtioDriver } from '../virtio/virtio.js'
 import type { DriverQueue } from '../virtio/virtqueue.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
-import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, chooseBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
+import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, checkBufSize, chooseBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
 import {
   RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
@@ -139,7 +139,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
       }
       if (existing.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(existing, RPMSG_AS_FREE)
       this.channels.delete(existing.name)
-      this.endpoints.destroy(existing.src)
+      this.destroyEndpoint(existing.src)
       this.emit('channel-destroyed', existing)
       existing.emit('destroyed')
       return
@@ -190,7 +190,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
 
   constructor (options: VirtioRpmsgDriverOptions = {}) {
     this.drivers = options.drivers
-    this.bufSize = options.bufSize ?? RPMSG_BUF_SIZE
+    this.bufSize = checkBufSize(options.bufSize ?? RPMSG_BUF_SIZE)
     this.numBufs = options.numBufs ?? RPMSG_BUFS_PER_DIRECTION
     this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
       (this.bufSize > RPMSG_BUF_SIZE ? featureSet(VIRTIO_RPMSG_F_BUFSZ) : 0n) |

@@ -48,7 +48,7 @@ const SampleSchema = record({
   lastError: { type: ['string', 'null'] }
 })
 
-const NO_RPMSG = 'A daemon with no rpmsg (not an rc or ep) answers 404 ERR_NOT_FOUND.'
+const NO_RPMSG = 'A daemon that runs no rpmsg (the NTB board) answers 404 ERR_NOT_FOUND.'
 
 function table (node: SoclinkNode): RpmsgDriverTable {
   const t = node.rpmsg

@@ -97,7 +97,7 @@ const BusSchema = record({
   })
 })
 
-const NO_BUS = 'A daemon with no rpmsg bus (not an rc or ep, or no rpmsg device bound yet) answers 404 ERR_NOT_FOUND.'
+const NO_BUS = 'A daemon with no rpmsg bus (the NTB board, or no rpmsg device bound yet) answers 404 ERR_NOT_FOUND.'
 const VHOST_ONLY = 'channels are created on the vhost side, as the RFC\'s rpmsg configfs does'
 
 function buses (node: SoclinkNode): BusEntry[] {
