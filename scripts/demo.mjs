@@ -16,9 +16,7 @@
 // message travels between them.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { clearTimeout } from 'node:timers'
 import { parseArgs } from 'node:util'
@@ -99,19 +97,17 @@ async function stopDaemons () {
 
 /**
  * PCIe (the RFC's first use case): the ep's endpoint function vhost0 on
- * controller pcie0 runs the rpmsg vhost driver (vhostDriver: rpmsg, a
- * config-file setting); the rc enumerates it and binds virtio_rpmsg_bus.
+ * controller pcie0 runs the rpmsg vhost driver (the default vhostDriver:
+ * rpmsg); the rc enumerates it and binds virtio_rpmsg_bus.
  */
-async function pcie (tmp, { ControlClient }) {
-  const config = join(tmp, 'ep.json')
-  writeFileSync(config, JSON.stringify({ pcieFunctions: [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }] }))
+async function pcie ({ ControlClient }) {
   say('Starting two daemons on loopback (ports chosen by the kernel):')
   const rc = await startDaemon('rc', ['--role', 'rc'])
   say(`  rc  root complex, virtio side   pid ${rc.pid}  peer links ${rc.link}  control API ${rc.api}`)
-  const ep = await startDaemon('ep', ['--role', 'ep', '--peer', rc.link, '--config', config])
+  const ep = await startDaemon('ep', ['--role', 'ep', '--peer', rc.link])
   say(`  ep  endpoint, vhost side        pid ${ep.pid}  peer links ${ep.link}  control API ${ep.api}`)
-  say('      ep dials rc; its endpoint function vhost0 runs the rpmsg vhost driver')
-  say('      (config file: pcieFunctions: [{name: vhost0, controller: pcie0, vhostDriver: rpmsg}])')
+  say('      ep dials rc; its endpoint function vhost0 on pcie0 runs the rpmsg vhost driver,')
+  say('      as every ep\'s does by default (vhostDriver: rpmsg; no config file needed)')
   say()
   say('Waiting for the link, enumeration and the rpmsg device...')
   const rcApi = new ControlClient(rc.api)
@@ -135,7 +131,7 @@ async function pcie (tmp, { ControlClient }) {
  * buffers in its memory window 0 and binds virtio_rpmsg_bus once the two
  * have met in the board's scratchpads.
  */
-async function ntb (_tmp, { ControlClient }) {
+async function ntb ({ ControlClient }) {
   say('Starting three daemons on loopback (ports chosen by the kernel):')
   const board = await startDaemon('board', ['--role', 'ntb'])
   say(`  board  NTB board                pid ${board.pid}  peer links ${board.link}  control API ${board.api}`)
@@ -290,7 +286,6 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
 // Last resort (an exit we did not plan): no daemon outlives the demo.
 process.on('exit', () => { for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL') })
 
-const tmp = mkdtempSync(join(tmpdir(), 'soclink-demo-'))
 try {
   if (!existsSync(root + 'dist/client/src/index.js')) {
     say('dist/ is missing: building the package first (npm run build)')
@@ -301,7 +296,7 @@ try {
   const topology = TOPOLOGIES[opts.topology]
   say(`soclink demo: rpmsg over ${topology.title} on this machine`)
   say()
-  const sides = await topology.start(tmp, lib)
+  const sides = await topology.start(lib)
   await exchange(sides, lib)
   say()
 } catch (err) {
@@ -311,7 +306,6 @@ try {
     process.exitCode = 1
   }
 } finally {
-  rmSync(tmp, { recursive: true, force: true })
   if (!stopping) {
     stopping = true
     say('Stopping the daemons (SIGTERM; each drains its link and exits)...')

@@ -16,6 +16,12 @@
 // announced endpoint emits 'unbound' and then 'bound' with its new remote
 // address, and whenBound() waits for the next binding. 'destroyed' means the
 // daemon could not make it again (its iterator ends).
+//
+// maxPayload follows the bus: the vhost side (an ep) learns the negotiated
+// buffer size only at the virtio side's DRIVER_OK and goes back to 512-byte
+// buffers at a reset, and a new bus may differ; the endpoint emits
+// 'max-payload' with each new value (EndpointMaxPayload, EndpointState
+// ATTACHED).
 
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
@@ -75,6 +81,8 @@ export interface RpmsgEndpointEvents {
   detached: [reason: string]
   /** The daemon made the endpoint again on a new bus, at the same address. */
   attached: []
+  /** The largest payload one message carries changed (maxPayload is the new value). */
+  'max-payload': [maxPayload: number]
   /** The endpoint is gone for good (the daemon could not make it again, or it was destroyed). */
   destroyed: [reason: string]
   /** Messages for it are being dropped because this client reads too slowly (once per episode). */
@@ -87,14 +95,17 @@ export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements 
   remote: number | null = null
   /** False while the daemon has no rpmsg bus for it. */
   attached = true
+  /** The largest payload one message carries now; it follows the bus ('max-payload'). */
+  maxPayload: number
   private readonly queue: RpmsgMessage[] = []
   private wake: (() => void) | null = null
   private ended = false
   private boundWaiters: Array<{ resolve: (remote: number) => void, reject: (err: Error) => void }> = []
 
   /** @internal */
-  constructor (private readonly client: RpmsgClient, readonly addr: number, readonly maxPayload: number, readonly name: string) {
+  constructor (private readonly client: RpmsgClient, readonly addr: number, maxPayload: number, readonly name: string) {
     super()
+    this.maxPayload = maxPayload
   }
 
   /** Resolves with the remote address once the address service tells it (EndpointBound); after an unbinding, waits for the next. */
@@ -173,6 +184,13 @@ export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements 
     else this.emit('detached', reason)
   }
 
+  /** @internal EndpointMaxPayload, or EndpointState ATTACHED with a size. */
+  setMaxPayload (maxPayload: number): void {
+    if (this.maxPayload === maxPayload || this.ended) return
+    this.maxPayload = maxPayload
+    this.emit('max-payload', maxPayload)
+  }
+
   /** @internal */
   end (reason = 'closed'): void {
     if (this.ended) return
@@ -199,6 +217,8 @@ export class RpmsgClient extends EventEmitter {
   private readonly pending = new Map<number, Pending>()
   private readonly endpoints = new Map<number, RpmsgEndpoint>()
   private readonly earlyBound = new Map<number, number>()
+  /** EndpointCreated answers whose createEndpoint() has not made the endpoint yet: their max payload, updated by an EndpointMaxPayload that comes first. */
+  private readonly justCreated = new Map<number, number>()
   private nextId = 1
   private closed = false
 
@@ -235,7 +255,9 @@ export class RpmsgClient extends EventEmitter {
     }))
     const created = reply.endpointCreated
     if (created == null) throw new ApiError('ERR_BAD_REPLY', 'CreateEndpoint was not answered EndpointCreated', 0)
-    const ept = new RpmsgEndpoint(this, created.addr ?? 0, created.maxPayload ?? 0, name)
+    const addr = created.addr ?? 0
+    const ept = new RpmsgEndpoint(this, addr, this.justCreated.get(addr) ?? created.maxPayload ?? 0, name)
+    this.justCreated.delete(addr)
     this.endpoints.set(ept.addr, ept)
     const remote = this.earlyBound.get(ept.addr)
     if (remote !== undefined) { this.earlyBound.delete(ept.addr); ept.bound(remote) }
@@ -282,6 +304,8 @@ export class RpmsgClient extends EventEmitter {
     } else if (m.sent != null) {
       this.answer(m.sent.requestId ?? 0, m)
     } else if (m.endpointCreated != null) {
+      // The answer is taken up a turn later; what the daemon says of it meanwhile must not be lost.
+      if (this.pending.has(m.endpointCreated.requestId ?? 0)) this.justCreated.set(m.endpointCreated.addr ?? 0, m.endpointCreated.maxPayload ?? 0)
       this.answer(m.endpointCreated.requestId ?? 0, m)
     } else if (m.error != null) {
       const err = new ApiError(m.error.code ?? 'ERR_INTERNAL', m.error.message ?? '', 0)
@@ -295,7 +319,13 @@ export class RpmsgClient extends EventEmitter {
         this.emit('gateway-error', err)
       }
     } else if (m.endpointState != null) {
-      this.endpointState(m.endpointState.addr ?? 0, m.endpointState.state ?? 0, m.endpointState.reason ?? '')
+      this.endpointState(m.endpointState.addr ?? 0, m.endpointState.state ?? 0, m.endpointState.reason ?? '', m.endpointState.maxPayload ?? 0)
+    } else if (m.endpointMaxPayload != null) {
+      const addr = m.endpointMaxPayload.addr ?? 0
+      const max = m.endpointMaxPayload.maxPayload ?? 0
+      const ept = this.endpoints.get(addr)
+      if (ept !== undefined) ept.setMaxPayload(max)
+      else if (this.justCreated.has(addr)) this.justCreated.set(addr, max)
     } else if (m.endpointBound != null) {
       const addr = m.endpointBound.addr ?? 0
       const remote = m.endpointBound.remote ?? 0
@@ -315,11 +345,15 @@ export class RpmsgClient extends EventEmitter {
     }
   }
 
-  private endpointState (addr: number, state: number, reason: string): void {
+  private endpointState (addr: number, state: number, reason: string, maxPayload: number): void {
     const ept = this.endpoints.get(addr)
     if (ept === undefined) return
     if (state === wire.EndpointState.State.STATE_DETACHED) ept.setAttached(false, reason)
-    else if (state === wire.EndpointState.State.STATE_ATTACHED) ept.setAttached(true, reason)
+    else if (state === wire.EndpointState.State.STATE_ATTACHED) {
+      // 0: a daemon older than max_payload here; the size stays as it was.
+      if (maxPayload > 0) ept.setMaxPayload(maxPayload)
+      ept.setAttached(true, reason)
+    }
     else if (state === wire.EndpointState.State.STATE_DESTROYED) {
       this.endpoints.delete(addr)
       ept.end(reason)

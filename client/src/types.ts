@@ -315,7 +315,7 @@ export interface NtbBitOwner { bit: number, owner: string }
 /** GET and POST /v1/ntb/db. */
 export interface NtbDoorbells { bits: number, mask: number, validMask: number, vectorCount: number, owned: NtbBitOwner[] }
 
-export interface NtbDbRequest { set?: number, clear?: number, mask?: number, unmask?: number, force?: boolean }
+export interface NtbDbRequest { clear?: number, mask?: number, unmask?: number, force?: boolean }
 
 /** GET /v1/ntb/spad. */
 export interface NtbSpads { count: number, spads: number[], peerSpads: number[], owned: Array<{ from: number, to: number, owner: string }> }
@@ -343,7 +343,8 @@ export interface NtbPerfState {
   buffer: { addr: number, size: number } | null
   running: boolean
   lastError: string
-  counters: { answered: number, strayAnswers: number, runs: number, failedRuns: number }
+  /** lateAnswers: answers to requests whose ping had timed out, dropped. */
+  counters: { answered: number, strayAnswers: number, lateAnswers: number, runs: number, failedRuns: number }
 }
 
 export interface NtbPerfRequest { bytes?: number, chunk?: number, pings?: number }

@@ -16,7 +16,7 @@
 import t, { type Test } from 'tap'
 import { RpmsgClient, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
 import { startDaemon, until, within, type Daemon } from '../support/daemon.js'
-import { channelEvent, getJson, nextEvent, rpmsgBus, startRpmsgEpProcess, type ConnectionsBody, type EndpointsBody } from '../support/rpmsg-procs.js'
+import { channelEvent, getJson, nextEvent, rpmsgBus, startRpmsgEp, type ConnectionsBody, type EndpointsBody } from '../support/rpmsg-procs.js'
 
 async function take (ept: RpmsgEndpoint, what: string): Promise<RpmsgMessage> {
   const next = (async () => {
@@ -48,10 +48,8 @@ t.test('the ep daemon restarts: the rc application keeps its endpoint and its ad
   const rcApp = await connect(rc.api)
   await t.rejects(rcApp.createEndpoint({ name: 'plain' }), { code: 'ERR_NOT_FOUND' }, 'before any bus: ERR_NOT_FOUND')
 
-  const ep1 = await startRpmsgEpProcess(['--peer', rc.link])
+  const ep1 = await startRpmsgEp(rc)
   daemons.push(ep1)
-  await rpmsgBus(rc)
-  await rpmsgBus(ep1)
   const rcEpt = await rcApp.createEndpoint({ name: 'plain' })
   t.ok(rcEpt.addr >= 1024, 'the same connection creates an endpoint once the bus is there')
 
@@ -78,7 +76,7 @@ t.test('the ep daemon restarts: the rc application keeps its endpoint and its ad
 
   const attached = nextEvent(rcEpt, 'attached')
   const up2 = channelEvent(rcApp, 'churn', true)
-  const ep2 = await startRpmsgEpProcess(['--peer', rc.link])
+  const ep2 = await startRpmsgEp(rc)
   daemons.push(ep2)
   await attached
   t.equal(rcEpt.attached, true, 'attached again on the new bus')
@@ -87,7 +85,6 @@ t.test('the ep daemon restarts: the rc application keeps its endpoint and its ad
   t.equal(row?.owner, 'gateway', 'at the same address, owned by the same connection')
   t.equal(row?.connection, during.body.connections[0]!.id)
 
-  await rpmsgBus(ep2)
   const epApp2 = await connect(ep2.api)
   const epEpt2 = await epApp2.createEndpoint({ name: 'churn', announce: true })
   const ch2 = await up2
@@ -101,7 +98,7 @@ t.test('the ep daemon restarts: the rc application keeps its endpoint and its ad
 
 t.test('the rc daemon restarts: the ep application keeps its announced endpoint, rebound by the address service', async (t) => {
   const { daemons, connect } = harness(t)
-  const ep = await startRpmsgEpProcess()
+  const ep = await startRpmsgEp(null)
   daemons.push(ep)
   const rc1 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link])
   daemons.push(rc1)

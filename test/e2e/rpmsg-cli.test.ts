@@ -10,7 +10,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { cli, startDaemon, until, within, SOCLINK, type Daemon } from '../support/daemon.js'
-import { startRpmsgEp } from '../support/rpmsg-daemons.js'
+import { startRpmsgEp } from '../support/rpmsg-procs.js'
 
 interface Running {
   proc: ChildProcess

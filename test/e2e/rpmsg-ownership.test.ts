@@ -16,7 +16,7 @@ import { RpmsgClient } from '../../client/src/index.js'
 import { rpmsgWire as wire, ENDPOINT_QUEUE_BYTES } from '../../daemon/src/api/rpmsg-gateway.js'
 import type { soclink } from '../../proto/gen/rpmsg.js'
 import { startDaemon, until, within, type Daemon } from '../support/daemon.js'
-import { channelEvent, getJson, rpmsgBus, startRpmsgEpProcess, type ConnectionsBody, type EndpointsBody } from '../support/rpmsg-procs.js'
+import { channelEvent, getJson, startRpmsgEp, type ConnectionsBody, type EndpointsBody } from '../support/rpmsg-procs.js'
 
 type ServerMessage = soclink.rpmsg.v1.ServerMessage
 
@@ -49,10 +49,8 @@ let ep: Daemon
 t.before(async () => {
   rc = await startDaemon('rc', ['--role', 'rc'])
   daemons.push(rc)
-  ep = await startRpmsgEpProcess(['--peer', rc.link])
+  ep = await startRpmsgEp(rc)
   daemons.push(ep)
-  await rpmsgBus(rc)
-  await rpmsgBus(ep)
 })
 t.teardown(async () => {
   for (const r of raws) r.ws.terminate()

@@ -15,7 +15,7 @@
 import t from 'tap'
 import { RpmsgClient, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
 import { startDaemon, until, within, type Daemon } from '../support/daemon.js'
-import { channelEvent, getJson, rpmsgBus, startRpmsgEpProcess, type EndpointsBody } from '../support/rpmsg-procs.js'
+import { channelEvent, getJson, startRpmsgEp, type EndpointsBody } from '../support/rpmsg-procs.js'
 
 const msg = (seq: number): Uint8Array => Buffer.from(`seq ${seq}`)
 const seqOf = (m: RpmsgMessage): number => Number(Buffer.from(m.payload).toString().slice(4))
@@ -45,10 +45,8 @@ t.test('a frozen far side: trySend fails at once, send retries until its timeout
   const slow = ['--dead-after-ms', '120000']
   const rc = await startDaemon('rc', ['--role', 'rc', ...slow])
   daemons.push(rc)
-  const ep = await startRpmsgEpProcess(['--peer', rc.link, ...slow])
+  const ep = await startRpmsgEp(rc, slow)
   daemons.push(ep)
-  await rpmsgBus(rc)
-  await rpmsgBus(ep)
   const rcApp = await RpmsgClient.connect(rc.api)
   const epApp = await RpmsgClient.connect(ep.api)
   clients.push(rcApp, epApp)

@@ -1,27 +1,27 @@
 // rpmsg daemon processes for end-to-end tests that stop, restart or freeze
-// one side: an ep whose function runs vhost_rpmsg_bus (config file, as a
-// user writes it) that may dial an rc or be dialed by one, and small REST
-// and event helpers.
+// one side: an ep that may dial an rc or be dialed by one, and small REST
+// and event helpers. An ep's function vhost0 runs vhost_rpmsg_bus with no
+// config file: vhostDriver defaults to rpmsg.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { EventEmitter } from 'node:events'
 import { startDaemon, until, within, type Daemon } from './daemon.js'
 import type { RpmsgChannelEvent, RpmsgClient } from '../../client/src/index.js'
 
-const EP_CONFIG = 'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n'
-
-/** An ep daemon with an rpmsg function; `args` say whom it dials, if anyone. */
-export async function startRpmsgEpProcess (args: string[] = []): Promise<Daemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'soclink-rpmsg-procs-'))
-  const file = join(dir, 'ep.yaml')
-  writeFileSync(file, EP_CONFIG)
+/**
+ * An ep daemon that dials `rc` (null: none; an rc dials it), with `args`
+ * added; with an rc, resolves once both daemons have an rpmsg bus.
+ */
+export async function startRpmsgEp (rc: Daemon | null, args: string[] = []): Promise<Daemon> {
+  const ep = await startDaemon('ep', ['--role', 'ep', ...(rc === null ? [] : ['--peer', rc.link]), ...args])
+  if (rc === null) return ep
   try {
-    return await startDaemon('ep', ['--role', 'ep', '--config', file, ...args])
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+    await rpmsgBus(ep)
+    await rpmsgBus(rc)
+  } catch (err) {
+    await ep.stop()
+    throw err
   }
+  return ep
 }
 
 /** GET `path` on a daemon's API: status and JSON body. */

@@ -18,6 +18,7 @@ import { imageConfig, parseDockerfile } from './dockerfile.js'
 import { Network } from './netns.js'
 import { Project } from './compose-up.js'
 import type { Container } from './container.js'
+import { until } from '../support/daemon.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const COMPOSE = join(ROOT, 'docker-compose.yml')
@@ -46,13 +47,6 @@ function bins (): Record<string, string> {
 const roundTrips = (c: Container, from = 0): string[] =>
   c.log.slice(from).filter((l) => l.stream === 'stdout' && REPLY.test(l.text)).map((l) => l.text)
 
-async function until (what: string, check: () => boolean, project: Project, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; recent output:\n${project.tails()}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 /** Runs `soclink ARGS --json` in a service's namespace; its parsed output. */
 async function cliIn (net: Network, service: string, args: string[], binsMap: Record<string, string>): Promise<unknown> {
@@ -82,11 +76,13 @@ for (const topo of TOPOLOGIES) {
       net.destroy()
     })
 
+    // A wait that fails shows the services' recent output.
+    const tails = (): string => `recent output:\n${project.tails()}`
     await project.up()
     const pinger = project.container(topo.pinger)
     const echo = project.container(topo.echo)
     const far = project.container(topo.far)
-    await until(`3 round trips in ${topo.pinger}'s output`, () => roundTrips(pinger).length >= 3, project)
+    await until(`3 round trips in ${topo.pinger}'s output`, () => roundTrips(pinger).length >= 3 ? true : undefined, WAIT_MS, tails)
     t.ok(roundTrips(pinger).length >= 3, `${topo.pinger} prints round trips through ${topo.echo}: ${roundTrips(pinger)[0]}`)
 
     // The far daemon reached its peer by compose name, over the bridge.
@@ -101,7 +97,7 @@ for (const topo of TOPOLOGIES) {
     let mark = pinger.log.length
     const exit = await far.stop()
     t.same(exit, { code: 0, signal: null }, `${topo.far} drains and exits 0 on SIGTERM`)
-    await until(`${topo.pinger} to notice ${topo.far} is gone`, () => pinger.log.slice(mark).some((l) => OUTAGE.test(l.text)), project)
+    await until(`${topo.pinger} to notice ${topo.far} is gone`, () => pinger.log.slice(mark).some((l) => OUTAGE.test(l.text)) ? true : undefined, WAIT_MS, tails)
     t.pass(`${topo.pinger} reports the outage: ${pinger.log.slice(mark).find((l) => OUTAGE.test(l.text))!.text}`)
 
     // Start it again: round trips come back.
@@ -109,7 +105,7 @@ for (const topo of TOPOLOGIES) {
     far.start()
     await far.healthy()
     t.pass(`${topo.far} is healthy again`)
-    await until(`3 round trips in ${topo.pinger}'s output after ${topo.far} came back`, () => roundTrips(pinger, mark).length >= 3, project)
+    await until(`3 round trips in ${topo.pinger}'s output after ${topo.far} came back`, () => roundTrips(pinger, mark).length >= 3 ? true : undefined, WAIT_MS, tails)
     t.ok(roundTrips(pinger, mark).length >= 3, `round trips again after ${topo.far}'s restart: ${roundTrips(pinger, mark)[0]}`)
     t.equal(pinger.runs, pingerRuns, `${topo.pinger} rode through the restart (not restarted)`)
     t.ok(echo.policyRestarts > echoRestarts, `${topo.echo} was started again by its restart policy (${echo.policyRestarts - echoRestarts} times)`)

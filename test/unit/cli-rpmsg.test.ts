@@ -5,34 +5,98 @@
 
 import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { getEventListeners } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { CommanderError } from 'commander'
 import { buildProgram } from '../../client/src/cli/program.js'
 import {
   busesTable, channelsTable, endpointsTable, messageRecord, messageText, payloadText, pingHeader, pingPayload, pingReplyText,
-  pingSummaryText, printableText, rttSummary, words
+  pingSummaryText, printableText, RttStats, rttSummary, words
 } from '../../client/src/cli/rpmsg-views.js'
+import { Inbox, Stop } from '../../client/src/cli/rpmsg.js'
 import type { RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../../client/src/types.js'
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8')
 
 t.test('rttSummary: min, avg, max, mdev and loss as ping(8) computes them', async (t) => {
-  t.same(rttSummary([1, 2, 3, 4], 5), { sent: 5, received: 4, lossPercent: 20, rttMs: { min: 1, avg: 2.5, max: 4, mdev: Math.sqrt(1.25) } })
-  t.same(rttSummary([2, 2, 2], 3), { sent: 3, received: 3, lossPercent: 0, rttMs: { min: 2, avg: 2, max: 2, mdev: 0 } }, 'equal times: mdev 0')
-  t.equal(rttSummary([5], 3).lossPercent, 66.7, 'loss to one decimal')
-  t.same(rttSummary([], 2), { sent: 2, received: 0, lossPercent: 100, rttMs: null }, 'no replies: no times')
-  t.same(rttSummary([], 0), { sent: 0, received: 0, lossPercent: 0, rttMs: null }, 'nothing sent: no loss')
+  t.same(rttSummary(RttStats.of([1, 2, 3, 4]), 5), { sent: 5, received: 4, lossPercent: 20, rttMs: { min: 1, avg: 2.5, max: 4, mdev: Math.sqrt(1.25) } })
+  t.same(rttSummary(RttStats.of([2, 2, 2]), 3), { sent: 3, received: 3, lossPercent: 0, rttMs: { min: 2, avg: 2, max: 2, mdev: 0 } }, 'equal times: mdev 0')
+  t.equal(rttSummary(RttStats.of([5]), 3).lossPercent, 66.7, 'loss to one decimal')
+  t.same(rttSummary(RttStats.of([]), 2), { sent: 2, received: 0, lossPercent: 100, rttMs: null }, 'no replies: no times')
+  t.same(rttSummary(RttStats.of([]), 0), { sent: 0, received: 0, lossPercent: 0, rttMs: null }, 'nothing sent: no loss')
+})
+
+t.test('rttSummary over 300,000 samples: running sums give what the samples give, and nothing overflows the stack', async (t) => {
+  const n = 300_000
+  // Spread over 0.05..100 ms, in an order that is neither rising nor falling.
+  const sample = (i: number): number => 0.05 + ((i * 7919) % 10_007) / 100
+  const stats = new RttStats()
+  for (let i = 0; i < n; i++) stats.add(sample(i))
+  let min = Infinity
+  let max = -Infinity
+  let sum = 0
+  for (let i = 0; i < n; i++) {
+    const x = sample(i)
+    min = Math.min(min, x)
+    max = Math.max(max, x)
+    sum += x
+  }
+  const avg = sum / n
+  let squares = 0
+  for (let i = 0; i < n; i++) squares += (sample(i) - avg) ** 2
+  const mdev = Math.sqrt(squares / n)
+  const s = rttSummary(stats, n + 10)
+  t.match(s, { sent: n + 10, received: n, lossPercent: 0 })
+  t.equal(s.rttMs?.min, min, 'min')
+  t.equal(s.rttMs?.max, max, 'max')
+  t.ok(Math.abs(s.rttMs!.avg - avg) < 1e-9 * avg, `avg ${s.rttMs?.avg} is ${avg}`)
+  t.ok(Math.abs(s.rttMs!.mdev - mdev) < 1e-6 * mdev, `mdev ${s.rttMs?.mdev} is ${mdev} (the standard deviation, computed directly)`)
+})
+
+t.test('ping\'s waits leave nothing behind: no stop listener, no timer, one read for every unanswered wait', async (t) => {
+  const stop = new Stop()
+  const listeners = (): number => getEventListeners(stop.signal, 'abort').length
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  let reads = 0
+  let deliver: (r: IteratorResult<number>) => void = () => {}
+  const inbox = new Inbox<number>({ next: async () => { reads++; return await new Promise((resolve) => { deliver = resolve }) } })
+  const timersBefore = timers()
+  let outcomes = 0
+  for (let i = 0; i < 1000; i++) {
+    // As ping does: wait for the reply (none comes), then sleep until the next ping.
+    if ('timeout' in await stop.race(inbox.arrived(), 0)) outcomes++
+    if (await stop.sleep(0)) outcomes++
+  }
+  t.equal(outcomes, 2000, 'every wait timed out and every sleep ran to its end')
+  t.equal(listeners(), 0, 'no abort listener left on the stop signal')
+  t.equal(timers(), timersBefore, 'no timer left')
+  t.equal(reads, 1, 'one read under way for all 1,000 unanswered waits')
+
+  deliver({ value: 7, done: false })
+  t.same(await stop.race(inbox.arrived(), 10_000), { value: undefined }, 'the message that comes ends the next wait')
+  t.same(inbox.take(), { value: 7, done: false }, 'and is taken once')
+  t.equal(inbox.take(), null)
+
+  const waiting = stop.race(inbox.arrived(), 60_000)
+  const sleeping = stop.sleep(60_000)
+  t.equal(listeners(), 2, 'a wait and a sleep under way: one listener each')
+  stop.stop()
+  t.same(await waiting, { stopped: true }, 'a stop ends a wait')
+  t.equal(await sleeping, false, 'and a sleep')
+  t.equal(listeners(), 0, 'and their listeners go with them')
+  t.same(await stop.race(new Promise(() => {}), 60_000), { stopped: true }, 'a wait after the stop ends at once')
+  t.equal(timers(), timersBefore, 'no timer left')
 })
 
 t.test('ping lines and summary', async (t) => {
   t.equal(pingHeader(1024, 'echo', 1025, 56), 'PING rpmsg 1024 (channel echo) from 1025: 56 bytes of payload')
   t.equal(pingHeader(0x400, undefined, 1025, 1), 'PING rpmsg 1024 from 1025: 1 byte of payload')
   t.equal(pingReplyText(1024, 56, 3, 0.41234), '56 bytes from 1024: seq=3 time=0.412 ms')
-  t.equal(pingSummaryText(1024, rttSummary([1, 2, 3, 4], 5), 4005.4),
+  t.equal(pingSummaryText(1024, rttSummary(RttStats.of([1, 2, 3, 4]), 5), 4005.4),
     '--- rpmsg 1024 ping statistics ---\n' +
     '5 sent, 4 received, 20% loss, time 4005 ms\n' +
     'rtt min/avg/max/mdev = 1.000/2.500/4.000/1.118 ms')
-  t.equal(pingSummaryText(7, rttSummary([], 2), 10),
+  t.equal(pingSummaryText(7, rttSummary(RttStats.of([]), 2), 10),
     '--- rpmsg 7 ping statistics ---\n2 sent, 0 received, 100% loss, time 10 ms', 'no rtt line without replies')
 })
 

@@ -5,58 +5,15 @@
 // link) reaches the other as the fact sheet's end-to-end walk says.
 
 import t, { type Test } from 'tap'
-import pino from 'pino'
 import { once } from 'node:events'
-import { MemNode, connect } from '../support/mem-node.js'
-import { settle, type LoopEnd } from '../support/loop-link.js'
-import { EndpointController } from '../../daemon/src/hw/pcie/endpoint-controller.js'
-import { RootComplex, type EndpointFunction } from '../../daemon/src/hw/pcie/root-complex.js'
-import { EpfNtb } from '../../daemon/src/hw/ntb/epf-ntb.js'
-import { NtbHwEpf, matchesNtbEpf } from '../../daemon/src/hw/ntb/ntb-hw-epf.js'
+import { settle } from '../support/loop-link.js'
+import { ntbDriverPair, type NtbDriverPair } from '../support/ntb-board.js'
+import { matchesNtbEpf } from '../../daemon/src/hw/ntb/ntb-hw-epf.js'
 
-interface Host { node: MemNode, root: RootComplex, fn: EndpointFunction, dev: NtbHwEpf }
-interface Pair { h1: Host, h2: Host, ntb: EpfNtb, ends: LoopEnd[] }
-
-const logger = pino({ level: 'silent' })
-
-async function pair (t: Test): Promise<Pair> {
-  const b = new MemNode('b')
-  const nodes = [new MemNode('h1'), new MemNode('h2')]
-  const ends = nodes.flatMap((n) => connect(n, b))
-  const roots: RootComplex[] = []
-  const ctrls = nodes.map((node) => {
-    const root = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: 1 << 24, logger })
-    roots.push(root)
-    return new EndpointController({
-      regions: b.regions,
-      requester: b.requester,
-      doorbellRing: (target, value) => { b.doorbells.ring(b.links.get(node.name)!, target, value) },
-      sendLinkEvent: (up, reason) => { setImmediate(() => { root.linkEvent('b', up, reason) }) },
-      rcPeer: node.name,
-      name: `ntb0.${node.name}`,
-      scope: node.name
-    })
-  })
-  const ntb = new EpfNtb({ name: 'ntb0', config: { numMws: 2, mwSizes: [0x1_0000, 0x1_0000], dbCount: 8, spadCount: 64 }, primary: ctrls[0]!, secondary: ctrls[1]!, logger })
-  const found = roots.map(async (root) => await new Promise<EndpointFunction>((resolve, reject) => {
-    root.once('enumerated', resolve)
-    root.once('failed', (_peer, message) => { reject(new Error(message)) })
-  }))
-  ntb.startInterface('h1')
-  ntb.startInterface('h2')
-  const fns = await Promise.all(found)
-  const hosts = nodes.map((node, i): Host => {
-    const dev = new NtbHwEpf({ fn: fns[i]!, rc: roots[i]! })
-    return { node, root: roots[i]!, fn: fns[i]!, dev }
-  })
-  t.teardown(async () => {
-    for (const h of hosts) h.dev.dispose()
-    ntb.stop('test over')
-    await settle(ends)
-    for (const r of roots) r.destroy()
-  })
-  await Promise.all(hosts.map(async (h) => { await h.dev.init() }))
-  return { h1: hosts[0]!, h2: hosts[1]!, ntb, ends }
+async function pair (t: Test): Promise<NtbDriverPair> {
+  const p = await ntbDriverPair({ numMws: 2, mwSizes: [0x1_0000, 0x1_0000], dbCount: 8, spadCount: 64 })
+  t.teardown(p.stop)
+  return p
 }
 
 t.test('both hosts bind the function and settle on the vectors it offers', async (t) => {

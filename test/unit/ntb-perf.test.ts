@@ -8,59 +8,25 @@
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import { once } from 'node:events'
-import { MemNode, connect } from '../support/mem-node.js'
-import { settle } from '../support/loop-link.js'
-import { EndpointController } from '../../daemon/src/hw/pcie/endpoint-controller.js'
-import { RootComplex, type EndpointFunction } from '../../daemon/src/hw/pcie/root-complex.js'
-import { EpfNtb, type EpfNtbConfig } from '../../daemon/src/hw/ntb/epf-ntb.js'
-import { NtbHwEpf } from '../../daemon/src/hw/ntb/ntb-hw-epf.js'
+import { ntbDriverPair, SYSMEM_SIZE, type NtbDriverHost } from '../support/ntb-board.js'
+import type { EpfNtbConfig } from '../../daemon/src/hw/ntb/epf-ntb.js'
 import { NtbPerf, perfBits, perfBuffer, rttStats, PERF_MW } from '../../daemon/src/transport/ntb-perf.js'
 
 const logger = pino({ level: 'silent' })
-const MEMORY = 1 << 24
+/** The hosts' system memory (ntbDriverPair's root complexes). */
+const MEMORY = SYSMEM_SIZE
 const MW0_BASE = 0x10_0000
 const MW = 0x1_0000
 
-interface Host { node: MemNode, root: RootComplex, dev: NtbHwEpf, perf: NtbPerf }
+interface Host extends NtbDriverHost { perf: NtbPerf }
 
 async function hosts (t: Test, config: Partial<EpfNtbConfig> = {}, timeoutMs = 5000): Promise<[Host, Host]> {
-  const b = new MemNode('b')
-  const nodes = [new MemNode('h1'), new MemNode('h2')]
-  const ends = nodes.flatMap((n) => connect(n, b))
-  const roots: RootComplex[] = []
-  const ctrls = nodes.map((node) => {
-    const root = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: MEMORY, logger })
-    roots.push(root)
-    return new EndpointController({
-      regions: b.regions,
-      requester: b.requester,
-      doorbellRing: (target, value) => { b.doorbells.ring(b.links.get(node.name)!, target, value) },
-      sendLinkEvent: (up, reason) => { setImmediate(() => { root.linkEvent('b', up, reason) }) },
-      rcPeer: node.name,
-      name: `ntb0.${node.name}`,
-      scope: node.name
-    })
-  })
-  const ntb = new EpfNtb({ name: 'ntb0', config: { numMws: 2, mwSizes: [MW, MW], dbCount: 32, spadCount: 64, ...config }, primary: ctrls[0]!, secondary: ctrls[1]!, logger })
-  const found = roots.map(async (root) => await new Promise<EndpointFunction>((resolve, reject) => {
-    root.once('enumerated', resolve)
-    root.once('failed', (_peer, message) => { reject(new Error(message)) })
-  }))
-  ntb.startInterface('h1')
-  ntb.startInterface('h2')
-  const fns = await Promise.all(found)
-  const out = nodes.map((node, i): Host => {
-    const dev = new NtbHwEpf({ fn: fns[i]!, rc: roots[i]! })
-    return { node, root: roots[i]!, dev, perf: new NtbPerf({ ntb: dev, memorySize: MEMORY, mw0Base: MW0_BASE, logger, timeoutMs }) }
-  })
+  const pair = await ntbDriverPair({ numMws: 2, mwSizes: [MW, MW], dbCount: 32, spadCount: 64, ...config })
+  const out = [pair.h1, pair.h2].map((h): Host => ({ ...h, perf: new NtbPerf({ ntb: h.dev, memorySize: MEMORY, mw0Base: MW0_BASE, logger, timeoutMs }) }))
   t.teardown(async () => {
     for (const h of out) await h.perf.stop()
-    for (const h of out) h.dev.dispose()
-    ntb.stop('test over')
-    await settle(ends)
-    for (const r of roots) r.destroy()
+    await pair.stop()
   })
-  await Promise.all(out.map(async (h) => { await h.dev.init() }))
   return [out[0]!, out[1]!]
 }
 
@@ -148,4 +114,59 @@ t.test('a board with one memory window', async (t) => {
   const [h1, h2] = await hosts(t, { numMws: 1, mwSizes: [MW] })
   await linkUp([h1, h2], 'unavailable')
   t.match(h1.perf.view(), { state: 'unavailable', reason: /offers 1 memory window\(s\); ntb_perf needs MW 1/ })
+})
+
+/** Holds HOST1's answers while `hold` says so: each held ring waits in `held` until released. */
+function holdAnswers (h: Host, hold: () => boolean): Array<() => void> {
+  const held: Array<() => void> = []
+  const ring = h.dev.peerDbSet.bind(h.dev)
+  const answer = 2 ** h.perf.ownedBits!.answer
+  h.dev.peerDbSet = (bits) => {
+    if (bits === answer && hold()) held.push(() => { ring(bits) })
+    else ring(bits)
+  }
+  return held
+}
+
+async function turns (n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+t.test('a late answer is dropped: the next run\'s ping waits for its own', async (t) => {
+  const [h1, h2] = await hosts(t, {}, 300)
+  await linkUp([h1, h2])
+  // HOST1 answers the first request and the one after the writes, then holds the ping's answer past the timeout.
+  let holding = 2
+  const held = holdAnswers(h1, () => holding-- <= 0)
+  await t.rejects(h2.perf.run({ bytes: 1, chunk: 1, pings: 1 }), { code: 'ERR_TIMEOUT', message: /ping 1 of 1 got no answer/ }, 'the ping times out')
+  t.equal(held.length, 1, 'its answer is held')
+
+  // The next run: HOST1 holds the answer to its first request too; the late one comes meanwhile.
+  holding = 0
+  let settled = false
+  const next = h2.perf.run({ bytes: 1, chunk: 1, pings: 2 }).finally(() => { settled = true })
+  held.shift()!()
+  for (let i = 0; i < 1000 && held.length === 0; i++) await turns(1)
+  t.equal(held.length, 1, 'the next run rang its first request, whose answer is held')
+  await turns(50)
+  t.equal(h1.perf.view().counters.answered, 3 + 1, 'HOST2 rang nothing after its first request: the late answer did not answer it')
+  t.equal(settled, false, 'the run waits')
+  t.equal(h2.perf.view().counters.lateAnswers, 1, 'it was counted late and dropped')
+  t.equal(h2.perf.view().counters.strayAnswers, 0)
+  holding = Infinity
+  held.shift()!()
+  t.match(await next, { bytes: 1, pings: 2 }, 'answered by its own answers, the run completes')
+  t.equal(h2.perf.view().counters.failedRuns, 1)
+})
+
+t.test('an answer that never comes is taken as lost after one timeout: the next run works', async (t) => {
+  const [h1, h2] = await hosts(t, {}, 200)
+  await linkUp([h1, h2])
+  let holding = 2
+  const held = holdAnswers(h1, () => holding-- <= 0)
+  await t.rejects(h2.perf.run({ bytes: 1, chunk: 1, pings: 1 }), { code: 'ERR_TIMEOUT' })
+  holding = Infinity
+  t.match(await h2.perf.run({ bytes: 1, chunk: 1, pings: 3 }), { bytes: 1, pings: 3 }, 'the next run waits out the owed answer, then runs')
+  t.equal(held.length, 1, 'the held answer never came')
+  t.match(h2.perf.view().counters, { lateAnswers: 0, strayAnswers: 0, runs: 2, failedRuns: 1 })
 })

@@ -7,6 +7,7 @@
 
 import t, { type Test } from 'tap'
 import { ntbTransports, type NtbTransports } from '../support/ntb-pair.js'
+import { until } from '../support/daemon.js'
 import { VhostRpmsgDriver, type VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import { VirtioRpmsgDriver, type VirtioRpmsgBus } from '../../daemon/src/rpmsg/virtio-rpmsg.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
@@ -16,15 +17,6 @@ import { VIRTIO_ID_RPMSG } from '../../daemon/src/uapi/virtio-config.js'
 import { Spad, TYPE_VIRTIO } from '../../daemon/src/transport/ntb-spads.js'
 
 const NAME = 'rpmsg-client-sample'
-
-/** Lets doorbells and the transports' timers run until `check` holds. */
-async function until (what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (check()) return
-    await new Promise((resolve) => setTimeout(resolve, 1))
-  }
-  throw new Error(`never happened: ${what}`)
-}
 
 const payload = (seq: number): Uint8Array => {
   const p = new Uint8Array(4 + (seq % 60))
@@ -45,7 +37,7 @@ async function exchange (host: RpmsgChannel, guest: RpmsgChannel, n: number): Pr
   host.on('message', onHost)
   const pump = async (ch: RpmsgChannel): Promise<void> => { for (let i = 0; i < n; i++) await ch.send(payload(i)) }
   await Promise.all([pump(host), pump(guest)])
-  await until(`${n} messages each way`, () => atHost.length >= n && atGuest.length >= n)
+  await until(`${n} messages each way`, () => atHost.length >= n && atGuest.length >= n ? true : undefined)
   guest.off('message', onGuest)
   host.off('message', onHost)
   return { atHost, atGuest, bad }
@@ -71,7 +63,7 @@ async function rig (t: Test): Promise<Rig & { dev: VirtioDevice }> {
 /** The channel on HOST2 once name service and address service joined it. */
 async function joined (r: Rig, dev: VirtioDevice): Promise<{ virtio: VirtioRpmsgBus, guest: RpmsgChannel }> {
   const virtio = r.virtioDriver.bus(dev)
-  await until('the channel is announced and bound', () => virtio.channel(NAME) !== undefined && r.host.dst !== RPMSG_ADDR_ANY)
+  await until('the channel is announced and bound', () => virtio.channel(NAME) !== undefined && r.host.dst !== RPMSG_ADDR_ANY ? true : undefined)
   return { virtio, guest: virtio.channel(NAME)! }
 }
 

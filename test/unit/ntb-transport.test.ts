@@ -7,6 +7,7 @@
 
 import t, { type Test } from 'tap'
 import { ntbTransports, type NtbTransports } from '../support/ntb-pair.js'
+import { until } from '../support/daemon.js'
 import { TestVhostDriver, TEST_DEVICE_FEATURES } from '../../daemon/src/vhost/test-driver.js'
 import { TestVirtioDriver } from '../../daemon/src/virtio/test-driver.js'
 import { negotiateFeatures, type VirtioDevice, type VirtioDriver } from '../../daemon/src/virtio/virtio.js'
@@ -20,15 +21,6 @@ import { BUFFER_OFFSET, Spad, TYPE_VHOST, TYPE_VIRTIO } from '../../daemon/src/t
 
 const TEST_ID = { device: SOCLINK_TEST_DEVICE_ID, vendor: 0x1af4 }
 const MW_SIZE = 4 << 20
-
-/** Lets doorbells (setImmediate) run until `check` holds. */
-async function until (what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 100_000; i++) {
-    if (check()) return
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  throw new Error(`never happened: ${what}`)
-}
 
 async function testPair (t: Test, opts: { base?: number, packed?: boolean, dbVectors?: number } = {}): Promise<{ n: NtbTransports, dev: VirtioDevice, drv: TestVirtioDriver, vdrv: TestVhostDriver }> {
   const vdrv = new TestVhostDriver({ numBufs: 256 })
@@ -171,13 +163,13 @@ t.test('doorbell bit k is vq k both ways, for vq 0..7', async (t) => {
     const vq = drv.vqs[k]!
     vq.add([{ addr: pool.alloc(16)!, len: 16 }], [], k)
     t.ok(vq.kick(), `vq ${k} kicks`)
-    await until(`vhost vq ${k} kicked`, () => kicks()[k] === 1)
+    await until(`vhost vq ${k} kicked`, () => kicks()[k] === 1 ? true : undefined)
     t.same(n.host2.rang.slice(from2), [2 ** k], `virtio vq ${k} rang bit ${k} only`)
     t.same(kicks(), unit(k), `only vhost vq ${k} was kicked`)
 
     const from1 = n.host1.rang.length
     n.vhost.vqs[k]!.notify()
-    await until(`virtio vq ${k} interrupted`, () => interrupts()[k] === 1)
+    await until(`virtio vq ${k} interrupted`, () => interrupts()[k] === 1 ? true : undefined)
     t.same(n.host1.rang.slice(from1), [2 ** k], `vhost vq ${k} rang bit ${k} only`)
     t.same(interrupts(), unit(k), `only virtio vq ${k} was interrupted`)
     for (const q of n.vhost.vqs) q.counters.kicks = 0

@@ -14,7 +14,7 @@ import { boardText, doorbellsText, hex32, hostText, linkText, perfTable, spadsTa
 
 export type LinkArgs = { kind: 'show' } | { kind: 'set', up: boolean }
 export type MwArgs = { kind: 'show' } | { kind: 'set', widx: number, addr: number, size: number } | { kind: 'clear', widx: number }
-export type DbArgs = { kind: 'show' } | { kind: 'write', op: 'set' | 'clear' | 'mask' | 'unmask', bits: number } | { kind: 'peer', bits: number }
+export type DbArgs = { kind: 'show' } | { kind: 'write', op: 'clear' | 'mask' | 'unmask', bits: number } | { kind: 'peer', bits: number }
 export type SpadArgs = { kind: 'show' } | { kind: 'write', peer: boolean, idx: number, value: number }
 
 const U32_MAX = 0xffff_ffff
@@ -42,15 +42,17 @@ export function parseMwArgs (args: string[]): MwArgs {
   return { kind: 'set', widx: parseNumber(args[0]!, 'window index'), addr: parseNumber(args[1]!, 'address'), size: parseSize(args[2]!) }
 }
 
-const DB_OPS = ['set', 'clear', 'mask', 'unmask'] as const
+/** No set: ntb_hw_epf has no db_set (ntb_db_set() answers -EINVAL); the other host rings the bits (db peer). */
+const DB_OPS = ['clear', 'mask', 'unmask'] as const
 
-/** `db` | `db set|clear|mask|unmask BITS` | `db peer BITS`; BITS a mask, decimal or 0x hex. */
+/** `db` | `db clear|mask|unmask BITS` | `db peer BITS`; BITS a mask, decimal or 0x hex. */
 export function parseDbArgs (args: string[]): DbArgs {
   if (args.length === 0) return { kind: 'show' }
   const [verb, bits, ...rest] = args
   if (bits === undefined || rest.length > 0) throw new Error(`db takes ${[...DB_OPS, 'peer'].join('|')} and one BITS mask`)
   const mask = u32(bits, 'doorbell bits')
   if (verb === 'peer') return { kind: 'peer', bits: mask }
+  if (verb === 'set') throw new Error('db set: ntb_hw_epf has no db_set; ring the bits from the other host (db peer BITS there)')
   const op = DB_OPS.find((o) => o === verb)
   if (op === undefined) throw new Error(`db ${JSON.stringify(verb)}: not one of ${[...DB_OPS, 'peer'].join(', ')}`)
   return { kind: 'write', op, bits: mask }
@@ -114,8 +116,9 @@ export function ntbCommands (program: Command, ctx: Context): void {
       ctx.print(w, () => windowText(w))
     })
 
-  ntb.command('db').description('doorbells: print them, set/clear/mask/unmask own bits, or ring the peer\'s (peer BITS)')
-    .argument('[args...]', 'set|clear|mask|unmask BITS | peer BITS')
+  ntb.command('db').description('doorbells: print them, clear/mask/unmask own bits, or ring the peer\'s (peer BITS); ' +
+    'there is no set: ntb_hw_epf has no db_set, so ring a bit from the other host (db peer BITS there)')
+    .argument('[args...]', 'clear|mask|unmask BITS | peer BITS')
     .option('--force', FORCE)
     .action(async (args: string[], o: { force?: boolean }, cmd: Command) => {
       const a = parsed(cmd, () => parseDbArgs(args))

@@ -115,19 +115,41 @@ export interface RttSummary {
   rttMs: { min: number, avg: number, max: number, mdev: number } | null
 }
 
+/**
+ * Round-trip times as ping(8) keeps them: how many, the least and the
+ * greatest, and running sums of t and t². A ping that runs for weeks holds
+ * these five numbers, never the samples.
+ */
+export class RttStats {
+  count = 0
+  min = Infinity
+  max = -Infinity
+  sum = 0
+  sumOfSquares = 0
+
+  static of (rttsMs: Iterable<number>): RttStats {
+    const s = new RttStats()
+    for (const t of rttsMs) s.add(t)
+    return s
+  }
+
+  add (rttMs: number): void {
+    this.count++
+    if (rttMs < this.min) this.min = rttMs
+    if (rttMs > this.max) this.max = rttMs
+    this.sum += rttMs
+    this.sumOfSquares += rttMs * rttMs
+  }
+}
+
 /** ping(8)'s statistics: mdev is the standard deviation, sqrt(mean(t²) - mean(t)²). */
-export function rttSummary (rttsMs: number[], sent: number): RttSummary {
-  const received = rttsMs.length
+export function rttSummary (rtts: RttStats, sent: number): RttSummary {
+  const received = rtts.count
   const lossPercent = sent === 0 ? 0 : Math.round((sent - received) * 1000 / sent) / 10
   if (received === 0) return { sent, received, lossPercent, rttMs: null }
-  const avg = rttsMs.reduce((a, b) => a + b, 0) / received
-  const avg2 = rttsMs.reduce((a, b) => a + b * b, 0) / received
-  return {
-    sent,
-    received,
-    lossPercent,
-    rttMs: { min: Math.min(...rttsMs), avg, max: Math.max(...rttsMs), mdev: Math.sqrt(Math.max(0, avg2 - avg * avg)) }
-  }
+  const avg = rtts.sum / received
+  const avg2 = rtts.sumOfSquares / received
+  return { sent, received, lossPercent, rttMs: { min: rtts.min, avg, max: rtts.max, mdev: Math.sqrt(Math.max(0, avg2 - avg * avg)) } }
 }
 
 const ms = (n: number): string => n.toFixed(3)

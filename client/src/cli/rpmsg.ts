@@ -4,6 +4,7 @@
 // endpoint goes away with it (proto/rpmsg.proto, "Ownership"), so Ctrl-C or
 // SIGTERM close the connection and end the command cleanly.
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError, type Command } from 'commander'
 import { ApiError } from '../errors.js'
 import { RpmsgClient, RPMSG_ADDR_ANY, type CreateEndpointOptions, type RpmsgChannelEvent, type RpmsgEndpoint, type RpmsgMessage } from '../rpmsg-client.js'
@@ -11,7 +12,7 @@ import type { Context } from './context.js'
 import { asCount, asNumber } from './args.js'
 import { parseHex, parseNumber } from './format.js'
 import {
-  bytesText, channelsTable, endpointsText, messageRecord, messageText, pingHeader, pingPayload, pingReplyText, pingSummaryText, rttSummary
+  bytesText, channelsTable, endpointsText, messageRecord, messageText, pingHeader, pingPayload, pingReplyText, pingSummaryText, RttStats, rttSummary
 } from './rpmsg-views.js'
 
 /** How long to wait for a channel, a free buffer or a reply, unless --timeout says otherwise. */
@@ -38,28 +39,95 @@ const asPingSize = (text: string): number => {
   return n
 }
 
-type Outcome<T> = { value: T } | { timeout: true } | { stopped: true }
+export type Outcome<T> = { value: T } | { timeout: true } | { stopped: true }
 
-const never = new Promise<never>(() => {})
+/**
+ * A command's stop (Ctrl-C, SIGTERM) as an AbortSignal, and waits that end
+ * early once it fires. A wait adds one abort listener and one timer and
+ * removes both when it ends, so a ping that runs for weeks holds none
+ * between pings.
+ */
+export class Stop {
+  private readonly controller = new AbortController()
+
+  get signal (): AbortSignal { return this.controller.signal }
+  get stopped (): boolean { return this.controller.signal.aborted }
+  stop (): void { this.controller.abort() }
+
+  /** `p`, unless `ms` pass first or the command is stopped. */
+  async race<T> (p: Promise<T>, ms: number): Promise<Outcome<T>> {
+    if (this.stopped) return { stopped: true }
+    let timer: NodeJS.Timeout | undefined
+    let onStop = (): void => {}
+    const ended = new Promise<Outcome<T>>((resolve) => {
+      timer = setTimeout(() => { resolve({ timeout: true }) }, ms)
+      onStop = () => { resolve({ stopped: true }) }
+      this.signal.addEventListener('abort', onStop, { once: true })
+    })
+    try {
+      return await Promise.race([p.then((value) => ({ value })), ended])
+    } finally {
+      clearTimeout(timer)
+      this.signal.removeEventListener('abort', onStop)
+    }
+  }
+
+  /** Waits `ms`; false if the command is stopped first. */
+  async sleep (ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.signal })
+      return true
+    } catch (err) {
+      if (this.stopped) return false
+      throw err
+    }
+  }
+}
+
+/**
+ * An endpoint's messages one at a time, for waits that may give up: a wait
+ * that times out leaves its read under way for the next wait, which adds
+ * nothing to it, so however many pings go unanswered one read is pending.
+ */
+export class Inbox<T> {
+  private reading = false
+  private result: IteratorResult<T> | null = null
+  private wake = (): void => {}
+
+  constructor (private readonly messages: AsyncIterator<T>) {}
+
+  /** Resolves once a message (or the end) is there to take(). */
+  async arrived (): Promise<void> {
+    if (this.result !== null) return
+    if (!this.reading) {
+      this.reading = true
+      void this.messages.next().then((r) => { this.result = r; this.reading = false; this.wake() })
+    }
+    await new Promise<void>((resolve) => { this.wake = resolve })
+  }
+
+  /** The message (or the end) that arrived, once; null if none has. */
+  take (): IteratorResult<T> | null {
+    const r = this.result
+    this.result = null
+    return r
+  }
+}
 
 /**
  * One gateway connection for one command. With `signals`, Ctrl-C and
- * SIGTERM close it (which destroys its endpoints on the daemon) and mark the
- * command as stopping, so it ends with status 0.
+ * SIGTERM close it (which destroys its endpoints on the daemon) and stop
+ * the command, so it ends with status 0.
  */
 class Session {
-  stopping = false
+  readonly stop = new Stop()
   private clientClosed = false
   private firstError: ApiError | null = null
-  private readonly stopped: Promise<void>
   private readonly onSignal: () => void
 
   private constructor (private readonly ctx: Context, readonly client: RpmsgClient, signals: boolean) {
-    let stop = (): void => {}
-    this.stopped = new Promise((resolve) => { stop = resolve })
     this.onSignal = () => {
-      this.stopping = true
-      stop()
+      this.stop.stop()
       void this.client.close()
     }
     if (signals) {
@@ -74,6 +142,8 @@ class Session {
       if (err.code === 'ERR_RPMSG_OVERFLOW') process.stderr.write(`soclink: warning: ${err.code}: ${err.message}\n`)
     })
   }
+
+  get stopping (): boolean { return this.stop.stopped }
 
   static async open (ctx: Context, signals: boolean): Promise<Session> {
     return new Session(ctx, await RpmsgClient.connect(ctx.client().base), signals)
@@ -92,17 +162,6 @@ class Session {
       if (this.firstError !== null) throw this.firstError
       await this.ctx.client().rpmsgChannels()
       throw err
-    }
-  }
-
-  /** `p`, unless `ms` pass first or the command is stopped. */
-  async race<T> (p: Promise<T>, ms: number): Promise<Outcome<T>> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<Outcome<T>>((resolve) => { timer = setTimeout(() => { resolve({ timeout: true }) }, ms) })
-    try {
-      return await Promise.race([p.then((value) => ({ value })), timeout, this.stopped.then(() => ({ stopped: true as const }))])
-    } finally {
-      clearTimeout(timer)
     }
   }
 
@@ -158,7 +217,7 @@ async function channelRemote (ctx: Context, s: Session, name: string, timeoutMs:
   try {
     const listed = (await ctx.client().rpmsgChannels()).find((c) => c.name === name && c.dst !== null)
     if (listed?.dst != null) return listed.dst
-    const o = await s.race(seen, timeoutMs)
+    const o = await s.stop.race(seen, timeoutMs)
     if ('value' in o) return o.value
     throw new ApiError('ERR_TIMEOUT', `no rpmsg channel named ${JSON.stringify(name)} with a remote address appeared within ${timeoutMs} ms (soclink rpmsg channels lists them)`, 0)
   } finally {
@@ -272,26 +331,25 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
           () => pingHeader(dst, o.channel, ept.addr, o.size))
         const why = follow(ctx, ept)
 
-        const replies = ept[Symbol.asyncIterator]()
-        let next: Promise<IteratorResult<RpmsgMessage>> | null = null
+        const inbox = new Inbox(ept[Symbol.asyncIterator]())
         /** The echo of `expected`; late replies to earlier pings and stray messages are skipped. */
         const reply = async (expected: Uint8Array, deadline: number): Promise<RpmsgMessage | 'timeout' | 'stopped' | 'closed'> => {
           for (;;) {
-            next ??= replies.next()
-            const r = await s.race(next, Math.max(0, deadline - performance.now()))
+            const r = await s.stop.race(inbox.arrived(), Math.max(0, deadline - performance.now()))
             if ('stopped' in r) return 'stopped'
             if ('timeout' in r) return 'timeout'
-            next = null
-            if (r.value.done === true) return 'closed'
-            if (sameBytes(r.value.value.payload, expected)) return r.value.value
+            const m = inbox.take()
+            if (m === null) continue
+            if (m.done === true) return 'closed'
+            if (sameBytes(m.value.payload, expected)) return m.value
           }
         }
 
-        const rtts: number[] = []
+        const rtts = new RttStats()
         let sent = 0
         const start = performance.now()
         for (let seq = 1; o.count === undefined || seq <= o.count; seq++) {
-          if (seq > 1 && o.interval > 0 && 'stopped' in await s.race(never, o.interval)) break
+          if (seq > 1 && o.interval > 0 && !await s.stop.sleep(o.interval)) break
           const payload = pingPayload(seq, o.size)
           const t0 = performance.now()
           sent++
@@ -312,7 +370,7 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
             continue
           }
           const rtt = performance.now() - t0
-          rtts.push(rtt)
+          rtts.add(rtt)
           emit(ctx, { type: 'reply', seq, src: r.src, size: r.payload.length, rttMs: micros(rtt) }, () => pingReplyText(r.src, r.payload.length, seq, rtt))
         }
         const summary = rttSummary(rtts, sent)

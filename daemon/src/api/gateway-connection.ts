@@ -139,8 +139,13 @@ export class RpmsgGatewayConnection {
         this.send({ endpointState: { addr: ept.addr, state: State.STATE_DESTROYED, reason: `cannot be made again on the new rpmsg bus: ${messageOf(err)}` } })
         continue
       }
-      this.send({ endpointState: { addr: ept.addr, state: State.STATE_ATTACHED, reason: 'on a new rpmsg bus' } })
+      this.send({ endpointState: { addr: ept.addr, state: State.STATE_ATTACHED, reason: 'on a new rpmsg bus', maxPayload: bus.maxPayload } })
     }
+  }
+
+  /** The bus's buffer size changed (vhost side: DRIVER_OK, a reset): each endpoint on it is told its new largest payload. */
+  busResized (bus: RpmsgBusCore): void {
+    for (const ept of this.endpoints.values()) if (ept.bus === bus) this.send({ endpointMaxPayload: { addr: ept.addr, maxPayload: bus.maxPayload } })
   }
 
   channelEvent (ch: RpmsgChannel, created: boolean): void {

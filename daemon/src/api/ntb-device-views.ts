@@ -15,15 +15,7 @@ import { barRegion } from '../hw/pcie/endpoint-controller.js'
 import { mwBar } from '../hw/ntb/epf-ntb-regs.js'
 import { TestVirtioDriver } from '../virtio/test-driver.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
-import { vhostDeviceView, vhostQueues, virtioDeviceView, virtioQueues, type DeviceView, type TestCountersView, type VirtqueueView } from './pcie-views.js'
-
-function testCounters (read: () => TestCountersView): TestCountersView | null {
-  try {
-    return read()
-  } catch {
-    return null
-  }
-}
+import { tryRead, vhostDeviceView, vhostQueues, virtioDeviceView, virtioQueues, type DeviceView, type VirtqueueView } from './pcie-views.js'
 
 /** An NTB host's device: ntb-virtio's while presented, ntb-vhost's while registered; none on other daemons. */
 export function ntbDeviceViews (node: SoclinkNode): DeviceView[] {
@@ -33,13 +25,13 @@ export function ntbDeviceViews (node: SoclinkNode): DeviceView[] {
   const d = v?.device ?? null
   if (v !== null && d !== null) {
     const drv = d.driver
-    const test = drv instanceof TestVirtioDriver ? testCounters(() => drv.counters(d)) : null
+    const test = drv instanceof TestVirtioDriver ? tryRead(() => drv.counters(d), null) : null
     return [virtioDeviceView({ device: d, peer: board, transport: 'ntb-virtio', getFeatures: () => v.getFeatures() }, test)]
   }
   const h = role?.vhost ?? null
   if (h === null || role?.vhostBus?.devices.includes(h.device) !== true) return []
   const drv = h.device.driver
-  const test = drv instanceof TestVhostDriver ? testCounters(() => drv.counters(h.device)) : null
+  const test = drv instanceof TestVhostDriver ? tryRead(() => drv.counters(h.device), null) : null
   return [vhostDeviceView(h.device, board, 'ntb-vhost', test)]
 }
 

@@ -15,7 +15,7 @@ import * as R from '../hw/ntb/epf-ntb-regs.js'
 import { Spad, TYPE_VHOST, TYPE_VIRTIO } from '../transport/ntb-spads.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../uapi/virtio-config.js'
-import { statusBits } from './pcie-views.js'
+import { statusBits, tryRead } from './pcie-views.js'
 
 /** A route for an NTB role this daemon does not have. */
 export class NotNtbError extends SoclinkError {
@@ -95,14 +95,6 @@ export function boardView (role: NtbBoardRole): Record<string, unknown> {
 }
 
 // ------------------------------------------------------------ host
-
-function tryRead<T> (read: () => T, fallback: T): T {
-  try {
-    return read()
-  } catch {
-    return fallback
-  }
-}
 
 export interface QueueView {
   index: number

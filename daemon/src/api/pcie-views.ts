@@ -96,8 +96,8 @@ export const statusBits = (status: number): string[] => BITS.filter(([, bit]) =>
 
 const hex = (n: bigint): string => `0x${n.toString(16)}`
 
-/** A register read through a window or region that may be gone by now. */
-function tryRead<T> (read: () => T, fallback: T): T {
+/** A read that may fail by now (a window or region gone, a device its driver let go): `fallback` if it throws. */
+export function tryRead<T> (read: () => T, fallback: T): T {
   try {
     return read()
   } catch {

@@ -32,7 +32,10 @@
 //   send, so one connection's messages leave in the order they came and an
 //   application can keep many in flight. A connection may have at most
 //   MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at once.
-//   A payload over the bus's max_payload answers ERR_RPMSG_SIZE.
+//   A payload over the bus's max_payload answers ERR_RPMSG_SIZE. That size
+//   can change under an endpoint (the vhost side learns the negotiated one
+//   at DRIVER_OK and falls back to 512-byte buffers at a reset): the bus says
+//   so ('buf-size') and each owner is told (EndpointMaxPayload).
 //   Received messages cannot be refused: rpmsg has no back-pressure toward
 //   the sender (the virtio side's rx buffer goes back to the ring whatever
 //   the endpoint does), and the kernel's own character device,
@@ -132,15 +135,18 @@ export class RpmsgGateway {
     const created = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelEvent(ch, true) }
     const destroyed = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelDestroyed(ch) }
     const binding = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelBinding(ch) }
+    const resized = (): void => { for (const c of this.connections) c.busResized(bus) }
     bus.on('channel-created', created)
     bus.on('channel-destroyed', destroyed)
     bus.on('channel-bound', binding)
     bus.on('channel-unbound', binding)
+    bus.on('buf-size', resized)
     this.offBus = () => {
       bus.off('channel-created', created)
       bus.off('channel-destroyed', destroyed)
       bus.off('channel-bound', binding)
       bus.off('channel-unbound', binding)
+      bus.off('buf-size', resized)
     }
     for (const c of this.connections) c.busCame(bus)
   }

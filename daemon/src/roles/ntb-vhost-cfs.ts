@@ -19,8 +19,7 @@ import type { NtbVhost } from '../transport/ntb-vhost.js'
 import type { VhostBus } from '../vhost/bus.js'
 import type { VhostDriver } from '../vhost/vhost.js'
 import { clientItems, type VhostClientItem, type VhostTransportSide, type VhostTransportState } from '../vhost/cfs.js'
-import { idTableMatch, VIRTIO_DEV_ANY_ID } from '../uapi/soclink-ids.js'
-import { vhostDriverDeviceId } from './pcie-ep.js'
+import { idTableMatch, vhostDriverDeviceId, VIRTIO_DEV_ANY_ID } from '../uapi/soclink-ids.js'
 
 /** The vhost-client item linked into an ntb-vhost host's transport device, and the registration it makes. */
 export class NtbVhostLink {

@@ -14,20 +14,10 @@ import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
 import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
-import { VIRTIO_ID_RPMSG } from '../uapi/virtio-config.js'
-import { SOCLINK_TEST_DEVICE_ID } from '../uapi/soclink-ids.js'
+import { vhostDriverDeviceId } from '../uapi/soclink-ids.js'
 import { UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
-/** The configfs item --rpmsg-sample makes and links (mkdir .../rpmsg/channel/rpmsg-client-sample/c1). */
-/**
- * The device id the driver's id table gives, copied into the function's
- * subsystem id when it starts (the RFC's configfs link does the same with
- * the header); null ('none': no client linked) keeps the configured one.
- */
-export function vhostDriverDeviceId (driver: string): number | null {
-  return driver === 'rpmsg' ? VIRTIO_ID_RPMSG : driver === 'soclink-test' ? SOCLINK_TEST_DEVICE_ID : null
-}
 
 export class PcieEndpointRole {
   readonly functions: FunctionTable
@@ -72,7 +62,6 @@ export class PcieEndpointRole {
       void this.functions.stop(CONTROLLER).catch((err: Error) => { this.logger.warn({ err: err.message }, 'stop failed') })
     })
   }
-
 
   private linkUp (link: PeerLink): void {
     if (link.role !== wire.Role.ROLE_RC) return

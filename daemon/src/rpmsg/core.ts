@@ -56,6 +56,8 @@ export interface RpmsgBusEvents {
   'channel-bound': [channel: RpmsgChannel]
   /** vhost side: AS FREE, or a reset. */
   'channel-unbound': [channel: RpmsgChannel]
+  /** bufSize (and so maxPayload) changed: vhost side at DRIVER_OK and at a reset, virtio side at probe (VIRTIO_RPMSG_F_BUFSZ). */
+  'buf-size': [bufSize: number]
   /** A message or service message that was dropped, with why. */
   fault: [error: SoclinkError]
 }

@@ -130,15 +130,16 @@ export class VhostRpmsgBus extends RpmsgBusCore {
 
   private onStatus (status: number): void {
     if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0 || this.running) return
-    this.bufSize = RPMSG_BUF_SIZE
+    let bufSize = RPMSG_BUF_SIZE
     if (this.bufsz) {
       try {
-        this.bufSize = acceptedBufSize(this.ownBufSize, decodeBufSizes(this.dev.ops.readConfig!(0, VIRTIO_RPMSG_CONFIG_SIZE)))
+        bufSize = acceptedBufSize(this.ownBufSize, decodeBufSizes(this.dev.ops.readConfig!(0, VIRTIO_RPMSG_CONFIG_SIZE)))
       } catch (err) {
         this.counters.serviceErrors++
         this.fault(err, 'ERR_RPMSG_SIZE')
       }
     }
+    this.setBufSize(bufSize)
     this.running = true
     if (this.rvq?.ready === true) this.onRx(this.rvq)
     for (const ch of this.channels.values()) this.announce(ch)
@@ -148,7 +149,7 @@ export class VhostRpmsgBus extends RpmsgBusCore {
   private onReset (): void {
     this.running = false
     this.bufsz = false
-    this.bufSize = RPMSG_BUF_SIZE
+    this.setBufSize(RPMSG_BUF_SIZE)
     if (this.ownBufSize > RPMSG_BUF_SIZE && this.dev.ops.writeConfig !== undefined) this.publishBufSize()
     this.endpoints.destroy(RPMSG_AS_ADDR)
     for (const ch of this.channels.values()) {
@@ -158,6 +159,13 @@ export class VhostRpmsgBus extends RpmsgBusCore {
         this.emit('channel-unbound', ch)
       }
     }
+  }
+
+  /** Only DRIVER_OK and a reset change it: applications are told ('buf-size'). */
+  private setBufSize (bufSize: number): void {
+    if (this.bufSize === bufSize) return
+    this.bufSize = bufSize
+    this.emit('buf-size', bufSize)
   }
 
   private announce (ch: RpmsgChannel): void {

@@ -45,6 +45,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
     if (this.dev.hasFeature(VIRTIO_RPMSG_F_BUFSZ)) {
       this.bufSize = chooseBufSize(this.ownBufSize, decodeBufSizes(this.dev.ops.getConfig(0, VIRTIO_RPMSG_CONFIG_SIZE)))
       this.dev.ops.setConfig(0, encodeBufSizes({ txbufSize: this.bufSize, rxbufSize: this.bufSize }))
+      if (this.bufSize !== RPMSG_BUF_SIZE) this.emit('buf-size', this.bufSize)
     }
     [this.rvq, this.svq] = await this.dev.findVqs<number>([
       { name: 'input', callback: () => { this.onRx() } },

@@ -5,7 +5,8 @@
 // do; an NTB that refuses is reported, never thrown into the event loop.
 
 import type { NtbDevice } from '../hw/ntb/ntb.js'
-import { configDbBit, dbBits } from './ntb-spads.js'
+import { vectorsOf } from '../hw/ntb/doorbell-status.js'
+import { configDbBit } from './ntb-spads.js'
 
 export class NtbDoorbells {
   constructor (private readonly ntb: NtbDevice, private readonly onError: (err: unknown, what: string) => void) {}
@@ -24,7 +25,7 @@ export class NtbDoorbells {
     try {
       const bits = this.ntb.dbRead() & this.ntb.dbVectorMask(vector)
       if (bits !== 0) this.ntb.dbClear(bits)
-      return dbBits(bits)
+      return vectorsOf(bits)
     } catch (err) {
       this.onError(err, 'doorbell')
       return null

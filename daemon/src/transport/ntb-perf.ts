@@ -29,6 +29,14 @@
 // protocol; here two bits keep the two directions apart, so both hosts may
 // run at once, and nothing else of the transport's is touched.
 //
+// Doorbells carry no sequence: an answer is taken for the oldest request
+// still waiting. A ping that times out leaves its answer owed; the run ends
+// there, and the next run first waits (up to one timeout) for the owed
+// answers and drops them (counters.lateAnswers) before it rings, so a late
+// answer never ends a later ping early. What is still owed after that wait
+// is taken as lost (a responder that was not ready drops requests); an
+// answer later still than that would be taken for the next request.
+//
 // Writes to the peer's window go out in flights of at most FLIGHT_BYTES,
 // each closed by a round trip, so no more than a flight waits unacknowledged
 // on the link (its replay buffer is bounded) while rpmsg keeps running.
@@ -109,7 +117,8 @@ export interface NtbPerfResult {
   rtt: { min: number, avg: number, p99: number }
 }
 
-export interface NtbPerfCounters { answered: number, strayAnswers: number, runs: number, failedRuns: number }
+/** strayAnswers: answers while nothing was asked or owed; lateAnswers: answers to requests whose ping had timed out, dropped. */
+export interface NtbPerfCounters { answered: number, strayAnswers: number, lateAnswers: number, runs: number, failedRuns: number }
 
 export interface NtbPerfView {
   state: NtbPerfState
@@ -127,7 +136,7 @@ export interface NtbPerfEvents { state: [state: NtbPerfState] }
 interface Waiter { resolve: () => void, reject: (err: Error) => void }
 
 export class NtbPerf extends EventEmitter<NtbPerfEvents> {
-  readonly counters: NtbPerfCounters = { answered: 0, strayAnswers: 0, runs: 0, failedRuns: 0 }
+  readonly counters: NtbPerfCounters = { answered: 0, strayAnswers: 0, lateAnswers: 0, runs: 0, failedRuns: 0 }
   private current: NtbPerfState = 'stopped'
   private reason = ''
   private lastError = ''
@@ -135,6 +144,10 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
   private buffer: PerfBuffer | null = null
   private running = false
   private waiter: Waiter | null = null
+  /** Requests whose ping timed out: their answers may still come, and are dropped when they do. */
+  private owed = 0
+  /** Set while a run waits for the owed answers (drain()). */
+  private drained: (() => void) | null = null
   /** Bumped on every link change: a translation finished for an older link is not used. */
   private generation = 0
   private translated = false
@@ -206,6 +219,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     this.running = true
     this.counters.runs++
     try {
+      await this.drain()
       await this.ping(() => new UnavailableError(`the peer answered no ntb_perf request in ${this.timeoutMs} ms: no responder there ` +
         '(a soclink NTB host whose link is up, with a board of 2 or more memory windows)'))
       const pattern = new Uint8Array(chunk)
@@ -260,6 +274,8 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     if (!up) {
       if (this.current === 'down' || this.current === 'unavailable') return
       this.generation++
+      // Requests of the old link are answered on it or not at all.
+      this.owed = 0
       this.fail(new UnavailableError('ntb_perf: the NTB link went down'))
       this.setState('down')
       void this.untranslate()
@@ -335,12 +351,35 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
         this.counters.answered++
       })
     }
-    if ((mask & answer) !== 0) {
-      const w = this.waiter
-      this.waiter = null
-      if (w === null) this.counters.strayAnswers++
-      else w.resolve()
+    if ((mask & answer) !== 0) this.answer()
+  }
+
+  /** The oldest request's answer: an owed one is dropped, else it wakes the ping waiting. */
+  private answer (): void {
+    if (this.owed > 0) {
+      this.owed--
+      this.counters.lateAnswers++
+      if (this.owed === 0) this.drained?.()
+      return
     }
+    const w = this.waiter
+    this.waiter = null
+    if (w === null) this.counters.strayAnswers++
+    else w.resolve()
+  }
+
+  /** Waits for the owed answers, up to timeoutMs (or until perf stops or the link goes down); what is still owed then is taken as lost. */
+  private async drain (): Promise<void> {
+    if (this.owed === 0) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { this.drained?.() }, this.timeoutMs)
+      this.drained = () => {
+        clearTimeout(timer)
+        this.drained = null
+        resolve()
+      }
+    })
+    this.owed = 0
   }
 
   /** Rings the request bit; resolves on the answer, rejects with timeout() after timeoutMs. */
@@ -350,6 +389,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null
+        this.owed++
         reject(timeout())
       }, this.timeoutMs)
       this.waiter = {
@@ -368,6 +408,8 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     const w = this.waiter
     this.waiter = null
     w?.reject(err)
+    // A run waiting for owed answers goes on to ping, which says why it cannot.
+    this.drained?.()
   }
 
   private attempt (fn: () => void): void {

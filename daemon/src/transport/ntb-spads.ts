@@ -93,14 +93,6 @@ export function configDbBit (validMask: number): number {
   return m === 0 ? -1 : 31 - Math.clz32(m)
 }
 
-/** The bits set in a doorbell mask, lowest first (ntb_hw_epf has at most 31). */
-export function dbBits (mask: number): number[] {
-  const out: number[] = []
-  const m = mask >>> 0
-  for (let b = 0; b < 32; b++) if (((m >>> b) & 1) !== 0) out.push(b)
-  return out
-}
-
 /** A u64 from its two scratchpad halves; OutOfRangeError above 2^53 - 1. */
 export function joinSpads (lower: number, upper: number, what: string): number {
   return joinU64(lower >>> 0, upper >>> 0, what)

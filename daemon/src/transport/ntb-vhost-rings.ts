@@ -9,7 +9,8 @@
 // would run past BUFFER_OFFSET is a ring error for its queue; a descriptor
 // outside MW0 is a ring error that stops its queue, never an access outside
 // the window; a lost kick is found by watching the driver's writes to MW0
-// and, on the fallback poll, its avail index (ntb-avail-watch.ts).
+// and, on the fallback poll, its avail index or the packed head the device
+// reads next (ntb-avail-watch.ts).
 
 import { packedDeviceRing, type VhostVirtqueue } from '../vhost/virtqueue.js'
 import { Vringh } from '../vhost/vringh.js'
@@ -76,7 +77,8 @@ export class NtbVhostRings {
       if (!vq.ready) continue
       vq.recheck()
       const a = this.addrs[vq.index]
-      if (mw !== null && a !== undefined && this.avail.moved(vq.index, mw, a)) vq.wake()
+      const ring = this.rings[vq.index]
+      if (mw !== null && a !== undefined && this.avail.moved(vq.index, mw, a, ring instanceof VringhPacked ? ring : null)) vq.wake()
     }
   }
 

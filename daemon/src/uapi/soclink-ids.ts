@@ -1,10 +1,13 @@
 // Device ids soclink adds to Linux's (include/uapi/linux/virtio_ids.h), the
-// id-table rule both buses share, and the payload format of the test device.
+// id-table rule both buses share, the id each vhostDriver name stands for,
+// and the payload format of the test device.
 //
 // SOCLINK_TEST_DEVICE_ID is a soclink test device (virtio/test-driver.ts,
 // vhost/test-driver.ts): two queues, vq0 "tx" (driver to device) and vq1 "rx"
 // (device to driver), each buffer holding testPayload(seq) for the next
 // sequence number of its queue. 0xffe0 lies far above the ids OASIS assigns.
+
+import { VIRTIO_ID_RPMSG } from './virtio-config.js'
 
 /** A device's id, or one entry of a driver's id table (struct virtio_device_id / vhost_device_id). */
 export interface DeviceId { readonly device: number, readonly vendor: number }
@@ -13,6 +16,17 @@ export interface DeviceId { readonly device: number, readonly vendor: number }
 export const VIRTIO_DEV_ANY_ID = 0xffff_ffff
 
 export const SOCLINK_TEST_DEVICE_ID = 0xffe0
+
+/**
+ * The device id a vhost-client driver's id table gives, by the driver's
+ * name in the vhostDriver setting: an ep copies it into the function's
+ * subsystem id when it starts (the RFC's configfs link does the same with
+ * the header), ntb-vhost links that driver's item. null ('none': no client
+ * linked) keeps the configured id.
+ */
+export function vhostDriverDeviceId (driver: string): number | null {
+  return driver === 'rpmsg' ? VIRTIO_ID_RPMSG : driver === 'soclink-test' ? SOCLINK_TEST_DEVICE_ID : null
+}
 
 /**
  * Whether an id table names `id`: over the entries up to the first with

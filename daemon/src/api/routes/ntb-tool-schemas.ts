@@ -35,8 +35,8 @@ export const DbReply = record({
   owned: owners
 })
 
+/** No set: ntb_hw_epf has no db_set, so a body naming it is refused as any unknown field is. */
 export const DbBody = record({
-  set: u32('db_set (ntb_hw_epf has none: 400)'),
   clear: u32('db_clear'),
   mask: u32('db_set_mask'),
   unmask: u32('db_clear_mask'),
@@ -97,7 +97,13 @@ export const PerfState = record({
   buffer: nullable(record({ addr: count, size: count }), 'where the peer\'s writes land in this host\'s memory'),
   running: { type: 'boolean' },
   lastError: str,
-  counters: record({ answered: count, strayAnswers: count, runs: count, failedRuns: count })
+  counters: record({
+    answered: count,
+    strayAnswers: { ...count, description: 'answers while nothing was asked or owed' },
+    lateAnswers: { ...count, description: 'answers to requests whose ping had timed out: dropped, never taken for a later ping\'s' },
+    runs: count,
+    failedRuns: count
+  })
 })
 
 const upTo = (max: number, description: string): Record<string, unknown> => ({ type: 'integer', minimum: 1, maximum: max, description })

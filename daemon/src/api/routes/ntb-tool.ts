@@ -17,11 +17,12 @@ import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import type { NtbHostRole } from '../../roles/ntb-host.js'
 import type { NtbHwEpf } from '../../hw/ntb/ntb-hw-epf.js'
+import { checkDbBits } from '../../hw/ntb/doorbell-status.js'
 import type { NtbPerf, NtbPerfRequest } from '../../transport/ntb-perf.js'
 import { PERF_MW } from '../../transport/ntb-perf.js'
 import { configDbBit, MAX_VQS, Spad } from '../../transport/ntb-spads.js'
 import { BusyError, ConflictError, OutOfRangeError, SoclinkError, UnavailableError } from '../../errors.js'
-import { STATUS_OF_CODE, ValidationError } from '../errors.js'
+import { STATUS_OF_CODE } from '../errors.js'
 import { NotNtbError } from '../ntb-views.js'
 import { parseNumber } from '../numbers.js'
 import { errorReplies, noFields } from '../schemas.js'
@@ -104,12 +105,6 @@ function guardSpad (role: NtbHostRole, dev: NtbHwEpf, idx: number, what: string,
   if (hit !== undefined) throw refuse(`${what} ${idx}`, hit.owner)
 }
 
-function checkBits (dev: NtbHwEpf, bits: number, what: string): number {
-  const valid = dev.dbValidMask()
-  if ((bits & ~valid) !== 0 || bits > valid) throw new OutOfRangeError(`${what}: bits 0x${bits.toString(16)} are outside the valid mask 0x${valid.toString(16)}`)
-  return bits
-}
-
 /** A board's refusal (ERR_COMMAND) is a conflict with the board's state, not a daemon fault. */
 function asApiError (err: unknown): unknown {
   if (err instanceof SoclinkError && !(err.code in STATUS_OF_CODE)) return new ConflictError(`${err.message} (${err.code})`)
@@ -159,11 +154,12 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     return dbView(role, deviceOf(role))
   })
 
-  app.post<{ Body: { set?: number, clear?: number, mask?: number, unmask?: number, force?: boolean } }>('/v1/ntb/db', {
+  app.post<{ Body: { clear?: number, mask?: number, unmask?: number, force?: boolean } }>('/v1/ntb/db', {
     schema: {
       summary: 'ntb_tool db and mask writes: db_clear, db_set_mask, db_clear_mask (in that order)',
       description: 'Bits outside the valid mask: 400, and nothing is done. The transports take (read and clear) every unmasked bit that rings; mask a bit to see it stay set. ' +
-        `set (db_set) is refused: ntb_hw_epf has no such operation. ${FORCE} ${HOST_ONLY}`,
+        'There is no db_set: ntb_hw_epf has none (drivers/ntb/hw/epf/ntb_hw_epf.c: ntb_db_set() answers -EINVAL), so a body naming set is refused as any unknown field is (400); ' +
+        `ring the bits from the other host (POST /v1/ntb/peer-db there). ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
       body: S.DbBody,
@@ -172,10 +168,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   }, async (request) => {
     const role = hostRole(node)
     const dev = deviceOf(role)
-    const { set, clear, mask, unmask, force } = request.body
-    if (set !== undefined) {
-      throw new ValidationError('db_set: ntb_hw_epf has no db_set operation (nor has drivers/ntb/hw/epf/ntb_hw_epf.c: ntb_db_set() answers -EINVAL); ring the bits from the other host (POST /v1/ntb/peer-db there)')
-    }
+    const { clear, mask, unmask, force } = request.body
     const ops: Array<[number | undefined, string, (bits: number) => void]> = [
       [clear, 'db_clear', (b) => { dev.dbClear(b) }],
       [mask, 'db_set_mask', (b) => { dev.dbSetMask(b) }],
@@ -183,7 +176,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     ]
     for (const [bits, what] of ops) {
       if (bits === undefined) continue
-      checkBits(dev, bits, what)
+      checkDbBits(bits, dev.dbValidMask(), what)
       guardBits(role, dev, bits, what, force)
     }
     for (const [bits, , apply] of ops) if (bits !== undefined) apply(bits)
@@ -203,7 +196,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const role = hostRole(node)
     const dev = deviceOf(role)
     const { bits, force } = request.body
-    checkBits(dev, bits, 'peer_db_set')
+    checkDbBits(bits, dev.dbValidMask(), 'peer_db_set')
     if (bits === 0) throw new OutOfRangeError('peer_db_set: no bits to ring')
     guardBits(role, dev, bits, 'peer_db_set', force)
     dev.peerDbSet(bits)

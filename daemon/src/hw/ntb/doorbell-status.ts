@@ -54,17 +54,20 @@ export class DoorbellStatus {
   }
 
   /** Throws unless every bit is a valid doorbell bit; returns the bits. */
-  check (bits: number, what: string): number {
-    if (!Number.isSafeInteger(bits) || bits < 0 || bits > this.validMask || (bits & ~this.validMask) !== 0) {
-      throw new OutOfRangeError(`${what}: bits 0x${bits.toString(16)} are outside the valid mask 0x${this.validMask.toString(16)}`)
-    }
-    return bits
-  }
+  check (bits: number, what: string): number { return checkDbBits(bits, this.validMask, what) }
 
   private bitOf (vector: number): number {
     if (!Number.isInteger(vector) || vector < 0 || vector >= this.count) throw new OutOfRangeError(`doorbell vector ${vector} is outside 0..${this.count - 1}`)
     return 2 ** vector
   }
+}
+
+/** Throws unless every bit of `bits` is in `validMask` (db_valid_mask); returns the bits. */
+export function checkDbBits (bits: number, validMask: number, what: string): number {
+  if (!Number.isSafeInteger(bits) || bits < 0 || bits > validMask || (bits & ~validMask) !== 0) {
+    throw new OutOfRangeError(`${what}: bits 0x${bits.toString(16)} are outside the valid mask 0x${validMask.toString(16)}`)
+  }
+  return bits
 }
 
 /** The set bits of `bits`, lowest first. */

@@ -246,16 +246,22 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
    */
   peerDbSet (bits: number): void {
     const { dbEntrySize, mwCount, mw1Offset } = this.layout()
-    const db = this.doorbells()
-    db.check(bits, 'peer_db_set')
+    this.doorbells().check(bits, 'peer_db_set')
+    if (bits === 0) return
     const bar = this.bar(R.BAR_DB_MW1)
     const end = mwCount > 0 ? mw1Offset : bar.size
+    // One bit, as the transports ring per kick: no lists on this path.
+    if ((bits & (bits - 1)) === 0) {
+      const n = 32 - Math.clz32(bits)
+      const at = this.dbSlotAt(n, dbEntrySize, end)
+      bar.window.write32(at, this.ctrl.read32(R.DB_DATA(n)))
+      this.counts.peerDbRings++
+      return
+    }
     // Every slot is checked before any is rung: a refused call rings none.
     const rings = vectorsOf(bits).map((b) => {
-      const n = b + 1
-      const at = dbEntrySize * n + this.ctrl.read32(R.DB_OFFSET(n))
-      if (at + 4 > end) throw new OutOfRangeError(`peer_db_set: doorbell slot ${n} at 0x${at.toString(16)} is past the doorbell area (0x${end.toString(16)})`)
-      return { at, data: this.ctrl.read32(R.DB_DATA(n)) }
+      const at = this.dbSlotAt(b + 1, dbEntrySize, end)
+      return { at, data: this.ctrl.read32(R.DB_DATA(b + 1)) }
     })
     for (const r of rings) {
       bar.window.write32(r.at, r.data)
@@ -328,6 +334,13 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
     this.emit('db', vector)
   }
 
+  /** Where doorbell slot n is in the doorbell BAR; throws if past `end` (MW1 or the BAR's end). */
+  private dbSlotAt (n: number, dbEntrySize: number, end: number): number {
+    const at = dbEntrySize * n + this.ctrl.read32(R.DB_OFFSET(n))
+    if (at + 4 > end) throw new OutOfRangeError(`peer_db_set: doorbell slot ${n} at 0x${at.toString(16)} is past the doorbell area (0x${end.toString(16)})`)
+    return at
+  }
+
   /** Where MW widx is: BAR widx + 2, MW1 after the doorbell slots. */
   private mwSpan (widx: number): { bar: EnumeratedBar, offset: number, size: number } {
     const { mwCount, mw1Offset } = this.layout()
@@ -365,9 +378,8 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   }
 
   private bar (index: number): EnumeratedBar {
-    const bar = this.fn.bars.find((b) => b.index === index)
-    if (bar === undefined) throw new UnavailableError(`${this.name}: BAR${index} is not implemented`)
-    return bar
+    for (const bar of this.fn.bars) if (bar.index === index) return bar
+    throw new UnavailableError(`${this.name}: BAR${index} is not implemented`)
   }
 
   private layout (): CtrlInfo {
