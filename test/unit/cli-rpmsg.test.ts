@@ -13,7 +13,7 @@ import {
   busesTable, channelsTable, endpointsTable, messageRecord, messageText, payloadText, pingHeader, pingPayload, pingReplyText,
   pingSummaryText, printableText, RttStats, rttSummary, words
 } from '../../client/src/cli/rpmsg-views.js'
-import { Inbox, Stop } from '../../client/src/cli/rpmsg.js'
+import { Inbox, Stop } from '../../client/src/cli/rpmsg-ping.js'
 import type { RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../../client/src/types.js'
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8')

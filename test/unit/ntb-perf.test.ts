@@ -10,7 +10,8 @@ import pino from 'pino'
 import { once } from 'node:events'
 import { ntbDriverPair, SYSMEM_SIZE, type NtbDriverHost } from '../support/ntb-board.js'
 import type { EpfNtbConfig } from '../../daemon/src/hw/ntb/epf-ntb.js'
-import { NtbPerf, perfBits, perfBuffer, rttStats, PERF_MW } from '../../daemon/src/transport/ntb-perf.js'
+import { NtbPerf, rttStats, PERF_MW } from '../../daemon/src/transport/ntb-perf.js'
+import { perfBits, perfBuffer } from '../../daemon/src/transport/ntb-perf-layout.js'
 
 const logger = pino({ level: 'silent' })
 /** The hosts' system memory (ntbDriverPair's root complexes). */
