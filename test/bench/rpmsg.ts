@@ -1,19 +1,13 @@
 // rpmsg over the PCIe pair, in one process over loopback: an rc node
 // (virtio_rpmsg_bus) and an ep node whose function runs the rpmsg vhost
 // driver (vhost_rpmsg_bus). The measurements are rpmsg-runs.ts's; the
-// client rows here add one-way sends, one awaited send() per message as the
-// client documents for in-order delivery, then WINDOW in flight.
+// client rows here add one-way sends, one awaited send() at a time, then
+// WINDOW in flight (the daemon keeps a connection's sends in order).
 
-import pino from 'pino'
-import { loadSettings } from '../../daemon/src/config/settings.js'
-import { SoclinkNode } from '../../daemon/src/node.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { RPMSG_PAYLOAD, WINDOW, busOneWay, counter, oneWay, oneWayWindowed, pingPong, rpmsgBuses, withApps, type RpmsgApps, type RpmsgSides } from './rpmsg-runs.js'
-
-// The ep's endpoint function with the rpmsg vhost driver (a config-file setting).
-const EP_CONFIG = 'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n'
 
 export interface RpmsgBench {
   /** In-daemon one-way messages/s, rc -> ep and ep -> rc. */
@@ -29,22 +23,10 @@ export interface RpmsgBench {
   clientRttUs: number
 }
 
-async function startEp (name: string, rc: SoclinkNode): Promise<SoclinkNode> {
-  const loaded = loadSettings({
-    argv: ['--name', name, '--role', 'ep', '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--peer', linkUrl(rc), '--config', 'bench-ep.yaml'],
-    env: {},
-    readFile: () => EP_CONFIG
-  })
-  if (loaded.kind !== 'run') throw new Error('unexpected help')
-  const node = new SoclinkNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
-  await node.start()
-  return node
-}
-
 /** The rc as the virtio side, the ep as the vhost side, once the rpmsg device is at DRIVER_OK and both buses are there. */
 async function startPair (): Promise<RpmsgSides> {
   const rc = await startNode('bench-rpmsg-rc', ['--role', 'rc'])
-  const ep = await startEp('bench-rpmsg-ep', rc)
+  const ep = await startNode('bench-rpmsg-ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   await until('rpmsg device at DRIVER_OK', () => {
     const tr = rc.pcieRc!.transports.get('bench-rpmsg-ep')
     return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? true : undefined

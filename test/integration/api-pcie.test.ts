@@ -7,20 +7,10 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { linkUrl, startNode } from '../support/nodes.js'
+import { until } from '../support/daemon.js'
 import type { Device, PciEpController, PciEpFunction, PciEpTree, PciRootComplex, TestRunResult, Virtqueue } from '../../client/src/types.js'
 
 interface ErrorBody { error: { code: string, message: string } }
-
-/** Polls until `f` gives something other than undefined/false, for at most `ms`. */
-async function until<T> (what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 const errorOf = (res: LightMyRequestResponse): ErrorBody['error'] => res.json<ErrorBody>().error
 
@@ -44,7 +34,7 @@ t.teardown(async () => {
   await ep.stop('test')
   await rc.stop('test')
 })
-const dev = await until('the rc\'s virtio device at DRIVER_OK', async () => await driverOk(rcApi))
+const dev = await until('the rc\'s virtio device at DRIVER_OK', async () => await driverOk(rcApi), 15_000)
 
 t.test('the ep tree: vhost0 linked to pcie0 and started', async (t) => {
   const tree = await get<PciEpTree>(epApi, '/v1/pci-ep')
@@ -189,7 +179,7 @@ t.test('stopping the controller removes the rc\'s device; starting it brings it 
   const started = await epApi.inject({ method: 'POST', url: '/v1/pci-ep/controllers/pcie0/start' })
   t.equal(started.statusCode, 200, started.body)
   t.match(started.json<PciEpController>(), { name: 'pcie0', started: true, endpoint: { started: true, header: { revisionId: 2 } } })
-  const back = await until('the rc\'s device back at DRIVER_OK', async () => await driverOk(rcApi))
+  const back = await until('the rc\'s device back at DRIVER_OK', async () => await driverOk(rcApi), 15_000)
   t.match(back, { peer: 'ep', deviceId: 0xffe0 })
   t.match((await get<PciRootComplex>(rcApi, '/v1/pci')).functions, [{ peer: 'ep', revisionId: 2 }])
   t.same((await queues(rcApi)).map((q) => q.size), [128, 128], 'the function\'s vringSize sets the ring size')

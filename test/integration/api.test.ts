@@ -8,22 +8,12 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { NodeEvent } from '../../daemon/src/node.js'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { linkUrl, startNode } from '../support/nodes.js'
+import { until } from '../support/daemon.js'
 
 interface ErrorBody { error: { code: string, message: string } }
 interface RegionBody { id: number, name: string, size: number, populatedPages: number, writes: number, subscribers: Array<{ peer: string, window: number }> }
 interface WindowBody { id: number, peer: string, region: string | number, state: string, regionName: string }
 interface DoorbellBody { name: string, rings: number, lastValue: number }
-
-/** Polls until `f` gives something other than undefined/false, for at most `ms`. */
-async function until<T> (what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** Settles like `p`, or rejects after `ms`. */
 async function within<T> (what: string, p: Promise<T>, ms = 5000): Promise<T> {

@@ -6,46 +6,14 @@
 // the rc bus's local address for the channel (the rc channel event's src).
 
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pino from 'pino'
-import { loadSettings } from '../../daemon/src/config/settings.js'
-import { SoclinkNode } from '../../daemon/src/node.js'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { ApiError, RpmsgClient, type RpmsgChannelEvent, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
+import { seqPayload } from '../support/rpmsg-payloads.js'
 
 interface EndpointsBody { endpoints: Array<{ addr: number }> }
-
-async function startWithConfig (name: string, args: string[], config: string): Promise<SoclinkNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'soclink-rpmsg-client-'))
-  const file = join(dir, 'soclink.yaml')
-  writeFileSync(file, config)
-  try {
-    const loaded = loadSettings({
-      argv: ['--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--config', file, ...args],
-      env: {},
-      readFile: (p) => readFileSync(p, 'utf8')
-    })
-    if (loaded.kind !== 'run') throw new Error('unexpected help')
-    const node = new SoclinkNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
-    await node.start()
-    return node
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-const payload = (dir: string, i: number): Uint8Array => {
-  const head = Buffer.from(`${dir}-${i}:`)
-  const out = new Uint8Array(head.length + (i * 7) % 400)
-  out.set(head)
-  for (let k = head.length; k < out.length; k++) out[k] = (i * 31 + k) & 0xff
-  return out
-}
 
 /** Takes count messages from the endpoint's iterator. */
 async function take (ept: RpmsgEndpoint, count: number): Promise<RpmsgMessage[]> {
@@ -60,8 +28,7 @@ async function take (ept: RpmsgEndpoint, count: number): Promise<RpmsgMessage[]>
 
 t.test('RpmsgClient: announced endpoint on the ep, 2000 messages each way', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startWithConfig('ep', ['--role', 'ep', '--peer', linkUrl(rc)],
-    'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n')
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const rcApi = await buildApi(rc)
   const epApi = await buildApi(ep)
   const clients: RpmsgClient[] = []
@@ -111,13 +78,13 @@ t.test('RpmsgClient: announced endpoint on the ep, 2000 messages each way', asyn
 
   const N = 2000
   const sendAll = async (ept: RpmsgEndpoint, dst: number, dir: string): Promise<void> => {
-    for (let i = 0; i < N; i++) await ept.send(dst, payload(dir, i))
+    for (let i = 0; i < N; i++) await ept.send(dst, seqPayload(dir, i))
   }
   const [, , up, down] = await within(Promise.all([
     sendAll(rcEpt, epEpt.addr, 'up'), sendAll(epEpt, rcEpt.addr, 'down'), take(epEpt, N), take(rcEpt, N)
   ]), '2000 messages each way', 60_000)
   const same = (got: RpmsgMessage[], dir: string, src: number): boolean =>
-    got.length === N && got.every((m, i) => m.src === src && Buffer.from(m.payload).equals(payload(dir, i)))
+    got.length === N && got.every((m, i) => m.src === src && Buffer.from(m.payload).equals(seqPayload(dir, i)))
   t.ok(same(up, 'up', rcEpt.addr), '2000 messages rc -> ep: none lost, duplicated or reordered')
   t.ok(same(down, 'down', epEpt.addr), '2000 messages ep -> rc: none lost, duplicated or reordered')
 
@@ -144,8 +111,7 @@ t.test('RpmsgClient: announced endpoint on the ep, 2000 messages each way', asyn
 
 t.test('RpmsgClient: destroy() ends an endpoint; request errors reject with their code', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startWithConfig('ep', ['--role', 'ep', '--peer', linkUrl(rc)],
-    'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n')
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const epApi = await buildApi(ep)
   const clients: RpmsgClient[] = []
   t.teardown(async () => { for (const c of clients) await c.close(); await epApi.close(); await ep.stop('test'); await rc.stop('test') })

@@ -11,13 +11,7 @@
 // intact; Send retries on ERR_RPMSG_NO_BUFFER as applications must.
 
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pino from 'pino'
 import { WebSocket } from 'ws'
-import { loadSettings } from '../../daemon/src/config/settings.js'
-import { SoclinkNode } from '../../daemon/src/node.js'
 import { buildApi } from '../../daemon/src/api/server.js'
 import type { soclink } from '../../proto/gen/rpmsg.js'
 import { rpmsgWire as wire } from '../../daemon/src/api/rpmsg-gateway.js'
@@ -25,28 +19,10 @@ import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.j
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
+import { seqPayload } from '../support/rpmsg-payloads.js'
 
 type ServerMessage = soclink.rpmsg.v1.ServerMessage
 interface EndpointsBody { endpoints: Array<{ addr: number }> }
-
-async function startWithConfig (name: string, args: string[], config: string): Promise<SoclinkNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'soclink-rpmsg-gw-'))
-  const file = join(dir, 'soclink.yaml')
-  writeFileSync(file, config)
-  try {
-    const loaded = loadSettings({
-      argv: ['--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--config', file, ...args],
-      env: {},
-      readFile: (p) => readFileSync(p, 'utf8')
-    })
-    if (loaded.kind !== 'run') throw new Error('unexpected help')
-    const node = new SoclinkNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
-    await node.start()
-    return node
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 /** A gateway client: Received messages collected in order, everything else queued for next(). */
 class Client {
@@ -115,14 +91,6 @@ class Client {
   }
 }
 
-const payload = (dir: string, i: number): Uint8Array => {
-  const head = Buffer.from(`${dir}-${i}:`)
-  const out = new Uint8Array(head.length + (i * 7) % 400)
-  out.set(head)
-  for (let k = head.length; k < out.length; k++) out[k] = (i * 31 + k) & 0xff
-  return out
-}
-
 async function allReceived (c: Client, count: number, what: string): Promise<void> {
   await within(new Promise<void>((resolve) => {
     const check = (): void => { if (c.received.length >= count) { c.onReceived = undefined; resolve() } }
@@ -133,8 +101,7 @@ async function allReceived (c: Client, count: number, what: string): Promise<voi
 
 t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over two WebSockets', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startWithConfig('ep', ['--role', 'ep', '--peer', linkUrl(rc)],
-    'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n')
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const rcApi = await buildApi(rc)
   const epApi = await buildApi(ep)
   const clients: Client[] = []
@@ -186,7 +153,7 @@ t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over
   const failed: string[] = []
   const sendAll = async (c: Client, src: number, dst: number, dir: string): Promise<void> => {
     for (let i = 0; i < N; i++) {
-      const a = await c.send(src, dst, payload(dir, i))
+      const a = await c.send(src, dst, seqPayload(dir, i))
       if (a.sent == null) failed.push(`${dir} ${i}: ${a.error?.code ?? '?'}`)
     }
   }
@@ -194,7 +161,7 @@ t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over
     allReceived(epApp, N, 'messages up'), allReceived(rcApp, N, 'messages down')])
   t.same(failed, [], 'every Send answered Sent (after retries on ERR_RPMSG_NO_BUFFER)')
   const same = (got: Client['received'], dir: string, dst: number, src: number): boolean =>
-    got.length === N && got.every((m, i) => m.dst === dst && m.src === src && Buffer.from(m.payload).equals(payload(dir, i)))
+    got.length === N && got.every((m, i) => m.dst === dst && m.src === src && Buffer.from(m.payload).equals(seqPayload(dir, i)))
   t.ok(same(epApp.received, 'up', epAddr, rcAddr), '1000 messages rc -> ep in order, intact')
   t.ok(same(rcApp.received, 'down', rcAddr, epAddr), '1000 messages ep -> rc in order, intact')
 
@@ -212,8 +179,7 @@ t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over
 
 t.test('rpmsg gateway: a malformed frame answers ERR_RPMSG_FORMAT and closes with 1008', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startWithConfig('ep', ['--role', 'ep', '--peer', linkUrl(rc)],
-    'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n')
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const epApi = await buildApi(ep)
   t.teardown(async () => { await epApi.close(); await ep.stop('test'); await rc.stop('test') })
   const url = (await epApi.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws') + '/v1/rpmsg'

@@ -6,49 +6,16 @@
 // address service, and 1,000 messages each way arrive in order, intact.
 
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pino from 'pino'
-import { loadSettings } from '../../daemon/src/config/settings.js'
-import { SoclinkNode } from '../../daemon/src/node.js'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_ID_RPMSG } from '../../daemon/src/uapi/virtio-config.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 import { linkUrl, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
+import { seqPayload } from '../support/rpmsg-payloads.js'
 
 interface ChannelBody { name: string, src: number, dst: number | null, side: string, device: string }
 interface EndpointsBody { endpoints: Array<{ addr: number, side: string, device: string, channel: string | null, service: string | null }>, buses: Array<{ side: string, counters: Record<string, number> }> }
-
-/** A node whose settings come from a YAML config file as well as flags. */
-async function startWithConfig (name: string, args: string[], config: string): Promise<SoclinkNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'soclink-rpmsg-'))
-  const file = join(dir, 'soclink.yaml')
-  writeFileSync(file, config)
-  try {
-    const loaded = loadSettings({
-      argv: ['--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--config', file, ...args],
-      env: {},
-      readFile: (p) => readFileSync(p, 'utf8')
-    })
-    if (loaded.kind !== 'run') throw new Error('unexpected help')
-    const node = new SoclinkNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
-    await node.start()
-    return node
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-const payload = (dir: string, i: number): Uint8Array => {
-  const head = Buffer.from(`${dir}-${i}:`)
-  const out = new Uint8Array(head.length + (i * 7) % 400)
-  out.set(head)
-  for (let k = head.length; k < out.length; k++) out[k] = (i * 31 + k) & 0xff
-  return out
-}
 
 /** Sends count messages on `from` and resolves with what `to` received, once it has them all. */
 async function exchange (from: RpmsgChannel, to: RpmsgChannel, dir: string, count: number): Promise<Uint8Array[]> {
@@ -61,15 +28,14 @@ async function exchange (from: RpmsgChannel, to: RpmsgChannel, dir: string, coun
     }
     to.on('message', on)
   })
-  await Promise.all(Array.from({ length: count }, async (_x, i) => { await from.send(payload(dir, i)) }))
+  await Promise.all(Array.from({ length: count }, async (_x, i) => { await from.send(seqPayload(dir, i)) }))
   await within(all, `${count} messages ${dir}`, 30_000)
   return got
 }
 
 t.test('rpmsg over PCIe: a vhost channel by API, NS and AS, 1000 messages each way', async (t) => {
   const rc = await startNode('rc', ['--role', 'rc'])
-  const ep = await startWithConfig('ep', ['--role', 'ep', '--peer', linkUrl(rc)],
-    'pcieFunctions:\n  - name: vhost0\n    controller: pcie0\n    vhostDriver: rpmsg\n')
+  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const rcApi = await buildApi(rc)
   const epApi = await buildApi(ep)
   t.teardown(async () => { await rcApi.close(); await epApi.close(); await ep.stop('test'); await rc.stop('test') })
@@ -126,8 +92,8 @@ t.test('rpmsg over PCIe: a vhost channel by API, NS and AS, 1000 messages each w
   let bad1 = 0
   let bad2 = 0
   for (let i = 0; i < N; i++) {
-    if (Buffer.compare(Buffer.from(toRc[i]!), Buffer.from(payload('ep->rc', i))) !== 0) bad1++
-    if (Buffer.compare(Buffer.from(toEp[i]!), Buffer.from(payload('rc->ep', i))) !== 0) bad2++
+    if (Buffer.compare(Buffer.from(toRc[i]!), Buffer.from(seqPayload('ep->rc', i))) !== 0) bad1++
+    if (Buffer.compare(Buffer.from(toEp[i]!), Buffer.from(seqPayload('rc->ep', i))) !== 0) bad2++
   }
   t.equal(bad1, 0, 'ep -> rc: in order, contents intact')
   t.equal(bad2, 0, 'rc -> ep: in order, contents intact')

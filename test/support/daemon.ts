@@ -71,11 +71,11 @@ export async function cli (api: string, ...args: string[]): Promise<CliResult> {
  * after `ms` naming `what`, and saying `detail()` too when given (recent
  * output, say).
  */
-export async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, ms = 10_000, detail?: () => string): Promise<T> {
+export async function until<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, detail?: () => string): Promise<T> {
   const deadline = Date.now() + ms
   for (;;) {
     const v = await check()
-    if (v !== undefined) return v
+    if (v !== undefined && v !== false) return v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail === undefined ? '' : `; ${detail()}`}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
