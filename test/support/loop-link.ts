@@ -10,7 +10,7 @@
 
 import type { Frame } from '../../daemon/src/link/codec.js'
 import type { Delivery } from '../../daemon/src/link/session.js'
-import type { FrameSender } from '../../daemon/src/mem/frame-sender.js'
+import type { DeferredFrames, FrameSender } from '../../daemon/src/mem/frame-sender.js'
 
 /** Receives a frame that arrived on `link` (the receiver's own end). Returns false if nothing took it. */
 export type Handler = (link: LoopEnd, d: Delivery) => boolean
@@ -18,6 +18,38 @@ export type Handler = (link: LoopEnd, d: Delivery) => boolean
 export interface LoopOptions {
   /** How many queued frames one turn delivers (default: all); a random count interleaves links. */
   perTurn?: () => number
+  /** Whether the ends combine writes (FEATURE_COMPACT; default true). */
+  combining?: boolean
+}
+
+/**
+ * Write combining as PeerLink does it: sources in the order they first
+ * wrote; every send is an ordering point; whatever is left goes at the end
+ * of the turn.
+ */
+class Deferrals {
+  private readonly list: DeferredFrames[] = []
+  private busy = false
+
+  get pending (): boolean { return this.list.length > 0 }
+
+  add (source: DeferredFrames): void {
+    const d = this.list
+    if (d.length > 0 && d[d.length - 1] === source) return
+    if (d.includes(source)) this.run()
+    d.push(source)
+  }
+
+  run (): void {
+    if (this.busy || this.list.length === 0) return
+    this.busy = true
+    try {
+      for (let i = 0; i < this.list.length; i++) this.list[i]!.emitFrames()
+    } finally {
+      this.list.length = 0
+      this.busy = false
+    }
+  }
 }
 
 export class LoopEnd implements FrameSender {
@@ -32,23 +64,34 @@ export class LoopEnd implements FrameSender {
   readonly errors: unknown[] = []
   /** Frames sent on this end so far. */
   sentCount = 0
+  readonly combining: boolean
   private readonly perTurn: () => number
   private queue: Delivery[] = []
   private scheduled = false
+  private readonly deferrals = new Deferrals()
 
   constructor (name: string, opts: LoopOptions = {}) {
     this.name = name
     this.perTurn = opts.perTurn ?? (() => Infinity)
+    this.combining = opts.combining ?? true
   }
 
   send (frame: Frame, bulk?: Uint8Array): void {
+    this.deferrals.run()
     this.queue.push({ frame: structuredClone(frame), bulk: bulk === undefined ? undefined : Uint8Array.prototype.slice.call(bulk) })
     this.sentCount++
     this.schedule()
   }
 
+  defer (source: DeferredFrames): void {
+    this.deferrals.add(source)
+    this.schedule()
+  }
+
+  materialize (): void { this.deferrals.run() }
+
   /** True when nothing sent on this end waits for delivery. */
-  get idle (): boolean { return this.queue.length === 0 }
+  get idle (): boolean { return this.queue.length === 0 && !this.deferrals.pending }
 
   private schedule (): void {
     if (this.scheduled) return
@@ -58,6 +101,8 @@ export class LoopEnd implements FrameSender {
 
   private pump (): void {
     this.scheduled = false
+    this.deferrals.run()
+    if (this.queue.length === 0) return
     const n = Math.max(1, Math.min(this.queue.length, this.perTurn()))
     const turn = this.queue.splice(0, n)
     const far = this.far
@@ -105,10 +150,17 @@ export async function settle (ends: LoopEnd[], maxTurns = 1_000_000): Promise<vo
 export class RecordingSender implements FrameSender {
   readonly name: string
   readonly sent: Delivery[] = []
-  constructor (name: string) { this.name = name }
+  readonly combining: boolean
+  private readonly deferrals = new Deferrals()
+  constructor (name: string, combining = false) { this.name = name; this.combining = combining }
   send (frame: Frame, bulk?: Uint8Array): void {
+    this.deferrals.run()
     this.sent.push({ frame: structuredClone(frame), bulk: bulk === undefined ? undefined : Uint8Array.prototype.slice.call(bulk) })
   }
+
+  defer (source: DeferredFrames): void { this.deferrals.add(source) }
+  /** Makes deferred frames now (a recorder has no turns of its own). */
+  materialize (): void { this.deferrals.run() }
 }
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */

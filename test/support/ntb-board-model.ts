@@ -61,6 +61,9 @@ export class NtbBoardModel {
     this.dbMw1 = ctrl.setBar(R.BAR_DB_MW1, pow2(this.mw1Offset + o.mwSize))
     for (let w = 1; w < o.mwCount; w++) this.mws.push(ctrl.setBar(R.mwBar(w), o.mwSize))
     const c = this.bar0
+    // Registers, as the board marks them (epf-ntb.ts): writes there are never combined.
+    c.markRegisters(0, c.size)
+    this.dbMw1.markRegisters(0, this.mw1Offset)
     c.write32(R.MW_COUNT, o.mwCount)
     c.write32(R.MW1_OFFSET, this.mw1Offset)
     c.write32(R.SPAD_OFFSET, this.spadOffset)
@@ -71,11 +74,11 @@ export class NtbBoardModel {
       c.write32(R.DB_DATA(n), MSI_DATA | n)
       c.write32(R.DB_OFFSET(n), o.dbOffset)
     }
-    c.observe((offset, bytes, origin) => {
-      if (origin !== null && offset <= R.COMMAND && offset + bytes.length >= R.COMMAND + 4) setImmediate(() => { this.work() })
+    c.observe((offset, length, origin) => {
+      if (origin !== null && offset <= R.COMMAND && offset + length >= R.COMMAND + 4) setImmediate(() => { this.work() })
     })
-    this.dbMw1.observe((offset, bytes, origin) => {
-      if (origin !== null && offset < this.mw1Offset) this.rings.push({ offset, data: Buffer.from(bytes).readUInt32LE(0) })
+    this.dbMw1.observe((offset, _length, origin) => {
+      if (origin !== null && offset < this.mw1Offset) this.rings.push({ offset, data: this.dbMw1.read32(offset) })
     })
   }
 

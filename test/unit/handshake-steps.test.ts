@@ -5,7 +5,7 @@ import t from 'tap'
 import { AcceptorHandshake, DialerHandshake, newIncarnation, newNonce, proof } from '../../daemon/src/link/handshake.js'
 import { wire, type Frame } from '../../daemon/src/link/codec.js'
 
-const me = { name: 'ep', role: wire.Role.ROLE_EP, secret: 'sesame', incarnation: newIncarnation() }
+const me = { name: 'ep', role: wire.Role.ROLE_EP, secret: 'sesame', incarnation: newIncarnation(), features: wire.Feature.FEATURE_COMPACT }
 const peerInc = newIncarnation()
 
 function welcome (hs: DialerHandshake, secret: string, challengeNonce: Uint8Array): ReturnType<DialerHandshake['step']> {
@@ -40,7 +40,7 @@ t.test('refusals', async (t) => {
 })
 
 t.test('dialer and acceptor machines complete a handshake with each other', async (t) => {
-  const rc = { name: 'rc', role: wire.Role.ROLE_RC, secret: 'sesame', incarnation: peerInc }
+  const rc = { name: 'rc', role: wire.Role.ROLE_RC, secret: 'sesame', incarnation: peerInc, features: wire.Feature.FEATURE_COMPACT }
   const acceptor = new AcceptorHandshake(rc)
   const dialer = new DialerHandshake(me, null)
   const hello = dialer.step(acceptor.challenge())
@@ -53,7 +53,7 @@ t.test('dialer and acceptor machines complete a handshake with each other', asyn
 
 t.test('the acceptor refuses a wrong secret, a wrong version and bad names', async (t) => {
   const hello = (secret: string, name = 'ep'): { acceptor: AcceptorHandshake, frame: Frame } => {
-    const acceptor = new AcceptorHandshake({ name: 'rc', role: wire.Role.ROLE_RC, secret: 'sesame', incarnation: peerInc })
+    const acceptor = new AcceptorHandshake({ name: 'rc', role: wire.Role.ROLE_RC, secret: 'sesame', incarnation: peerInc, features: wire.Feature.FEATURE_COMPACT })
     const step = new DialerHandshake({ ...me, secret, name }, null).step(acceptor.challenge())
     if (step.kind !== 'send') throw new Error('expected Hello')
     return { acceptor, frame: step.frame }

@@ -22,10 +22,9 @@ async function bench (t: Test, options: NtbBoardOptions = {}, commandTimeoutMs?:
   const dev = new NtbHwEpf({ fn: h.fn, rc: h.root, commandTimeoutMs })
   t.teardown(() => { dev.dispose() })
   const writes: Array<[number, number]> = []
-  h.board.bar0.observe((offset, bytes, origin) => {
+  h.board.bar0.observe((offset, length, origin) => {
     if (origin === null) return
-    const b = Buffer.from(bytes)
-    writes.push([offset, bytes.length === 2 ? b.readUInt16LE(0) : b.readUInt32LE(0)])
+    writes.push([offset, length === 2 ? h.board.bar0.read16(offset) : h.board.bar0.read32(offset)])
   })
   return { ...h, dev, writes }
 }

@@ -68,7 +68,7 @@ t.test('the head flags go last: until then a device sees no buffer at all', asyn
   for (const featureSet of [0n, INDIRECT]) {
     const { mem, vq } = pair(featureSet, 8, new TableAllocator(0x20000))
     const writes: Array<[number, number, VringhPackedDesc | null]> = []
-    mem.observe((offset, bytes) => { writes.push([offset, bytes.length, new VringhPacked(mem, packedLayout(0, 8), { features: featureSet }).getDesc()]) })
+    mem.observe((offset, length) => { writes.push([offset, length, new VringhPacked(mem, packedLayout(0, 8), { features: featureSet }).getDesc()]) })
     vq.add([seg(0x8000, 1)], [seg(0x9000, 2), seg(0xa000, 3)], 'a')
     const [offset, length, seen] = writes.pop()!
     t.same([offset, length], [14, 2], 'the last write is slot 0 flags')

@@ -137,7 +137,7 @@ t.test('accesses spanning a page boundary', async (t) => {
 t.test('observers see every write, in order, with its origin', async (t) => {
   const r = new Region(1, 'r', 2 * PAGE_SIZE)
   const seen: Array<[number, string, unknown]> = []
-  const stop = r.observe((offset, bytes, origin) => { seen.push([offset, hexOf(bytes), origin]) })
+  const stop = r.observe((offset, length, origin) => { seen.push([offset, hexOf(r.read(offset, length)), origin]) })
   const port = { window: 3 }
   r.write(10, Uint8Array.of(1, 2))
   r.writeFrom(4095, Uint8Array.of(9, 8, 7), port)

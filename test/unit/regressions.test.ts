@@ -64,14 +64,14 @@ t.test('memory: observers get the bytes of their own write even when an observer
   const b = new Region(2, 'b', 64)
   const seen: string[] = []
   a.observe(() => { b.write64(0, 0x0102030405) })
-  a.observe((offset, bytes) => { seen.push(`${offset}:${Buffer.from(bytes).toString('hex')}`) })
+  a.observe((offset, length) => { seen.push(`${offset}:${Buffer.from(a.read(offset, length)).toString('hex')}`) })
   a.write64(8, 0x1122334455)
   t.same(seen, ['8:5544332211000000'], 'write64, observer writes another region')
 
   const c = new Region(3, 'c', 64)
   const seenC: string[] = []
   c.observe((offset) => { if (offset === 0) c.write32(32, 0xdeadbeef) })
-  c.observe((offset, bytes) => { seenC.push(`${offset}:${Buffer.from(bytes).toString('hex')}`) })
+  c.observe((offset, length) => { seenC.push(`${offset}:${Buffer.from(c.read(offset, length)).toString('hex')}`) })
   c.write32(0, 0x11223344)
   t.ok(seenC.includes('0:44332211'), `write32, observer writes the same region (saw ${seenC.join(', ')})`)
 })

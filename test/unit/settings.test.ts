@@ -39,6 +39,7 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     reconnectMaxMs: 2000,
     maxPayload: 67108864,
     maxReplayBytes: 67108864,
+    linkEncoding: 'compact',
     regions: [],
     doorbells: [],
     windows: [],
@@ -91,6 +92,7 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['reconnectMaxMs', '--reconnect-max-ms', 'SOCLINK_RECONNECT_MAX_MS', 77],
     ['maxPayload', '--max-payload', 'SOCLINK_MAX_PAYLOAD', 4096],
     ['maxReplayBytes', '--max-replay-bytes', 'SOCLINK_MAX_REPLAY_BYTES', 8192],
+    ['linkEncoding', '--link-encoding', 'SOCLINK_LINK_ENCODING', 'protobuf'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
     ['name', '--name', 'SOCLINK_NAME', 'board-7'],
     ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2']

@@ -73,7 +73,7 @@ t.test('below its base a translated region is plain memory; above it, the transl
   const mem = h2.regions.create('sysmem', 0x10000)
   const bar = b.regions.add('bar2', 0x2000, (id) => new TranslatedRegion(id, 'bar2', 0x2000, 0x1000))
   const seen: Array<[number, number]> = []
-  bar.observe((offset, bytes, origin) => { if (origin !== null) seen.push([offset, bytes.length]) })
+  bar.observe((offset, length, origin) => { if (origin !== null) seen.push([offset, length]) })
   const w = h1.requester.open({ peer: 'b', region: 'bar2', offset: 0, size: 0x2000, replica: true })
   await h1.requester.opened(w)
   const reports: number[] = []

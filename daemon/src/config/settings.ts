@@ -31,6 +31,7 @@ export interface Settings {
   reconnectMaxMs: number
   maxPayload: number
   maxReplayBytes: number
+  linkEncoding: 'compact' | 'protobuf'
   regions: RegionSetting[]
   doorbells: string[]
   windows: WindowSetting[]
@@ -75,6 +76,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
   maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
+  linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
   doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
   windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true },
@@ -107,6 +109,7 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   reconnectMaxMs: 2000,
   maxPayload: 64 * 1024 * 1024,
   maxReplayBytes: 64 * 1024 * 1024,
+  linkEncoding: 'compact',
   regions: [],
   doorbells: [],
   windows: [],

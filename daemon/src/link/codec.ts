@@ -20,10 +20,19 @@ export interface Packet {
 
 /** The bulk length a frame declares, or -1 if it carries no bulk. */
 export function bulkLength (f: Frame): number {
-  if (f.write != null) return f.write.length ?? 0
-  if (f.update != null) return f.update.length ?? 0
+  if (f.write != null) return rangedLength(f.write)
+  if (f.update != null) return rangedLength(f.update)
   if (f.readCompletion != null) return f.readCompletion.length ?? 0
   return -1
+}
+
+/** A Write's or Update's bulk: its ranges' lengths added up, or its one length. */
+function rangedLength (m: { length?: number | null, ranges?: Array<{ length?: number | null }> | null }): number {
+  const rs = m.ranges
+  if (rs == null || rs.length === 0) return m.length ?? 0
+  let n = 0
+  for (const r of rs) n += r.length ?? 0
+  return n
 }
 
 /** The frames of a packet in depth-first order (a Batch's contents, or itself). */
@@ -87,7 +96,16 @@ export function isSequenced (f: Frame): boolean {
     f.ping != null || f.pong != null || f.batch != null)
 }
 
-/** The name of the frame's body, for logs and counters. */
+/**
+ * The name of the frame's body, for logs and counters. Frames decoded from
+ * protobuf know it; frames built in memory (compact records) are asked.
+ */
 export function bodyName (f: Frame): string {
-  return (f as soclink.link.v1.Frame).body ?? 'ack'
+  const known = (f as soclink.link.v1.Frame).body
+  if (known !== undefined) return known
+  for (const k of BODIES) if (f[k] != null) return k
+  return 'ack'
 }
+
+const BODIES = ['write', 'update', 'ordered', 'doorbell', 'read', 'readCompletion', 'subscribe', 'subscribed', 'unsubscribe',
+  'errorReport', 'linkEvent', 'ping', 'pong', 'batch', 'challenge', 'hello', 'welcome', 'goodbye'] as const

@@ -55,6 +55,8 @@ export interface Identity {
   role: number
   secret: string
   incarnation: Uint8Array
+  /** Optional protocol features this side speaks (a bit set of wire.Feature). */
+  features: number
 }
 
 /** What the dialer does with one handshake frame. */
@@ -62,7 +64,7 @@ export type DialStep =
   | { kind: 'send', frame: Frame }
   | { kind: 'refuse', code: number, why: string }
   | { kind: 'refused', code: number, why: string }
-  | { kind: 'welcomed', name: string, role: number, incarnation: Uint8Array, resumeAt: number | null }
+  | { kind: 'welcomed', name: string, role: number, incarnation: Uint8Array, resumeAt: number | null, features: number }
 
 /**
  * The dialer's side of the handshake as a pure state machine: Challenge in,
@@ -99,7 +101,8 @@ export class DialerHandshake {
             incarnation: me.incarnation,
             nonce: this.nonce,
             proof: proof(me.secret, 'hello', this.challengeNonce, this.nonce, me.name, me.incarnation),
-            resume: this.resume
+            resume: this.resume,
+            features: me.features
           }
         }
       }
@@ -111,14 +114,16 @@ export class DialerHandshake {
     if (!proofMatches(proof(this.me.secret, 'welcome', this.nonce, this.challengeNonce, name, incarnation), w.proof)) {
       return { kind: 'refuse', code: Code.CODE_AUTH, why: 'authentication failed: the peer\'s proof does not match our secret' }
     }
-    return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null }
+    // The acceptor answers with the features both speak; one it did not offer back is not in use.
+    const features = (w.features ?? 0) & this.me.features
+    return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null, features }
   }
 }
 
 /** What the acceptor makes of the Hello. */
 export type AcceptStep =
   | { kind: 'refuse', code: number, why: string }
-  | { kind: 'hello', name: string, role: number, incarnation: Uint8Array, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }
+  | { kind: 'hello', name: string, role: number, incarnation: Uint8Array, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null, features: number }
 
 /**
  * The acceptor's side of the handshake as a pure state machine: Challenge
@@ -129,6 +134,8 @@ export class AcceptorHandshake {
   private readonly me: Identity
   private readonly nonce = newNonce()
   private helloNonce: Uint8Array | null = null
+  /** The features both sides speak, once a Hello passed check(). */
+  private features = 0
 
   constructor (me: Identity) {
     this.me = me
@@ -153,7 +160,8 @@ export class AcceptorHandshake {
     if (name === '') return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'Hello without a node name' }
     if (name === this.me.name) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `peer uses our own node name ${name}` }
     this.helloNonce = helloNonce
-    return { kind: 'hello', name, role: h.role ?? 0, incarnation, resume: h.resume ?? null }
+    this.features = (h.features ?? 0) & this.me.features
+    return { kind: 'hello', name, role: h.role ?? 0, incarnation, resume: h.resume ?? null, features: this.features }
   }
 
   /** The Welcome for a checked Hello; `resume` is set when the session resumes. */
@@ -167,7 +175,8 @@ export class AcceptorHandshake {
         name: me.name,
         incarnation: me.incarnation,
         proof: proof(me.secret, 'welcome', this.helloNonce, this.nonce, me.name, me.incarnation),
-        resume
+        resume,
+        features: this.features
       }
     }
   }

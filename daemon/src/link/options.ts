@@ -31,5 +31,7 @@ export interface LinkOptions {
   ackEvery: number
   ackDelayMs: number
   limits: SessionLimits
+  /** Optional protocol features offered in the handshake (wire.Feature bits). */
+  features: number
   logger: Logger
 }

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
 import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
+import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import type { LinkOptions, Role } from './options.js'
@@ -26,6 +27,16 @@ export interface PeerCounters {
   resumes: number
   sessions: number
   protocolErrors: number
+}
+
+/**
+ * Frames made when they are sent, not when the writes behind them happened:
+ * a window's or a region's combined writes (proto/link.proto, "Write
+ * combining"). The link asks for them at its next ordering point.
+ */
+export interface DeferredFrames {
+  /** Sends the frames now, with PeerLink.send(); nothing if there is nothing to send. */
+  emitFrames (): void
 }
 
 export interface PeerLinkEvents {
@@ -65,6 +76,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private session: LinkSession | null = null
   private ws: WebSocket | null = null
   private flushScheduled = false
+  /** Sources of combined writes, in the order they first wrote since the last ordering point. */
+  private readonly deferred: DeferredFrames[] = []
+  private materializing = false
+  /** Features in use on the current connection (wire.Feature bits). */
+  private features = 0
   private ackTimer: NodeJS.Timeout | null = null
   private heartbeat: NodeJS.Timeout | null = null
   private resumeTimer: NodeJS.Timeout | null = null
@@ -89,6 +105,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   get incarnation (): string { return hex(this.session?.peerIncarnation) }
   get unacked (): number { return this.session?.unacked ?? 0 }
+  /** Whether the peer takes multi-range Writes and Updates (FEATURE_COMPACT on this connection). */
+  get combining (): boolean { return (this.features & wire.Feature.FEATURE_COMPACT) !== 0 }
 
   /** Starts dialing (dialer links only). */
   start (): void {
@@ -103,6 +121,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   send (frame: Frame, bulk?: Uint8Array): void {
     const s = this.session
     if (s === null) throw new UnavailableError(`link to ${this.label} is down`)
+    // Every frame is an ordering point: combined writes made before it go first.
+    if (this.deferred.length > 0) this.materialize()
     try {
       s.send(frame, bulk)
     } catch (err) {
@@ -116,13 +136,48 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.scheduleFlush()
   }
 
+  /**
+   * Registers a source of combined writes: its frames are made at the next
+   * ordering point (any send) or at the end of the turn. A source that wrote
+   * before another source and writes again makes an ordering point first, so
+   * that frames keep the order of the writes across sources.
+   */
+  defer (source: DeferredFrames): void {
+    const d = this.deferred
+    if (d.length > 0 && d[d.length - 1] === source) return
+    if (d.includes(source)) this.materialize()
+    d.push(source)
+    this.scheduleFlush()
+  }
+
+  /** Makes the frames of every deferred source, in order. */
+  materialize (): void {
+    if (this.materializing) return
+    this.materializing = true
+    const d = this.deferred
+    try {
+      for (let i = 0; i < d.length; i++) {
+        try {
+          d[i]!.emitFrames()
+        } catch (err) {
+          // The session ended under the source: its windows are reset by
+          // the link-down handlers, and nothing else is lost here.
+          if (!(err instanceof UnavailableError)) throw err
+        }
+      }
+    } finally {
+      d.length = 0
+      this.materializing = false
+    }
+  }
+
   /** Sends everything queued now (the end-of-turn flush, or before a wait). */
   flush (): void {
     this.flushScheduled = false
+    if (this.deferred.length > 0 && this.session !== null) this.materialize()
     const s = this.session
     const ws = this.ws
     if (s === null || ws === null || ws.readyState !== WebSocket.OPEN || this.state !== 'up') return
-    if (this.ackTimer !== null) { clearTimeout(this.ackTimer); this.ackTimer = null }
     for (const p of s.drain()) {
       ws.send(p)
       this.counters.packetsOut++
@@ -182,7 +237,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           this.name = step.name
           this.role = step.role
           this.backoffMs = this.opts.reconnectMinMs
-          this.establish(ws, step.incarnation, step.resumeAt)
+          this.establish(ws, step.incarnation, step.resumeAt, step.features)
           this.flush()
       }
     })
@@ -228,7 +283,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * session if the peer offers a matching resume point; otherwise starts a
    * new one. Returns the Welcome's resume field.
    */
-  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: number, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
+  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: number, features: number, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
     const old = this.ws
     if (old !== null && old !== ws) {
       this.ws = null
@@ -244,7 +299,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     ws.on('message', (data: Buffer, isBinary: boolean) => { if (this.ws === ws) this.onPacket(data, isBinary) })
     ws.on('close', (code, reason) => { if (this.ws === ws) this.socketClosed(code, reason.toString()) })
     ws.on('error', (err) => { this.lastError = err.message })
-    const resumed = this.establish(ws, hello.incarnation, resumeAt)
+    const resumed = this.establish(ws, hello.incarnation, resumeAt, hello.features)
     return resumed ? { peerIncarnation: hello.incarnation, nextSeq: this.session!.nextExpected } : null
   }
 
@@ -254,8 +309,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * Brings the link up on `ws`: resumes at `resumeAt` if possible, else a
    * new session. The caller flushes once the handshake's last frame is out.
    */
-  private establish (ws: WebSocket, peerIncarnation: Uint8Array, resumeAt: number | null): boolean {
+  private establish (ws: WebSocket, peerIncarnation: Uint8Array, resumeAt: number | null, features: number): boolean {
     this.ws = ws
+    this.features = features
     this.counters.connects++
     this.lastRx = Date.now()
     this.clearResumeTimer()
@@ -269,6 +325,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       this.session = new LinkSession(this.opts.incarnation, peerIncarnation, this.opts.limits)
       this.counters.sessions++
     }
+    this.session!.compact = this.combining
     this.state = 'up'
     this.lastError = ''
     this.startHeartbeat()
@@ -281,6 +338,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private endSession (reason: string): void {
     if (this.session === null) return
     this.session = null
+    this.deferred.length = 0
     this.opts.logger.warn({ peer: this.name, reason }, 'link down')
     this.emit('down', this, reason)
   }
@@ -294,7 +352,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     let deliveries: Delivery[]
     try {
       if (!isBinary) throw new FrameError('text message on a binary link')
-      deliveries = s.receive(decodePacket(data))
+      if (isCompact(data) && !this.combining) throw new FrameError('compact packet on a connection that did not negotiate FEATURE_COMPACT')
+      deliveries = s.receive(isCompact(data) ? decodeCompact(data) : decodePacket(data))
     } catch (err) {
       this.counters.protocolErrors++
       this.opts.logger.error({ peer: this.label, err: (err as Error).message }, 'protocol violation; cutting the peer off')
@@ -318,11 +377,19 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (s.owesAck) this.scheduleAck(s)
   }
 
+  /**
+   * Acks ride on every packet sent; a bare one goes after ackEvery frames,
+   * or from a tick that runs only while acks are owed (one timer for a busy
+   * period, not one per packet).
+   */
   private scheduleAck (s: LinkSession): void {
     if (s.pending || s.owedAcks >= this.opts.ackEvery) { this.scheduleFlush(); return }
-    if (this.ackTimer === null) {
-      this.ackTimer = setTimeout(() => { this.ackTimer = null; this.flush() }, this.opts.ackDelayMs)
-    }
+    if (this.ackTimer === null) this.ackTimer = setInterval(() => { this.ackTick() }, this.opts.ackDelayMs)
+  }
+
+  private ackTick (): void {
+    if (this.session?.owesAck === true) { this.flush(); return }
+    if (this.ackTimer !== null) { clearInterval(this.ackTimer); this.ackTimer = null }
   }
 
   /** Ends the session and the connection: the peer broke the protocol or a bound. */
@@ -391,7 +458,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private stopHeartbeat (): void {
     if (this.heartbeat !== null) { clearInterval(this.heartbeat); this.heartbeat = null }
-    if (this.ackTimer !== null) { clearTimeout(this.ackTimer); this.ackTimer = null }
+    if (this.ackTimer !== null) { clearInterval(this.ackTimer); this.ackTimer = null }
   }
 
   private startResumeTimer (): void {

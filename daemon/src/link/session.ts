@@ -4,6 +4,7 @@
 // (peer-link.ts) feeds it decoded packets and sends what drain() returns.
 
 import { bodyName, bulkLength, encodePacket, framesOf, isSequenced, type Frame, type Packet } from './codec.js'
+import { encodeCompact, recordSize, type CompactItem } from './compact.js'
 import { FrameError, SoclinkError } from '../errors.js'
 
 export class ReplayOverflowError extends SoclinkError {
@@ -27,9 +28,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxBatchBytes: 1024 * 1024
 }
 
-interface Outgoing {
-  frame: Frame
-  bulk: Uint8Array | undefined
+interface Outgoing extends CompactItem {
   size: number
 }
 
@@ -56,6 +55,8 @@ export class LinkSession {
   /** Last seq delivered upward (the cumulative ack we owe the peer). */
   private rxSeq = 0
   private ackSent = 0
+  /** Packets go out compact (FEATURE_COMPACT, negotiated per connection). */
+  compact = false
 
   constructor (localIncarnation: Uint8Array, peerIncarnation: Uint8Array, limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
     this.localIncarnation = localIncarnation
@@ -123,12 +124,23 @@ export class LinkSession {
   }
 
   private encode (queue: Outgoing[], from: number, to: number): Buffer {
+    if (this.compact) {
+      const sizes: number[] = new Array(to)
+      for (let k = from; k < to; k++) sizes[k] = recordSize(queue[k]!)
+      return encodeCompact(queue, from, to, sizes, this.rxSeq)
+    }
     const bulk: Uint8Array[] = []
     for (let k = from; k < to; k++) {
       const b = queue[k]!.bulk
       if (b !== undefined) bulk.push(b)
     }
-    if (to - from === 1) return encodePacket({ ...queue[from]!.frame, ack: this.rxSeq }, bulk)
+    if (to - from === 1) {
+      const f = queue[from]!.frame
+      f.ack = this.rxSeq
+      const packet = encodePacket(f, bulk)
+      f.ack = 0
+      return packet
+    }
     const frames: Frame[] = []
     for (let k = from; k < to; k++) frames.push(queue[k]!.frame)
     return encodePacket({ ack: this.rxSeq, batch: { frames } }, bulk)

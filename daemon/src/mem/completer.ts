@@ -6,6 +6,11 @@
 // window how far it has applied them with Ordered. An Ordered is always sent
 // before the next Update to that window, so the replica can lay the Update
 // over exactly the writes that came before it.
+//
+// Combining (proto/link.proto, "Write combining"): a subscription collects
+// the ranges written in one turn and sends them as one Update when its link
+// reaches an ordering point, the bytes read from the region then. Register
+// ranges are sent write by write, at once.
 
 import { wire, type Frame } from '../link/codec.js'
 import type { Delivery } from '../link/session.js'
@@ -13,22 +18,46 @@ import { PAGE_SIZE } from './paged-memory.js'
 import type { Region } from './region.js'
 import type { RegionTable } from './region-table.js'
 import { SoclinkError } from '../errors.js'
-import type { FrameSender } from './frame-sender.js'
+import type { DeferredFrames, FrameSender } from './frame-sender.js'
+import { DirtyRanges, type Range } from './dirty-ranges.js'
 
 const Status = wire.Status
 /** Largest non-posted read served in one completion. */
 export const MAX_READ = 16 * 1024 * 1024
+/** Bytes one combined Update carries at most; more goes in several. */
+export const MAX_UPDATE_BYTES = 1024 * 1024
 
-interface Subscription {
-  link: FrameSender
-  window: number
-  region: Region
-  base: number
-  size: number
-  replica: boolean
+/** One window a peer has open onto a region: the owner's end of it. */
+class Subscription implements DeferredFrames {
   /** Highest wseq applied but not yet reported with Ordered. */
-  unordered: number
-  stopObserving: () => void
+  unordered = 0
+  /** Region ranges written since the last Update, to send at the next ordering point. */
+  readonly dirty = new DirtyRanges()
+  /** Window-relative register ranges (never combined). */
+  readonly registers: Range[]
+  stopObserving: () => void = () => {}
+
+  constructor (
+    readonly owner: Completer,
+    readonly link: FrameSender,
+    readonly window: number,
+    readonly region: Region,
+    readonly base: number,
+    readonly size: number,
+    readonly replica: boolean
+  ) {
+    this.registers = region.registersIn(base, size)
+  }
+
+  /** Whether [offset, offset + length) (region offsets) meets a register range. */
+  touchesRegisters (offset: number, length: number): boolean {
+    for (const r of this.registers) {
+      if (offset < this.base + r.offset + r.length && offset + length > this.base + r.offset) return true
+    }
+    return false
+  }
+
+  emitFrames (): void { this.owner.emitUpdates(this) }
 }
 
 export interface CompleterCounters {
@@ -44,8 +73,6 @@ export class Completer {
   private readonly regions: RegionTable
   /** Per link, its windows by the peer's window id. */
   private readonly subs = new Map<FrameSender, Map<number, Subscription>>()
-  private readonly unordered = new Set<Subscription>()
-  private orderedFlushQueued = false
   readonly counters: CompleterCounters = {
     subscriptions: 0, writesApplied: 0, updatesSent: 0, readsServed: 0, unsupportedRequests: 0, completerAborts: 0
   }
@@ -123,31 +150,38 @@ export class Completer {
     }
     if (m?.has(window) === true) this.drop(m.get(window)!)
     if (m === undefined) { m = new Map(); this.subs.set(link, m) }
-    const sub: Subscription = {
-      link, window, region, base, size, replica: req.replica === true, unordered: 0,
-      stopObserving: () => {}
-    }
+    const sub = new Subscription(this, link, window, region, base, size, req.replica === true)
     m.set(window, sub)
     this.counters.subscriptions++
     if (sub.replica) {
-      // The snapshot goes out first, then every later write, in order.
+      // The snapshot goes out first (combined, as any write), then every later write, in order.
       for (const page of region.populated()) {
         const from = Math.max(page * PAGE_SIZE, base)
         const to = Math.min((page + 1) * PAGE_SIZE, base + size)
-        if (from < to) this.sendUpdate(sub, from, region.read(from, to - from))
+        if (from < to) sub.dirty.add(from, to)
       }
-      sub.stopObserving = region.observe((offset, bytes, origin) => { this.forward(sub, offset, bytes, origin) })
+      if (!sub.dirty.empty) link.defer(sub)
+      sub.stopObserving = region.observe((offset, length, origin) => { this.forward(sub, offset, length, origin) })
     }
-    reply(Status.STATUS_OK, '')
+    const registers = sub.registers
+    link.send({ subscribed: { window, status: Status.STATUS_OK, regionId: region.id, regionName: region.name, regionSize: region.size, message: '', registers } })
   }
 
-  private forward (sub: Subscription, offset: number, bytes: Uint8Array, origin: unknown): void {
+  private forward (sub: Subscription, offset: number, length: number, origin: unknown): void {
     if (origin === sub) return
     const from = Math.max(offset, sub.base)
-    const to = Math.min(offset + bytes.length, sub.base + sub.size)
+    const to = Math.min(offset + length, sub.base + sub.size)
     if (from >= to) return
     try {
-      this.sendUpdate(sub, from, bytes.slice(from - offset, to - offset))
+      if (sub.touchesRegisters(from, to - from)) {
+        // A register's new value goes now, in order with everything else.
+        if (sub.unordered !== 0 || !sub.dirty.empty) sub.link.materialize()
+        sub.link.send({ update: { window: sub.window, offset: from - sub.base, length: to - from } }, sub.region.read(from, to - from))
+        this.counters.updatesSent++
+        return
+      }
+      sub.dirty.add(from, to)
+      sub.link.defer(sub)
     } catch (err) {
       // A subscriber whose link just failed is dropped by linkDown; the
       // owner's write itself stands.
@@ -155,23 +189,54 @@ export class Completer {
     }
   }
 
-  private sendUpdate (sub: Subscription, regionOffset: number, data: Uint8Array): void {
-    if (sub.unordered !== 0) this.sendOrdered(sub)
-    sub.link.send({ update: { window: sub.window, offset: regionOffset - sub.base, length: data.length } }, data)
-    this.counters.updatesSent++
+  /**
+   * The subscription's link reached an ordering point: Ordered for the
+   * window's writes applied so far, then its dirty ranges as one Update
+   * (several single-range ones to a peer without FEATURE_COMPACT), the bytes
+   * read from the region now.
+   */
+  emitUpdates (sub: Subscription): void {
+    if (sub.unordered !== 0) {
+      const wseq = sub.unordered
+      sub.unordered = 0
+      sub.link.send({ ordered: { window: sub.window, wseq } })
+    }
+    const dirty = sub.dirty
+    if (dirty.empty) return
+    const region = sub.region
+    if (sub.link.combining) {
+      for (const f of dirty.takeFrames(MAX_UPDATE_BYTES, sub.base)) {
+        const bulk = Buffer.allocUnsafe(f.bytes)
+        let at = 0
+        for (const r of f.ranges) {
+          region.readInto(sub.base + r.offset, bulk.subarray(at, at + r.length))
+          at += r.length
+        }
+        sub.link.send({ update: { window: sub.window, ranges: f.ranges } }, bulk)
+        this.counters.updatesSent++
+      }
+      return
+    }
+    // A peer without FEATURE_COMPACT: one single-range Update per range, in 4 KiB pieces at most.
+    for (const f of dirty.takeFrames(PAGE_SIZE, sub.base)) {
+      for (const r of f.ranges) {
+        sub.link.send({ update: { window: sub.window, offset: r.offset, length: r.length } }, region.read(sub.base + r.offset, r.length))
+        this.counters.updatesSent++
+      }
+    }
   }
 
-  private sendOrdered (sub: Subscription): void {
-    sub.link.send({ ordered: { window: sub.window, wseq: sub.unordered } })
-    sub.unordered = 0
-    this.unordered.delete(sub)
-  }
-
+  /**
+   * A window's posted write: one range, or several (a combined Write), all
+   * checked before any is applied, and applied together.
+   */
   private write (link: FrameSender, w: NonNullable<Frame['write']>, data: Uint8Array): void {
     const window = w.window ?? 0
     const wseq = w.wseq ?? 0
     const sub = this.subs.get(link)?.get(window)
-    const offset = w.offset ?? 0
+    const ranges: Range[] = w.ranges != null && w.ranges.length > 0
+      ? w.ranges.map((r) => ({ offset: r.offset ?? 0, length: r.length ?? 0 }))
+      : [{ offset: w.offset ?? 0, length: data.length }]
     const fail = (status: number, message: string): void => {
       link.send({ errorReport: { request: wire.ErrorReport.Request.REQUEST_WRITE, status, window, wseq, message } })
     }
@@ -180,44 +245,45 @@ export class Completer {
       fail(Status.STATUS_UNSUPPORTED_REQUEST, `no window ${window}`)
       return
     }
-    if (offset + data.length > sub.size) {
-      this.counters.completerAborts++
-      fail(Status.STATUS_COMPLETER_ABORT, `write of ${data.length} bytes at ${offset} is outside window ${window} (${sub.size} bytes)`)
-      return
+    for (const r of ranges) {
+      if (r.offset + r.length > sub.size) {
+        this.counters.completerAborts++
+        fail(Status.STATUS_COMPLETER_ABORT, `write of ${r.length} bytes at ${r.offset} is outside window ${window} (${sub.size} bytes)`)
+        return
+      }
     }
-    const refused = sub.region.refusal(sub.base + offset, data.length)
+    // A range the region refuses now (a translation not there) is refused
+    // alone: the ranges of one combined Write were separate writes to the
+    // window, and the others stand.
+    let refused: string | null = null
+    const accepted: Array<{ offset: number, length: number, at: number }> = []
+    let at = 0
+    for (const r of ranges) {
+      const why = sub.region.refusal(sub.base + r.offset, r.length)
+      if (why === null) accepted.push({ offset: sub.base + r.offset, length: r.length, at })
+      else {
+        refused ??= why
+        // The replica applied the write already: the region's bytes put it right.
+        if (sub.replica) sub.dirty.add(sub.base + r.offset, sub.base + r.offset + r.length)
+      }
+      at += r.length
+    }
     if (refused !== null) {
       this.counters.unsupportedRequests++
       fail(Status.STATUS_UNSUPPORTED_REQUEST, refused)
-      // The replica applied the write already: the region's bytes put it right.
-      if (sub.replica) this.sendUpdate(sub, sub.base + offset, sub.region.read(sub.base + offset, data.length))
-      return
+      if (sub.replica) link.defer(sub)
+      if (accepted.length === 0) return
     }
     // Marked ordered before it is applied: a write the owner makes in
     // reaction (a register's side effect) comes after it, so its Update must
     // follow the Ordered that covers this write.
     if (sub.replica && wseq !== 0) {
       sub.unordered = wseq
-      this.unordered.add(sub)
-      this.queueOrderedFlush()
+      link.defer(sub)
     }
-    sub.region.writeFrom(sub.base + offset, data, sub)
+    if (accepted.length === ranges.length && ranges.length > 1) sub.region.writeRanges(accepted, data, sub)
+    else for (const r of accepted) sub.region.writeFrom(r.offset, data.subarray(r.at, r.at + r.length), sub)
     this.counters.writesApplied++
-  }
-
-  /**
-   * Ordered frames left at the end of the current callback go out before the
-   * link's end-of-turn flush (microtasks run first).
-   */
-  private queueOrderedFlush (): void {
-    if (this.orderedFlushQueued) return
-    this.orderedFlushQueued = true
-    queueMicrotask(() => {
-      this.orderedFlushQueued = false
-      for (const s of [...this.unordered]) {
-        try { this.sendOrdered(s) } catch (err) { if (!(err instanceof SoclinkError)) throw err }
-      }
-    })
   }
 
   private read (link: FrameSender, r: NonNullable<Frame['read']>): void {
@@ -242,7 +308,8 @@ export class Completer {
 
   private drop (s: Subscription): void {
     s.stopObserving()
-    this.unordered.delete(s)
+    s.dirty.clear()
+    s.unordered = 0
     this.subs.get(s.link)?.delete(s.window)
   }
 }

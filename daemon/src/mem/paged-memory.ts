@@ -2,7 +2,8 @@
 // unwritten bytes read as zero, so a region may be far larger than what is
 // in use (rc system memory, NTB windows).
 
-import { checkRange, joinU64, u64Bytes, type MemoryAccess } from './access.js'
+import { checkRange, joinU64, type MemoryAccess } from './access.js'
+import { OutOfRangeError } from '../errors.js'
 
 export const PAGE_SIZE = 4096
 const PAGE_MASK = PAGE_SIZE - 1
@@ -110,27 +111,49 @@ export abstract class PagedMemory implements MemoryAccess {
     return joinU64(b.readUInt32LE(0), b.readUInt32LE(4), this.what)
   }
 
-  // Each write gets its own small buffer (from Node's pool, so cheap):
-  // observers may keep it, or write elsewhere while others still read it.
+  // Small writes go through one scratch buffer per width: write() copies
+  // the bytes in before it returns and observers are told ranges, not
+  // bytes. A small write made while another is inside write() (an
+  // observer's side effect) gets a buffer of its own.
   write8 (offset: number, value: number): void {
-    const b = Buffer.allocUnsafe(1)
+    const b = this.scratchFor(this.w1)
     b[0] = value
-    this.write(offset, b)
+    this.writeScratch(offset, b)
   }
 
   write16 (offset: number, value: number): void {
-    const b = Buffer.allocUnsafe(2)
+    const b = this.scratchFor(this.w2)
     b.writeUInt16LE(value & 0xffff, 0)
-    this.write(offset, b)
+    this.writeScratch(offset, b)
   }
 
   write32 (offset: number, value: number): void {
-    const b = Buffer.allocUnsafe(4)
+    const b = this.scratchFor(this.w4)
     b.writeUInt32LE(value >>> 0, 0)
-    this.write(offset, b)
+    this.writeScratch(offset, b)
   }
 
   write64 (offset: number, value: number): void {
-    this.write(offset, u64Bytes(value))
+    if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`u64 value ${value} is not a safe non-negative integer`)
+    const b = this.scratchFor(this.w8)
+    b.writeUInt32LE(value >>> 0, 0)
+    b.writeUInt32LE(Math.floor(value / 0x1_0000_0000), 4)
+    this.writeScratch(offset, b)
+  }
+
+  private readonly w1 = Buffer.alloc(1)
+  private readonly w2 = Buffer.alloc(2)
+  private readonly w4 = Buffer.alloc(4)
+  private readonly w8 = Buffer.alloc(8)
+  private scratchBusy = false
+
+  private scratchFor (b: Buffer): Buffer {
+    return this.scratchBusy ? Buffer.allocUnsafe(b.length) : b
+  }
+
+  private writeScratch (offset: number, b: Buffer): void {
+    if (this.scratchBusy) { this.write(offset, b); return }
+    this.scratchBusy = true
+    try { this.write(offset, b) } finally { this.scratchBusy = false }
   }
 }

@@ -5,9 +5,13 @@
 // to subscribed replicas).
 
 import { PagedMemory } from './paged-memory.js'
+import type { Range } from './dirty-ranges.js'
 
-/** Told of every write, after it is applied; `origin` is the remote window it came through, if any. */
-export type WriteObserver = (offset: number, bytes: Uint8Array, origin: unknown) => void
+/**
+ * Told of every write, after it is applied: where, how long, and the remote
+ * window it came through (`origin`), if any. The bytes are in the region.
+ */
+export type WriteObserver = (offset: number, length: number, origin: unknown) => void
 
 export class Region extends PagedMemory {
   readonly id: number
@@ -15,9 +19,14 @@ export class Region extends PagedMemory {
   /** Bumped on every write; lets readers tell whether anything changed. */
   writes = 0
   private readonly observers = new Set<WriteObserver>()
-  private reports: Array<{ offset: number, bytes: Uint8Array, origin: unknown }> = []
+  /** Writes applied and not yet reported, oldest first (parallel arrays: no object per write). */
+  private readonly reportOffsets: number[] = []
+  private readonly reportLengths: number[] = []
+  private readonly reportOrigins: unknown[] = []
   private reporting = false
   private afterReporting: Array<() => void> = []
+  /** Ranges where a peer's write has side effects (registers), sorted. */
+  private readonly registerRanges: Range[] = []
 
   constructor (id: number, name: string, size: number) {
     super(size)
@@ -36,19 +45,54 @@ export class Region extends PagedMemory {
     this.check(offset, bytes.length)
     this.store(offset, bytes)
     this.writes++
-    // A write an observer makes in reaction (a register's side effect) is
-    // applied at once but reported after the write that caused it has
-    // reached every observer, so replicas see the two in the owner's order.
-    this.reports.push({ offset, bytes, origin })
+    this.report(offset, bytes.length, origin)
+  }
+
+  /**
+   * One write of several ranges (a combined Write): every range is applied
+   * before any is reported, so an observer that reacts to one sees them all.
+   * `bulk` holds the ranges' bytes in order. Checks every range first.
+   */
+  writeRanges (ranges: readonly Range[], bulk: Uint8Array, origin: unknown): void {
+    for (const r of ranges) this.check(r.offset, r.length)
+    let at = 0
+    for (const r of ranges) {
+      this.store(r.offset, bulk.subarray(at, at + r.length))
+      at += r.length
+    }
+    this.writes++
+    for (const r of ranges) this.queueReport(r.offset, r.length, origin)
+    this.deliverReports()
+  }
+
+  private report (offset: number, length: number, origin: unknown): void {
+    this.queueReport(offset, length, origin)
+    this.deliverReports()
+  }
+
+  private queueReport (offset: number, length: number, origin: unknown): void {
+    this.reportOffsets.push(offset)
+    this.reportLengths.push(length)
+    this.reportOrigins.push(origin)
+  }
+
+  // A write an observer makes in reaction (a register's side effect) is
+  // applied at once but reported after the write that caused it has
+  // reached every observer, so replicas see the two in the owner's order.
+  private deliverReports (): void {
     if (this.reporting) return
     this.reporting = true
     try {
-      for (let i = 0; i < this.reports.length; i++) {
-        const r = this.reports[i]!
-        for (const o of this.observers) o(r.offset, r.bytes, r.origin)
+      for (let i = 0; i < this.reportOffsets.length; i++) {
+        const offset = this.reportOffsets[i]!
+        const length = this.reportLengths[i]!
+        const origin = this.reportOrigins[i]
+        for (const o of this.observers) o(offset, length, origin)
       }
     } finally {
-      this.reports.length = 0
+      this.reportOffsets.length = 0
+      this.reportLengths.length = 0
+      this.reportOrigins.length = 0
       this.reporting = false
       // What waited for these reports goes now, even if an observer threw:
       // the writes stand, and a later write must not carry it.
@@ -74,6 +118,28 @@ export class Region extends PagedMemory {
 
   /** Why a peer's write to [offset, offset + length) would be refused now (a region with no backing yet), or null. */
   refusal (_offset: number, _length: number): string | null { return null }
+
+  /**
+   * Declares [offset, offset + length) registers: a peer's write there has
+   * side effects, so windows never combine writes to it (each is sent alone,
+   * in order; proto/link.proto, Subscribed.registers).
+   */
+  markRegisters (offset: number, length: number): void {
+    this.check(offset, length)
+    this.registerRanges.push({ offset, length })
+    this.registerRanges.sort((a, b) => a.offset - b.offset)
+  }
+
+  /** The register ranges that meet [offset, offset + size), relative to `offset`. */
+  registersIn (offset: number, size: number): Range[] {
+    const out: Range[] = []
+    for (const r of this.registerRanges) {
+      const from = Math.max(r.offset, offset)
+      const to = Math.min(r.offset + r.length, offset + size)
+      if (from < to) out.push({ offset: from - offset, length: to - from })
+    }
+    return out
+  }
 
   observe (o: WriteObserver): () => void {
     this.observers.add(o)

@@ -159,8 +159,13 @@ export class Requester extends EventEmitter<RequesterEvents> {
   handle (link: FrameSender, d: Delivery): boolean {
     const f = d.frame
     if (f.update != null) {
-      const w = this.windowFor(link, f.update.window)
-      if (w !== undefined) w.applyUpdate(f.update.offset ?? 0, d.bulk ?? new Uint8Array())
+      const u = f.update
+      const w = this.windowFor(link, u.window)
+      const bulk = d.bulk ?? new Uint8Array()
+      if (w !== undefined) {
+        if (u.ranges != null && u.ranges.length > 0) w.applyUpdateRanges(u.ranges.map((r) => ({ offset: r.offset ?? 0, length: r.length ?? 0 })), bulk)
+        else w.applyUpdate(u.offset ?? 0, bulk)
+      }
     } else if (f.ordered != null) {
       this.windowFor(link, f.ordered.window)?.ordered(f.ordered.wseq ?? 0)
     } else if (f.subscribed != null) {
@@ -169,6 +174,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
       if (w === undefined) return true
       if (s.status === Status.STATUS_OK) {
         w.state = 'open'
+        w.registers = (s.registers ?? []).map((r) => ({ offset: r.offset ?? 0, length: r.length ?? 0 }))
         w.regionId = s.regionId ?? 0
         w.regionName = s.regionName ?? ''
         w.lastError = ''

@@ -123,13 +123,31 @@ export class TranslatedRegion extends Region {
     this.check(offset, bytes.length)
     const why = this.refusal(offset, bytes.length)
     if (why !== null) throw new OutOfRangeError(why)
-    const end = offset + bytes.length
-    if (end > this.base) {
-      const from = Math.max(offset, this.base)
-      this.backing!.write(from - this.base, bytes.subarray(from - offset))
-      this.counters.forwarded++
-    }
+    this.forward(offset, bytes)
     super.writeFrom(offset, bytes, origin)
+  }
+
+  override writeRanges (ranges: ReadonlyArray<{ offset: number, length: number }>, bulk: Uint8Array, origin: unknown): void {
+    for (const r of ranges) {
+      this.check(r.offset, r.length)
+      const why = this.refusal(r.offset, r.length)
+      if (why !== null) throw new OutOfRangeError(why)
+    }
+    let at = 0
+    for (const r of ranges) {
+      this.forward(r.offset, bulk.subarray(at, at + r.length))
+      at += r.length
+    }
+    super.writeRanges(ranges, bulk, origin)
+  }
+
+  /** Passes the translated part of a write on to the translation. */
+  private forward (offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.length
+    if (end <= this.base) return
+    const from = Math.max(offset, this.base)
+    this.backing!.write(from - this.base, bytes.subarray(from - offset))
+    this.counters.forwarded++
   }
 
   private mirror (offset: number, length: number): void {
@@ -166,10 +184,10 @@ function rangeBacking (r: RegionRange): Backing {
       forwarding = true
       try { r.region.write(r.offset + offset, bytes) } finally { forwarding = false }
     },
-    listen: (l) => r.region.observe((offset, bytes) => {
+    listen: (l) => r.region.observe((offset, length) => {
       if (forwarding) return
       const from = Math.max(offset, r.offset)
-      const to = Math.min(offset + bytes.length, end)
+      const to = Math.min(offset + length, end)
       if (from < to) l(from - r.offset, to - from)
     }),
     ranges: () => r.region.populated().flatMap((page): Array<[number, number]> => {

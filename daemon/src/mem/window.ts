@@ -4,10 +4,20 @@
 // the owner's Updates arrive in the owner's order and are laid under the
 // window's writes the owner has not yet ordered (see completer.ts). Reads
 // are local. An uncached window keeps no copy and reads through the link.
+//
+// Combining (proto/link.proto, "Write combining"): once the window is open
+// on a peer that speaks FEATURE_COMPACT, a replica window's writes are
+// stored and marked dirty; at the link's next ordering point the dirty
+// ranges go as one Write, their bytes read from the replica then. Writes to
+// the owner's register ranges go one by one, at once.
 
 import { PagedMemory, PAGE_SIZE } from './paged-memory.js'
-import type { FrameSender } from './frame-sender.js'
+import type { DeferredFrames, FrameSender } from './frame-sender.js'
+import { DirtyRanges, type Range } from './dirty-ranges.js'
 import { UnavailableError } from '../errors.js'
+
+/** Bytes one combined Write carries at most; more goes in several. */
+const MAX_WRITE_BYTES = 1024 * 1024
 
 export type WindowState = 'opening' | 'open' | 'failed' | 'closed'
 
@@ -33,7 +43,7 @@ export interface WindowCounters {
   errors: number
 }
 
-export class Window extends PagedMemory {
+export class Window extends PagedMemory implements DeferredFrames {
   readonly id: number
   readonly spec: WindowSpec
   state: WindowState = 'opening'
@@ -52,6 +62,10 @@ export class Window extends PagedMemory {
   /** How many pending writes touch each page: an Update on other pages skips the overlay. */
   private readonly pendingPages = new Map<number, number>()
   private readonly updateListeners = new Set<(offset: number, length: number) => void>()
+  /** Own writes stored and not yet sent (combining). */
+  private readonly dirty = new DirtyRanges()
+  /** The owner's register ranges in this window (Subscribed.registers). */
+  registers: Range[] = []
 
   constructor (id: number, spec: WindowSpec) {
     super(spec.size)
@@ -70,6 +84,13 @@ export class Window extends PagedMemory {
     if (link === null || this.state === 'closed' || this.state === 'failed') {
       throw new UnavailableError(`${this.what} is ${this.link === null ? 'not linked' : this.state}`)
     }
+    if (this.spec.replica && this.state === 'open' && link.combining && !this.touchesRegisters(offset, bytes.length)) {
+      this.store(offset, bytes)
+      this.dirty.add(offset, offset + bytes.length)
+      link.defer(this)
+      this.counters.writes++
+      return
+    }
     const data = Uint8Array.prototype.slice.call(bytes)
     const wseq = ++this.wseq
     if (this.spec.replica) {
@@ -81,14 +102,56 @@ export class Window extends PagedMemory {
     this.counters.writes++
   }
 
+  private touchesRegisters (offset: number, length: number): boolean {
+    for (const r of this.registers) if (offset < r.offset + r.length && offset + length > r.offset) return true
+    return false
+  }
+
+  /** The link reached an ordering point: the dirty ranges go as one Write (or a few, past 1 MiB). */
+  emitFrames (): void {
+    const link = this.link
+    if (this.dirty.empty || link === null) return
+    for (const f of this.dirty.takeFrames(MAX_WRITE_BYTES)) {
+      const bulk = Buffer.allocUnsafe(f.bytes)
+      const wseq = ++this.wseq
+      let at = 0
+      for (const r of f.ranges) {
+        const data = bulk.subarray(at, at + r.length)
+        this.readInto(r.offset, data)
+        this.pending.push({ wseq, offset: r.offset, data })
+        this.countPages(r.offset, r.length, 1)
+        at += r.length
+      }
+      link.send({ write: { window: this.id, wseq, ranges: f.ranges } }, bulk)
+    }
+  }
+
   /** Owner's Update: apply, then lay the still-unordered own writes back on top. */
   applyUpdate (offset: number, data: Uint8Array): void {
-    this.check(offset, data.length)
-    this.store(offset, data)
-    const end = offset + data.length
-    if (this.touchesPending(offset, data.length)) this.overlay(offset, end)
+    this.applyUpdateRanges([{ offset, length: data.length }], data)
+  }
+
+  /**
+   * Owner's Update of one or more ranges (bytes in `bulk`, in order): all
+   * applied, own unordered writes laid back over them, then each reported.
+   */
+  applyUpdateRanges (ranges: readonly Range[], bulk: Uint8Array): void {
+    for (const r of ranges) this.check(r.offset, r.length)
+    // Own writes not yet sent would be overwritten: send them first, so
+    // they become pending writes the overlay puts back.
+    if (!this.dirty.empty && this.link !== null) {
+      for (const r of ranges) {
+        if (this.dirty.intersects(r.offset, r.offset + r.length)) { this.link.materialize(); break }
+      }
+    }
+    let at = 0
+    for (const r of ranges) {
+      this.store(r.offset, bulk.subarray(at, at + r.length))
+      at += r.length
+      if (this.touchesPending(r.offset, r.length)) this.overlay(r.offset, r.offset + r.length)
+    }
     this.counters.updates++
-    for (const l of this.updateListeners) l(offset, data.length)
+    for (const r of ranges) for (const l of this.updateListeners) l(r.offset, r.length)
   }
 
   private overlay (offset: number, end: number): void {
@@ -158,6 +221,8 @@ export class Window extends PagedMemory {
   /** A new session: the replica starts again from the owner's snapshot. */
   reset (link: FrameSender | null): void {
     this.clear()
+    this.dirty.clear()
+    this.registers = []
     this.pending = []
     this.pendingHead = 0
     this.pendingPages.clear()

@@ -134,7 +134,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
       () => { this.ntb.off('link', onLink) },
       () => { this.ntb.off('db', onDb) },
       // The vhost side wrote into this host's memory (ntb-virtio-rings.ts deviceWrote).
-      this.opts.memory.observe((offset, bytes, origin) => { if (origin !== null && this.state === 'up') deviceWrote(this.queues, offset, bytes.length) })
+      this.opts.memory.observe((offset, length, origin) => { if (origin !== null && this.state === 'up') deviceWrote(this.queues, offset, length) })
     )
     await this.ntb.linkEnable()
     this.linkEvent()

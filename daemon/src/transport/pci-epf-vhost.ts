@@ -55,7 +55,9 @@ export class PciEpfVhost implements VhostConfigOps {
       subsystemVendorId: f.subsysVendorId, subsystemId: f.subsysId, interruptPin: f.interruptPin
     })
     this.bar0 = this.ctrl.setBar(0, R.BAR0_SIZE, 0)
-    this.stopObserving = this.bar0.observe((offset, bytes, origin) => { if (origin !== null) this.registerWrite(offset, bytes.length) })
+    // The RFC's BAR0 register block: every write there acts (queue select, notify, status).
+    this.bar0.markRegisters(0, R.BAR0_SIZE)
+    this.stopObserving = this.bar0.observe((offset, length, origin) => { if (origin !== null) this.registerWrite(offset, length) })
     // The virtio device id is the function's subsystem id (the RFC's vhost-client link).
     this.device = new VhostDevice({ device: f.subsysId, vendor: f.subsysVendorId }, this)
     this.device.on('needs-reset', (vq, error) => {

@@ -57,7 +57,7 @@ export class VirtioPciEpf implements VirtioConfigOps {
     this.unlisten.push(opts.rc.onMsi(this.peer, (vector) => { this.vector(vector) }))
     this.unlisten.push(opts.rc.onIntx(this.peer, (level) => { if (level) this.intx() }))
     this.unlisten.push(opts.pool.memory === opts.rc.sysmem
-      ? opts.rc.sysmem.observe((offset, bytes, origin) => { if (origin !== null) this.deviceWrote(offset, bytes.length) })
+      ? opts.rc.sysmem.observe((offset, length, origin) => { if (origin !== null) this.deviceWrote(offset, length) })
       : () => {})
   }
 

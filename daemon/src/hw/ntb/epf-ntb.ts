@@ -115,14 +115,18 @@ export class EpfNtb {
     const bars = this.setBars(i)
     const L = this.layout
     const cfg = bars.config
+    // The config BAR's command registers and the doorbell slots in front of
+    // MW1 act on a write: the hosts' windows never combine writes there.
+    cfg.markRegisters(0, cfg.size)
+    bars.mws[0]!.markRegisters(0, L.mw1Offset)
     cfg.write32(R.MW_COUNT, this.config.numMws)
     cfg.write32(R.MW1_OFFSET, L.mw1Offset)
     cfg.write32(R.SPAD_OFFSET, L.spadOffset)
     cfg.write32(R.SPAD_COUNT, this.config.spadCount)
     cfg.write32(R.DB_ENTRY_SIZE, L.dbEntrySize)
     bars.stopObserving.push(
-      cfg.observe((offset, bytes, origin) => { if (origin !== null && offset < R.ARGUMENT && offset + bytes.length > R.COMMAND) this.take(i) }),
-      bars.mws[0]!.observe((offset, bytes, origin) => { if (origin !== null && offset < L.mw1Offset) this.slotWrite(i, offset, bytes.length) })
+      cfg.observe((offset, length, origin) => { if (origin !== null && offset < R.ARGUMENT && offset + length > R.COMMAND) this.take(i) }),
+      bars.mws[0]!.observe((offset, length, origin) => { if (origin !== null && offset < L.mw1Offset) this.slotWrite(i, offset, length) })
     )
     i.bars = bars
     const p = i.other

@@ -171,8 +171,9 @@ export class ConfigSpace {
     this.header = { ...header, bars: header.bars.map((b) => b === null ? null : { ...b }) }
     this.region = regions.create(name, PCI_CFG_SPACE_EXP_SIZE)
     writeHeader(this.region, this.header)
+    this.region.markRegisters(0, this.region.size)
     this.shadow = Buffer.from(this.region.read(0, PCI_STD_HEADER_SIZEOF))
-    this.stopObserving = this.region.observe((offset, bytes, origin) => { this.onWrite(offset, bytes.length, origin) })
+    this.stopObserving = this.region.observe((offset, length, origin) => { this.onWrite(offset, length, origin) })
   }
 
   get command (): number { return this.region.read16(PCI_COMMAND) }
