@@ -38,7 +38,9 @@ export function isCompact (buf: Uint8Array): boolean {
 interface Ranged { offset?: number | null, length?: number | null, ranges?: Array<{ offset?: number | null, length?: number | null }> | null }
 
 function rangesOf (m: Ranged): number {
-  return m.ranges != null && m.ranges.length > 0 ? m.ranges.length : 1
+  const n = m.ranges != null && m.ranges.length > 0 ? m.ranges.length : 1
+  if (n > MAX_RANGES) throw new FrameError(`${n} ranges in one frame; at most ${MAX_RANGES}`)
+  return n
 }
 
 /** Bytes the record for `item` takes (before its bulk). Encodes embedded frames once, here. */
@@ -69,8 +71,6 @@ function getU64 (buf: Buffer, at: number): number {
 function putRanges (out: Buffer, at: number, m: Ranged): number {
   const rs = m.ranges
   if (rs != null && rs.length > 0) {
-    if (rs.length > MAX_RANGES) throw new FrameError(`${rs.length} ranges in one frame; at most ${MAX_RANGES}`)
-    out.writeUInt16LE(rs.length, at - 6)
     for (const r of rs) {
       putU64(out, at, r.offset ?? 0)
       out.writeUInt32LE(r.length ?? 0, at + 8)
@@ -78,7 +78,6 @@ function putRanges (out: Buffer, at: number, m: Ranged): number {
     }
     return at
   }
-  out.writeUInt16LE(1, at - 6)
   putU64(out, at, m.offset ?? 0)
   out.writeUInt32LE(m.length ?? 0, at + 8)
   return at + RANGE_BYTES
@@ -107,11 +106,13 @@ export function encodeCompact (items: readonly CompactItem[], from: number, to: 
     out[at + 1] = 0
     if (f.write != null) {
       out[at] = KIND_WRITE
+      out.writeUInt16LE(rangesOf(f.write), at + 2)
       out.writeUInt32LE(f.write.window ?? 0, at + 4)
       putU64(out, at + 8, f.write.wseq ?? 0)
       at = putRanges(out, at + 16, f.write)
     } else if (f.update != null) {
       out[at] = KIND_UPDATE
+      out.writeUInt16LE(rangesOf(f.update), at + 2)
       out.writeUInt32LE(f.update.window ?? 0, at + 4)
       at = putRanges(out, at + 8, f.update)
     } else if (f.ordered != null) {
