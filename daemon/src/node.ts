@@ -135,7 +135,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       this.emit('event', { type: 'peer', time: now(), peer: link.label, state: link.state, error: link.lastError })
     })
     this.doorbells.on('ring', (peer, target, value) => {
-      this.emit('event', { type: 'doorbell', time: now(), peer, target, value })
+      // Doorbells ring on the hot path: no event is built when nobody listens.
+      if (this.listenerCount('event') > 0) this.emit('event', { type: 'doorbell', time: now(), peer, target, value })
     })
     this.requester.on('window', (w) => {
       this.emit('event', { type: 'window', time: now(), window: w.id, peer: w.spec.peer, state: w.state, error: w.lastError })

@@ -11,6 +11,7 @@
 import type { Frame } from '../../daemon/src/link/codec.js'
 import type { Delivery } from '../../daemon/src/link/session.js'
 import type { DeferredFrames, FrameSender } from '../../daemon/src/mem/frame-sender.js'
+import { DeferredQueue } from '../../daemon/src/link/deferred.js'
 
 /** Receives a frame that arrived on `link` (the receiver's own end). Returns false if nothing took it. */
 export type Handler = (link: LoopEnd, d: Delivery) => boolean
@@ -20,36 +21,6 @@ export interface LoopOptions {
   perTurn?: () => number
   /** Whether the ends combine writes (FEATURE_COMPACT; default true). */
   combining?: boolean
-}
-
-/**
- * Write combining as PeerLink does it: sources in the order they first
- * wrote; every send is an ordering point; whatever is left goes at the end
- * of the turn.
- */
-class Deferrals {
-  private readonly list: DeferredFrames[] = []
-  private busy = false
-
-  get pending (): boolean { return this.list.length > 0 }
-
-  add (source: DeferredFrames): void {
-    const d = this.list
-    if (d.length > 0 && d[d.length - 1] === source) return
-    if (d.includes(source)) this.run()
-    d.push(source)
-  }
-
-  run (): void {
-    if (this.busy || this.list.length === 0) return
-    this.busy = true
-    try {
-      for (let i = 0; i < this.list.length; i++) this.list[i]!.emitFrames()
-    } finally {
-      this.list.length = 0
-      this.busy = false
-    }
-  }
 }
 
 export class LoopEnd implements FrameSender {
@@ -68,7 +39,7 @@ export class LoopEnd implements FrameSender {
   private readonly perTurn: () => number
   private queue: Delivery[] = []
   private scheduled = false
-  private readonly deferrals = new Deferrals()
+  private readonly deferrals = new DeferredQueue()
 
   constructor (name: string, opts: LoopOptions = {}) {
     this.name = name
@@ -151,7 +122,7 @@ export class RecordingSender implements FrameSender {
   readonly name: string
   readonly sent: Delivery[] = []
   readonly combining: boolean
-  private readonly deferrals = new Deferrals()
+  private readonly deferrals = new DeferredQueue()
   constructor (name: string, combining = false) { this.name = name; this.combining = combining }
   send (frame: Frame, bulk?: Uint8Array): void {
     this.deferrals.run()

@@ -10,6 +10,7 @@ import { LinkSession, type Delivery } from '../../daemon/src/link/session.js'
 import { decodePacket, type Frame } from '../../daemon/src/link/codec.js'
 import { decodeCompact, isCompact } from '../../daemon/src/link/compact.js'
 import type { DeferredFrames, FrameSender } from '../../daemon/src/mem/frame-sender.js'
+import { DeferredQueue } from '../../daemon/src/link/deferred.js'
 
 export type SessionHandler = (link: SessionEnd, d: Delivery) => boolean
 
@@ -22,8 +23,7 @@ export class SessionEnd implements FrameSender {
   readonly session: LinkSession
   /** Packets sent by the far end and not yet delivered here. */
   readonly inbox: Buffer[] = []
-  private readonly deferred: DeferredFrames[] = []
-  private materializing = false
+  private readonly deferred = new DeferredQueue()
   private flushQueued = false
 
   constructor (name: string, readonly combining: boolean, incarnations: [Uint8Array, Uint8Array]) {
@@ -39,23 +39,11 @@ export class SessionEnd implements FrameSender {
   }
 
   defer (source: DeferredFrames): void {
-    const d = this.deferred
-    if (d.length > 0 && d[d.length - 1] === source) return
-    if (d.includes(source)) this.materialize()
-    d.push(source)
+    this.deferred.add(source)
     this.queueFlush()
   }
 
-  materialize (): void {
-    if (this.materializing || this.deferred.length === 0) return
-    this.materializing = true
-    try {
-      for (let i = 0; i < this.deferred.length; i++) this.deferred[i]!.emitFrames()
-    } finally {
-      this.deferred.length = 0
-      this.materializing = false
-    }
-  }
+  materialize (): void { this.deferred.run() }
 
   /** The end of the turn: combined writes, then every queued frame, onto the wire. */
   flush (): void {
@@ -92,7 +80,7 @@ export class SessionEnd implements FrameSender {
     }
   }
 
-  get idle (): boolean { return this.inbox.length === 0 && this.deferred.length === 0 && !this.session.pending && !this.flushQueued }
+  get idle (): boolean { return this.inbox.length === 0 && !this.deferred.pending && !this.session.pending && !this.flushQueued }
 }
 
 /** Both ends of one link, named after the far side as PeerLink is. */

@@ -9,6 +9,7 @@ import WebSocket from 'ws'
 import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
+import { DeferredQueue, type DeferredFrames } from './deferred.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import type { LinkOptions, Role } from './options.js'
 import { FrameError, UnavailableError } from '../errors.js'
@@ -27,16 +28,6 @@ export interface PeerCounters {
   resumes: number
   sessions: number
   protocolErrors: number
-}
-
-/**
- * Frames made when they are sent, not when the writes behind them happened:
- * a window's or a region's combined writes (proto/link.proto, "Write
- * combining"). The link asks for them at its next ordering point.
- */
-export interface DeferredFrames {
-  /** Sends the frames now, with PeerLink.send(); nothing if there is nothing to send. */
-  emitFrames (): void
 }
 
 export interface PeerLinkEvents {
@@ -76,9 +67,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private session: LinkSession | null = null
   private ws: WebSocket | null = null
   private flushScheduled = false
+  /** A notification went out ahead of the end-of-turn flush in this turn. */
+  private urgentSent = false
   /** Sources of combined writes, in the order they first wrote since the last ordering point. */
-  private readonly deferred: DeferredFrames[] = []
-  private materializing = false
+  private readonly deferred = new DeferredQueue()
   /** Features in use on the current connection (wire.Feature bits). */
   private features = 0
   private ackTimer: NodeJS.Timeout | null = null
@@ -122,7 +114,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     const s = this.session
     if (s === null) throw new UnavailableError(`link to ${this.label} is down`)
     // Every frame is an ordering point: combined writes made before it go first.
-    if (this.deferred.length > 0) this.materialize()
+    if (this.deferred.pending) this.materialize()
     try {
       s.send(frame, bulk)
     } catch (err) {
@@ -133,7 +125,23 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       throw err
     }
     this.counters.framesOut++
+    // Latency does not pay for throughput: the first notification of a turn
+    // goes out at once, with everything queued before it; the rest of the
+    // turn is sent together at its end.
+    if (!this.urgentSent && this.isNotification(frame)) {
+      this.urgentSent = true
+      this.transmit()
+    }
     this.scheduleFlush()
+  }
+
+  /**
+   * A frame someone waits on: a doorbell, a read or its completion, or (with
+   * combining) a write to registers, which is how kicks travel.
+   */
+  private isNotification (f: Frame): boolean {
+    return f.doorbell != null || f.read != null || f.readCompletion != null ||
+      (f.write != null && this.combining && (f.write.ranges == null || f.write.ranges.length === 0))
   }
 
   /**
@@ -143,38 +151,30 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * that frames keep the order of the writes across sources.
    */
   defer (source: DeferredFrames): void {
-    const d = this.deferred
-    if (d.length > 0 && d[d.length - 1] === source) return
-    if (d.includes(source)) this.materialize()
-    d.push(source)
+    this.deferred.add(source)
     this.scheduleFlush()
   }
 
   /** Makes the frames of every deferred source, in order. */
   materialize (): void {
-    if (this.materializing) return
-    this.materializing = true
-    const d = this.deferred
-    try {
-      for (let i = 0; i < d.length; i++) {
-        try {
-          d[i]!.emitFrames()
-        } catch (err) {
-          // The session ended under the source: its windows are reset by
-          // the link-down handlers, and nothing else is lost here.
-          if (!(err instanceof UnavailableError)) throw err
-        }
-      }
-    } finally {
-      d.length = 0
-      this.materializing = false
-    }
+    // A source whose session ended under it is reset by the link-down
+    // handlers; nothing else is lost here.
+    this.deferred.run((err) => { if (!(err instanceof UnavailableError)) throw err })
   }
 
-  /** Sends everything queued now (the end-of-turn flush, or before a wait). */
+  /** Sends everything queued now (before a wait, a heartbeat, the end of a handshake). */
   flush (): void {
+    this.transmit()
+  }
+
+  private endOfTurn (): void {
     this.flushScheduled = false
-    if (this.deferred.length > 0 && this.session !== null) this.materialize()
+    this.urgentSent = false
+    this.transmit()
+  }
+
+  private transmit (): void {
+    if (this.deferred.pending && this.session !== null) this.materialize()
     const s = this.session
     const ws = this.ws
     if (s === null || ws === null || ws.readyState !== WebSocket.OPEN || this.state !== 'up') return
@@ -188,7 +188,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private scheduleFlush (): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    setImmediate(() => { this.flush() })
+    setImmediate(() => { this.endOfTurn() })
   }
 
   get label (): string {
@@ -338,7 +338,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private endSession (reason: string): void {
     if (this.session === null) return
     this.session = null
-    this.deferred.length = 0
+    this.deferred.clear()
     this.opts.logger.warn({ peer: this.name, reason }, 'link down')
     this.emit('down', this, reason)
   }

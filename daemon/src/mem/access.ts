@@ -20,6 +20,7 @@ export interface MemoryAccess {
   write16 (offset: number, value: number): void
   write32 (offset: number, value: number): void
   write64 (offset: number, value: number): void
+  /** Copies `bytes` in before it returns: the caller may reuse them at once. */
   write (offset: number, bytes: Uint8Array): void
 }
 

@@ -39,6 +39,8 @@ export class DirtyRanges {
       if (e[mid]! < from) lo = mid + 1
       else hi = mid
     }
+    // Already dirty (a ring index written again): nothing to change.
+    if (s[lo]! <= from && e[lo]! >= to) return
     // Ranges [lo, k) start at or before `to`: they merge with the new one.
     let k = lo
     let start = from
@@ -49,8 +51,13 @@ export class DirtyRanges {
       this.bytes -= e[k]! - s[k]!
       k++
     }
-    s.splice(lo, k - lo, start)
-    e.splice(lo, k - lo, end)
+    if (k - lo === 1) {
+      s[lo] = start
+      e[lo] = end
+    } else {
+      s.splice(lo, k - lo, start)
+      e.splice(lo, k - lo, end)
+    }
     this.bytes += end - start
   }
 

@@ -3,9 +3,9 @@
 // provides it; unit tests can provide it without sockets.
 
 import type { Frame } from '../link/codec.js'
-import type { DeferredFrames } from '../link/peer-link.js'
+import type { DeferredFrames } from '../link/deferred.js'
 
-export type { DeferredFrames } from '../link/peer-link.js'
+export type { DeferredFrames } from '../link/deferred.js'
 
 export interface FrameSender {
   readonly name: string

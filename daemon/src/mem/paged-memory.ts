@@ -37,20 +37,31 @@ export abstract class PagedMemory implements MemoryAccess {
 
   /** Copies bytes in without checks or side effects. */
   protected store (offset: number, bytes: Uint8Array): void {
+    const inFirst = offset & PAGE_MASK
+    if (inFirst + bytes.length <= PAGE_SIZE) {
+      // The common case, a write within one page: no view of the source.
+      this.pageAt(Math.floor(offset / PAGE_SIZE)).set(bytes, inFirst)
+      return
+    }
     let done = 0
     while (done < bytes.length) {
       const at = offset + done
-      const pageNo = Math.floor(at / PAGE_SIZE)
-      let page = this.pages.get(pageNo)
-      if (page === undefined) {
-        page = Buffer.alloc(PAGE_SIZE)
-        this.pages.set(pageNo, page)
-      }
+      const page = this.pageAt(Math.floor(at / PAGE_SIZE))
       const inPage = at & PAGE_MASK
       const n = Math.min(PAGE_SIZE - inPage, bytes.length - done)
       page.set(bytes.subarray(done, done + n), inPage)
       done += n
     }
+  }
+
+  /** The page, allocated (zeroed) if it was never written. */
+  private pageAt (pageNo: number): Buffer {
+    let page = this.pages.get(pageNo)
+    if (page === undefined) {
+      page = Buffer.alloc(PAGE_SIZE)
+      this.pages.set(pageNo, page)
+    }
+    return page
   }
 
   /** Drops every page: all bytes read as zero again. */
@@ -67,7 +78,7 @@ export abstract class PagedMemory implements MemoryAccess {
       const inPage = at & PAGE_MASK
       const n = Math.min(PAGE_SIZE - inPage, into.length - done)
       if (page === undefined) into.fill(0, done, done + n)
-      else into.set(page.subarray(inPage, inPage + n), done)
+      else page.copy(into, done, inPage, inPage + n)
       done += n
     }
   }

@@ -93,14 +93,18 @@ export function encodeHeader (h: RpmsgHeader): Uint8Array {
   checkAddr('rpmsg reserved', h.reserved)
   checkUint('rpmsg len', h.len, 0xffff)
   checkUint('rpmsg flags', h.flags, 0xffff)
-  const out = new Uint8Array(RPMSG_HDR_SIZE)
-  const v = view(out)
-  v.setUint32(0, h.src, true)
-  v.setUint32(4, h.dst, true)
-  v.setUint32(8, h.reserved, true)
-  v.setUint16(12, h.len, true)
-  v.setUint16(14, h.flags, true)
+  const out = Buffer.allocUnsafe(RPMSG_HDR_SIZE)
+  putHeader(out, h.src, h.dst, h.reserved, h.len, h.flags)
   return out
+}
+
+/** struct rpmsg_hdr at the start of `out`, values already checked. */
+function putHeader (out: Buffer, src: number, dst: number, reserved: number, len: number, flags: number): void {
+  out.writeUInt32LE(src, 0)
+  out.writeUInt32LE(dst, 4)
+  out.writeUInt32LE(reserved, 8)
+  out.writeUInt16LE(len, 12)
+  out.writeUInt16LE(flags, 14)
 }
 
 /** The header at the start of `bytes`; ERR_RPMSG_FORMAT if there are fewer than 16 bytes. */
@@ -115,8 +119,11 @@ export function encodeMessage (src: number, dst: number, payload: Uint8Array, bu
   if (payload.length > bufSize - RPMSG_HDR_SIZE) {
     throw new RpmsgError('ERR_RPMSG_SIZE', `a ${payload.length}-byte message is more than the ${bufSize - RPMSG_HDR_SIZE} bytes a buffer carries`)
   }
-  const out = new Uint8Array(RPMSG_HDR_SIZE + payload.length)
-  out.set(encodeHeader({ src, dst, reserved: 0, len: payload.length, flags: 0 }))
+  checkAddr('rpmsg src', src)
+  checkAddr('rpmsg dst', dst)
+  // One pooled allocation per message: the header and payload as they go into the buffer.
+  const out = Buffer.allocUnsafe(RPMSG_HDR_SIZE + payload.length)
+  putHeader(out, src, dst, 0, payload.length, 0)
   out.set(payload, RPMSG_HDR_SIZE)
   return out
 }
@@ -132,7 +139,8 @@ export function decodeMessage (bytes: Uint8Array, bufSize = RPMSG_BUF_SIZE): Rpm
   if (h.len > bytes.length - RPMSG_HDR_SIZE) {
     throw new RpmsgError('ERR_RPMSG_FORMAT', `header len ${h.len} is more than the ${bytes.length - RPMSG_HDR_SIZE} payload bytes received`)
   }
-  return { src: h.src, dst: h.dst, flags: h.flags, payload: bytes.slice(RPMSG_HDR_SIZE, RPMSG_HDR_SIZE + h.len) }
+  // A view, not a copy: every caller hands over bytes it read out of a buffer for this message alone.
+  return { src: h.src, dst: h.dst, flags: h.flags, payload: bytes.subarray(RPMSG_HDR_SIZE, RPMSG_HDR_SIZE + h.len) }
 }
 
 /** A name as 32 NUL-padded bytes; ERR_RPMSG_FORMAT if empty, holding a NUL, or over 31 bytes of UTF-8. */

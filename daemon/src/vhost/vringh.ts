@@ -64,6 +64,8 @@ export class Vringh {
   /** Buffers used since the driver was last actually notified. */
   private unnotified = 0
   private readonly canAccess: AccessCheck
+  /** One used element's bytes on their way into the ring (mem.write copies them). */
+  private readonly elemScratch = Buffer.alloc(VRING_USED_ELEM_SIZE)
   private readonly f: { desc: number, avail: number, availIdx: number, availRing: number, usedEvent: number, used: number, usedIdx: number, usedRing: number, availEvent: number }
 
   constructor (private readonly mem: MemoryAccess, ring: VringAddrs, options: VringhOptions = {}) {
@@ -120,7 +122,7 @@ export class Vringh {
   complete (head: number, len: number): void {
     if (!Number.isInteger(head) || head < 0 || head >= this.num) throw new RingError('ERR_RING_INDEX', `head ${head} is outside the ring of ${this.num}`)
     if (!Number.isInteger(len) || len < 0 || len > U32_MAX) throw new RingError('ERR_RING_LENGTH', `used length ${len} is not a u32`)
-    const elem = Buffer.allocUnsafe(VRING_USED_ELEM_SIZE)
+    const elem = this.elemScratch
     elem.writeUInt32LE(head, 0)
     elem.writeUInt32LE(len, 4)
     this.mem.write(this.f.usedRing + VRING_USED_ELEM_SIZE * (this.lastUsedIdx & (this.num - 1)), elem)

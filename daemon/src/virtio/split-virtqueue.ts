@@ -48,6 +48,8 @@ export class SplitVirtqueue<T = unknown> {
   private readonly outstanding: Uint8Array
   private readonly tokens: Array<T | undefined>
   private readonly tables: Array<{ addr: number, bytes: number } | undefined>
+  /** One descriptor's bytes on their way into the ring (mem.write copies them). */
+  private readonly descScratch = Buffer.alloc(VRING_DESC_SIZE)
 
   /** Zeroes the ring, as a freshly allocated one is (vring_alloc_queue). */
   constructor (private readonly mem: MemoryAccess, ring: RingFields, options: SplitVirtqueueOptions = {}) {
@@ -248,7 +250,7 @@ export class SplitVirtqueue<T = unknown> {
 
   /** struct vring_desc in one write: addr u64, len u32, flags u16, next u16. */
   private writeDesc (at: number, addr: number, len: number, flags: number, next: number): void {
-    const b = Buffer.allocUnsafe(VRING_DESC_SIZE)
+    const b = this.descScratch
     b.writeUInt32LE(addr % 0x1_0000_0000, 0)
     b.writeUInt32LE(Math.floor(addr / 0x1_0000_0000), 4)
     b.writeUInt32LE(len, 8)
