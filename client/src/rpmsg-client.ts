@@ -105,6 +105,8 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   private readonly batches: ClientBatches | null
   private readonly reader = new BatchReader('server')
   private nextId = SEND_IDS + 1
+  /** Version 1: posted sends not yet answered, and the endpoint each is from. */
+  private readonly v1Posts = new Map<number, number>()
   private closed = false
 
   private constructor (private readonly ws: WebSocket, readonly url: string) {
@@ -184,8 +186,13 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     const seq = this.sends.next()
     ept.noteSeq(seq)
     const waited = answer ? this.sends.wait(seq) : null
-    if (this.batches !== null) this.batches.send(ept.addr, dst, timeoutMs, payload)
-    else this.write({ send: { requestId: ((seq - 1) % SEND_IDS) + 1, src: ept.addr, dst, payload, timeoutMs } })
+    if (this.batches !== null) {
+      this.batches.send(ept.addr, dst, timeoutMs, payload)
+    } else {
+      // Version 1's Error does not name the endpoint: remember whose posted send this is.
+      if (!answer) this.v1Posts.set(seq, ept.addr)
+      this.write({ send: { requestId: ((seq - 1) % SEND_IDS) + 1, src: ept.addr, dst, payload, timeoutMs } })
+    }
     return waited ?? seq
   }
 
@@ -329,7 +336,8 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     if (this.batches === null && requestId !== 0 && requestId <= SEND_IDS) {
       // Version 1: an Error for a send, named by its request id.
       const seq = this.v1Seq(requestId)
-      this.failed(seq, e.addr ?? 0, err)
+      this.failed(seq, this.v1Posts.get(seq) ?? 0, err)
+      this.v1Posts.delete(seq)
       this.sends.answeredOne(seq)
       return
     }
@@ -345,8 +353,13 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
 
   /** Version 1: a Sent, for a send (request id up to SEND_IDS) or nothing else. */
   private answered (requestId: number, m: ServerMessage): void {
-    if (requestId >= 1 && requestId <= SEND_IDS) this.sends.answeredOne(this.v1Seq(requestId))
-    else this.answer(requestId, m)
+    if (requestId >= 1 && requestId <= SEND_IDS) {
+      const seq = this.v1Seq(requestId)
+      this.v1Posts.delete(seq)
+      this.sends.answeredOne(seq)
+    } else {
+      this.answer(requestId, m)
+    }
   }
 
   /** Version 1: the sequence number of the send with this request id, the first after what was answered. */

@@ -60,9 +60,9 @@ export class V2Output implements GatewayOutput {
     this.wake()
   }
 
-  sendFailed (seq: number, code: string, message: string): void {
+  sendFailed (seq: number, src: number, code: string, message: string): void {
     // The Error goes before the SENT that counts it.
-    this.control({ error: { requestId: 0, sendSeq: seq >>> 0, code, message } })
+    this.control({ error: { requestId: 0, sendSeq: seq >>> 0, addr: src, code, message } })
     this.watermark.done(seq)
   }
 

@@ -61,6 +61,8 @@ export class RpmsgGatewayConnection {
   private waiting = 0
   private readonly endpoints = new Map<number, GatewayEndpoint>()
   private closed = false
+  /** Version 2: reading is paused while too many sends wait. */
+  private paused = false
 
   private readonly out: GatewayOutput
   /** Version 2: its reader, and its writer (which numbers the SENDs). */
@@ -135,6 +137,11 @@ export class RpmsgGatewayConnection {
     }
     controls.length = 0
     this.out.end()
+    // Back-pressure, not refusal: while too many sends wait, the application's next batches wait in TCP.
+    if (this.waiting >= MAX_WAITING_SENDS && !this.paused && this.socket.pause !== undefined) {
+      this.paused = true
+      this.socket.pause()
+    }
   }
 
   /** Bad input: one Error, then the socket is closed and the connection's endpoints go. */
@@ -271,24 +278,25 @@ export class RpmsgGatewayConnection {
   private sendMessage (ref: number, src: number, dst: number, payload: Uint8Array, timeoutMs: number): void {
     const ept = this.endpoints.get(src)
     if (ept === undefined) {
-      this.out.sendFailed(ref, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${src}`)
+      this.out.sendFailed(ref, src, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${src}`)
       return
     }
     const max = ept.bus?.maxPayload
     if (max !== undefined && payload.length > max) {
-      this.out.sendFailed(ref, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
+      this.out.sendFailed(ref, src, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
       return
     }
     let wait: Promise<void> | null
     try {
-      if (timeoutMs === 0 || this.waiting >= MAX_WAITING_SENDS) {
+      // Version 2 pauses reading instead of refusing (see below).
+      if (timeoutMs === 0 || (this.waiting >= MAX_WAITING_SENDS && this.version === 1)) {
         ept.trySend(dst, payload)
         wait = null
       } else {
         wait = ept.sendOrWait(dst, payload, timeoutMs)
       }
     } catch (err) {
-      this.out.sendFailed(ref, codeOf(err), messageOf(err))
+      this.out.sendFailed(ref, src, codeOf(err), messageOf(err))
       return
     }
     if (wait === null) {
@@ -298,9 +306,18 @@ export class RpmsgGatewayConnection {
     this.waiting++
     this.out.sendWaits(ref)
     wait.then(
-      () => { this.waiting--; this.out.sent(ref) },
-      (err: unknown) => { this.waiting--; this.out.sendFailed(ref, codeOf(err), messageOf(err)) }
+      () => { this.waited(); this.out.sent(ref) },
+      (err: unknown) => { this.waited(); this.out.sendFailed(ref, src, codeOf(err), messageOf(err)) }
     )
+  }
+
+  /** A send stopped waiting; version 2 reads the application again once half the limit waits. */
+  private waited (): void {
+    this.waiting--
+    if (this.paused && this.waiting <= MAX_WAITING_SENDS / 2) {
+      this.paused = false
+      this.socket.resume?.()
+    }
   }
 
   /** The overflow policy for a Received message of `n` bytes: false if it is dropped (counted, reported once per episode). */

@@ -15,6 +15,9 @@ export interface GatewaySocket {
   readonly bufferedAmount: number
   send (data: Uint8Array, options: { binary: boolean }, cb?: (err?: Error) => void): void
   close (code?: number, reason?: string): void
+  /** Stop and start reading the application's messages (version 2's back-pressure on sends). */
+  pause? (): void
+  resume? (): void
 }
 
 export const OPEN = 1
@@ -33,8 +36,8 @@ export interface GatewayOutput {
   received (ept: GatewayEndpoint, src: number, payload: Uint8Array): void
   /** The send is in a buffer. */
   sent (ref: number): void
-  /** The send failed. */
-  sendFailed (ref: number, code: string, message: string): void
+  /** The send from endpoint `src` failed. */
+  sendFailed (ref: number, src: number, code: string, message: string): void
   /** The send waits for a buffer; sent() or sendFailed() follows. */
   sendWaits (ref: number): void
   /** Reading one WebSocket message from the application: begin() and end() around it. */
@@ -66,7 +69,7 @@ export class V1Output implements GatewayOutput {
   }
 
   sent (ref: number): void { this.control({ sent: { requestId: ref } }) }
-  sendFailed (ref: number, code: string, message: string): void { this.control({ error: { requestId: ref, code, message } }) }
+  sendFailed (ref: number, _src: number, code: string, message: string): void { this.control({ error: { requestId: ref, code, message } }) }
   sendWaits (): void {}
   begin (): void {}
   end (): void {}
