@@ -9,8 +9,9 @@
 // checks a whole batch first, then steps through it with one reader object
 // whose fields describe the current record.
 
-/** The WebSocket subprotocol that selects version 2. */
+/** The WebSocket subprotocols that select version 2, and version 1 (as no subprotocol does). */
 export const RPMSG_V2_PROTOCOL = 'soclink.rpmsg.v2'
+export const RPMSG_V1_PROTOCOL = 'soclink.rpmsg.v1'
 export const BATCH_VERSION = 2
 /** The largest batch, header included. */
 export const MAX_BATCH_BYTES = 1024 * 1024

@@ -32,7 +32,7 @@
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
 import { soclink } from '../../proto/gen/rpmsg.js'
-import { BatchReader, MAX_RECORD_PAYLOAD, RecordKind, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
+import { BatchReader, MAX_RECORD_PAYLOAD, RecordKind, RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
 import { ApiError } from './errors.js'
 import { ClientBatches } from './rpmsg-batches.js'
 import { RpmsgEndpoint, RPMSG_ADDR_ANY, type EndpointOwner } from './rpmsg-endpoint.js'
@@ -122,7 +122,8 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   /** Connects to the gateway of the daemon whose API is at apiBase (http://host:port). */
   static async connect (apiBase: string, opts: ConnectOptions = {}): Promise<RpmsgClient> {
     const url = apiBase.replace(/\/+$/, '').replace(/^http/, 'ws') + '/v1/rpmsg'
-    const protocols = (opts.protocol ?? 2) === 2 ? [RPMSG_V2_PROTOCOL] : []
+    // Version 1 first: a WebSocket server that takes the first offered (a daemon older than version 2) then speaks version 1.
+    const protocols = (opts.protocol ?? 2) === 2 ? [RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL] : []
     let ws: WebSocket
     try {
       ws = new WebSocket(url, protocols, { perMessageDeflate: false })

@@ -6,7 +6,9 @@
 // subprotocol, one protobuf message per WebSocket message) works beside it.
 
 import t from 'tap'
-import { WebSocket } from 'ws'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { WebSocket, WebSocketServer } from 'ws'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { rpmsgWire as wire } from '../../daemon/src/api/rpmsg-gateway.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
@@ -203,6 +205,13 @@ t.test('rpmsg gateway version 2 between an rc and an ep', async (t) => {
     ws.on('message', (data: Buffer) => { inbox.push(wire.ServerMessage.decode(data)) })
     await new Promise<void>((resolve, reject) => { ws.once('open', () => { resolve() }); ws.once('error', reject) })
     t.equal(ws.protocol, '', 'no subprotocol')
+    // A WebSocket server that takes the first subprotocol offered (a daemon older than version 2) gets version 1 from RpmsgClient.
+    const naive = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    closers.push(() => { naive.close() })
+    await once(naive, 'listening')
+    const oldDaemon = await RpmsgClient.connect(`http://127.0.0.1:${(naive.address() as AddressInfo).port}`)
+    t.equal(oldDaemon.protocol, 1, 'the client offers version 1 first, so an older daemon speaks version 1 with it')
+    await oldDaemon.close()
     ws.send(wire.ClientMessage.encode({ createEndpoint: { requestId: 1, addr: 0xffffffff } }).finish())
     const created = await until('EndpointCreated', () => inbox.find((m) => m.endpointCreated?.requestId === 1))
     const addr = created.endpointCreated!.addr!

@@ -1,7 +1,7 @@
 // GET /v1/rpmsg: remote rpmsg endpoints over a WebSocket (proto/rpmsg.proto).
 // The handshake chooses the version: the subprotocol soclink.rpmsg.v2 is
 // version 2 (batches of records, one cumulative SENT; gateway-batches.ts),
-// no subprotocol is version 1 (one protobuf message per WebSocket
+// soclink.rpmsg.v1 or none is version 1 (one protobuf message per WebSocket
 // message). A plain HTTP GET is answered 426.
 //
 // Each connection owns the endpoints it creates (gateway-connection.ts,
@@ -72,7 +72,7 @@ import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
 import { RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
-import { RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
+import { RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { errorReplies, noFields } from './schemas.js'
 
@@ -166,10 +166,12 @@ export class RpmsgGateway {
 
 /**
  * The WebSocket subprotocol the API's WebSocket server selects: version 2
- * of the gateway if offered, else none (version 1, and every other route).
+ * of the gateway if offered, in whatever order; else version 1 if offered;
+ * else none (version 1 too, and every other route).
  */
 export function selectProtocol (offered: Set<string>): string | false {
-  return offered.has(RPMSG_V2_PROTOCOL) ? RPMSG_V2_PROTOCOL : false
+  if (offered.has(RPMSG_V2_PROTOCOL)) return RPMSG_V2_PROTOCOL
+  return offered.has(RPMSG_V1_PROTOCOL) ? RPMSG_V1_PROTOCOL : false
 }
 
 const gateways = new WeakMap<SoclinkNode, RpmsgGateway>()
