@@ -236,7 +236,8 @@ export class BatchWriter {
   private ensure (n: number): void {
     if (this.at + n <= this.chunk.length && (this.count > 0 || this.start + n <= this.chunk.length)) return
     const open = this.count > 0 ? this.at - this.start : 0
-    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, open + n + BATCH_HEADER_BYTES))
+    // Twice what is needed: a batch that outgrows chunk after chunk is copied a bounded number of times, not once per record.
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, 2 * (open + n + BATCH_HEADER_BYTES)))
     if (open > 0) this.chunk.copy(next, 0, this.start, this.at)
     this.chunk = next
     this.start = 0
