@@ -64,8 +64,8 @@ t.test('the progress line shows on a terminal only, and is cleared at the end', 
   const tty = { isTTY: true, write: (s: string) => { written.push(s); return true } } as unknown as NodeJS.WriteStream
   const p = new Progress(tty)
   let n = 0
-  p.begin('rc -> ep', 100, () => (n += 10))
-  await until('a progress line', () => written.find((l) => /rc -> ep: \d+\/100 messages, \d+ msg\/s, ETA/.test(l)))
+  p.begin('rc -> ep messages', 100, () => (n += 10))
+  await until('a progress line', () => written.find((l) => l.startsWith('\r\x1b[K') && /rc -> ep messages: \d+\/100, \d+\/s, ETA [\d.]+ s$/.test(l)))
   p.end()
   t.equal(written.at(-1), '\r\x1b[K', 'cleared')
 

@@ -51,7 +51,7 @@ export class Progress {
     const s = (performance.now() - this.start) / 1000
     const rate = s > 0 ? n / s : 0
     const eta = rate > 0 ? `${((this.total - n) / rate).toFixed(1)} s` : '-'
-    this.out.write(`\r\x1b[K${this.label}: ${n}/${this.total} messages, ${Math.round(rate)} msg/s, ETA ${eta}`)
+    this.out.write(`\r\x1b[K${this.label}: ${n}/${this.total}, ${Math.round(rate)}/s, ETA ${eta}`)
   }
 }
 
@@ -68,8 +68,8 @@ export async function runPerf (a: PerfSide, b: PerfSide, o: PerfOptions, progres
       progress.end()
     }
   }
-  const oneWayFlows = [...await flow([[a, b]], `${a.name} -> ${b.name}`), ...await flow([[b, a]], `${b.name} -> ${a.name}`)]
-  const bothWays = await flow([[a, b], [b, a]], `${a.name} <-> ${b.name}`)
+  const oneWayFlows = [...await flow([[a, b]], `${a.name} -> ${b.name} messages`), ...await flow([[b, a]], `${b.name} -> ${a.name} messages`)]
+  const bothWays = await flow([[a, b], [b, a]], `${a.name} <-> ${b.name} messages`)
   const replies = { n: 0 }
   progress.begin('round trips', o.rounds * a.endpoints.length, () => replies.n)
   let rtt: PerfRtt
