@@ -32,8 +32,11 @@
 //   bus's FIFO of waiting sends holds it until a buffer comes back (Sent) or
 //   the time is up (ERR_RPMSG_TIMEOUT); a trySend never overtakes a waiting
 //   send, so one connection's messages leave in the order they came and an
-//   application can keep many in flight. A connection may have at most
-//   MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at once.
+//   application can keep many in flight. A version 1 connection may have at
+//   most MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at
+//   once. A version 2 connection is refused none for that: the gateway
+//   stops reading it (ws pause) while that many wait, and the application's
+//   batches wait in TCP.
 //   A payload over the bus's max_payload answers ERR_RPMSG_SIZE. That size
 //   can change under an endpoint (the vhost side learns the negotiated one
 //   at DRIVER_OK and falls back to 512-byte buffers at a reset): the bus says
@@ -197,7 +200,8 @@ export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): vo
       summary: 'Remote rpmsg endpoints (WebSocket, proto/rpmsg.proto)',
       description: 'Upgrade to a WebSocket; each binary message is one ClientMessage or ServerMessage of ' +
         'proto/rpmsg.proto (version 1), or, with the subprotocol soclink.rpmsg.v2, one batch of records (version 2). Endpoints belong to the connection and are destroyed when it closes; they outlive the rpmsg bus ' +
-        '(detached, then made again at the same address on the next one). Send never waits: ERR_RPMSG_NO_BUFFER means retry. ' +
+        '(detached, then made again at the same address on the next one). Send with timeout_ms 0 never waits (ERR_RPMSG_NO_BUFFER means retry); ' +
+        'with a timeout it waits for a buffer, in order. ' +
         'An endpoint with more than 1 MiB of Received messages not yet written to its client (or a connection with more than ' +
         '4 MiB) loses the newest ones, counted per endpoint and reported once per episode (ERR_RPMSG_OVERFLOW). ' +
         'A request without Upgrade is answered 426.',
