@@ -1,14 +1,20 @@
 // A client for the rpmsg gateway (GET /v1/rpmsg, proto/rpmsg.proto): one
-// WebSocket to the local daemon, endpoints owned by it, messages as async
-// iterators and channel events on an EventEmitter.
+// WebSocket to the local daemon, endpoints owned by it (rpmsg-endpoint.ts),
+// messages as async iterators and channel events on an EventEmitter.
+//
+// It speaks version 2 of the protocol unless told otherwise: many sends in
+// one WebSocket message and one cumulative answer for them (rpmsg-batches.ts,
+// rpmsg-sends.ts); version 1 ({ protocol: 1 }) is one message per send.
+// Either way the first message of an idle connection leaves at once.
 //
 // Flow control: send() is rpmsg_send(): the daemon waits up to its timeout
 // for a free buffer (ERR_RPMSG_TIMEOUT after); trySend() is
-// rpmsg_trysend() and rejects at once with ERR_RPMSG_NO_BUFFER. A
-// connection's messages leave in the order send() and trySend() are called,
-// so many sends may be in flight at once. A client that reads too
-// slowly loses the newest messages (the daemon holds at most 1 MiB per
-// endpoint): the endpoint emits 'overflow' once per episode.
+// rpmsg_trysend() and rejects at once with ERR_RPMSG_NO_BUFFER; post() is
+// send() without a promise, flush() waits for what was posted. A
+// connection's messages leave in the order they are sent, so many may be in
+// flight at once. A client that reads too slowly loses the newest messages
+// (the daemon holds at most 1 MiB per endpoint): the endpoint emits
+// 'overflow' once per episode.
 //
 // Buses come and go (the other side restarts): an endpoint outlives them.
 // It emits 'detached' when the daemon's rpmsg bus goes and 'attached' when
@@ -26,14 +32,17 @@
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
 import { soclink } from '../../proto/gen/rpmsg.js'
+import { BatchReader, MAX_RECORD_PAYLOAD, RecordKind, RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
 import { ApiError } from './errors.js'
+import { ClientBatches } from './rpmsg-batches.js'
+import { RpmsgEndpoint, RPMSG_ADDR_ANY, type EndpointOwner } from './rpmsg-endpoint.js'
+import { PostFailures, SendTracker } from './rpmsg-sends.js'
+
+export { RpmsgEndpoint, RPMSG_ADDR_ANY, type RpmsgMessage, type RpmsgEndpointEvents, type SendOptions } from './rpmsg-endpoint.js'
 
 const wire = soclink.rpmsg.v1
 type ServerMessage = soclink.rpmsg.v1.ServerMessage
 type ClientMessage = soclink.rpmsg.v1.ClientMessage.$Properties
-
-/** RPMSG_ADDR_ANY: let the daemon choose the local address. */
-export const RPMSG_ADDR_ANY = 0xffffffff
 
 /** A channel appearing or going away on the daemon's bus (name service). */
 export interface RpmsgChannelEvent {
@@ -45,12 +54,6 @@ export interface RpmsgChannelEvent {
   created: boolean
 }
 
-export interface RpmsgMessage {
-  /** The sender's (remote) address. */
-  src: number
-  payload: Uint8Array
-}
-
 export interface CreateEndpointOptions {
   /** Channel name (required with announce). */
   name?: string
@@ -60,150 +63,24 @@ export interface CreateEndpointOptions {
   announce?: boolean
 }
 
+export interface ConnectOptions {
+  /** The gateway protocol version: 2 (the default: batches) or 1 (one message per send, for a daemon that has only version 1). */
+  protocol?: 1 | 2
+}
+
 interface Pending {
   resolve: (m: ServerMessage) => void
   reject: (err: Error) => void
 }
 
 
-function bytesOf (data: WebSocket.RawData): Uint8Array {
+function bytesOf (data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data
-  return Array.isArray(data) ? Buffer.concat(data) : new Uint8Array(data)
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
 }
 
-/** What an RpmsgEndpoint emits. */
-export interface RpmsgEndpointEvents {
-  /** The address service named the remote address (again, after a rebinding). */
-  bound: [remote: number]
-  /** The remote address was taken back (AS FREE, a reset, the bus going). */
-  unbound: []
-  /** The daemon's rpmsg bus went away; sends fail with ERR_RPMSG_DETACHED until 'attached'. */
-  detached: [reason: string]
-  /** The daemon made the endpoint again on a new bus, at the same address. */
-  attached: []
-  /** The largest payload one message carries changed (maxPayload is the new value). */
-  'max-payload': [maxPayload: number]
-  /** The endpoint is gone for good (the daemon could not make it again, or it was destroyed). */
-  destroyed: [reason: string]
-  /** Messages for it are being dropped because this client reads too slowly (once per episode). */
-  overflow: [err: ApiError]
-}
-
-/** One endpoint (a local address) owned by an RpmsgClient. */
-export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements AsyncIterable<RpmsgMessage> {
-  /** The remote address the address service named (announced endpoints), or null while unbound. */
-  remote: number | null = null
-  /** False while the daemon has no rpmsg bus for it. */
-  attached = true
-  /** The largest payload one message carries now; it follows the bus ('max-payload'). */
-  maxPayload: number
-  private readonly queue: RpmsgMessage[] = []
-  private wake: (() => void) | null = null
-  private ended = false
-  private boundWaiters: Array<{ resolve: (remote: number) => void, reject: (err: Error) => void }> = []
-
-  /** @internal */
-  constructor (private readonly client: RpmsgClient, readonly addr: number, maxPayload: number, readonly name: string) {
-    super()
-    this.maxPayload = maxPayload
-  }
-
-  /** Resolves with the remote address once the address service tells it (EndpointBound); after an unbinding, waits for the next. */
-  async whenBound (): Promise<number> {
-    if (this.remote !== null) return this.remote
-    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
-    return await new Promise<number>((resolve, reject) => { this.boundWaiters.push({ resolve, reject }) })
-  }
-
-  /**
-   * rpmsg_send(): resolves once the message is in a buffer the other side
-   * can see; the daemon waits up to timeoutMs (default 15000) for one, then
-   * ERR_RPMSG_TIMEOUT. Messages leave in the order send() and trySend() are
-   * called, so many may be in flight at once (up to 1024 waiting per
-   * connection; more fail with ERR_RPMSG_NO_BUFFER).
-   */
-  async send (dst: number, payload: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
-    const timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? 15_000))
-    await this.client.request((requestId) => ({ send: { requestId, src: this.addr, dst, payload, timeoutMs } }))
-  }
-
-  /** rpmsg_trysend(): rejects with ERR_RPMSG_NO_BUFFER at once when every buffer is in use. */
-  async trySend (dst: number, payload: Uint8Array): Promise<void> {
-    if (this.ended) throw new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed`, 0)
-    await this.client.request((requestId) => ({ send: { requestId, src: this.addr, dst, payload } }))
-  }
-
-  /** Destroys the endpoint on the daemon and ends its message iterator. */
-  destroy (): void {
-    if (this.ended) return
-    this.client.forget(this.addr)
-    this.client.write({ destroyEndpoint: { addr: this.addr } })
-    this.end('destroyed by the application')
-  }
-
-  [Symbol.asyncIterator] (): AsyncIterator<RpmsgMessage> {
-    return {
-      next: async (): Promise<IteratorResult<RpmsgMessage>> => {
-        for (;;) {
-          const m = this.queue.shift()
-          if (m !== undefined) return { value: m, done: false }
-          if (this.ended) return { value: undefined, done: true }
-          await new Promise<void>((resolve) => { this.wake = resolve })
-        }
-      },
-      return: async (): Promise<IteratorResult<RpmsgMessage>> => ({ value: undefined, done: true })
-    }
-  }
-
-  /** @internal */
-  deliver (m: RpmsgMessage): void {
-    if (this.ended) return
-    this.queue.push(m)
-    this.notify()
-  }
-
-  /** @internal EndpointBound; RPMSG_ADDR_ANY unbinds. */
-  bound (remote: number): void {
-    if (remote === RPMSG_ADDR_ANY) {
-      if (this.remote === null) return
-      this.remote = null
-      this.emit('unbound')
-      return
-    }
-    this.remote = remote
-    for (const w of this.boundWaiters.splice(0)) w.resolve(remote)
-    this.emit('bound', remote)
-  }
-
-  /** @internal EndpointState DETACHED or ATTACHED. */
-  setAttached (attached: boolean, reason: string): void {
-    if (this.attached === attached) return
-    this.attached = attached
-    if (attached) this.emit('attached')
-    else this.emit('detached', reason)
-  }
-
-  /** @internal EndpointMaxPayload, or EndpointState ATTACHED with a size. */
-  setMaxPayload (maxPayload: number): void {
-    if (this.maxPayload === maxPayload || this.ended) return
-    this.maxPayload = maxPayload
-    this.emit('max-payload', maxPayload)
-  }
-
-  /** @internal */
-  end (reason = 'closed'): void {
-    if (this.ended) return
-    this.ended = true
-    this.attached = false
-    const err = new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${this.addr} is destroyed: ${reason}`, 0)
-    for (const w of this.boundWaiters.splice(0)) w.reject(err)
-    this.notify()
-    this.emit('destroyed', reason)
-  }
-
-  private notify (): void { const w = this.wake; this.wake = null; w?.() }
-}
+/** Version 1 request ids: sends number 1..SEND_IDS (their sequence number, wrapped), other requests above. */
+const SEND_IDS = 0x7fffffff
 
 /**
  * A connection to a daemon's rpmsg gateway. Events: 'channel'
@@ -211,19 +88,31 @@ export class RpmsgEndpoint extends EventEmitter<RpmsgEndpointEvents> implements 
  * ERR_RPMSG_OVERFLOW, also emitted as 'overflow' on its endpoint), 'close'.
  * Each RpmsgEndpoint emits its own events (RpmsgEndpointEvents).
  */
-export class RpmsgClient extends EventEmitter {
+export class RpmsgClient extends EventEmitter implements EndpointOwner {
   /** Channels seen created (and not destroyed) since connecting, by name. */
   readonly channels = new Map<string, RpmsgChannelEvent>()
+  /** The protocol version the handshake chose. */
+  readonly protocol: 1 | 2
   private readonly pending = new Map<number, Pending>()
   private readonly endpoints = new Map<number, RpmsgEndpoint>()
   private readonly earlyBound = new Map<number, number>()
   /** EndpointCreated answers whose createEndpoint() has not made the endpoint yet: their max payload, updated by an EndpointMaxPayload that comes first. */
   private readonly justCreated = new Map<number, number>()
-  private nextId = 1
+  private readonly sends = new SendTracker()
+  /** Failures of posted messages on any endpoint, for app.flush(). */
+  private readonly failures = new PostFailures()
+  /** Version 2: the writer and the reader. */
+  private readonly batches: ClientBatches | null
+  private readonly reader = new BatchReader('server')
+  private nextId = SEND_IDS + 1
+  /** Version 1: posted sends not yet answered, and the endpoint each is from. */
+  private readonly v1Posts = new Map<number, number>()
   private closed = false
 
   private constructor (private readonly ws: WebSocket, readonly url: string) {
     super()
+    this.protocol = ws.protocol === RPMSG_V2_PROTOCOL ? 2 : 1
+    this.batches = this.protocol === 2 ? new ClientBatches(ws) : null
     // Listening from the start: the daemon may speak as soon as the upgrade completes.
     ws.on('message', (data) => { this.onMessage(data) })
     ws.on('close', () => { this.shutdown() })
@@ -231,20 +120,21 @@ export class RpmsgClient extends EventEmitter {
   }
 
   /** Connects to the gateway of the daemon whose API is at apiBase (http://host:port). */
-  static async connect (apiBase: string): Promise<RpmsgClient> {
+  static async connect (apiBase: string, opts: ConnectOptions = {}): Promise<RpmsgClient> {
     const url = apiBase.replace(/\/+$/, '').replace(/^http/, 'ws') + '/v1/rpmsg'
+    // Version 1 first: a WebSocket server that takes the first offered (a daemon older than version 2) then speaks version 1.
+    const protocols = (opts.protocol ?? 2) === 2 ? [RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL] : []
     let ws: WebSocket
     try {
-      ws = new WebSocket(url, { perMessageDeflate: false })
+      ws = new WebSocket(url, protocols, { perMessageDeflate: false })
     } catch (err) {
       throw new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${(err as Error).message}`, 0, { cause: err })
     }
-    const client = new RpmsgClient(ws, url)
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => { resolve() })
       ws.once('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${err.message}`, 0, { cause: err })) })
     })
-    return client
+    return new RpmsgClient(ws, url)
   }
 
   /** Creates an endpoint owned by this connection. */
@@ -264,6 +154,11 @@ export class RpmsgClient extends EventEmitter {
     return ept
   }
 
+  /** Resolves once every message posted (or sent) on this connection so far is in a buffer; rejects with the first post() failure since the last app.flush(). */
+  async flush (): Promise<void> {
+    await this.flushUpTo(this.sends.latest, [this.failures])
+  }
+
   /** Closes the connection; the daemon destroys every endpoint it owns. */
   async close (): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) { this.shutdown(); return }
@@ -272,52 +167,123 @@ export class RpmsgClient extends EventEmitter {
     await closed
   }
 
-  /** @internal One request; resolves with its answer, rejects ApiError(code) on Error. */
-  async request (make: (requestId: number) => ClientMessage): Promise<ServerMessage> {
+  /** @internal One message from `ept`: a promise for its answer, or (posted) its sequence number. */
+  sendMessage (ept: RpmsgEndpoint, dst: number, payload: Uint8Array, timeoutMs: number, answer: true): Promise<void>
+  sendMessage (ept: RpmsgEndpoint, dst: number, payload: Uint8Array, timeoutMs: number, answer: false): number
+  sendMessage (ept: RpmsgEndpoint, dst: number, payload: Uint8Array, timeoutMs: number, answer: boolean): Promise<void> | number {
+    const refused = this.closed
+      ? new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
+      : payload.length > MAX_RECORD_PAYLOAD
+        ? new ApiError('ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the largest rpmsg payload (${MAX_RECORD_PAYLOAD})`, 0)
+        : null
+    if (refused !== null) {
+      // Never sent, so it takes no sequence number; a posted one fails as the last one sent did.
+      if (answer) return Promise.reject(refused)
+      const seq = this.sends.latest
+      this.failures.add(seq, refused)
+      ept.postFailed(seq, refused)
+      return seq
+    }
+    const seq = this.sends.next()
+    ept.noteSeq(seq)
+    const waited = answer ? this.sends.wait(seq) : null
+    if (this.batches !== null) {
+      this.batches.send(ept.addr, dst, timeoutMs, payload)
+    } else {
+      // Version 1's Error does not name the endpoint: remember whose posted send this is.
+      if (!answer) this.v1Posts.set(seq, ept.addr)
+      this.write({ send: { requestId: ((seq - 1) % SEND_IDS) + 1, src: ept.addr, dst, payload, timeoutMs } })
+    }
+    return waited ?? seq
+  }
+
+  /** @internal */
+  async flushUpTo (seq: number, failures: PostFailures[]): Promise<void> {
+    await this.sends.flush(seq, failures)
+  }
+
+  /** @internal */
+  destroyEndpoint (ept: RpmsgEndpoint): void {
+    this.endpoints.delete(ept.addr)
+    this.write({ destroyEndpoint: { addr: ept.addr } })
+  }
+
+  /** One request (not a send); resolves with its answer, rejects ApiError(code) on Error. */
+  private async request (make: (requestId: number) => ClientMessage): Promise<ServerMessage> {
     if (this.closed) throw new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
     const requestId = this.nextId
-    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1
+    this.nextId = this.nextId >= 0xfffffffe ? SEND_IDS + 1 : this.nextId + 1
     const answer = new Promise<ServerMessage>((resolve, reject) => { this.pending.set(requestId, { resolve, reject }) })
     this.write(make(requestId))
     return await answer
   }
 
-  /** @internal */
-  write (msg: ClientMessage): void {
+  private write (msg: ClientMessage): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
-    this.ws.send(wire.ClientMessage.encode(msg).finish(), { binary: true })
+    const bytes = wire.ClientMessage.encode(msg).finish()
+    if (this.batches !== null) this.batches.control(bytes)
+    else this.ws.send(bytes, { binary: true })
   }
 
-  /** @internal */
-  forget (addr: number): void { this.endpoints.delete(addr) }
+  /** A send failed: its send() rejects, or a posted one is counted on its endpoint and the connection. */
+  private failed (seq: number, addr: number, err: ApiError): void {
+    if (!this.sends.failed(seq, err)) {
+      this.failures.add(seq, err)
+      this.endpoints.get(addr)?.postFailed(seq, err)
+    }
+  }
 
   private onMessage (data: WebSocket.RawData): void {
-    let m: ServerMessage
-    try {
-      m = wire.ServerMessage.decode(bytesOf(data))
-    } catch {
-      this.emit('gateway-error', new ApiError('ERR_BAD_REPLY', 'the rpmsg gateway sent a message that does not decode', 0))
+    const bytes = bytesOf(data)
+    if (this.batches === null) {
+      let m: ServerMessage
+      try {
+        m = wire.ServerMessage.decode(bytes)
+      } catch {
+        this.emit('gateway-error', new ApiError('ERR_BAD_REPLY', 'the rpmsg gateway sent a message that does not decode', 0))
+        return
+      }
+      this.dispatch(m)
       return
     }
+    const r = this.reader
+    try {
+      r.reset(bytes)
+    } catch (err) {
+      // The answers' count would be lost with it: the connection cannot go on.
+      this.emit('gateway-error', new ApiError('ERR_BAD_REPLY', `the rpmsg gateway sent a batch that does not decode: ${(err as Error).message}`, 0))
+      this.ws.terminate()
+      return
+    }
+    while (r.next()) {
+      if (r.kind === RecordKind.RECEIVED) {
+        this.endpoints.get(r.dst)?.deliver({ src: r.src, payload: r.body() })
+      } else if (r.kind === RecordKind.SENT) {
+        this.sends.sent(this.sends.widen(r.seq))
+      } else {
+        let m: ServerMessage
+        try {
+          m = wire.ServerMessage.decode(r.body())
+        } catch {
+          this.emit('gateway-error', new ApiError('ERR_BAD_REPLY', 'the rpmsg gateway sent a CONTROL record that does not decode', 0))
+          continue
+        }
+        this.dispatch(m)
+      }
+    }
+  }
+
+  private dispatch (m: ServerMessage): void {
     if (m.received != null) {
       this.endpoints.get(m.received.dst ?? 0)?.deliver({ src: m.received.src ?? 0, payload: m.received.payload ?? new Uint8Array(0) })
     } else if (m.sent != null) {
-      this.answer(m.sent.requestId ?? 0, m)
+      this.answered(m.sent.requestId ?? 0, m)
     } else if (m.endpointCreated != null) {
       // The answer is taken up a turn later; what the daemon says of it meanwhile must not be lost.
       if (this.pending.has(m.endpointCreated.requestId ?? 0)) this.justCreated.set(m.endpointCreated.addr ?? 0, m.endpointCreated.maxPayload ?? 0)
       this.answer(m.endpointCreated.requestId ?? 0, m)
     } else if (m.error != null) {
-      const err = new ApiError(m.error.code ?? 'ERR_INTERNAL', m.error.message ?? '', 0)
-      const requestId = m.error.requestId ?? 0
-      const p = this.pending.get(requestId)
-      if (requestId !== 0 && p !== undefined) {
-        this.pending.delete(requestId)
-        p.reject(err)
-      } else {
-        if (err.code === 'ERR_RPMSG_OVERFLOW') this.endpoints.get(m.error.addr ?? 0)?.emit('overflow', err)
-        this.emit('gateway-error', err)
-      }
+      this.gatewayError(m.error)
     } else if (m.endpointState != null) {
       this.endpointState(m.endpointState.addr ?? 0, m.endpointState.state ?? 0, m.endpointState.reason ?? '', m.endpointState.maxPayload ?? 0)
     } else if (m.endpointMaxPayload != null) {
@@ -360,6 +326,49 @@ export class RpmsgClient extends EventEmitter {
     }
   }
 
+  private gatewayError (e: soclink.rpmsg.v1.IError): void {
+    const err = new ApiError(e.code ?? 'ERR_INTERNAL', e.message ?? '', 0)
+    const requestId = e.requestId ?? 0
+    const sendSeq = e.sendSeq ?? 0
+    if (sendSeq !== 0) {
+      this.failed(this.sends.widen(sendSeq), e.addr ?? 0, err)
+      return
+    }
+    if (this.batches === null && requestId !== 0 && requestId <= SEND_IDS) {
+      // Version 1: an Error for a send, named by its request id.
+      const seq = this.v1Seq(requestId)
+      this.failed(seq, this.v1Posts.get(seq) ?? 0, err)
+      this.v1Posts.delete(seq)
+      this.sends.answeredOne(seq)
+      return
+    }
+    const p = this.pending.get(requestId)
+    if (requestId !== 0 && p !== undefined) {
+      this.pending.delete(requestId)
+      p.reject(err)
+      return
+    }
+    if (err.code === 'ERR_RPMSG_OVERFLOW') this.endpoints.get(e.addr ?? 0)?.emit('overflow', err)
+    this.emit('gateway-error', err)
+  }
+
+  /** Version 1: a Sent, for a send (request id up to SEND_IDS) or nothing else. */
+  private answered (requestId: number, m: ServerMessage): void {
+    if (requestId >= 1 && requestId <= SEND_IDS) {
+      const seq = this.v1Seq(requestId)
+      this.v1Posts.delete(seq)
+      this.sends.answeredOne(seq)
+    } else {
+      this.answer(requestId, m)
+    }
+  }
+
+  /** Version 1: the sequence number of the send with this request id, the first after what was answered. */
+  private v1Seq (requestId: number): number {
+    const base = this.sends.answeredUpTo
+    return base + 1 + ((((requestId - 1 - base) % SEND_IDS) + SEND_IDS) % SEND_IDS)
+  }
+
   private answer (requestId: number, m: ServerMessage): void {
     const p = this.pending.get(requestId)
     if (p === undefined) return
@@ -373,6 +382,8 @@ export class RpmsgClient extends EventEmitter {
     const err = new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
     for (const p of this.pending.values()) p.reject(err)
     this.pending.clear()
+    this.sends.close(err)
+    this.batches?.close()
     for (const ept of this.endpoints.values()) ept.end()
     this.endpoints.clear()
     this.emit('close')

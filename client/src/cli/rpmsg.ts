@@ -11,6 +11,7 @@ import type { Context } from './context.js'
 import { asCount, asNumber } from './args.js'
 import { parseHex, parseNumber } from './format.js'
 import { asPingSize, DEFAULT_PING_SIZE, MIN_PING_SIZE, pingRounds, Stop } from './rpmsg-ping.js'
+import { rpmsgPerfCommand } from './rpmsg-perf-command.js'
 import { bytesText, channelsTable, endpointsText, messageRecord, messageText, pingHeader } from './rpmsg-views.js'
 
 /** How long to wait for a channel, a free buffer or a reply, unless --timeout says otherwise. */
@@ -153,7 +154,7 @@ const sizeError = (what: string, max: number, after = ''): ApiError =>
   new ApiError('ERR_RPMSG_SIZE', `${what} over the rpmsg bus's max payload of ${bytesText(max)}${after}`, 0)
 
 export function rpmsgCommands (program: Command, ctx: Context): void {
-  const rpmsg = program.command('rpmsg').description('rpmsg channels and endpoints, and applications over the rpmsg gateway: listen, send, ping, echo')
+  const rpmsg = program.command('rpmsg').description('rpmsg channels and endpoints, and applications over the rpmsg gateway: listen, send, ping, echo, perf')
 
   rpmsg.command('channels').description('channels on the daemon\'s rpmsg bus (name service): local and remote addresses').action(async () => {
     const channels = await ctx.client().rpmsgChannels()
@@ -244,6 +245,8 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
         await s.close()
       }
     })
+
+  rpmsgPerfCommand(rpmsg, ctx)
 
   rpmsg.command('echo').description('send every message back to its source; with --announce (an ep) a channel the rc finds by name; Ctrl-C ends')
     .option('--name <name>', 'endpoint name; the channel name with --announce')

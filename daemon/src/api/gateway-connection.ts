@@ -2,17 +2,23 @@
 // WebSocket: its requests, the endpoints it owns, and the overflow policy
 // for what the bus delivers to them (described in rpmsg-gateway.ts and
 // proto/rpmsg.proto). The gateway tells it when the bus goes and comes.
+// How it reads and writes depends on the protocol version the handshake
+// chose: one protobuf message per WebSocket message (version 1,
+// gateway-output.ts) or batches of records (version 2, gateway-batches.ts).
 
 import type { RawData } from 'ws'
 import { soclink } from '../../../proto/gen/rpmsg.js'
+import { BatchError, BatchReader, RecordKind } from '../../../proto/rpmsg-batch.js'
 import { SoclinkError } from '../errors.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
+import { V2Output } from './gateway-batches.js'
+import { OPEN, rpmsgWire, V1Output, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
 
-export const rpmsgWire = soclink.rpmsg.v1
-type ServerMessage = soclink.rpmsg.v1.ServerMessage.$Properties
+export { rpmsgWire, type GatewaySocket } from './gateway-output.js'
 const State = soclink.rpmsg.v1.EndpointState.State
+type ClientMessage = soclink.rpmsg.v1.ClientMessage
 
 /** Bytes of one endpoint's Received messages that may wait to be written; more are dropped. */
 export const ENDPOINT_QUEUE_BYTES = 1024 * 1024
@@ -21,15 +27,7 @@ export const CONNECTION_QUEUE_BYTES = 4 * 1024 * 1024
 /** Sends of one connection that may wait for a buffer at once (each holds its payload). */
 export const MAX_WAITING_SENDS = 1024
 
-/** What the connection needs of a ws WebSocket (a test may give it another). */
-export interface GatewaySocket {
-  readonly readyState: number
-  readonly bufferedAmount: number
-  send (data: Uint8Array, options: { binary: boolean }, cb?: (err?: Error) => void): void
-  close (code?: number, reason?: string): void
-}
-
-const OPEN = 1
+export type GatewayVersion = 1 | 2
 
 export interface GatewayEndpointView extends GatewayEndpointCounters {
   addr: number
@@ -63,34 +61,107 @@ export class RpmsgGatewayConnection {
   private waiting = 0
   private readonly endpoints = new Map<number, GatewayEndpoint>()
   private closed = false
+  /** Version 2: reading is paused while too many sends wait. */
+  private paused = false
+
+  private readonly out: GatewayOutput
+  /** Version 2: its reader, and its writer (which numbers the SENDs). */
+  private readonly reader: BatchReader | null = null
+  private readonly batches: V2Output | null = null
+  /** Version 2: the CONTROL records of the batch being read, decoded while it is checked. */
+  private readonly controls: ClientMessage[] = []
 
   /** `bus` gives the gateway's bus now, if any. */
-  constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null) {}
+  constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null,
+    readonly version: GatewayVersion = 1) {
+    const admit = (ept: GatewayEndpoint, n: number): boolean => this.admit(ept, n)
+    if (version === 2) {
+      this.reader = new BatchReader('client')
+      this.batches = new V2Output(socket, admit)
+      this.out = this.batches
+    } else {
+      this.out = new V1Output(socket, admit)
+    }
+  }
 
   /** One WebSocket message from the client. */
   onMessage (data: RawData, isBinary: boolean): void {
     if (this.closed) return
+    if (!isBinary) { this.refuse('ERR_RPMSG_FORMAT', 'malformed client message: text messages are not accepted'); return }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+    if (this.reader !== null) { this.onBatch(this.reader, bytes); return }
     let msg
     try {
-      if (!isBinary) throw new Error('text messages are not accepted')
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
       msg = rpmsgWire.ClientMessage.decode(bytes)
       if (msg.body === undefined) throw new Error('a ClientMessage with no body')
     } catch (err) {
-      this.error(0, 'ERR_RPMSG_FORMAT', `malformed client message: ${messageOf(err)}`)
-      this.socket.close(1008, 'malformed client message')
-      this.close()
+      this.refuse('ERR_RPMSG_FORMAT', `malformed client message: ${messageOf(err)}`)
       return
     }
+    if (msg.send != null) {
+      const send = msg.send
+      this.sendMessage(send.requestId ?? 0, send.src ?? 0, send.dst ?? 0, send.payload ?? new Uint8Array(0), send.timeoutMs ?? 0)
+    } else {
+      this.request(msg)
+    }
+  }
+
+  /** Version 2: one batch, checked whole (CONTROL records decoded) before any record is acted on. */
+  private onBatch (reader: BatchReader, bytes: Buffer): void {
+    const controls = this.controls
+    controls.length = 0
+    try {
+      reader.reset(bytes)
+      while (reader.next()) {
+        if (reader.kind !== RecordKind.CLIENT_CONTROL) continue
+        let msg
+        try {
+          msg = rpmsgWire.ClientMessage.decode(reader.body())
+        } catch (err) {
+          throw new BatchError('ERR_RPMSG_FORMAT', `a CONTROL record does not decode: ${messageOf(err)}`)
+        }
+        if (msg.body === undefined || msg.send != null) throw new BatchError('ERR_RPMSG_FORMAT', 'a CONTROL record holds no body, or a send (SEND records carry sends)')
+        controls.push(msg)
+      }
+    } catch (err) {
+      const code = err instanceof BatchError ? err.code : 'ERR_RPMSG_FORMAT'
+      this.refuse(code, `malformed batch: ${messageOf(err)}`, code === 'ERR_RPMSG_BATCH_SIZE' ? 1009 : 1008)
+      return
+    }
+    reader.rewind()
+    let control = 0
+    this.out.begin()
+    while (reader.next()) {
+      if (reader.kind === RecordKind.SEND) this.sendMessage(this.batches!.arrived(), reader.src, reader.dst, reader.body(), reader.timeoutMs)
+      else this.request(controls[control++]!)
+    }
+    controls.length = 0
+    this.out.end()
+    // Back-pressure, not refusal: while too many sends wait, the application's next batches wait in TCP.
+    if (this.waiting >= MAX_WAITING_SENDS && !this.paused && this.socket.pause !== undefined) {
+      this.paused = true
+      this.socket.pause()
+    }
+  }
+
+  /** Bad input: one Error, then the socket is closed and the connection's endpoints go. */
+  private refuse (code: string, message: string, closeCode = 1008): void {
+    this.out.control({ error: { requestId: 0, code, message } })
+    this.out.drain()
+    this.socket.close(closeCode, code)
+    this.close()
+  }
+
+  private request (msg: ClientMessage): void {
     if (msg.createEndpoint != null) this.createEndpoint(msg.createEndpoint)
     else if (msg.destroyEndpoint != null) this.destroyEndpoint(msg.destroyEndpoint.addr ?? 0)
-    else if (msg.send != null) this.sendMessage(msg.send)
   }
 
   /** Destroys every endpoint this connection owns; idempotent. */
   close (): void {
     if (this.closed) return
     this.closed = true
+    this.out.close()
     for (const ept of this.endpoints.values()) ept.destroy()
     this.endpoints.clear()
   }
@@ -118,7 +189,7 @@ export class RpmsgGatewayConnection {
         ...e.counters
       })),
       dropped: this.dropped,
-      buffered: this.socket.bufferedAmount,
+      buffered: this.out.buffered(),
       waiting: this.waiting
     }
   }
@@ -203,73 +274,85 @@ export class RpmsgGatewayConnection {
     ept.destroy()
   }
 
-  private sendMessage (req: soclink.rpmsg.v1.Send.$Properties): void {
-    const requestId = req.requestId ?? 0
-    const src = req.src ?? 0
-    const payload = req.payload ?? new Uint8Array(0)
+  /** One send, named by `ref` (version 1's request_id, version 2's sequence number). */
+  private sendMessage (ref: number, src: number, dst: number, payload: Uint8Array, timeoutMs: number): void {
     const ept = this.endpoints.get(src)
     if (ept === undefined) {
-      this.error(requestId, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${src}`)
+      this.out.sendFailed(ref, src, 'ERR_RPMSG_ADDR', `this connection owns no rpmsg endpoint ${src}`)
       return
     }
     const max = ept.bus?.maxPayload
     if (max !== undefined && payload.length > max) {
-      this.error(requestId, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
+      this.out.sendFailed(ref, src, 'ERR_RPMSG_SIZE', `payload of ${payload.length} bytes is over the bus's ${max}`)
       return
     }
-    const timeoutMs = req.timeoutMs ?? 0
-    if (timeoutMs === 0 || this.waiting >= MAX_WAITING_SENDS) {
-      try {
-        ept.trySend(req.dst ?? 0, payload)
-      } catch (err) {
-        this.error(requestId, codeOf(err), messageOf(err))
-        return
+    let wait: Promise<void> | null
+    try {
+      // Version 2 pauses reading instead of refusing (see below).
+      if (timeoutMs === 0 || (this.waiting >= MAX_WAITING_SENDS && this.version === 1)) {
+        ept.trySend(dst, payload)
+        wait = null
+      } else {
+        wait = ept.sendOrWait(dst, payload, timeoutMs)
       }
-      this.send({ sent: { requestId } })
+    } catch (err) {
+      this.out.sendFailed(ref, src, codeOf(err), messageOf(err))
+      return
+    }
+    if (wait === null) {
+      this.out.sent(ref)
       return
     }
     this.waiting++
-    ept.send(req.dst ?? 0, payload, timeoutMs).then(
-      () => { this.send({ sent: { requestId } }) },
-      (err: unknown) => { this.error(requestId, codeOf(err), messageOf(err)) }
-    ).finally(() => { this.waiting-- })
+    this.out.sendWaits(ref)
+    wait.then(
+      () => { this.waited(); this.out.sent(ref) },
+      (err: unknown) => { this.waited(); this.out.sendFailed(ref, src, codeOf(err), messageOf(err)) }
+    )
+  }
+
+  /** A send stopped waiting; version 2 reads the application again once half the limit waits. */
+  private waited (): void {
+    this.waiting--
+    if (this.paused && this.waiting <= MAX_WAITING_SENDS / 2) {
+      this.paused = false
+      this.socket.resume?.()
+    }
+  }
+
+  /** The overflow policy for a Received message of `n` bytes: false if it is dropped (counted, reported once per episode). */
+  private admit (ept: GatewayEndpoint, n: number): boolean {
+    if (ept.buffered + n <= ENDPOINT_QUEUE_BYTES && this.out.buffered() + n <= CONNECTION_QUEUE_BYTES) {
+      ept.overflowing = false
+      return true
+    }
+    ept.counters.dropped++
+    this.dropped++
+    if (!ept.overflowing) {
+      ept.overflowing = true
+      const which = ept.buffered + n > ENDPOINT_QUEUE_BYTES ? `its ${ENDPOINT_QUEUE_BYTES} bytes` : `the connection's ${CONNECTION_QUEUE_BYTES} bytes`
+      this.out.control({
+        error: {
+          requestId: 0,
+          code: 'ERR_RPMSG_OVERFLOW',
+          addr: ept.addr,
+          message: `rpmsg endpoint ${ept.addr}: the client reads too slowly (${which} not yet written): Received messages are being dropped (${ept.counters.dropped} so far)`
+        }
+      })
+    }
+    return false
   }
 
   /** A message for one of our endpoints, subject to the overflow policy. */
   private received (ept: GatewayEndpoint, src: number, payload: Uint8Array): void {
     ept.counters.received++
     if (this.closed || this.socket.readyState !== OPEN) return
-    const bytes = rpmsgWire.ServerMessage.encode({ received: { dst: ept.addr, src, payload } }).finish()
-    const n = bytes.length
-    if (ept.buffered + n > ENDPOINT_QUEUE_BYTES || this.socket.bufferedAmount + n > CONNECTION_QUEUE_BYTES) {
-      ept.counters.dropped++
-      this.dropped++
-      if (!ept.overflowing) {
-        ept.overflowing = true
-        const which = ept.buffered + n > ENDPOINT_QUEUE_BYTES ? `its ${ENDPOINT_QUEUE_BYTES} bytes` : `the connection's ${CONNECTION_QUEUE_BYTES} bytes`
-        this.send({
-          error: {
-            requestId: 0,
-            code: 'ERR_RPMSG_OVERFLOW',
-            addr: ept.addr,
-            message: `rpmsg endpoint ${ept.addr}: the client reads too slowly (${which} not yet written): Received messages are being dropped (${ept.counters.dropped} so far)`
-          }
-        })
-      }
-      return
-    }
-    ept.overflowing = false
-    ept.buffered += n
-    // ws calls back once the bytes are written to the socket (or failed with it).
-    this.socket.send(bytes, { binary: true }, () => { ept.buffered -= n })
+    this.out.received(ept, src, payload)
   }
 
   private error (requestId: number, code: string, message: string): void {
-    this.send({ error: { requestId, code, message } })
+    this.out.control({ error: { requestId, code, message } })
   }
 
-  private send (msg: ServerMessage): void {
-    if (this.socket.readyState !== OPEN) return
-    this.socket.send(rpmsgWire.ServerMessage.encode(msg).finish(), { binary: true })
-  }
+  private send (msg: ServerMessage): void { this.out.control(msg) }
 }

@@ -28,6 +28,8 @@ export class GatewayEndpoint {
   readonly counters: GatewayEndpointCounters = { sent: 0, received: 0, dropped: 0 }
   /** Bytes of Received messages handed to the WebSocket and not yet written. */
   buffered = 0
+  /** Of those, bytes still in the connection's open batch (version 2). */
+  inBatch = 0
   /** In an overflow episode: its first drop was reported, nothing accepted since. */
   overflowing = false
   private onBus: RpmsgBusCore | null = null
@@ -99,6 +101,27 @@ export class GatewayEndpoint {
     if (this.onBus === null) throw new RpmsgError('ERR_RPMSG_DETACHED', `rpmsg endpoint ${this.addr} has no bus now; it comes back with the next one`)
     await this.onBus.send(this.addr, dst, payload, { timeoutMs })
     this.counters.sent++
+  }
+
+  /**
+   * rpmsg_send() without a promise when none is needed: null if the message
+   * is in a buffer now, else the wait (as send()). Throws at once what
+   * trySend() throws but ERR_RPMSG_NO_BUFFER.
+   */
+  sendOrWait (dst: number, payload: Uint8Array, timeoutMs: number): Promise<void> | null {
+    const bus = this.onBus
+    if (bus === null) throw new RpmsgError('ERR_RPMSG_DETACHED', `rpmsg endpoint ${this.addr} has no bus now; it comes back with the next one`)
+    if (bus.waiting === 0) {
+      try {
+        this.trySend(dst, payload)
+        return null
+      } catch (err) {
+        if (!(err instanceof RpmsgError) || err.code !== 'ERR_RPMSG_NO_BUFFER') throw err
+        // A look for a free buffer before waiting, not an rpmsg_trysend() that failed: not counted as one.
+        bus.counters.noBuffer--
+      }
+    }
+    return this.send(dst, payload, timeoutMs)
   }
 
   /** Creates the bus's endpoint or channel at its address (the first time, RPMSG_ADDR_ANY may pick one). */

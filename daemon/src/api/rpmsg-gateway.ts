@@ -1,6 +1,8 @@
-// GET /v1/rpmsg: remote rpmsg endpoints over a WebSocket (proto/rpmsg.proto,
-// one binary protobuf message per WebSocket message). A plain HTTP GET is
-// answered 426.
+// GET /v1/rpmsg: remote rpmsg endpoints over a WebSocket (proto/rpmsg.proto).
+// The handshake chooses the version: the subprotocol soclink.rpmsg.v2 is
+// version 2 (batches of records, one cumulative SENT; gateway-batches.ts),
+// soclink.rpmsg.v1 or none is version 1 (one protobuf message per WebSocket
+// message). A plain HTTP GET is answered 426.
 //
 // Each connection owns the endpoints it creates (gateway-connection.ts,
 // gateway-endpoint.ts); they are all destroyed when the connection closes.
@@ -30,8 +32,11 @@
 //   bus's FIFO of waiting sends holds it until a buffer comes back (Sent) or
 //   the time is up (ERR_RPMSG_TIMEOUT); a trySend never overtakes a waiting
 //   send, so one connection's messages leave in the order they came and an
-//   application can keep many in flight. A connection may have at most
-//   MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at once.
+//   application can keep many in flight. A version 1 connection may have at
+//   most MAX_WAITING_SENDS waiting; beyond that, ERR_RPMSG_NO_BUFFER at
+//   once. A version 2 connection is refused none for that: the gateway
+//   stops reading it (ws pause) while that many wait, and the application's
+//   batches wait in TCP.
 //   A payload over the bus's max_payload answers ERR_RPMSG_SIZE. That size
 //   can change under an endpoint (the vhost side learns the negotiated one
 //   at DRIVER_OK and falls back to 512-byte buffers at a reset): the bus says
@@ -69,7 +74,8 @@ import type { SoclinkNode } from '../node.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
-import { RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewaySocket } from './gateway-connection.js'
+import { RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import { RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { errorReplies, noFields } from './schemas.js'
 
@@ -105,8 +111,8 @@ export class RpmsgGateway {
     return this.current
   }
 
-  connect (socket: GatewaySocket, client: string): RpmsgGatewayConnection {
-    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving())
+  connect (socket: GatewaySocket, client: string, version: GatewayVersion = 1): RpmsgGatewayConnection {
+    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version)
     this.connections.add(conn)
     return conn
   }
@@ -161,6 +167,16 @@ export class RpmsgGateway {
   }
 }
 
+/**
+ * The WebSocket subprotocol the API's WebSocket server selects: version 2
+ * of the gateway if offered, in whatever order; else version 1 if offered;
+ * else none (version 1 too, and every other route).
+ */
+export function selectProtocol (offered: Set<string>): string | false {
+  if (offered.has(RPMSG_V2_PROTOCOL)) return RPMSG_V2_PROTOCOL
+  return offered.has(RPMSG_V1_PROTOCOL) ? RPMSG_V1_PROTOCOL : false
+}
+
 const gateways = new WeakMap<SoclinkNode, RpmsgGateway>()
 
 /** The daemon's gateway, made on first use; null if its role runs no rpmsg (the NTB board). */
@@ -183,8 +199,9 @@ export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): vo
     schema: {
       summary: 'Remote rpmsg endpoints (WebSocket, proto/rpmsg.proto)',
       description: 'Upgrade to a WebSocket; each binary message is one ClientMessage or ServerMessage of ' +
-        'proto/rpmsg.proto. Endpoints belong to the connection and are destroyed when it closes; they outlive the rpmsg bus ' +
-        '(detached, then made again at the same address on the next one). Send never waits: ERR_RPMSG_NO_BUFFER means retry. ' +
+        'proto/rpmsg.proto (version 1), or, with the subprotocol soclink.rpmsg.v2, one batch of records (version 2). Endpoints belong to the connection and are destroyed when it closes; they outlive the rpmsg bus ' +
+        '(detached, then made again at the same address on the next one). Send with timeout_ms 0 never waits (ERR_RPMSG_NO_BUFFER means retry); ' +
+        'with a timeout it waits for a buffer, in order. ' +
         'An endpoint with more than 1 MiB of Received messages not yet written to its client (or a connection with more than ' +
         '4 MiB) loses the newest ones, counted per endpoint and reported once per episode (ERR_RPMSG_OVERFLOW). ' +
         'A request without Upgrade is answered 426.',
@@ -204,7 +221,8 @@ export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): vo
         socket.close(1011, 'no rpmsg bus')
         return
       }
-      const conn = gateway.connect(socket, `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? 0}`)
+      const version = socket.protocol === RPMSG_V2_PROTOCOL ? 2 : 1
+      const conn = gateway.connect(socket, `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? 0}`, version)
       socket.on('message', (data, isBinary) => { conn.onMessage(data, isBinary) })
       socket.on('close', () => { gateway.disconnect(conn) })
       socket.on('error', () => { gateway.disconnect(conn) })

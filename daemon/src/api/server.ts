@@ -24,7 +24,8 @@ import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
 import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
 import { vhostCfsRoutes } from './routes/vhost-cfs.js'
-import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
+import { rpmsgGatewayRoutes, selectProtocol } from './rpmsg-gateway.js'
+import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
 import { addNtbSchemas } from './routes/ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
 import { ntbToolRoutes } from './routes/ntb-tool.js'
@@ -51,7 +52,8 @@ export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } })
+  // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
+  await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })
 
   nodeRoutes(app, node)
   regionRoutes(app, node)
