@@ -174,8 +174,8 @@ export class Completer {
     if (from >= to) return
     try {
       if (sub.touchesRegisters(from, to - from)) {
-        // A register's new value goes now, in order with everything else.
-        if (sub.unordered !== 0 || !sub.dirty.empty) sub.link.materialize()
+        // A register's new value goes now; send() is an ordering point, so
+        // this window's Ordered and combined Updates so far go first.
         sub.link.send({ update: { window: sub.window, offset: from - sub.base, length: to - from } }, sub.region.read(from, to - from))
         this.counters.updatesSent++
         return
