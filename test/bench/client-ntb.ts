@@ -35,14 +35,17 @@ export async function benchClientNtb (c: Counts): Promise<ClientNtbBench> {
     return d
   }
   // Pairs join only when a row needs them: hosts that idle still cost CPU on a small machine.
+  // Hosts start one at a time: started together while other pairs ran on the
+  // board, an ntb-vhost host was sometimes left with no board (GET /v1/ntb:
+  // board null) and its pair never came up.
   const pairsUp = async (n: number): Promise<HostPair[]> => {
-    const more = await Promise.all(names.slice(hosts.length, n).map(async (k) => {
-      const [host1, host2] = await Promise.all([spawnHost(k.host1, 'ntb-vhost'), spawnHost(k.host2, 'ntb-virtio')])
+    for (const k of names.slice(hosts.length, n)) {
+      const host1 = await spawnHost(k.host1, 'ntb-vhost')
+      const host2 = await spawnHost(k.host2, 'ntb-virtio')
       await hostUp(host1, 60_000)
       await hostUp(host2, 60_000)
-      return { host1, host2 }
-    }))
-    hosts.push(...more)
+      hosts.push({ host1, host2 })
+    }
     return hosts.slice(0, n)
   }
   try {

@@ -7,6 +7,7 @@ import { baselineTable, goalTable, rowTable } from './report.js'
 import { goals } from './goals.js'
 import { rows, type Results } from './results.js'
 import { WINDOW } from './sizes.js'
+import { REGION_ARG } from './startup.js'
 
 const n = (x: number): string => x.toLocaleString('en-US')
 
@@ -83,7 +84,7 @@ ${rowTable(all, r.baselines)}
   application its own \`RpmsgClient\` and endpoint, ${n(c.windowedMessages)} messages in all, ${WINDOW} in flight per
   application), aggregate messages/s; over NTB, one sending application per host pair, 1 pair and 4 pairs at
   once on one board.
-- *start-up*: the built \`soclinkd\` started as a user would, \`--region ${'mem:1G'}\`: time from \`spawn()\` to the first
+- *start-up*: the built \`soclinkd\` started as a user would, \`--region ${REGION_ARG}\`: time from \`spawn()\` to the first
   200 from \`GET /healthz\` (polled every 5 ms; median of ${c.spawns} starts), and VmRSS from /proc once it has
   settled (no change over 1% for a second after /healthz answered).
 `

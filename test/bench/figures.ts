@@ -64,3 +64,9 @@ export function formatRatio (f: Figure, base: Rate | Rtt): string {
   if (f.kind === 'rtt' && base.kind === 'rtt') return `${r.toFixed(2)} (p99 ${tailRatio(f, base).toFixed(2)})`
   return r.toFixed(2)
 }
+
+/** A ratio to another row of the run, in words: "0.60× the PCIe figure", round trips with "(p99 …×)" after. */
+export function formatAgainst (f: Figure, other: Rate | Rtt, label: string): string {
+  const tail = f.kind === 'rtt' && other.kind === 'rtt' ? ` (p99 ${tailRatio(f, other).toFixed(2)}×)` : ''
+  return `${ratio(f, other).toFixed(2)}× ${label}${tail}`
+}

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import { Samples, percentile } from './stats.js'
-import { amount, formatRatio, rate, ratio, rtt, type Baseline, type Row } from './figures.js'
+import { amount, formatAgainst, formatRatio, rate, ratio, rtt, type Baseline, type Row } from './figures.js'
 import { goalTable, rowTable } from './report.js'
 import { goals } from './goals.js'
 import { benchOptions } from './options.js'
@@ -22,6 +22,7 @@ t.test('ratios: rates faster above 1, round trips faster below 1, mixed kinds Na
   t.equal(ratio(rtt({ p50: 40, p99: 90, count: 1 }), rtt({ p50: 20, p99: 30, count: 1 })), 2)
   t.ok(Number.isNaN(ratio(rate(1, 'msg/s'), rtt({ p50: 1, p99: 1, count: 1 }))))
   t.equal(formatRatio(rtt({ p50: 40, p99: 90, count: 1 }), rtt({ p50: 20, p99: 30, count: 1 })), '2.00 (p99 3.00)', 'p99 beside p50')
+  t.equal(formatAgainst(rtt({ p50: 40, p99: 90, count: 1 }), rtt({ p50: 20, p99: 30, count: 1 }), 'the PCIe figure'), '2.00× the PCIe figure (p99 3.00×)')
 })
 
 const baselines = new Map<string, Baseline>([

@@ -1,6 +1,6 @@
 // The tables of BENCHMARKS.md, from the rows and baselines of one run.
 
-import { formatFigure, formatRatio, type Baseline, type Row } from './figures.js'
+import { formatAgainst, formatFigure, formatRatio, type Baseline, type Row } from './figures.js'
 
 export interface Goal { goal: string, figure: string, met: boolean }
 
@@ -26,7 +26,7 @@ export function rowTable (rows: Row[], baselines: Map<string, Baseline>): string
   for (const r of rows) {
     const b = r.baseline === undefined ? undefined : baselines.get(r.baseline)
     if (r.baseline !== undefined && b === undefined) throw new Error(`row ${r.id}: no baseline ${r.baseline}`)
-    const against = r.against === undefined ? '' : `; ${formatRatio(r.figure, r.against.figure)}× ${r.against.label}`
+    const against = r.against === undefined ? '' : `; ${formatAgainst(r.figure, r.against.figure, r.against.label)}`
     out.push(line([
       r.name,
       formatFigure(r.figure) + against,
