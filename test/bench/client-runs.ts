@@ -5,8 +5,9 @@
 // HOST1) with an announced sink endpoint, each its own RpmsgClient.
 //
 // How an application sends is a SendMode: one awaited send() at a time, or
-// WINDOW send()s in flight. A posted mode (ept.post() then flush(), when the
-// client has it) is one more SendMode and one more row in run.ts.
+// WINDOW send()s in flight. SEND_MODES makes the one-way client rows, one
+// per mode and direction: a posted mode (ept.post() then flush(), when the
+// client has it) is one more entry there and nothing else.
 
 import { RpmsgClient, type RpmsgEndpoint } from '../../client/src/index.js'
 import { within } from '../support/daemon.js'
@@ -32,13 +33,22 @@ export const up = (p: AppPair): Lane => ({ from: p.mine, to: p.sink.addr, arriva
 export const down = (p: AppPair): Lane => ({ from: p.sink, to: p.mine.addr, arrivals: p.atMine })
 
 export interface SendMode {
+  /** In row ids: client-ID-up, client-ID-down. */
+  id: string
   label: string
+  /** How many messages a row sends. */
+  messages: 'awaitedMessages' | 'windowedMessages'
+  /** Whether each send() is recorded (p50, p99 until it resolves). */
+  latency: boolean
   /** Sends `count` messages down `lane`; `latency`, when given, records each send() until it resolves. */
   send: (lane: Lane, payload: Uint8Array, count: number, latency?: Samples) => Promise<void>
 }
 
 export const AWAITED: SendMode = {
+  id: 'awaited',
   label: 'one awaited send() at a time',
+  messages: 'awaitedMessages',
+  latency: true,
   async send (lane, payload, count, latency) {
     for (let i = 0; i < count; i++) {
       if (latency === undefined) await lane.from.send(lane.to, payload)
@@ -48,7 +58,10 @@ export const AWAITED: SendMode = {
 }
 
 export const WINDOWED: SendMode = {
+  id: 'window',
   label: `${WINDOW} send()s in flight`,
+  messages: 'windowedMessages',
+  latency: false,
   async send (lane, payload, count) {
     const inFlight = new Set<Promise<void>>()
     for (let i = 0; i < count; i++) {
@@ -59,6 +72,9 @@ export const WINDOWED: SendMode = {
     await Promise.all(inFlight)
   }
 }
+
+/** The one-way client rows' modes, in row order. */
+export const SEND_MODES: SendMode[] = [AWAITED, WINDOWED]
 
 /** `n` application pairs, each two RpmsgClients of their own, the sinks bound. */
 export async function openPairs (virtioApi: string, vhostApi: string, n: number): Promise<AppPair[]> {

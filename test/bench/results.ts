@@ -34,16 +34,16 @@ export function rows (r: Results): Row[] {
     ...r.virtio.map((v): Row => ({ id: `virtio-${v.ring}`, name: `virtio test device, ${v.ring} ring`, figure: virtioRate(v), baseline: 'local-2k' })),
     { id: 'bus-up', name: 'rpmsg in-daemon one-way rc → ep, 496 B', figure: r.bus.up, baseline: 'local-496' },
     { id: 'bus-down', name: 'rpmsg in-daemon one-way ep → rc, 496 B', figure: r.bus.down, baseline: 'local-496' },
-    { id: 'client-awaited-up', name: 'rpmsg client one-way rc → ep, 496 B, one awaited send() at a time', figure: c.awaitedUp, baseline: 'procs-496' },
-    { id: 'client-awaited-down', name: 'rpmsg client one-way ep → rc, 496 B, one awaited send() at a time', figure: c.awaitedDown, baseline: 'procs-496' },
-    { id: 'client-window-up', name: `rpmsg client one-way rc → ep, 496 B, ${WINDOW} in flight`, figure: c.windowedUp, baseline: 'procs-496' },
-    { id: 'client-window-down', name: `rpmsg client one-way ep → rc, 496 B, ${WINDOW} in flight`, figure: c.windowedDown, baseline: 'procs-496' },
+    ...c.modes.flatMap(({ mode, up, down }): Row[] => [
+      { id: `client-${mode.id}-up`, name: `rpmsg client one-way rc → ep, 496 B, ${mode.label}`, figure: up, baseline: 'procs-496' },
+      { id: `client-${mode.id}-down`, name: `rpmsg client one-way ep → rc, 496 B, ${mode.label}`, figure: down, baseline: 'procs-496' }
+    ]),
     { id: 'client-rtt', name: 'rpmsg client ping-pong, 496 B', figure: c.pingPong, baseline: 'procs-rtt' },
     { id: 'ntb-bus-to-host1', name: 'rpmsg over NTB in-daemon one-way HOST2 → HOST1, 496 B', figure: r.ntbBus.toHost1, baseline: 'local-496', against: pcie(r.bus.up) },
     { id: 'ntb-bus-to-host2', name: 'rpmsg over NTB in-daemon one-way HOST1 → HOST2, 496 B', figure: r.ntbBus.toHost2, baseline: 'local-496', against: pcie(r.bus.down) },
     { id: 'ntb-client-rtt', name: 'rpmsg over NTB client ping-pong, 496 B', figure: r.ntb.pingPong, baseline: 'procs-rtt', against: pcie(c.pingPong) },
     { id: 'payload-16', name: `scaling: rpmsg client rc → ep, 16 B, ${WINDOW} in flight`, figure: c.small, baseline: 'procs-16' },
-    { id: 'payload-496', name: `scaling: rpmsg client rc → ep, 496 B, ${WINDOW} in flight (the row above)`, figure: c.windowedUp, baseline: 'procs-496' },
+    { id: 'payload-496', name: `scaling: rpmsg client rc → ep, 496 B, ${WINDOW} in flight (the client row above)`, figure: c.windowedUp, baseline: 'procs-496' },
     { id: 'payload-4080', name: `scaling: rpmsg client rc → ep, 4080 B (4 KiB buffers), ${WINDOW} in flight`, figure: c.big, baseline: 'procs-4080' },
     ...[...c.apps].map(([n, f]): Row => ({ id: `apps-${n}`, name: `scaling: rpmsg client rc → ep, 496 B, ${n} application pair${n === 1 ? '' : 's'} (aggregate)`, figure: f, baseline: 'procs-496' })),
     ...[...r.ntb.pairs].map(([n, f]): Row => ({
