@@ -31,6 +31,13 @@ const AMOUNTS: Array<{ goal: string, row: string, bound: number }> = [
   { goal: 'spawn to /healthz ≤ 500 ms, ep', row: 'healthz-ep', bound: 500 }
 ]
 
+/** The figure a ratio was taken from: a rate, or a round trip's p50. */
+function plain (f: Figure): string {
+  if (f.kind === 'rate') return `${Math.round(f.perSecond).toLocaleString('en-US')} ${f.unit}`
+  if (f.kind === 'rtt') return `p50 ${f.p50 < 100 ? f.p50.toFixed(1) : Math.round(f.p50).toLocaleString('en-US')} µs`
+  return `${f.value} ${f.unit}`
+}
+
 export function goals (rows: Row[], baselines: Map<string, Baseline>): Goal[] {
   const byId = new Map(rows.map((r) => [r.id, r]))
   const figure = (id: string): Figure => {
@@ -44,7 +51,7 @@ export function goals (rows: Row[], baselines: Map<string, Baseline>): Goal[] {
     const base = 'baseline' in s.to ? baselines.get(s.to.baseline)?.one : figure(s.to.row)
     if (base === undefined || base.kind === 'amount') throw new Error(`goals: nothing to compare ${s.row} with`)
     const x = ratio(f, base)
-    out.push({ goal: s.goal, figure: `${x.toFixed(2)}×`, met: s.at === 'least' ? x >= s.bound : x <= s.bound })
+    out.push({ goal: s.goal, figure: `${x.toFixed(2)}× (${plain(f)} against ${plain(base)})`, met: s.at === 'least' ? x >= s.bound : x <= s.bound })
   }
   for (const a of AMOUNTS) {
     const f = figure(a.row)

@@ -58,9 +58,9 @@ t.test('goals: met and not met, each beside its figure', async (t) => {
     { id: 'rss-ep', name: '', figure: amount(81, 'MiB') },
     { id: 'healthz-ep', name: '', figure: amount(100, 'ms') }], more)
   const by = (text: RegExp): { figure: string, met: boolean } => g.find((x) => text.test(x.goal))!
-  t.match(by(/in-daemon .* rc → ep/), { figure: '1.00×', met: true }, 'exactly 1.0× meets ≥ 1.0×')
+  t.match(by(/in-daemon .* rc → ep/), { figure: '1.00× (100 msg/s against 100 msg/s)', met: true }, 'exactly 1.0× meets ≥ 1.0×, the figures beside')
   t.match(by(/in-daemon .* ep → rc/), { figure: '0.99×', met: false })
-  t.match(by(/doorbell/), { figure: '1.55×', met: false }, 'round trips compare p50 with the bound from above')
+  t.match(by(/doorbell/), { figure: '1.55× (p50 31.0 µs against p50 20.0 µs)', met: false }, 'round trips compare p50 with the bound from above')
   t.match(by(/ping-pong RTT p50 ≤ 4×/), { figure: '4.00×', met: true })
   t.match(by(/RSS .* rc/), { figure: '80 MiB', met: true })
   t.match(by(/RSS .* ep/), { met: false })
