@@ -84,7 +84,8 @@ ${rowTable(all, r.baselines)}
   application its own \`RpmsgClient\` and endpoint, ${n(c.windowedMessages)} messages in all, ${WINDOW} in flight per
   application), aggregate messages/s; over NTB, one sending application per host pair, 1 pair and 4 pairs at
   once on one board.
-- *start-up*: the built \`soclinkd\` started as a user would, \`--region ${REGION_ARG}\`: time from \`spawn()\` to the first
+- *start-up*: the built \`soclinkd\` started as a user would, \`--region ${REGION_ARG}\` (with the bench's
+  few-line preload that ends it if the bench dies): time from \`spawn()\` to the first
   200 from \`GET /healthz\` (polled every 5 ms; median of ${c.spawns} starts), and VmRSS from /proc once it has
   settled (no change over 1% for a second after /healthz answered).
 `

@@ -1,5 +1,6 @@
-// Start-up and idle cost of the built soclinkd, as a user starts it (no
-// preload; adopted, so it still dies with the bench), with a 1 GiB region:
+// Start-up and idle cost of the built soclinkd, as a user starts it, with a
+// 1 GiB region (and the bench's few-line parent-watch preload, so it dies
+// with the bench whatever happens):
 //
 //   spawn to /healthz  from spawn() until GET /healthz first answers 200
 //                      (polled every 5 ms); the median of `spawns` starts
@@ -11,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { SOCLINKD } from './paths.js'
-import { adopt } from './children.js'
+import { WATCH_PARENT, adopt } from './children.js'
 import { amount, type Amount } from './figures.js'
 
 export const ROLES = ['rc', 'ep'] as const
@@ -68,7 +69,7 @@ async function once (role: string, rss: boolean): Promise<{ ms: number, kib: num
   const api = await freePort()
   const url = `http://127.0.0.1:${api}/healthz`
   const t0 = performance.now()
-  const proc = adopt(spawn(process.execPath, [SOCLINKD, '--role', role, '--name', `bench-${role}`, '--listen', '127.0.0.1:0', '--api', `127.0.0.1:${api}`, '--region', REGION_ARG], { stdio: 'ignore' }))
+  const proc = adopt(spawn(process.execPath, [...WATCH_PARENT, SOCLINKD, '--role', role, '--name', `bench-${role}`, '--listen', '127.0.0.1:0', '--api', `127.0.0.1:${api}`, '--region', REGION_ARG], { stdio: 'ignore' }))
   try {
     while (!await healthy(url)) {
       if (proc.exitCode !== null) throw new Error(`soclinkd --role ${role} exited with ${proc.exitCode}`)
