@@ -63,8 +63,13 @@ export function lazyCompilers (code?: SchemaCodeOptions): LazyCompilers {
         if (code !== undefined) {
           const saved = code.store.read(keyOf(route))
           if (saved !== undefined) {
-            made.loaded++
-            return loadCode<F>(kind, saved)
+            try {
+              const fn = loadCode<F>(kind, saved)
+              made.loaded++
+              return fn
+            } catch {
+              // Damaged saved code (a partial copy, say) is compiled over, never served.
+            }
           }
         }
         made.compiled++
