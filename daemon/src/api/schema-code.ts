@@ -15,11 +15,12 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export type SchemaKind = 'validator' | 'serializer'
 
 /** Where the build saves generated code: dist/daemon/schemas/, beside dist/daemon/src/. */
-export const BUILT_SCHEMA_DIR = new URL('../../schemas/', import.meta.url).pathname
+export const BUILT_SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url))
 
 // The compilers fastify itself resolves (its own dependencies), and their dependencies.
 const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'))
