@@ -42,6 +42,11 @@ export function docsRoutes (app: FastifyInstance, info: DocsInfo, logger: Fastif
   app.get(DOCS_PREFIX, { schema: { hide: true } }, serve)
   app.get(`${DOCS_PREFIX}/*`, { schema: { hide: true } }, serve)
 
+  app.addHook('onClose', async () => {
+    const built = await docs?.catch(() => undefined)
+    await built?.close()
+  })
+
   app.addHook('onRoute', (route) => {
     // fastify adds a HEAD route beside each GET; the docs app makes its own, and swagger leaves them out.
     if (route.method === 'HEAD' || route.url.startsWith(DOCS_PREFIX)) return
