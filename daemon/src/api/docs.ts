@@ -7,7 +7,8 @@
 // and swagger-ui registered as they were before; /docs requests are handed to
 // it as they arrive. The document is the one swagger built at start.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { Fastify, docsPlugins } from './packages.js'
 import { installErrorHandling } from './errors.js'
 import { lazyCompilers } from './lazy-compilers.js'
 
@@ -56,7 +57,7 @@ export function docsRoutes (app: FastifyInstance, info: DocsInfo, logger: Fastif
 }
 
 async function buildDocsApp (api: FastifyInstance, routes: DocumentedRoute[], info: DocsInfo, logger: FastifyBaseLogger): Promise<FastifyInstance> {
-  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')])
+  const { swagger, swaggerUi } = docsPlugins()
   // The route schemas are compiled only if called, and they never are: the docs app runs no route of the API.
   // The API logs each request already; the docs app adds only its warnings and errors.
   const docs = Fastify({ loggerInstance: logger.child({}, { level: 'warn' }), schemaController: { compilersFactory: lazyCompilers().compilersFactory } })

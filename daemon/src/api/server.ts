@@ -5,8 +5,8 @@
 // the build) on first use and /docs is made on its first request, so a
 // daemon starts and idles without what it does not serve.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import websocket from '@fastify/websocket'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
 import { installErrorHandling } from './errors.js'
 import { addSharedSchemas } from './schemas.js'
