@@ -1,12 +1,12 @@
 // The control API: fastify with strict JSON Schema on every route (no type
 // coercion, no silently dropped fields), one error shape, OpenAPI at /docs
 // and live events over a WebSocket. buildApi registers everything; the
-// caller decides where it listens.
+// caller decides where it listens. Route schemas are compiled (or loaded from
+// the build) on first use and /docs is made on its first request, so a
+// daemon starts and idles without what it does not serve.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
-import websocket from '@fastify/websocket'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
 import { installErrorHandling } from './errors.js'
 import { addSharedSchemas } from './schemas.js'
@@ -29,29 +29,45 @@ import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
 import { addNtbSchemas } from './routes/ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
 import { ntbToolRoutes } from './routes/ntb-tool.js'
+import { docsRoutes } from './docs.js'
+import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
+import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
 
-export async function buildApi (node: SoclinkNode): Promise<FastifyInstance> {
+const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
+
+/** The API's schema compilers: tests force every route schema to compile through them. */
+export function apiCompilers (app: FastifyInstance): LazyCompilers {
+  const c = compilersOf.get(app)
+  if (c === undefined) throw new Error('not an API built by buildApi')
+  return c
+}
+
+export interface ApiOptions {
+  /** Validator and serializer code saved ahead of time; by default what the build saved, read only. */
+  schemaCode?: SchemaCodeOptions
+}
+
+export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Promise<FastifyInstance> {
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
   const logger: FastifyBaseLogger = node.logger.child({ layer: 'api' })
+  const compilers = lazyCompilers(options.schemaCode ?? { store: new SchemaCodeStore(BUILT_SCHEMA_DIR), mode: 'read' })
   const app = Fastify({
     loggerInstance: logger,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    schemaController: { compilersFactory: compilers.compilersFactory }
   })
+  compilersOf.set(app, compilers)
   installErrorHandling(app)
   addSharedSchemas(app)
   addPcieSchemas(app)
   addNtbSchemas(app)
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'soclink control API', version: VERSION, description: `Control API of soclinkd ${node.settings.name}.` },
-      tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb'].map((name) => ({ name }))
-    },
-    // Shared schemas appear in components under their own $id.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  docsRoutes(app, {
+    title: 'soclink control API',
+    version: VERSION,
+    description: `Control API of soclinkd ${node.settings.name}.`,
+    tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb']
+  }, logger)
   // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
   await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })
 

@@ -3,11 +3,15 @@
 // drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason).
 
 import { readFileSync } from 'node:fs'
-import pino from 'pino'
+import { createRequire } from 'node:module'
+import type pinoFactory from 'pino'
 import { loadSettings } from '../config/settings.js'
 import { SoclinkNode, VERSION } from '../node.js'
 import { buildApi } from '../api/server.js'
 import { SoclinkError } from '../errors.js'
+
+// pino is CommonJS: require() loads it for less than an ESM import does (see api/packages.ts).
+const pino = createRequire(import.meta.url)('pino') as typeof pinoFactory
 
 async function main (): Promise<number> {
   const loaded = loadSettings({ argv: process.argv.slice(2), env: process.env, readFile: (p) => readFileSync(p, 'utf8') })

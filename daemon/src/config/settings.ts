@@ -6,7 +6,7 @@
 
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
-import { parse as parseYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import { ConfigError } from '../errors.js'
 import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
 import {
@@ -210,6 +210,13 @@ function resolveSecret (src: Sources, levels: Array<[string | undefined, string 
     }
   }
   return ''
+}
+
+// The YAML parser is some 70 modules: loaded only when a YAML config file is read, not on every start.
+let yamlParse: ((text: string) => unknown) | undefined
+function parseYaml (text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse
+  return yamlParse(text)
 }
 
 function readConfigFile (src: Sources, path: string): Record<string, unknown> {
