@@ -4,11 +4,11 @@
 // protobuf wire format, and headers are cross-checked with a decoder built
 // by protobufjs reflection from the .proto text (not the generated module).
 
-import t, { type Test } from 'tap'
+import t from 'tap'
 import protobuf from 'protobufjs'
 import { fileURLToPath } from 'node:url'
 import { decodePacket, encodePacket, type Frame } from '../../daemon/src/link/codec.js'
-import { FrameError } from '../../daemon/src/errors.js'
+import { throwsFrameError } from '../support/frame-errors.js'
 
 const protoPath = fileURLToPath(new URL('../../proto/link.proto', import.meta.url))
 const FrameType = protobuf.loadSync(protoPath).lookupType('soclink.link.v1.Frame')
@@ -29,17 +29,6 @@ function packet (header: number[], ...bulk: number[][]): Buffer {
 function fields (m: object | null | undefined, keys: string[]): Record<string, unknown> {
   const o = (m ?? {}) as Record<string, unknown>
   return Object.fromEntries(keys.map((k) => [k, o[k]]))
-}
-
-/** Asserts a FrameError with code ERR_FRAME whose message says `why` (so it is the intended check). */
-function throwsFrameError (t: Test, fn: () => unknown, name: string, why: RegExp): void {
-  try {
-    fn()
-    t.fail(`${name}: did not throw`)
-  } catch (err) {
-    t.ok(err instanceof FrameError && err.code === 'ERR_FRAME', `${name}: FrameError ERR_FRAME`)
-    t.match((err as Error).message, why, `${name}: ${(err as Error).message}`)
-  }
 }
 
 t.test('a Write with 3 bulk bytes: prefix, protobuf header, bulk at the end', async (t) => {

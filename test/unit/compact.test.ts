@@ -2,11 +2,11 @@
 // written out by hand from the layout in the .proto comments, not from the
 // codec's constants; hostile packets must fail with ERR_FRAME and say why.
 
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { decodeCompact, encodeCompact, isCompact, recordSize, type CompactItem } from '../../daemon/src/link/compact.js'
 import { LinkSession } from '../../daemon/src/link/session.js'
-import { FrameError } from '../../daemon/src/errors.js'
 import type { Frame } from '../../daemon/src/link/codec.js'
+import { throwsFrameError } from '../support/frame-errors.js'
 
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]
 const u64 = (v: number): number[] => [...u32(v % 2 ** 32), ...u32(Math.floor(v / 2 ** 32))]
@@ -14,16 +14,6 @@ const u16 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff]
 
 function encode (items: CompactItem[], ack: number): Buffer {
   return encodeCompact(items, 0, items.length, items.map(recordSize), ack)
-}
-
-function throwsFrameError (t: Test, fn: () => unknown, name: string, why: RegExp): void {
-  try {
-    fn()
-    t.fail(`${name}: did not throw`)
-  } catch (err) {
-    t.ok(err instanceof FrameError && err.code === 'ERR_FRAME', `${name}: FrameError ERR_FRAME`)
-    t.match((err as Error).message, why, `${name}: ${(err as Error).message}`)
-  }
 }
 
 t.test('a WRITE of two ranges, an UPDATE, an ORDERED and a DOORBELL: every byte as the spec lays it out', async (t) => {
