@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import WebSocket, { WebSocketServer } from 'ws'
+import { WebSocket, WebSocketServer } from './ws.js'
 import { decodePacket, encodePacket, wire } from './codec.js'
 import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'

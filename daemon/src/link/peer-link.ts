@@ -5,7 +5,7 @@
 // once per event-loop turn.
 
 import { EventEmitter } from 'node:events'
-import WebSocket from 'ws'
+import { WebSocket } from './ws.js'
 import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
