@@ -12,7 +12,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_RING_PACKED, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, features
 } from '../uapi/virtio-config.js'
 import {
-  SOCLINK_TEST_DEVICE_ID, VIRTIO_DEV_ANY_ID, checkTestPayload, fillTestPayload, testPayloadSize, type DeviceId
+  SOCLINK_TEST_DEVICE_ID, TEST_MAX_PAYLOAD, VIRTIO_DEV_ANY_ID, checkTestPayload, fillTestPayload, testPayloadSize, type DeviceId
 } from '../uapi/soclink-ids.js'
 import { NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from './vhost.js'
@@ -33,6 +33,8 @@ export interface TestVhostDriverOptions {
 class Session {
   readonly counters: TestCounters = { sent: 0, received: 0, verified: 0, errors: 0, bytes: 0 }
   vqs: VhostQueue[] = []
+  /** One payload on its way into a buffer (scatter copies it). */
+  private readonly scratch = Buffer.alloc(TEST_MAX_PAYLOAD)
   private txSeq = 0
   private rxSeq = 0
 
@@ -70,7 +72,7 @@ class Session {
           continue
         }
         const seq = this.rxSeq++
-        const payload = new Uint8Array(Math.min(testPayloadSize(seq), d.writableBytes))
+        const payload = this.scratch.subarray(0, Math.min(testPayloadSize(seq), d.writableBytes))
         fillTestPayload(seq, payload)
         this.scatter(d.writable, payload)
         vq.complete(d.head, payload.length)

@@ -35,6 +35,8 @@ class Session {
   readonly counters: TestCounters = { sent: 0, received: 0, verified: 0, errors: 0, bytes: 0 }
   tx!: DriverQueue<Token>
   rx!: DriverQueue<Token>
+  /** One payload on its way into a buffer (memory.write copies it). */
+  private readonly scratch = Buffer.alloc(TEST_MAX_PAYLOAD)
   private txTarget = 0
   private txAdded = 0
   private txDone = 0
@@ -76,7 +78,7 @@ class Session {
   private pumpTx (): void {
     while (this.txAdded < this.txTarget && !this.tx.full) {
       const seq = this.txAdded
-      const payload = new Uint8Array(testPayloadSize(seq))
+      const payload = this.scratch.subarray(0, testPayloadSize(seq))
       const addr = this.alloc(payload.length, this.tx)
       if (addr === null) break
       fillTestPayload(seq, payload)
