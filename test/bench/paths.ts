@@ -16,3 +16,5 @@ function repoRoot (): string {
 export const ROOT = repoRoot()
 export const SOCLINKD = join(ROOT, 'dist/daemon/src/bin/soclinkd.js')
 export const BENCHMARKS_MD = join(ROOT, 'BENCHMARKS.md')
+/** Hand-written: the goals a run leaves unmet, why, and what would meet them; appended to BENCHMARKS.md. */
+export const ANALYSIS_MD = join(ROOT, 'test/bench/analysis.md')

@@ -4,7 +4,7 @@
 // whose daemons share this process run first and stop before the parts
 // whose daemons are child processes.
 
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { benchOptions } from './options.js'
 import { machine } from './machine.js'
 import { measureBaselines } from './baselines.js'
@@ -19,7 +19,7 @@ import { document } from './document.js'
 import { rowTable, baselineTable } from './report.js'
 import { rows, type Results } from './results.js'
 import { BIG_WRITE } from './sizes.js'
-import { BENCHMARKS_MD } from './paths.js'
+import { ANALYSIS_MD, BENCHMARKS_MD } from './paths.js'
 
 const opts = benchOptions(process.argv.slice(2), process.env)
 const m = machine()
@@ -49,6 +49,6 @@ for (const role of ROLES) startup.set(role, await step(`start-up, ${role}`, asyn
 
 const results: Results = { baselines, memory, virtio, bus, ntbBus, client, ntb, startup }
 const out = BENCHMARKS_MD
-writeFileSync(out, document(opts, m, results, (performance.now() - t0) / 1000))
+writeFileSync(out, document(opts, m, results, (performance.now() - t0) / 1000) + (existsSync(ANALYSIS_MD) ? '\n' + readFileSync(ANALYSIS_MD, 'utf8') : ''))
 // Exiting ends whatever a part left open; the exit hooks (children.ts) kill every child.
 process.stdout.write(baselineTable(baselines) + '\n\n' + rowTable(rows(results), baselines) + '\n\nwritten to ' + out + '\n', () => process.exit(0))
