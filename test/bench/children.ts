@@ -3,12 +3,10 @@
 // signal), and the long-lived ones also preload parent-watch.ts, which
 // ends them if the bench itself is killed outright.
 
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
 import { pathToFileURL } from 'node:url'
-import type { Daemon } from '../support/daemon.js'
+import { startDaemon, type Daemon } from '../support/daemon.js'
 import { rpmsgBus } from '../support/rpmsg-procs.js'
-import { SOCLINKD } from './paths.js'
 
 const live = new Set<ChildProcess>()
 
@@ -33,39 +31,11 @@ export function adopt (proc: ChildProcess): ChildProcess {
 export const WATCH_PARENT = ['--import', pathToFileURL(new URL('./parent-watch.js', import.meta.url).pathname).href]
 
 /**
- * The built soclinkd on kernel-chosen loopback ports, watched and adopted;
- * resolves once its "ready" log line says where it listens (as
- * test/support/daemon.ts starts them for the tests).
+ * The built soclinkd on kernel-chosen loopback ports, watched and adopted
+ * (test/support/daemon.ts starts it), keeping only its ready line.
  */
 export async function spawnDaemon (name: string, args: string[]): Promise<Daemon> {
-  const proc = adopt(spawn(process.execPath, [...WATCH_PARENT, SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
-  const logs: string[] = []
-  let stderr = ''
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { resolve(code) }))
-  const ready = await new Promise<{ api: string, link: string }>((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout! })
-    lines.on('line', (line) => {
-      // Only the ready line is kept: a busy daemon's log is not the bench's to hold.
-      if (logs.length > 0) return
-      try {
-        const rec = JSON.parse(line) as { api?: string, listen?: string }
-        if (rec.api !== undefined && rec.listen !== undefined) { logs.push(line); resolve({ api: rec.api, link: rec.listen }) }
-      } catch {}
-    })
-    void exited.then((code) => { reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })
-  })
-  return {
-    name,
-    ...ready,
-    proc,
-    logs,
-    async stop () {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
-      proc.kill('SIGTERM')
-      return await exited
-    }
-  }
+  return await startDaemon(name, args, {}, { nodeArgs: WATCH_PARENT, onSpawn: adopt, keepLogs: false, readyMs: null })
 }
 
 /** An rc and an ep daemon running rpmsg (each with `args` too), once both have their bus. */

@@ -2,23 +2,16 @@
 // node (virtio_rpmsg_bus) and an ep node whose function runs the rpmsg
 // vhost driver (vhost_rpmsg_bus); rpmsg-runs.ts measures.
 
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
-import { startNode, linkUrl } from '../support/nodes.js'
-import { until } from '../support/daemon.js'
-import { busOneWay, rpmsgBuses, type RpmsgSides } from './rpmsg-runs.js'
+import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
+import { busOneWay, type RpmsgSides } from './rpmsg-runs.js'
 import type { Rate } from './figures.js'
 
 /** The rc as the virtio side, the ep as the vhost side, once the rpmsg device is at DRIVER_OK and both buses are there. */
 async function startPair (): Promise<RpmsgSides> {
   const rc = await startNode('bench-rpmsg-rc', ['--role', 'rc'])
   const ep = await startNode('bench-rpmsg-ep', ['--role', 'ep', '--peer', linkUrl(rc)])
-  await until('rpmsg device at DRIVER_OK', () => {
-    const tr = rc.pcieRc!.transports.get('bench-rpmsg-ep')
-    return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? true : undefined
-  }, 15_000)
-  const sides = { virtio: rc, vhost: ep }
-  await rpmsgBuses(sides)
-  return sides
+  await rpmsgReady(rc, ep)
+  return { virtio: rc, vhost: ep }
 }
 
 /** In-daemon one-way messages/s, rc -> ep (up) and ep -> rc (down). */

@@ -6,26 +6,17 @@
 // frame a write.
 
 import t from 'tap'
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { SoclinkNode } from '../../daemon/src/node.js'
 import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
-import { linkUrl, startNode } from '../support/nodes.js'
+import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
 
 const N = 2000
 
 async function channels (rc: SoclinkNode, ep: SoclinkNode): Promise<{ rcCh: RpmsgChannel, epCh: RpmsgChannel }> {
-  const dev = await until('rpmsg device at DRIVER_OK', () => {
-    const tr = rc.pcieRc!.transports.get('ep')
-    return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? tr.device : undefined
-  }, 15_000)
-  const vhostBus = await until('vhost rpmsg bus running', () => {
-    const b = ep.pcieEp!.rpmsgDriver.allBuses()[0]
-    return b?.running === true ? b : undefined
-  })
-  const virtioBus = await until('virtio rpmsg bus probed', () => rc.pcieRc!.rpmsgDriver.allBuses().find((b) => b.dev === dev))
+  const { virtioBus, vhostBus } = await rpmsgReady(rc, ep)
   const epCh = vhostBus.createChannel('encoding')
   const rcCh = await until('the rc sees the channel', () => virtioBus.channel('encoding'))
   await until('the ep channel bound', () => epCh.dst !== RPMSG_ADDR_ANY ? true : undefined)

@@ -7,9 +7,8 @@
 
 import t from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { ApiError, RpmsgClient, type RpmsgChannelEvent, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
-import { startNode, linkUrl } from '../support/nodes.js'
+import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
 
@@ -39,12 +38,7 @@ t.test('RpmsgClient: announced endpoint on the ep, 2000 messages each way', asyn
   const rcBase = await rcApi.listen({ host: '127.0.0.1', port: 0 })
   const epBase = await epApi.listen({ host: '127.0.0.1', port: 0 })
 
-  await until('rpmsg device at DRIVER_OK', () => {
-    const tr = rc.pcieRc!.transports.get('ep')
-    return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? true : undefined
-  }, 15_000)
-  await until('vhost rpmsg bus running', () => ep.pcieEp!.rpmsgDriver.allBuses()[0]?.running === true ? true : undefined)
-  await until('virtio rpmsg bus probed', () => rc.pcieRc!.rpmsgDriver.allBuses()[0])
+  await rpmsgReady(rc, ep)
 
   const rcApp = await RpmsgClient.connect(rcBase)
   const epApp = await RpmsgClient.connect(epBase)

@@ -11,10 +11,9 @@ import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { rpmsgWire as wire } from '../../daemon/src/api/rpmsg-gateway.js'
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { BatchReader, BatchWriter, MAX_BATCH_BYTES, RecordKind, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
 import { ApiError, RpmsgClient, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
-import { startNode, linkUrl } from '../support/nodes.js'
+import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
 
@@ -87,12 +86,7 @@ t.test('rpmsg gateway version 2 between an rc and an ep', async (t) => {
   })
   const rcBase = await rcApi.listen({ host: '127.0.0.1', port: 0 })
   const epBase = await epApi.listen({ host: '127.0.0.1', port: 0 })
-  await until('rpmsg device at DRIVER_OK', () => {
-    const tr = rc.pcieRc!.transports.get('ep')
-    return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? true : undefined
-  }, 15_000)
-  await until('vhost rpmsg bus running', () => ep.pcieEp!.rpmsgDriver.allBuses()[0]?.running === true ? true : undefined)
-  await until('virtio rpmsg bus probed', () => rc.pcieRc!.rpmsgDriver.allBuses()[0])
+  await rpmsgReady(rc, ep)
 
   const rcApp = await RpmsgClient.connect(rcBase)
   const epApp = await RpmsgClient.connect(epBase)

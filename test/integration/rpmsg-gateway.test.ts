@@ -15,9 +15,8 @@ import { WebSocket } from 'ws'
 import { buildApi } from '../../daemon/src/api/server.js'
 import type { soclink } from '../../proto/gen/rpmsg.js'
 import { rpmsgWire as wire } from '../../daemon/src/api/rpmsg-gateway.js'
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
-import { startNode, linkUrl } from '../support/nodes.js'
+import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
 
@@ -112,12 +111,7 @@ t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over
   const rcUrl = (await rcApi.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws') + '/v1/rpmsg'
   const epUrl = (await epApi.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws') + '/v1/rpmsg'
 
-  await until('rpmsg device at DRIVER_OK', () => {
-    const tr = rc.pcieRc!.transports.get('ep')
-    return tr !== undefined && (tr.device.status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? true : undefined
-  }, 15_000)
-  await until('vhost rpmsg bus running', () => ep.pcieEp!.rpmsgDriver.allBuses()[0]?.running === true ? true : undefined)
-  await until('virtio rpmsg bus probed', () => rc.pcieRc!.rpmsgDriver.allBuses()[0])
+  await rpmsgReady(rc, ep)
 
   const plain = await rcApi.inject({ url: '/v1/rpmsg' })
   t.equal(plain.statusCode, 426, 'a plain GET is answered 426')

@@ -4,12 +4,10 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { SOCLINK, SOCLINKD } from './repo.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-export const SOCLINKD = root + 'dist/daemon/src/bin/soclinkd.js'
-export const SOCLINK = root + 'dist/client/src/bin/soclink.js'
+export { SOCLINK, SOCLINKD } from './repo.js'
 
 export interface Daemon {
   name: string
@@ -20,22 +18,44 @@ export interface Daemon {
   stop (signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function startDaemon (name: string, args: string[] = [], env: Record<string, string> = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
+export interface DaemonOptions {
+  /** Flags for node itself, before the script (the bench's parent watch). */
+  nodeArgs?: string[]
+  /** Told of the process as soon as it exists, before it is ready. */
+  onSpawn?: (proc: ChildProcess) => void
+  /** Keep every log line (tests read them); false keeps only the ready line. */
+  keepLogs?: boolean
+  /** How long the ready line may take; null: no limit (the bench under load). */
+  readyMs?: number | null
+}
+
+export async function startDaemon (name: string, args: string[] = [], env: Record<string, string> = {}, options: DaemonOptions = {}): Promise<Daemon> {
+  const proc = spawn(process.execPath, [...options.nodeArgs ?? [], SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  options.onSpawn?.(proc)
+  const keepLogs = options.keepLogs ?? true
+  const readyMs = options.readyMs === undefined ? 10_000 : options.readyMs
   const logs: string[] = []
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { resolve(code) }))
   const ready = await new Promise<{ api: string, link: string }>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${name}: no ready line in 10 s; stderr: ${stderr}`)) }, 10_000)
+    const timer = readyMs === null ? undefined : setTimeout(() => { reject(new Error(`${name}: no ready line in ${readyMs / 1000} s; stderr: ${stderr}`)) }, readyMs)
+    let found = false
     createInterface({ input: proc.stdout! }).on('line', (line) => {
-      logs.push(line)
+      // A busy daemon's log is not the bench's to hold: past the ready line it keeps nothing.
+      if (found && !keepLogs) return
+      if (keepLogs) logs.push(line)
       try {
         const rec = JSON.parse(line) as { api?: string, listen?: string }
-        if (rec.api !== undefined && rec.listen !== undefined) { clearTimeout(timer); resolve({ api: rec.api, link: rec.listen }) }
+        if (rec.api !== undefined && rec.listen !== undefined) {
+          found = true
+          if (!keepLogs) logs.push(line)
+          clearTimeout(timer)
+          resolve({ api: rec.api, link: rec.listen })
+        }
       } catch {}
     })
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })

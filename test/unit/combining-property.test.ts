@@ -123,7 +123,10 @@ function run (seed: number, combining: boolean): void {
       }
     }
     const results = await Promise.all(reads)
-    for (let quiet = 0; quiet < 3;) {
+    // Idle for three turns in a row: everything sent has been delivered and acknowledged.
+    let quiet = 0
+    for (let turn = 0; quiet < 3; turn++) {
+      if (turn === 1_000_000) throw new Error('links still busy after 1,000,000 turns')
       await nextTurn()
       quiet = ends.every((e) => e.idle) ? quiet + 1 : 0
     }

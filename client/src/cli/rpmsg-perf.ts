@@ -125,10 +125,20 @@ async function post (ept: RpmsgEndpoint, dst: number, phase: number, pair: numbe
 /** Reads `ept` until `take` says it has all it wants, or nothing has come for `timeout` ms. */
 async function receive (ept: RpmsgEndpoint, timeout: number, take: (payload: Uint8Array) => boolean): Promise<void> {
   const it = ept[Symbol.asyncIterator]()
-  for (;;) {
-    const r = await within(it.next(), timeout)
-    if (r === null || r.done === true) return
-    if (take(r.value.payload)) return
+  // One timer for the whole loop, re-armed per message: a timer made and
+  // cleared for every message would be the receiving side's largest cost.
+  let quiet!: () => void
+  const silence = new Promise<null>((resolve) => { quiet = () => { resolve(null) } })
+  const timer = setTimeout(quiet, timeout)
+  try {
+    for (;;) {
+      timer.refresh()
+      const r = await Promise.race([it.next(), silence])
+      if (r === null || r.done === true) return
+      if (take(r.value.payload)) return
+    }
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -10,6 +10,7 @@ import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
 import { DeferredQueue, type DeferredFrames } from './deferred.js'
+import { TurnFlush, isNotification } from './turn.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import type { LinkOptions, Role } from './options.js'
 import { FrameError, UnavailableError } from '../errors.js'
@@ -66,9 +67,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private readonly opts: LinkOptions
   private session: LinkSession | null = null
   private ws: WebSocket | null = null
-  private flushScheduled = false
-  /** A notification went out ahead of the end-of-turn flush in this turn. */
-  private urgentSent = false
+  private readonly turn = new TurnFlush(() => { this.transmit() })
   /** Sources of combined writes, in the order they first wrote since the last ordering point. */
   private readonly deferred = new DeferredQueue()
   /** Features in use on the current connection (wire.Feature bits). */
@@ -125,23 +124,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       throw err
     }
     this.counters.framesOut++
-    // Latency does not pay for throughput: the first notification of a turn
-    // goes out at once, with everything queued before it; the rest of the
-    // turn is sent together at its end.
-    if (!this.urgentSent && this.isNotification(frame)) {
-      this.urgentSent = true
-      this.transmit()
-    }
-    this.scheduleFlush()
-  }
-
-  /**
-   * A frame someone waits on: a doorbell, a read or its completion, or (with
-   * combining) a write to registers, which is how kicks travel.
-   */
-  private isNotification (f: Frame): boolean {
-    return f.doorbell != null || f.read != null || f.readCompletion != null ||
-      (f.write != null && this.combining && (f.write.ranges == null || f.write.ranges.length === 0))
+    this.turn.queued(isNotification(frame, this.combining))
   }
 
   /**
@@ -152,7 +135,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    */
   defer (source: DeferredFrames): void {
     this.deferred.add(source)
-    this.scheduleFlush()
+    this.turn.schedule()
   }
 
   /** Makes the frames of every deferred source, in order. */
@@ -167,12 +150,6 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.transmit()
   }
 
-  private endOfTurn (): void {
-    this.flushScheduled = false
-    this.urgentSent = false
-    this.transmit()
-  }
-
   private transmit (): void {
     if (this.deferred.pending && this.session !== null) this.materialize()
     const s = this.session
@@ -183,12 +160,6 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       this.counters.packetsOut++
       this.counters.bytesOut += p.length
     }
-  }
-
-  private scheduleFlush (): void {
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    setImmediate(() => { this.endOfTurn() })
   }
 
   get label (): string {
@@ -362,7 +333,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
     for (const d of deliveries) {
       const f = d.frame
-      if (f.ping != null) { s.send({ pong: { nonce: f.ping.nonce ?? 0 } }); this.scheduleFlush(); continue }
+      if (f.ping != null) { s.send({ pong: { nonce: f.ping.nonce ?? 0 } }); this.turn.schedule(); continue }
       if (f.pong != null) { this.rttMs = Math.max(0, performance.now() - (f.pong.nonce ?? 0) / 1000); continue }
       if (f.goodbye != null) { this.peerSaidGoodbye(f.goodbye.reason ?? ''); return }
       if (f.challenge != null || f.hello != null || f.welcome != null) {
@@ -383,7 +354,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * period, not one per packet).
    */
   private scheduleAck (s: LinkSession): void {
-    if (s.pending || s.owedAcks >= this.opts.ackEvery) { this.scheduleFlush(); return }
+    if (s.pending || s.owedAcks >= this.opts.ackEvery) { this.turn.schedule(); return }
     if (this.ackTimer === null) this.ackTimer = setInterval(() => { this.ackTick() }, this.opts.ackDelayMs)
   }
 

@@ -33,11 +33,16 @@ export function checkRange (what: string, size: number, offset: number, length: 
 
 /** Splits a u64 into 8 new little-endian bytes for the write path. */
 export function u64Bytes (value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`u64 value ${value} is not a safe non-negative integer`)
+  checkU64(value)
   const scratch = Buffer.allocUnsafe(8)
   scratch.writeUInt32LE(value >>> 0, 0)
   scratch.writeUInt32LE(Math.floor(value / 0x1_0000_0000), 4)
   return scratch
+}
+
+/** Throws OutOfRangeError unless `value` fits a u64 as a safe non-negative integer. */
+export function checkU64 (value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`u64 value ${value} is not a safe non-negative integer`)
 }
 
 /** Joins two little-endian u32 halves into a safe u64 number. */

@@ -19,7 +19,7 @@ import type { Region } from './region.js'
 import type { RegionTable } from './region-table.js'
 import { SoclinkError } from '../errors.js'
 import type { DeferredFrames, FrameSender } from './frame-sender.js'
-import { DirtyRanges, type Range } from './dirty-ranges.js'
+import { DirtyRanges, overlapsAny, type Range } from './dirty-ranges.js'
 
 const Status = wire.Status
 /** Largest non-posted read served in one completion. */
@@ -51,10 +51,7 @@ class Subscription implements DeferredFrames {
 
   /** Whether [offset, offset + length) (region offsets) meets a register range. */
   touchesRegisters (offset: number, length: number): boolean {
-    for (const r of this.registers) {
-      if (offset < this.base + r.offset + r.length && offset + length > this.base + r.offset) return true
-    }
-    return false
+    return overlapsAny(this.registers, offset - this.base, length)
   }
 
   emitFrames (): void { this.owner.emitUpdates(this) }

@@ -5,8 +5,16 @@
 /** Ranges one Write or Update carries at most (a u16 in the compact layout). */
 export const MAX_RANGES_PER_FRAME = 0xffff
 
-/** A byte range [offset, offset + length). */
-export interface Range { offset: number, length: number }
+import type { Range } from '../link/compact.js'
+
+/** A byte range [offset, offset + length), as Write.ranges carries it. */
+export type { Range } from '../link/compact.js'
+
+/** Whether [offset, offset + length) meets any of `ranges`. */
+export function overlapsAny (ranges: readonly Range[], offset: number, length: number): boolean {
+  for (const r of ranges) if (offset < r.offset + r.length && offset + length > r.offset) return true
+  return false
+}
 
 export class DirtyRanges {
   /** Sorted, disjoint, non-adjacent [starts[i], ends[i]). */

@@ -2,8 +2,7 @@
 // unwritten bytes read as zero, so a region may be far larger than what is
 // in use (rc system memory, NTB windows).
 
-import { checkRange, joinU64, type MemoryAccess } from './access.js'
-import { OutOfRangeError } from '../errors.js'
+import { checkRange, checkU64, joinU64, type MemoryAccess } from './access.js'
 
 export const PAGE_SIZE = 4096
 const PAGE_MASK = PAGE_SIZE - 1
@@ -145,7 +144,7 @@ export abstract class PagedMemory implements MemoryAccess {
   }
 
   write64 (offset: number, value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new OutOfRangeError(`u64 value ${value} is not a safe non-negative integer`)
+    checkU64(value)
     const b = this.scratchFor(this.w8)
     b.writeUInt32LE(value >>> 0, 0)
     b.writeUInt32LE(Math.floor(value / 0x1_0000_0000), 4)

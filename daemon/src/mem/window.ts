@@ -13,7 +13,7 @@
 
 import { PagedMemory, PAGE_SIZE } from './paged-memory.js'
 import type { DeferredFrames, FrameSender } from './frame-sender.js'
-import { DirtyRanges, type Range } from './dirty-ranges.js'
+import { DirtyRanges, overlapsAny, type Range } from './dirty-ranges.js'
 import { UnavailableError } from '../errors.js'
 
 /** Bytes one combined Write carries at most; more goes in several. */
@@ -84,7 +84,7 @@ export class Window extends PagedMemory implements DeferredFrames {
     if (link === null || this.state === 'closed' || this.state === 'failed') {
       throw new UnavailableError(`${this.what} is ${this.link === null ? 'not linked' : this.state}`)
     }
-    if (this.spec.replica && this.state === 'open' && link.combining && !this.touchesRegisters(offset, bytes.length)) {
+    if (this.spec.replica && this.state === 'open' && link.combining && !overlapsAny(this.registers, offset, bytes.length)) {
       this.store(offset, bytes)
       this.dirty.add(offset, offset + bytes.length)
       link.defer(this)
@@ -100,11 +100,6 @@ export class Window extends PagedMemory implements DeferredFrames {
     }
     link.send({ write: { window: this.id, offset, length: data.length, wseq } }, data)
     this.counters.writes++
-  }
-
-  private touchesRegisters (offset: number, length: number): boolean {
-    for (const r of this.registers) if (offset < r.offset + r.length && offset + length > r.offset) return true
-    return false
   }
 
   /** The link reached an ordering point: the dirty ranges go as one Write (or a few, past 1 MiB). */
