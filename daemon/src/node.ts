@@ -98,6 +98,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       ackEvery: 256,
       ackDelayMs: 5,
       limits: { ...DEFAULT_SESSION_LIMITS, maxReplayBytes: settings.maxReplayBytes },
+      mask: settings.linkMask,
       features: settings.linkEncoding === 'compact' ? wire.Feature.FEATURE_COMPACT : 0,
       logger: logger.child({ layer: 'link' })
     })

@@ -32,9 +32,9 @@ export class SessionEnd implements FrameSender {
     this.session.compact = combining
   }
 
-  send (frame: Frame, bulk?: Uint8Array): void {
+  send (frame: Frame, bulk?: Uint8Array, headroom?: number): void {
     this.materialize()
-    this.session.send(frame, bulk)
+    this.session.send(frame, bulk, headroom)
     this.queueFlush()
   }
 

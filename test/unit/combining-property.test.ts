@@ -8,7 +8,8 @@
 //     (each writer has a mailbox only it writes; the receiver's view of the
 //     mailbox when the doorbell arrives equals the sender's when it rang);
 //   - a read completion reflects every write made before the Read;
-//   - nothing is lost or duplicated across reconnects.
+//   - nothing is lost or duplicated across reconnects, including the big
+//     frames a session encodes in place (in front of their own bulk).
 
 import t from 'tap'
 import { RegionTable } from '../../daemon/src/mem/region-table.js'
@@ -20,7 +21,9 @@ import type { MemoryAccess } from '../../daemon/src/mem/access.js'
 import { mulberry32, nextTurn } from '../support/loop-link.js'
 import { reconnect, sessionLink, type SessionEnd } from '../support/session-loop.js'
 
-const SIZE = 16384
+const SIZE = 65536
+/** Big writes land past the mailboxes; 16-32 KiB, so a turn's combined frame is encoded in place (session.ts). */
+const BIG_FROM = 16384
 const HOT = 2048
 const MAILBOX = 512
 
@@ -91,7 +94,11 @@ function run (seed: number, combining: boolean): void {
       const r = rng()
       const k = Math.floor(rng() * 3)
       const wr = writers[k]!
-      if (r < 0.45) {
+      if (r < 0.02) {
+        const len = 16384 + Math.floor(rng() * 16384)
+        const at = BIG_FROM + Math.floor(rng() * (SIZE - BIG_FROM - len))
+        wr.mem.write(at, Buffer.alloc(len, Math.floor(rng() * 256)))
+      } else if (r < 0.45) {
         const len = 1 + Math.floor(rng() * 48)
         const at = Math.floor(rng() * (HOT - len))
         wr.mem.write(at, Uint8Array.from({ length: len }, () => Math.floor(rng() * 256)))
@@ -141,6 +148,9 @@ function run (seed: number, combining: boolean): void {
     t.equal(hexOf(w2, 0, SIZE), hexOf(region, 0, SIZE), 'w2 converged to the owner')
     t.equal(w1.unordered + w2.unordered, 0, 'every window write was ordered')
     t.ok(region.read(0, HOT).some((b) => b !== 0), 'the shared range holds data')
+    const inPlace = ends.reduce((n, e) => n + e.session.inPlacePackets, 0)
+    if (combining) t.ok(inPlace > 0, `big combined frames went encoded in place (${inPlace})`)
+    else t.equal(inPlace, 0, 'protobuf links copy every frame')
     for (const e of ends) {
       t.same(e.errors, [], `no errors at the end named ${e.name}`)
       t.same(e.unhandled, [], `no unhandled frames at the end named ${e.name}`)

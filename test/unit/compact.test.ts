@@ -3,7 +3,8 @@
 // codec's constants; hostile packets must fail with ERR_FRAME and say why.
 
 import t from 'tap'
-import { decodeCompact, encodeCompact, isCompact, recordSize, type CompactItem } from '../../daemon/src/link/compact.js'
+import { compactHeadroom, decodeCompact, encodeCompact, isCompact, recordSize, type CompactItem } from '../../daemon/src/link/compact.js'
+import { bulkWithHeadroom } from '../../daemon/src/mem/frame-sender.js'
 import { LinkSession } from '../../daemon/src/link/session.js'
 import type { Frame } from '../../daemon/src/link/codec.js'
 import { throwsFrameError } from '../support/frame-errors.js'
@@ -84,6 +85,41 @@ t.test('a session in compact mode round-trips through the codec, batching and al
   t.same([...got[42]!.bulk!], new Array(8).fill(42), 'bulk follows its frame')
   t.equal(got[100]!.frame.doorbell!.target, 'kick')
   t.equal(b.nextExpected, 102)
+})
+
+t.test('a big Write with headroom goes in a packet of its own, encoded in front of its bulk, byte for byte as a copied one', async (t) => {
+  t.equal(compactHeadroom(2), 24 + 16 + 2 * 12, 'packet header, WRITE record, two ranges')
+  const a = new LinkSession(Uint8Array.of(1), Uint8Array.of(2))
+  const b = new LinkSession(Uint8Array.of(2), Uint8Array.of(1))
+  a.compact = true
+  const ranges = [{ offset: 0, length: 10_000 }, { offset: 20_000, length: 10_000 }]
+  const { bulk, headroom } = bulkWithHeadroom(20_000, 2)
+  for (let i = 0; i < bulk.length; i++) bulk[i] = i % 251
+  a.send({ doorbell: { target: 'before', value: 1 } })
+  a.send({ write: { window: 3, wseq: 9, ranges } }, bulk, headroom)
+  a.send({ doorbell: { target: 'after', value: 2 } })
+  const packets = a.drain()
+  t.equal(packets.length, 3, 'before, the Write alone, after')
+  t.equal(a.inPlacePackets, 1)
+  const big = packets[1]!
+  t.equal(big.buffer, bulk.buffer, 'the packet is the bulk\'s own memory')
+  t.equal(big.byteOffset + headroom, bulk.byteOffset, 'starting where the headroom starts')
+  const copied = encode([{ frame: { seq: 2, write: { window: 3, wseq: 9, ranges } }, bulk: Buffer.from(bulk) }], 0)
+  t.same(Buffer.from(big), copied, 'the same bytes encodeCompact makes (ack 0, first_seq 2)')
+  const got = packets.flatMap((p) => b.receive(decodeCompact(p)))
+  t.same(got.map((d) => d.frame.seq), [1, 2, 3], 'in order')
+  t.same(Buffer.from(got[1]!.bulk!), bulk)
+
+  const small = bulkWithHeadroom(100, 1)
+  a.send({ write: { window: 3, wseq: 10, offset: 0, length: 100 } }, small.bulk, small.headroom)
+  a.send({ doorbell: { target: 'x', value: 3 } })
+  t.equal(a.drain().length, 1, 'a small Write is batched (copied) with what follows')
+  t.equal(a.inPlacePackets, 1)
+
+  const plain = Buffer.alloc(20_000)
+  a.send({ write: { window: 3, wseq: 11, offset: 0, length: plain.length } }, plain)
+  const [p] = a.drain()
+  t.not(p!.buffer, plain.buffer, 'bulk given without headroom is copied, its neighbours untouched')
 })
 
 t.test('hostile compact packets fail with ERR_FRAME and say why', async (t) => {

@@ -40,6 +40,7 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     maxPayload: 67108864,
     maxReplayBytes: 67108864,
     linkEncoding: 'compact',
+    linkMask: 'zero',
     regions: [],
     doorbells: [],
     windows: [],
@@ -93,6 +94,7 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['maxPayload', '--max-payload', 'SOCLINK_MAX_PAYLOAD', 4096],
     ['maxReplayBytes', '--max-replay-bytes', 'SOCLINK_MAX_REPLAY_BYTES', 8192],
     ['linkEncoding', '--link-encoding', 'SOCLINK_LINK_ENCODING', 'protobuf'],
+    ['linkMask', '--link-mask', 'SOCLINK_LINK_MASK', 'random'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
     ['name', '--name', 'SOCLINK_NAME', 'board-7'],
     ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2']

@@ -32,6 +32,7 @@ export interface Settings {
   maxPayload: number
   maxReplayBytes: number
   linkEncoding: 'compact' | 'protobuf'
+  linkMask: 'zero' | 'random'
   regions: RegionSetting[]
   doorbells: string[]
   windows: WindowSetting[]
@@ -77,6 +78,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
   maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
   linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
+  linkMask: { kind: 'linkMask', doc: 'the WebSocket masking key of links this daemon dials: zero (default: RFC 6455 §5.3 masking with an all-zero key, so frames go out without a masked copy) or random (a fresh key per frame, for links through HTTP intermediaries)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
   doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
   windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true },
@@ -110,6 +112,7 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   maxPayload: 64 * 1024 * 1024,
   maxReplayBytes: 64 * 1024 * 1024,
   linkEncoding: 'compact',
+  linkMask: 'zero',
   regions: [],
   doorbells: [],
   windows: [],

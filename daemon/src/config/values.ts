@@ -30,7 +30,7 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'functions' | 'vhostDriver' | 'pairs'
+export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'linkMask' | 'functions' | 'vhostDriver' | 'pairs'
 
 export function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
   const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
@@ -42,6 +42,7 @@ export function fromText (key: string, kind: Kind, raw: string | string[], where
     case 'ring': return oneOf(one, ['split', 'packed'], where)
     case 'interrupts': return oneOf(one, ['msi', 'intx'], where)
     case 'linkEncoding': return oneOf(one, ['compact', 'protobuf'], where)
+    case 'linkMask': return oneOf(one, ['zero', 'random'], where)
     case 'vhostDriver': return oneOf(one, VHOST_DRIVERS, where)
     case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
     case 'hostport': return parseHostPort(one, where)
@@ -62,6 +63,7 @@ export function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'ring': if (typeof v === 'string') return oneOf(v, ['split', 'packed'], where); break
     case 'interrupts': if (typeof v === 'string') return oneOf(v, ['msi', 'intx'], where); break
     case 'linkEncoding': if (typeof v === 'string') return oneOf(v, ['compact', 'protobuf'], where); break
+    case 'linkMask': if (typeof v === 'string') return oneOf(v, ['zero', 'random'], where); break
     case 'vhostDriver': if (typeof v === 'string') return oneOf(v, VHOST_DRIVERS, where); break
     case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
     case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break

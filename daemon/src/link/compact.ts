@@ -96,51 +96,86 @@ export function encodeCompact (items: readonly CompactItem[], from: number, to: 
     if (firstSeq === 0 && (items[k]!.frame.seq ?? 0) !== 0) firstSeq = items[k]!.frame.seq!
   }
   const out = Buffer.allocUnsafe(total)
-  out.writeUInt32LE(COMPACT_MARKER, 0)
-  out.writeUInt32LE(to - from, 4)
-  putU64(out, 8, ack)
-  putU64(out, 16, firstSeq)
+  putPacketHeader(out, to - from, ack, firstSeq)
   let at = COMPACT_HEADER
-  for (let k = from; k < to; k++) {
-    const f = items[k]!.frame
-    out[at + 1] = 0
-    if (f.write != null) {
-      out[at] = KIND_WRITE
-      out.writeUInt16LE(rangesOf(f.write), at + 2)
-      out.writeUInt32LE(f.write.window ?? 0, at + 4)
-      putU64(out, at + 8, f.write.wseq ?? 0)
-      at = putRanges(out, at + 16, f.write)
-    } else if (f.update != null) {
-      out[at] = KIND_UPDATE
-      out.writeUInt16LE(rangesOf(f.update), at + 2)
-      out.writeUInt32LE(f.update.window ?? 0, at + 4)
-      at = putRanges(out, at + 8, f.update)
-    } else if (f.ordered != null) {
-      out[at] = KIND_ORDERED
-      out.writeUInt16LE(0, at + 2)
-      out.writeUInt32LE(f.ordered.window ?? 0, at + 4)
-      putU64(out, at + 8, f.ordered.wseq ?? 0)
-      at += 16
-    } else if (f.doorbell != null) {
-      out[at] = KIND_DOORBELL
-      const n = out.write(f.doorbell.target ?? '', at + 12, 'utf8')
-      out.writeUInt16LE(n, at + 2)
-      putU64(out, at + 4, f.doorbell.value ?? 0)
-      at += 12 + n
-    } else {
-      const e = items[k]!.encoded!
-      out[at] = KIND_FRAME
-      out.writeUInt16LE(0, at + 2)
-      out.writeUInt32LE(e.length, at + 4)
-      out.set(e, at + 8)
-      at += 8 + e.length
-    }
-  }
+  for (let k = from; k < to; k++) at = putRecord(out, at, items[k]!)
   for (let k = from; k < to; k++) {
     const b = items[k]!.bulk
     if (b !== undefined) { out.set(b, at); at += b.length }
   }
   return out
+}
+
+/**
+ * Bytes a producer reserves in front of the bulk of a Write or Update of
+ * `ranges` ranges so that the frame, alone in a packet, is encoded in place:
+ * header and record go into that room and the packet is the bulk's own
+ * memory, not a copy of it (as skb_reserve() leaves room in front of a
+ * socket buffer's data for skb_push() to fill with headers).
+ */
+export function compactHeadroom (ranges: number): number {
+  return COMPACT_HEADER + 16 + RANGE_BYTES * ranges
+}
+
+/**
+ * Encodes `item` as a packet of its own in the `headroom` bytes in front of
+ * its bulk (which the caller owns); null when they are too few. `size` is
+ * recordSize(item).
+ */
+export function encodeCompactInPlace (item: CompactItem, size: number, headroom: number, ack: number): Buffer | null {
+  const bulk = item.bulk
+  const head = COMPACT_HEADER + size
+  if (bulk === undefined || headroom < head) return null
+  const out = Buffer.from(bulk.buffer, bulk.byteOffset - head, head + bulk.length)
+  putPacketHeader(out, 1, ack, item.frame.seq ?? 0)
+  putRecord(out, COMPACT_HEADER, item)
+  return out
+}
+
+function putPacketHeader (out: Buffer, records: number, ack: number, firstSeq: number): void {
+  out.writeUInt32LE(COMPACT_MARKER, 0)
+  out.writeUInt32LE(records, 4)
+  putU64(out, 8, ack)
+  putU64(out, 16, firstSeq)
+}
+
+/** Writes the record of `item` at `at`; returns where the next one starts. */
+function putRecord (out: Buffer, at: number, item: CompactItem): number {
+  const f = item.frame
+  out[at + 1] = 0
+  if (f.write != null) {
+    out[at] = KIND_WRITE
+    out.writeUInt16LE(rangesOf(f.write), at + 2)
+    out.writeUInt32LE(f.write.window ?? 0, at + 4)
+    putU64(out, at + 8, f.write.wseq ?? 0)
+    return putRanges(out, at + 16, f.write)
+  }
+  if (f.update != null) {
+    out[at] = KIND_UPDATE
+    out.writeUInt16LE(rangesOf(f.update), at + 2)
+    out.writeUInt32LE(f.update.window ?? 0, at + 4)
+    return putRanges(out, at + 8, f.update)
+  }
+  if (f.ordered != null) {
+    out[at] = KIND_ORDERED
+    out.writeUInt16LE(0, at + 2)
+    out.writeUInt32LE(f.ordered.window ?? 0, at + 4)
+    putU64(out, at + 8, f.ordered.wseq ?? 0)
+    return at + 16
+  }
+  if (f.doorbell != null) {
+    out[at] = KIND_DOORBELL
+    const n = out.write(f.doorbell.target ?? '', at + 12, 'utf8')
+    out.writeUInt16LE(n, at + 2)
+    putU64(out, at + 4, f.doorbell.value ?? 0)
+    return at + 12 + n
+  }
+  const e = item.encoded!
+  out[at] = KIND_FRAME
+  out.writeUInt16LE(0, at + 2)
+  out.writeUInt32LE(e.length, at + 4)
+  out.set(e, at + 8)
+  return at + 8 + e.length
 }
 
 function readRanges (buf: Buffer, at: number, count: number, end: number): { ranges: Range[], bytes: number } {

@@ -31,6 +31,12 @@ export interface LinkOptions {
   ackEvery: number
   ackDelayMs: number
   limits: SessionLimits
+  /**
+   * The masking key of frames on links this daemon dials: 'zero' keeps
+   * RFC 6455 masking with an all-zero key, which ws sends without the
+   * masked copy of every payload; 'random' draws a fresh key per frame.
+   */
+  mask: 'zero' | 'random'
   /** Optional protocol features offered in the handshake (wire.Feature bits). */
   features: number
   logger: Logger

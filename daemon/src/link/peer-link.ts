@@ -5,7 +5,7 @@
 // once per event-loop turn.
 
 import { EventEmitter } from 'node:events'
-import { WebSocket } from './ws.js'
+import { WebSocket, zeroMask } from './ws.js'
 import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
@@ -109,13 +109,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * session; while the session waits for a reconnect, frames are kept and
    * sent on resume.
    */
-  send (frame: Frame, bulk?: Uint8Array): void {
+  send (frame: Frame, bulk?: Uint8Array, headroom?: number): void {
     const s = this.session
     if (s === null) throw new UnavailableError(`link to ${this.label} is down`)
     // Every frame is an ordering point: combined writes made before it go first.
     if (this.deferred.pending) this.materialize()
     try {
-      s.send(frame, bulk)
+      s.send(frame, bulk, headroom)
     } catch (err) {
       if (err instanceof ReplayOverflowError) {
         this.cutOff(Code.CODE_OVERFLOW, err.message)
@@ -170,7 +170,12 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private dial (): void {
     if (this.closed || this.passive || this.ws !== null) return
-    const ws = new WebSocket(this.url!, { perMessageDeflate: false, maxPayload: this.opts.maxPayload, handshakeTimeout: this.opts.handshakeTimeoutMs })
+    const ws = new WebSocket(this.url!, {
+      perMessageDeflate: false,
+      maxPayload: this.opts.maxPayload,
+      handshakeTimeout: this.opts.handshakeTimeoutMs,
+      ...(this.opts.mask === 'zero' ? { generateMask: zeroMask } : {})
+    })
     this.ws = ws
     const s = this.session
     const hs = new DialerHandshake(this.opts, s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null)

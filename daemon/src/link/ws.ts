@@ -12,3 +12,11 @@ export const WebSocket = ws.WebSocket
 export type WebSocket = WsSocket
 export const WebSocketServer = ws.WebSocketServer
 export type WebSocketServer = WsServer
+
+/**
+ * ws's generateMask hook: an all-zero masking key. RFC 6455 §5.3 makes a
+ * client mask every frame, to keep script-chosen bytes from reading as
+ * requests to intermediaries that do not know WebSocket; with a zero key ws
+ * sends the payload as it is instead of a masked copy (ws 8 Sender.frame).
+ */
+export function zeroMask (mask: Buffer): void { mask.fill(0) }

@@ -18,7 +18,7 @@ import { PAGE_SIZE } from './paged-memory.js'
 import type { Region } from './region.js'
 import type { RegionTable } from './region-table.js'
 import { SoclinkError } from '../errors.js'
-import type { DeferredFrames, FrameSender } from './frame-sender.js'
+import { bulkWithHeadroom, type DeferredFrames, type FrameSender } from './frame-sender.js'
 import { DirtyRanges, overlapsAny, type Range } from './dirty-ranges.js'
 
 const Status = wire.Status
@@ -203,13 +203,13 @@ export class Completer {
     const region = sub.region
     if (sub.link.combining) {
       for (const f of dirty.takeFrames(MAX_UPDATE_BYTES, sub.base)) {
-        const bulk = Buffer.allocUnsafe(f.bytes)
+        const { bulk, headroom } = bulkWithHeadroom(f.bytes, f.ranges.length)
         let at = 0
         for (const r of f.ranges) {
           region.readInto(sub.base + r.offset, bulk.subarray(at, at + r.length))
           at += r.length
         }
-        sub.link.send({ update: { window: sub.window, ranges: f.ranges } }, bulk)
+        sub.link.send({ update: { window: sub.window, ranges: f.ranges } }, bulk, headroom)
         this.counters.updatesSent++
       }
       return

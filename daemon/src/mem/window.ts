@@ -12,7 +12,7 @@
 // the owner's register ranges go one by one, at once.
 
 import { PagedMemory, PAGE_SIZE } from './paged-memory.js'
-import type { DeferredFrames, FrameSender } from './frame-sender.js'
+import { bulkWithHeadroom, type DeferredFrames, type FrameSender } from './frame-sender.js'
 import { DirtyRanges, overlapsAny, type Range } from './dirty-ranges.js'
 import { UnavailableError } from '../errors.js'
 
@@ -107,7 +107,7 @@ export class Window extends PagedMemory implements DeferredFrames {
     const link = this.link
     if (this.dirty.empty || link === null) return
     for (const f of this.dirty.takeFrames(MAX_WRITE_BYTES)) {
-      const bulk = Buffer.allocUnsafe(f.bytes)
+      const { bulk, headroom } = bulkWithHeadroom(f.bytes, f.ranges.length)
       const wseq = ++this.wseq
       let at = 0
       for (const r of f.ranges) {
@@ -117,7 +117,7 @@ export class Window extends PagedMemory implements DeferredFrames {
         this.countPages(r.offset, r.length, 1)
         at += r.length
       }
-      link.send({ write: { window: this.id, wseq, ranges: f.ranges } }, bulk)
+      link.send({ write: { window: this.id, wseq, ranges: f.ranges } }, bulk, headroom)
     }
   }
 

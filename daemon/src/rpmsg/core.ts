@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { SoclinkError } from '../errors.js'
 import { asSoclinkError } from '../virtio/virtio.js'
 import { EndpointTable, type Endpoint, type EndpointCallback } from './endpoints.js'
-import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, decodeMessage, encodeMessage } from './wire.js'
+import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, checkMessage, decodeMessage, putMessageHeader } from './wire.js'
 
 export const RPMSG_SEND_TIMEOUT_MS = 15_000
 
@@ -69,7 +69,7 @@ export interface RpmsgBusEvents {
  */
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
-interface Waiter { src: number, msg: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+interface Waiter { src: number, dst: number, payload: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
@@ -78,6 +78,8 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   lastError: SoclinkError | null = null
   private waiters: Waiter[] = []
   private armed = false
+  /** The header of the message being posted: filled and copied into a buffer per message, never allocated. */
+  private readonly header = Buffer.alloc(RPMSG_HDR_SIZE)
 
   /** One buffer, header included: 512 unless both sides negotiated more (bufsz.ts). */
   bufSize: number
@@ -124,8 +126,8 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
 
   /** Sends now or throws ERR_RPMSG_NO_BUFFER (also while earlier send()s wait, to keep order); ERR_RPMSG_SIZE if too large. */
   trySend (src: number, dst: number, payload: Uint8Array): void {
-    const msg = this.encode(src, dst, payload)
-    if (this.waiters.length > 0 || !this.post(msg)) {
+    this.check(src, dst, payload)
+    if (this.waiters.length > 0 || !this.postMessage(src, dst, payload)) {
       this.counters.noBuffer++
       throw new RpmsgError('ERR_RPMSG_NO_BUFFER', `no free rpmsg buffer to send ${src} -> ${dst}`)
     }
@@ -135,15 +137,15 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
 
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
   async send (src: number, dst: number, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
-    const msg = this.encode(src, dst, payload)
-    if (this.waiters.length === 0 && this.post(msg)) {
+    this.check(src, dst, payload)
+    if (this.waiters.length === 0 && this.postMessage(src, dst, payload)) {
       this.counters.sent++
       this.endpoints.countSent(src)
       return
     }
     const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { src, msg, resolve, reject, timer: undefined }
+      const w: Waiter = { src, dst, payload, resolve, reject, timer: undefined }
       w.timer = setTimeout(() => {
         const at = this.waiters.indexOf(w)
         if (at < 0) return
@@ -170,7 +172,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   /** Buffers may have come back: post what waits, in order; arm the callbacks while anything still waits. */
   protected pump (): void {
     for (;;) {
-      while (this.waiters.length > 0 && this.post(this.waiters[0]!.msg)) {
+      while (this.waiters.length > 0 && this.postMessage(this.waiters[0]!.src, this.waiters[0]!.dst, this.waiters[0]!.payload)) {
         const w = this.waiters.shift()!
         clearTimeout(w.timer)
         this.counters.sent++
@@ -219,13 +221,21 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
   }
 
-  private encode (src: number, dst: number, payload: Uint8Array): Uint8Array {
+  private check (src: number, dst: number, payload: Uint8Array): void {
     if (dst === RPMSG_ADDR_ANY) throw new RpmsgError('ERR_RPMSG_ADDR', `rpmsg message from ${src} has no destination`)
-    return encodeMessage(src, dst, payload, this.bufSize)
+    checkMessage(src, dst, payload.length, this.bufSize)
   }
 
-  /** Puts one encoded message into a free buffer and tells the other side; false if there is none. */
-  protected abstract post (msg: Uint8Array): boolean
+  private postMessage (src: number, dst: number, payload: Uint8Array): boolean {
+    return this.post(putMessageHeader(this.header, src, dst, payload.length), payload)
+  }
+
+  /**
+   * Writes one message into a free buffer, the 16-byte header and then the
+   * payload straight into buffer memory (both copied before it returns),
+   * and tells the other side; false if there is no free buffer.
+   */
+  protected abstract post (header: Uint8Array, payload: Uint8Array): boolean
   /** Asks to hear when buffers come back; false if some already have. */
   protected abstract arm (): boolean
   protected abstract disarm (): void

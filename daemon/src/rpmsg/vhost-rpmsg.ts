@@ -96,18 +96,19 @@ export class VhostRpmsgBus extends RpmsgBusCore {
     ch.emit('destroyed')
   }
 
-  protected post (msg: Uint8Array): boolean {
+  protected post (header: Uint8Array, payload: Uint8Array): boolean {
     const vq = this.svq
     if (vq === undefined || !this.running) return false
+    const length = header.length + payload.length
     for (let d = vq.getDesc(); d !== null; d = vq.getDesc()) {
-      if (d.readable.length > 0 || d.writableBytes < msg.length) {
+      if (d.readable.length > 0 || d.writableBytes < length) {
         this.counters.malformed++
-        this.fault(new RpmsgError('ERR_RPMSG_SIZE', `rx buffer of ${d.writableBytes} writable bytes cannot take a ${msg.length}-byte message`), 'ERR_RPMSG_SIZE')
+        this.fault(new RpmsgError('ERR_RPMSG_SIZE', `rx buffer of ${d.writableBytes} writable bytes cannot take a ${length}-byte message`), 'ERR_RPMSG_SIZE')
         vq.complete(d.head, 0)
         continue
       }
-      this.scatter(d.writable, msg)
-      vq.complete(d.head, msg.length)
+      this.scatter(d.writable, header, payload)
+      vq.complete(d.head, length)
       vq.kick()
       return true
     }
@@ -241,13 +242,22 @@ export class VhostRpmsgBus extends RpmsgBusCore {
     return out
   }
 
-  private scatter (segs: readonly Segment[], msg: Uint8Array): void {
+  /** vringh_iov_push_iotlb() of header then payload: each written where the segments put it, never joined first. */
+  private scatter (segs: readonly Segment[], header: Uint8Array, payload: Uint8Array): void {
+    this.pushAt(segs, 0, header)
+    this.pushAt(segs, header.length, payload)
+  }
+
+  /** Writes `part` at byte `pos` of the chain's writable bytes. */
+  private pushAt (segs: readonly Segment[], pos: number, part: Uint8Array): void {
     let at = 0
     for (const s of segs) {
-      if (at === msg.length) break
-      const n = Math.min(s.len, msg.length - at)
-      this.dev.write(s.addr, msg.subarray(at, at + n))
+      if (at === part.length) return
+      if (pos >= s.len) { pos -= s.len; continue }
+      const n = Math.min(s.len - pos, part.length - at)
+      this.dev.write(s.addr + pos, n === part.length ? part : part.subarray(at, at + n))
       at += n
+      pos = 0
     }
   }
 }

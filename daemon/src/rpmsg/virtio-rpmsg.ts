@@ -22,7 +22,7 @@ import { RpmsgBusCore, RpmsgChannel } from './core.js'
 import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, checkBufSize, chooseBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
 import {
-  RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_NS_ADDR,
+  RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_AS_ANNOUNCE, RPMSG_AS_ASSIGN, RPMSG_AS_FREE, RPMSG_BUF_SIZE, RPMSG_BUFS_PER_DIRECTION, RPMSG_HDR_SIZE, RPMSG_NS_ADDR,
   RPMSG_NS_DESTROY, RpmsgError, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS, decodeNsMsg, encodeAsMsg
 } from './wire.js'
 
@@ -85,14 +85,16 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
     this.freeTx.length = 0
   }
 
-  protected post (msg: Uint8Array): boolean {
+  protected post (header: Uint8Array, payload: Uint8Array): boolean {
     // Before start() has the queues (the bus is attached to its users first), nothing goes.
     if (this.stopped || this.dev.broken || this.svq === undefined) return false
     if (this.freeTx.length === 0) for (let b = this.svq.getBuf(); b !== null; b = this.svq.getBuf()) this.freeTx.push(b.token)
     const addr = this.freeTx.pop()
     if (addr === undefined) return false
-    this.pool.memory.write(addr, msg)
-    this.svq.add([{ addr, len: msg.length }], [], addr)
+    const memory = this.pool.memory
+    memory.write(addr, header)
+    memory.write(addr + RPMSG_HDR_SIZE, payload)
+    this.svq.add([{ addr, len: RPMSG_HDR_SIZE + payload.length }], [], addr)
     this.svq.kick()
     return true
   }

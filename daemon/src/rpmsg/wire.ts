@@ -114,14 +114,29 @@ export function decodeHeader (bytes: Uint8Array): RpmsgHeader {
   return { src: v.getUint32(0, true), dst: v.getUint32(4, true), reserved: v.getUint32(8, true), len: v.getUint16(12, true), flags: v.getUint16(14, true) }
 }
 
-/** Header (reserved 0, flags 0, as rpmsg_send_offchannel_raw writes it) and payload; ERR_RPMSG_SIZE if it does not fit a buffer of bufSize. */
-export function encodeMessage (src: number, dst: number, payload: Uint8Array, bufSize = RPMSG_BUF_SIZE): Uint8Array {
-  if (payload.length > bufSize - RPMSG_HDR_SIZE) {
-    throw new RpmsgError('ERR_RPMSG_SIZE', `a ${payload.length}-byte message is more than the ${bufSize - RPMSG_HDR_SIZE} bytes a buffer carries`)
+/** ERR_RPMSG_SIZE unless a `length`-byte payload fits a buffer of bufSize; ERR_RPMSG_FORMAT unless both addresses are u32. */
+export function checkMessage (src: number, dst: number, length: number, bufSize = RPMSG_BUF_SIZE): void {
+  if (length > bufSize - RPMSG_HDR_SIZE) {
+    throw new RpmsgError('ERR_RPMSG_SIZE', `a ${length}-byte message is more than the ${bufSize - RPMSG_HDR_SIZE} bytes a buffer carries`)
   }
   checkAddr('rpmsg src', src)
   checkAddr('rpmsg dst', dst)
-  // One pooled allocation per message: the header and payload as they go into the buffer.
+}
+
+/**
+ * The header of a message as rpmsg_send_offchannel_raw writes it (reserved
+ * 0, flags 0) into the first 16 bytes of `out`, which the buses keep and
+ * reuse: the payload goes into buffer memory after it, never joined to it.
+ * The caller has checked the values (checkMessage).
+ */
+export function putMessageHeader (out: Buffer, src: number, dst: number, length: number): Buffer {
+  putHeader(out, src, dst, 0, length, 0)
+  return out
+}
+
+/** Header and payload in one new buffer; ERR_RPMSG_SIZE if it does not fit a buffer of bufSize. */
+export function encodeMessage (src: number, dst: number, payload: Uint8Array, bufSize = RPMSG_BUF_SIZE): Uint8Array {
+  checkMessage(src, dst, payload.length, bufSize)
   const out = Buffer.allocUnsafe(RPMSG_HDR_SIZE + payload.length)
   putHeader(out, src, dst, 0, payload.length, 0)
   out.set(payload, RPMSG_HDR_SIZE)
