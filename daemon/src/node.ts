@@ -12,6 +12,7 @@ import { DoorbellTable } from './link/doorbells.js'
 import { newIncarnation, hex } from './link/handshake.js'
 import { wire } from './link/codec.js'
 import { DEFAULT_SESSION_LIMITS } from './link/session.js'
+import { ACK_DELAY_MS, ACK_EVERY } from './link/options.js'
 import { RegionTable } from './mem/region-table.js'
 import { Completer } from './mem/completer.js'
 import { Requester } from './mem/requester.js'
@@ -95,8 +96,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       handshakeTimeoutMs: 5000,
       reconnectMinMs: 100,
       reconnectMaxMs: settings.reconnectMaxMs,
-      ackEvery: 256,
-      ackDelayMs: 5,
+      ackEvery: ACK_EVERY,
+      ackDelayMs: ACK_DELAY_MS,
       limits: { ...DEFAULT_SESSION_LIMITS, maxReplayBytes: settings.maxReplayBytes },
       mask: settings.linkMask,
       features: settings.linkEncoding === 'compact' ? wire.Feature.FEATURE_COMPACT : 0,

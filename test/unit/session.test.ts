@@ -287,3 +287,16 @@ t.test('the replay buffer is bounded: ReplayOverflowError', async (t) => {
   t.equal(a.lastSent, 5, 'room again once acked; seqs continue without a hole')
   t.same(deliver(b, a.drain()).map((d) => d.frame.seq), [5])
 })
+
+t.test('onlyOrdered: write-order confirmations alone may wait for the next packet; anything else may not', async (t) => {
+  const { a } = pair()
+  t.notOk(a.onlyOrdered, 'nothing queued')
+  a.send({ ordered: { window: 1, wseq: 3 } })
+  a.send({ ordered: { window: 2, wseq: 9 } })
+  t.ok(a.onlyOrdered, 'two Ordered')
+  a.send({ update: { window: 1, offset: 0, length: 1 } }, Uint8Array.of(1))
+  t.notOk(a.onlyOrdered, 'an Update queued behind them goes, and takes them along')
+  a.drain()
+  a.send({ doorbell: { target: 'x', value: 1 } })
+  t.notOk(a.onlyOrdered, 'a doorbell')
+})

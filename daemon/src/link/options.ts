@@ -6,6 +6,10 @@ import type { SessionLimits } from './session.js'
 
 export type Role = soclink.link.v1.Role
 
+/** Bare acks go after this many frames owed, or from a tick of this period while any are owed. */
+export const ACK_EVERY = 256
+export const ACK_DELAY_MS = 5
+
 export interface LinkOptions {
   /** This daemon's node name. */
   name: string

@@ -67,7 +67,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private readonly opts: LinkOptions
   private session: LinkSession | null = null
   private ws: WebSocket | null = null
-  private readonly turn = new TurnFlush(() => { this.transmit() })
+  private readonly turn = new TurnFlush(() => { this.transmit(false) })
   /** Sources of combined writes, in the order they first wrote since the last ordering point. */
   private readonly deferred = new DeferredQueue()
   /** Features in use on the current connection (wire.Feature bits). */
@@ -147,14 +147,24 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   /** Sends everything queued now (before a wait, a heartbeat, the end of a handshake). */
   flush (): void {
-    this.transmit()
+    this.transmit(true)
   }
 
-  private transmit (): void {
+  /**
+   * Sends what is queued. `eager` false (the turn's flushes): a turn that
+   * queued nothing but acks (below ackEvery) and write-order confirmations
+   * sends no packet for them; the next packet or the ack tick carries them.
+   * A round trip through two daemons so makes two packets fewer.
+   */
+  private transmit (eager: boolean): void {
     if (this.deferred.pending && this.session !== null) this.materialize()
     const s = this.session
     const ws = this.ws
     if (s === null || ws === null || ws.readyState !== WebSocket.OPEN || this.state !== 'up') return
+    if (!eager && (!s.pending || s.onlyOrdered) && s.owedAcks < this.opts.ackEvery) {
+      if (s.owesAck || s.pending) this.startAckTick()
+      return
+    }
     for (const p of s.drain()) {
       ws.send(p)
       this.counters.packetsOut++
@@ -360,11 +370,15 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    */
   private scheduleAck (s: LinkSession): void {
     if (s.pending || s.owedAcks >= this.opts.ackEvery) { this.turn.schedule(); return }
+    this.startAckTick()
+  }
+
+  private startAckTick (): void {
     if (this.ackTimer === null) this.ackTimer = setInterval(() => { this.ackTick() }, this.opts.ackDelayMs)
   }
 
   private ackTick (): void {
-    if (this.session?.owesAck === true) { this.flush(); return }
+    if (this.session?.owesAck === true || this.session?.pending === true) { this.flush(); return }
     if (this.ackTimer !== null) { clearInterval(this.ackTimer); this.ackTimer = null }
   }
 

@@ -82,6 +82,16 @@ export class LinkSession {
   get lastSent (): number { return this.txSeq }
   /** True when frames wait for drain(). */
   get pending (): boolean { return this.outbox.length > 0 }
+  /**
+   * True when what waits for drain() is only write-order confirmations
+   * (Ordered): nobody waits on them, so they may wait, as acks do, for the
+   * next packet or the ack tick.
+   */
+  get onlyOrdered (): boolean {
+    for (const o of this.outbox) if (o.frame.ordered == null) return false
+    return this.outbox.length > 0
+  }
+
   /** True when the peer is owed an acknowledgement. */
   get owesAck (): boolean { return this.rxSeq > this.ackSent }
   get owedAcks (): number { return this.rxSeq - this.ackSent }
