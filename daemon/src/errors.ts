@@ -76,3 +76,17 @@ export class BusyError extends SoclinkError {
     super('ERR_BUSY', message)
   }
 }
+
+/** A request that would take this daemon past one of its limits (a setting names each). */
+export class LimitError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_LIMIT', message)
+  }
+}
+
+/** A region a role made for its hardware model (system memory, a BAR, a config space): only the role removes it. */
+export class InternalRegionError extends SoclinkError {
+  constructor (name: string) {
+    super('ERR_REGION_INTERNAL', `region ${name} belongs to this daemon's hardware model; it goes when its role stops it, not by DELETE`)
+  }
+}

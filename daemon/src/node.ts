@@ -18,7 +18,7 @@ import { Completer } from './mem/completer.js'
 import { Requester } from './mem/requester.js'
 import type { Window, WindowSpec } from './mem/window.js'
 import type { Settings } from './config/settings.js'
-import { UnavailableError } from './errors.js'
+import { LimitError, UnavailableError } from './errors.js'
 import { PcieEndpointRole } from './roles/pcie-ep.js'
 import { PcieRootComplexRole } from './roles/pcie-rc.js'
 import { NtbBoardRole } from './roles/ntb-board.js'
@@ -60,7 +60,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   readonly incarnation = newIncarnation()
   readonly startedAt = Date.now()
   readonly links: LinkTable
-  readonly regions = new RegionTable()
+  readonly regions: RegionTable
   readonly completer: Completer
   readonly requester: Requester
   readonly doorbells = new DoorbellTable()
@@ -84,6 +84,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     this.settings = settings
     this.logger = logger
     this.rpmsg = settings.role === 'ntb' ? null : new RpmsgDriverTable()
+    this.regions = new RegionTable({ maxSize: settings.maxRegionSize, maxTotal: settings.maxRegionMemory })
     this.links = new LinkTable({
       name: settings.name,
       role: ROLE_WIRE[settings.role] ?? wire.Role.ROLE_UNSPECIFIED,
@@ -93,7 +94,9 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       deadAfterMs: settings.deadAfterMs,
       resumeWindowMs: settings.resumeWindowMs,
       maxPayload: settings.maxPayload,
-      handshakeTimeoutMs: 5000,
+      handshakeTimeoutMs: settings.handshakeTimeoutMs,
+      maxPreAuthBytes: settings.maxPreAuthBytes,
+      maxPeers: settings.maxPeers,
       reconnectMinMs: 100,
       reconnectMaxMs: settings.reconnectMaxMs,
       ackEvery: ACK_EVERY,
@@ -152,7 +155,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   /** Listens for peers, dials the configured ones, creates configured objects. */
   async start (): Promise<void> {
     const s = this.settings
-    for (const r of s.regions) this.regions.create(r.name, r.size)
+    for (const r of s.regions) this.regions.createUser(r.name, r.size)
     for (const d of s.doorbells) this.doorbells.declare(d)
     if (this.rpmsg !== null && s.rpmsgSample) loadRpmsgSample(this.rpmsg, this.logger)
     if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
@@ -169,7 +172,10 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     await this.links.close(reason)
   }
 
+  /** An operator's window (POST /v1/windows, the windows setting); at most maxWindows in all (ERR_LIMIT). */
   openWindow (spec: WindowSpec): Window {
+    const max = this.settings.maxWindows
+    if (this.requester.size >= max) throw new LimitError(`${this.requester.size} windows are open: maxWindows is ${max}; close one first`)
     return this.requester.open(spec)
   }
 

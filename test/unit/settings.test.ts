@@ -39,6 +39,17 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     reconnectMaxMs: 2000,
     maxPayload: 67108864,
     maxReplayBytes: 67108864,
+    handshakeTimeoutMs: 5000,
+    maxPreAuthBytes: 65536,
+    maxBodyBytes: 65536,
+    maxPeers: 64,
+    maxWindows: 1024,
+    maxRegionSize: 1073741824,
+    maxRegionMemory: 4294967296,
+    maxGatewayBufferedBytes: 16777216,
+    gatewayStallMs: 30000,
+    maxEndpointsPerConnection: 1024,
+    maxEndpoints: 8192,
     linkEncoding: 'compact',
     linkMask: 'zero',
     regions: [],
@@ -93,6 +104,17 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['reconnectMaxMs', '--reconnect-max-ms', 'SOCLINK_RECONNECT_MAX_MS', 77],
     ['maxPayload', '--max-payload', 'SOCLINK_MAX_PAYLOAD', 4096],
     ['maxReplayBytes', '--max-replay-bytes', 'SOCLINK_MAX_REPLAY_BYTES', 8192],
+    ['handshakeTimeoutMs', '--handshake-timeout-ms', 'SOCLINK_HANDSHAKE_TIMEOUT_MS', 750],
+    ['maxPreAuthBytes', '--max-pre-auth-bytes', 'SOCLINK_MAX_PRE_AUTH_BYTES', 8192],
+    ['maxBodyBytes', '--max-body-bytes', 'SOCLINK_MAX_BODY_BYTES', 4096],
+    ['maxPeers', '--max-peers', 'SOCLINK_MAX_PEERS', 3],
+    ['maxWindows', '--max-windows', 'SOCLINK_MAX_WINDOWS', 5],
+    ['maxRegionSize', '--max-region-size', 'SOCLINK_MAX_REGION_SIZE', 65536],
+    ['maxRegionMemory', '--max-region-memory', 'SOCLINK_MAX_REGION_MEMORY', 131072],
+    ['maxGatewayBufferedBytes', '--max-gateway-buffered-bytes', 'SOCLINK_MAX_GATEWAY_BUFFERED_BYTES', 1048576],
+    ['gatewayStallMs', '--gateway-stall-ms', 'SOCLINK_GATEWAY_STALL_MS', 900],
+    ['maxEndpointsPerConnection', '--max-endpoints-per-connection', 'SOCLINK_MAX_ENDPOINTS_PER_CONNECTION', 7],
+    ['maxEndpoints', '--max-endpoints', 'SOCLINK_MAX_ENDPOINTS', 9],
     ['linkEncoding', '--link-encoding', 'SOCLINK_LINK_ENCODING', 'protobuf'],
     ['linkMask', '--link-mask', 'SOCLINK_LINK_MASK', 'random'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
@@ -118,6 +140,21 @@ t.test('peers: repeatable, normalized to ws:// URLs with /v1/link', async (t) =>
     ['ws://10.0.0.1:7400/v1/link', 'ws://10.0.0.2:7400/v1/link'], 'comma-separated in the environment')
   t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - host1:7400\n' }).peers, ['ws://host1:7400/v1/link'])
   t.same(load(['--peer', 'a:1'], { SOCLINK_PEERS: 'b:2' }).peers, ['ws://a:1/v1/link'], 'a flag replaces the list')
+})
+
+t.test('peer URLs: what a dialer can use, and no more than maxPeers', async (t) => {
+  for (const bad of ['ws://user:pw@host:1', 'ws://host:1/v1/link?x=1', 'ws://host:1/#frag', 'ws://a b:1', 'ws://-:1', 'http://host:1', 'ws://' + 'a'.repeat(3000) + ':1']) {
+    t.throws(() => load(['--peer', bad]), CONFIG_ERROR, `--peer ${bad.slice(0, 40)}`)
+  }
+  t.same(load(['--peer', 'host_1:7400', '--peer', '[::1]:7400']).peers, ['ws://host_1:7400/v1/link', 'ws://[::1]:7400/v1/link'])
+  t.throws(() => load(['--peer', 'a:1', '--peer', 'b:1', '--max-peers', '1']), CONFIG_ERROR, 'more peers configured than maxPeers')
+})
+
+t.test('limits are bounded themselves', async (t) => {
+  t.throws(() => load(['--max-pre-auth-bytes', '10']), CONFIG_ERROR, 'a pre-auth limit too small for a handshake')
+  t.throws(() => load(['--handshake-timeout-ms', '0']), CONFIG_ERROR)
+  t.throws(() => load(['--max-endpoints', '0']), CONFIG_ERROR)
+  t.equal(load(['--max-region-size', '2G']).maxRegionSize, 2 ** 31)
 })
 
 t.test('regions and doorbells', async (t) => {

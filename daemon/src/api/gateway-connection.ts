@@ -5,6 +5,15 @@
 // How it reads and writes depends on the protocol version the handshake
 // chose: one protobuf message per WebSocket message (version 1,
 // gateway-output.ts) or batches of records (version 2, gateway-batches.ts).
+//
+// Bounds (GatewayLimits, from the settings): the endpoints it may own, and
+// all connections together (ERR_RPMSG_LIMIT); and what waits to be written
+// to it. Once more than maxBufferedBytes wait (replies are never dropped),
+// the gateway stops reading the application, so its requests wait in TCP
+// and make no more replies; it reads again once half of that is written.
+// An application that stays over the bound for stallMs is disconnected:
+// Error ERR_RPMSG_SLOW_READER, close 1008 with that reason, and the socket
+// terminated CLOSE_GRACE_MS later if the close handshake has not ended.
 
 import type { RawData } from 'ws'
 import { soclink } from '../../../proto/gen/rpmsg.js'
@@ -14,7 +23,7 @@ import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
 import { V2Output } from './gateway-batches.js'
-import { OPEN, rpmsgWire, V1Output, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
+import { CLOSED, OPEN, rpmsgWire, V1Output, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
 
 export { rpmsgWire, type GatewaySocket } from './gateway-output.js'
 const State = soclink.rpmsg.v1.EndpointState.State
@@ -26,6 +35,24 @@ export const ENDPOINT_QUEUE_BYTES = 1024 * 1024
 export const CONNECTION_QUEUE_BYTES = 4 * 1024 * 1024
 /** Sends of one connection that may wait for a buffer at once (each holds its payload). */
 export const MAX_WAITING_SENDS = 1024
+/** How long a disconnected slow reader has to end the close handshake before its socket is terminated. */
+export const CLOSE_GRACE_MS = 1000
+
+/** Bounds of every connection (settings maxEndpointsPerConnection, maxEndpoints, maxGatewayBufferedBytes, gatewayStallMs). */
+export interface GatewayLimits {
+  endpointsPerConnection: number
+  endpoints: number
+  bufferedBytes: number
+  stallMs: number
+}
+
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { endpointsPerConnection: 1024, endpoints: 8192, bufferedBytes: 16 * 1024 * 1024, stallMs: 30_000 }
+
+/** What the connections of one gateway share: their limits, and the endpoints they own together. */
+export interface GatewayBudget {
+  readonly limits: GatewayLimits
+  endpoints: number
+}
 
 export type GatewayVersion = 1 | 2
 
@@ -63,6 +90,11 @@ export class RpmsgGatewayConnection {
   private closed = false
   /** Version 2: reading is paused while too many sends wait. */
   private paused = false
+  /** Over limits.bufferedBytes since then (Date.now()): reading is paused; null while under. */
+  private fullSince: number | null = null
+  private fullTimer: NodeJS.Timeout | null = null
+  /** Whether socket.pause() is in force (either reason). */
+  private socketPaused = false
 
   private readonly out: GatewayOutput
   /** Version 2: its reader, and its writer (which numbers the SENDs). */
@@ -73,7 +105,7 @@ export class RpmsgGatewayConnection {
 
   /** `bus` gives the gateway's bus now, if any. */
   constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null,
-    readonly version: GatewayVersion = 1) {
+    readonly version: GatewayVersion = 1, private readonly budget: GatewayBudget = { limits: DEFAULT_GATEWAY_LIMITS, endpoints: 0 }) {
     const admit = (ept: GatewayEndpoint, n: number): boolean => this.admit(ept, n)
     if (version === 2) {
       this.reader = new BatchReader('client')
@@ -89,7 +121,12 @@ export class RpmsgGatewayConnection {
     if (this.closed) return
     if (!isBinary) { this.refuse('ERR_RPMSG_FORMAT', 'malformed client message: text messages are not accepted'); return }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
-    if (this.reader !== null) { this.onBatch(this.reader, bytes); return }
+    if (this.reader !== null) { this.onBatch(this.reader, bytes); this.checkBuffered(); return }
+    this.onV1Message(bytes)
+    this.checkBuffered()
+  }
+
+  private onV1Message (bytes: Buffer): void {
     let msg
     try {
       msg = rpmsgWire.ClientMessage.decode(bytes)
@@ -138,10 +175,50 @@ export class RpmsgGatewayConnection {
     controls.length = 0
     this.out.end()
     // Back-pressure, not refusal: while too many sends wait, the application's next batches wait in TCP.
-    if (this.waiting >= MAX_WAITING_SENDS && !this.paused && this.socket.pause !== undefined) {
+    if (this.waiting >= MAX_WAITING_SENDS && !this.paused) {
       this.paused = true
-      this.socket.pause()
+      this.syncReading()
     }
+  }
+
+  /** Back-pressure on what waits to be written: reading stops past the bound (and the stall clock starts). */
+  private checkBuffered (): void {
+    if (this.closed || this.fullSince !== null || this.out.buffered() <= this.budget.limits.bufferedBytes) return
+    this.fullSince = Date.now()
+    this.syncReading()
+    // ws says nothing when its buffer drains: look a few times per stall period while over.
+    const every = Math.max(10, Math.min(250, this.budget.limits.stallMs / 4))
+    this.fullTimer = setInterval(() => { this.whileFull() }, every)
+  }
+
+  private whileFull (): void {
+    if (this.closed || this.fullSince === null) { this.stopFullTimer(); return }
+    const limit = this.budget.limits
+    if (this.out.buffered() <= limit.bufferedBytes / 2) {
+      this.stopFullTimer()
+      this.fullSince = null
+      this.syncReading()
+      return
+    }
+    if (Date.now() - this.fullSince < limit.stallMs) return
+    this.stopFullTimer()
+    this.refuse('ERR_RPMSG_SLOW_READER', `the application read nothing of the ${this.out.buffered()} bytes waiting for it (over ${limit.bufferedBytes}) for ${limit.stallMs} ms`)
+    const socket = this.socket
+    setTimeout(() => { if (socket.readyState !== CLOSED) socket.terminate?.() }, CLOSE_GRACE_MS).unref()
+  }
+
+  private stopFullTimer (): void {
+    if (this.fullTimer !== null) clearInterval(this.fullTimer)
+    this.fullTimer = null
+  }
+
+  /** socket.pause() while any reason holds (too many waiting sends, too much to write), resume() when none does. */
+  private syncReading (): void {
+    const pause = !this.closed && (this.paused || this.fullSince !== null)
+    if (pause === this.socketPaused) return
+    this.socketPaused = pause
+    if (pause) this.socket.pause?.()
+    else this.socket.resume?.()
   }
 
   /** Bad input: one Error, then the socket is closed and the connection's endpoints go. */
@@ -161,8 +238,10 @@ export class RpmsgGatewayConnection {
   close (): void {
     if (this.closed) return
     this.closed = true
+    this.stopFullTimer()
     this.out.close()
     for (const ept of this.endpoints.values()) ept.destroy()
+    this.budget.endpoints -= this.endpoints.size
     this.endpoints.clear()
   }
 
@@ -207,6 +286,7 @@ export class RpmsgGatewayConnection {
         ept.attach(bus)
       } catch (err) {
         this.endpoints.delete(ept.addr)
+        this.budget.endpoints--
         this.send({ endpointState: { addr: ept.addr, state: State.STATE_DESTROYED, reason: `cannot be made again on the new rpmsg bus: ${messageOf(err)}` } })
         continue
       }
@@ -254,10 +334,20 @@ export class RpmsgGatewayConnection {
       this.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
       return
     }
+    const limit = this.budget.limits
+    if (this.endpoints.size >= limit.endpointsPerConnection) {
+      this.error(requestId, 'ERR_RPMSG_LIMIT', `this connection owns ${this.endpoints.size} endpoints: maxEndpointsPerConnection is ${limit.endpointsPerConnection}`)
+      return
+    }
+    if (this.budget.endpoints >= limit.endpoints) {
+      this.error(requestId, 'ERR_RPMSG_LIMIT', `the gateway's connections own ${this.budget.endpoints} endpoints: maxEndpoints is ${limit.endpoints}`)
+      return
+    }
     try {
       const ept = GatewayEndpoint.create(bus, { name: req.name ?? '', addr: req.addr ?? 0, announce: req.announce === true },
-        (e, src, payload) => { this.received(e, src, payload) })
+        (e, src, payload) => { this.received(e, src, payload) }, this)
       this.endpoints.set(ept.addr, ept)
+      this.budget.endpoints++
       this.send({ endpointCreated: { requestId, addr: ept.addr, maxPayload: bus.maxPayload } })
     } catch (err) {
       this.error(requestId, codeOf(err), messageOf(err))
@@ -271,6 +361,7 @@ export class RpmsgGatewayConnection {
       return
     }
     this.endpoints.delete(addr)
+    this.budget.endpoints--
     ept.destroy()
   }
 
@@ -316,7 +407,7 @@ export class RpmsgGatewayConnection {
     this.waiting--
     if (this.paused && this.waiting <= MAX_WAITING_SENDS / 2) {
       this.paused = false
-      this.socket.resume?.()
+      this.syncReading()
     }
   }
 

@@ -36,17 +36,21 @@ export class GatewayEndpoint {
   private plain: Endpoint | null = null
   private channel: RpmsgChannel | null = null
 
-  private constructor (private at: number, readonly name: string, readonly announce: boolean, private readonly deliver: Delivery) {}
+  private constructor (private at: number, readonly name: string, readonly announce: boolean, private readonly deliver: Delivery, private readonly queue: object) {}
 
-  /** A new endpoint on `bus`; addr RPMSG_ADDR_ANY takes the lowest free from 1024. */
-  static create (bus: RpmsgBusCore, req: GatewayEndpointRequest, deliver: Delivery): GatewayEndpoint {
+  /**
+   * A new endpoint on `bus`; addr RPMSG_ADDR_ANY takes the lowest free from
+   * 1024. Its waiting sends go in the bus's queue `queue` (its connection:
+   * buffers are shared round-robin between connections, core.ts).
+   */
+  static create (bus: RpmsgBusCore, req: GatewayEndpointRequest, deliver: Delivery, queue: object = {}): GatewayEndpoint {
     if (req.announce) {
       if (!(bus instanceof VhostRpmsgBus)) {
         throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', 'only the vhost side (an ep) announces endpoints; create a plain endpoint and use the channel events')
       }
       if (req.addr !== RPMSG_ADDR_ANY) throw new RpmsgError('ERR_RPMSG_ADDR', 'an announced endpoint takes its address from 1024 up: addr must be 0xffffffff')
     }
-    const ept = new GatewayEndpoint(req.addr, req.name, req.announce, deliver)
+    const ept = new GatewayEndpoint(req.addr, req.name, req.announce, deliver, queue)
     ept.make(bus)
     return ept
   }
@@ -99,7 +103,7 @@ export class GatewayEndpoint {
   /** rpmsg_send() from this endpoint: waits up to timeoutMs for a buffer, in FIFO order with the bus's other waiting sends. */
   async send (dst: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
     if (this.onBus === null) throw new RpmsgError('ERR_RPMSG_DETACHED', `rpmsg endpoint ${this.addr} has no bus now; it comes back with the next one`)
-    await this.onBus.send(this.addr, dst, payload, { timeoutMs })
+    await this.onBus.send(this.addr, dst, payload, { timeoutMs, queue: this.queue })
     this.counters.sent++
   }
 

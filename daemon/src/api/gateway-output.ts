@@ -18,9 +18,12 @@ export interface GatewaySocket {
   /** Stop and start reading the application's messages (version 2's back-pressure on sends). */
   pause? (): void
   resume? (): void
+  /** Destroy the socket at once (a slow reader that does not end the close handshake). */
+  terminate? (): void
 }
 
 export const OPEN = 1
+export const CLOSED = 3
 
 /** The overflow policy: whether a Received message of `bytes` for `ept` may be queued (else it is dropped and counted). */
 export type Admit = (ept: GatewayEndpoint, bytes: number) => boolean

@@ -29,7 +29,7 @@
 // Flow control
 //   Send with timeout_ms 0 is rpmsg_trysend(): a full ring answers Error
 //   ERR_RPMSG_NO_BUFFER at once. With a timeout it is rpmsg_send(): the
-//   bus's FIFO of waiting sends holds it until a buffer comes back (Sent) or
+//   connection's FIFO of waiting sends on the bus holds it until a buffer comes back (Sent) or
 //   the time is up (ERR_RPMSG_TIMEOUT); a trySend never overtakes a waiting
 //   send, so one connection's messages leave in the order they came and an
 //   application can keep many in flight. A version 1 connection may have at
@@ -63,6 +63,15 @@
 //   accepted again. Replies, channel events, EndpointBound and EndpointState
 //   are never dropped.
 //
+// Limits
+//   A connection owns at most maxEndpointsPerConnection endpoints, and all of
+//   them together maxEndpoints: CreateEndpoint beyond answers
+//   ERR_RPMSG_LIMIT. While more than maxGatewayBufferedBytes wait to be
+//   written to an application, the gateway stops reading it; past
+//   gatewayStallMs so, it is disconnected (close 1008 ERR_RPMSG_SLOW_READER).
+//   Sends waiting for a buffer are served round-robin between connections
+//   (rpmsg/core.ts), so one application's backlog does not hold up another's.
+//
 // A text message, or a binary one that does not decode to a ClientMessage
 // with a body, answers Error ERR_RPMSG_FORMAT and closes the socket with
 // code 1008. A daemon whose role runs no rpmsg (the NTB board) answers
@@ -74,7 +83,7 @@ import type { SoclinkNode } from '../node.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
-import { RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import { DEFAULT_GATEWAY_LIMITS, RpmsgGatewayConnection, rpmsgWire, type GatewayBudget, type GatewayConnectionView, type GatewayLimits, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
 import { RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { errorReplies, noFields } from './schemas.js'
@@ -95,8 +104,11 @@ export class RpmsgGateway {
   private offBus: () => void = () => {}
   private readonly connections = new Set<RpmsgGatewayConnection>()
   private nextId = 1
+  /** The limits every connection keeps, and the endpoints they own together. */
+  private readonly budget: GatewayBudget
 
-  constructor (private readonly source: BusSource) {
+  constructor (private readonly source: BusSource, limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS) {
+    this.budget = { limits, endpoints: 0 }
     // prepend: the gateway's endpoints take their addresses back before other listeners make channels.
     source.table.prependListener('attached', (bus) => { if (this.current === null) this.follow(bus) })
     source.table.on('detached', (bus) => { if (bus === this.current) this.lose(bus) })
@@ -112,7 +124,7 @@ export class RpmsgGateway {
   }
 
   connect (socket: GatewaySocket, client: string, version: GatewayVersion = 1): RpmsgGatewayConnection {
-    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version)
+    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version, this.budget)
     this.connections.add(conn)
     return conn
   }
@@ -185,7 +197,13 @@ export function rpmsgGateway (node: SoclinkNode): RpmsgGateway | null {
   if (gw !== undefined) return gw
   const table = node.rpmsg
   if (table === null) return null
-  gw = new RpmsgGateway({ table, running: () => table.attachedBuses().map((a) => a.bus) })
+  const s = node.settings
+  gw = new RpmsgGateway({ table, running: () => table.attachedBuses().map((a) => a.bus) }, {
+    endpointsPerConnection: s.maxEndpointsPerConnection,
+    endpoints: s.maxEndpoints,
+    bufferedBytes: s.maxGatewayBufferedBytes,
+    stallMs: s.gatewayStallMs
+  })
   gateways.set(node, gw)
   return gw
 }

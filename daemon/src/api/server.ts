@@ -9,6 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
 import { installErrorHandling } from './errors.js'
+import { boundRequestStrings } from './bounded-strings.js'
 import { addSharedSchemas } from './schemas.js'
 import { nodeRoutes } from './routes/node.js'
 import { regionRoutes } from './routes/regions.js'
@@ -53,11 +54,15 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   const compilers = lazyCompilers(options.schemaCode ?? { store: new SchemaCodeStore(BUILT_SCHEMA_DIR), mode: 'read' })
   const app = Fastify({
     loggerInstance: logger,
+    // JSON bodies; the memory routes' octet-stream bodies have their own limit (memory.ts).
+    bodyLimit: node.settings.maxBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     schemaController: { compilersFactory: compilers.compilersFactory }
   })
   compilersOf.set(app, compilers)
   installErrorHandling(app)
+  // Before any route, so the checks, the saved code and /docs all see the bounds.
+  app.addHook('onRoute', (route) => { boundRequestStrings(route.schema) })
   addSharedSchemas(app)
   addPcieSchemas(app)
   addNtbSchemas(app)

@@ -31,6 +31,17 @@ export interface Settings {
   reconnectMaxMs: number
   maxPayload: number
   maxReplayBytes: number
+  handshakeTimeoutMs: number
+  maxPreAuthBytes: number
+  maxBodyBytes: number
+  maxPeers: number
+  maxWindows: number
+  maxRegionSize: number
+  maxRegionMemory: number
+  maxGatewayBufferedBytes: number
+  gatewayStallMs: number
+  maxEndpointsPerConnection: number
+  maxEndpoints: number
   linkEncoding: 'compact' | 'protobuf'
   linkMask: 'zero' | 'random'
   regions: RegionSetting[]
@@ -77,6 +88,17 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
   maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
+  handshakeTimeoutMs: { kind: 'int', range: [100, 600_000], doc: 'links: time from connect to an authenticated link; an acceptor closes the connection then, whatever it is doing (default 5000)' },
+  maxPreAuthBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'links: bytes a connection may send before it has authenticated (the handshake frames are a few hundred); more and it is cut off (default 64K)' },
+  maxBodyBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'control API: largest JSON request body (default 64K; memory PUTs have their own 16M limit)' },
+  maxPeers: { kind: 'int', range: [1, 1_000_000], doc: 'peers this daemon may dial (configured and POST /v1/peers; default 64)' },
+  maxWindows: { kind: 'int', range: [1, 1_000_000], doc: 'windows this daemon may have open on peers\' regions (default 1024)' },
+  maxRegionSize: { kind: 'size', range: [4096, Number.MAX_SAFE_INTEGER], doc: 'largest region POST /v1/regions or the regions setting may create (default 1G)' },
+  maxRegionMemory: { kind: 'size', range: [4096, Number.MAX_SAFE_INTEGER], doc: 'the sizes of every region POST /v1/regions and the regions setting create, added up (default 4G; regions are sparse, so this bounds their memory)' },
+  maxGatewayBufferedBytes: { kind: 'size', range: [65536, 1 << 30], doc: 'rpmsg gateway: bytes waiting to be written to one application; past it the gateway stops reading that application (default 16M)' },
+  gatewayStallMs: { kind: 'int', range: [100, 3_600_000], doc: 'rpmsg gateway: how long an application may stay past maxGatewayBufferedBytes before it is disconnected (close 1008 ERR_RPMSG_SLOW_READER; default 30000)' },
+  maxEndpointsPerConnection: { kind: 'int', range: [1, 1_000_000], doc: 'rpmsg gateway: endpoints one application connection may own (default 1024)' },
+  maxEndpoints: { kind: 'int', range: [1, 1_000_000], doc: 'rpmsg gateway: endpoints all application connections of this daemon may own together (default 8192)' },
   linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
   linkMask: { kind: 'linkMask', doc: 'the WebSocket masking key of links this daemon dials: zero (default: RFC 6455 §5.3 masking with an all-zero key, so frames go out without a masked copy) or random (a fresh key per frame, for links through HTTP intermediaries)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
@@ -111,6 +133,17 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   reconnectMaxMs: 2000,
   maxPayload: 64 * 1024 * 1024,
   maxReplayBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5000,
+  maxPreAuthBytes: 64 * 1024,
+  maxBodyBytes: 64 * 1024,
+  maxPeers: 64,
+  maxWindows: 1024,
+  maxRegionSize: 1024 * 1024 * 1024,
+  maxRegionMemory: 4 * 1024 * 1024 * 1024,
+  maxGatewayBufferedBytes: 16 * 1024 * 1024,
+  gatewayStallMs: 30_000,
+  maxEndpointsPerConnection: 1024,
+  maxEndpoints: 8192,
   linkEncoding: 'compact',
   linkMask: 'zero',
   regions: [],
@@ -192,6 +225,7 @@ export function loadSettings (src: Sources): Loaded {
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
   s.peers = s.peers.map(normalizePeerUrl)
+  if (s.peers.length > s.maxPeers) throw new ConfigError(`${s.peers.length} peers to dial: more than maxPeers (${s.maxPeers})`)
   return { kind: 'run', settings: s }
 }
 

@@ -173,6 +173,15 @@ export function normalizePeerUrl (s: string): string {
   } catch {
     throw new ConfigError(`peer ${JSON.stringify(s)} is not a ws:// URL or HOST:PORT`)
   }
+  // What a dialer can use and nothing else: a host (name, IPv4 or [IPv6]) and a port; no credentials, query or fragment.
+  const bad = (why: string): ConfigError => new ConfigError(`peer ${JSON.stringify(s.length > 100 ? s.slice(0, 100) + '...' : s)}: ${why}`)
+  if (s.length > 2048) throw bad('longer than 2048 characters')
+  if (u.username !== '' || u.password !== '') throw bad('a link URL carries no user or password (links authenticate with the secret)')
+  if (u.search !== '' || u.hash !== '') throw bad('a link URL has no query or fragment')
+  if (!(HOST_NAME.test(u.hostname) && u.hostname.length <= 253) && !/^\[[0-9a-f:.]+\]$/.test(u.hostname)) throw bad(`${JSON.stringify(u.hostname)} is not a host name or address`)
   if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/link'
   return u.toString()
 }
+
+/** A DNS name or an IPv4 address, labels of letters, digits, '-' and '_' (compose service names). */
+const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/

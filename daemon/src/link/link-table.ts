@@ -1,18 +1,28 @@
 // Every link of one daemon: the listening socket that accepts peers (the
 // acceptor side of the handshake lives here), the peers this daemon dials,
 // and one PeerLink per peer name. Upper layers subscribe to its events.
+//
+// Before a connection has authenticated it may send maxPreAuthBytes in all
+// (the handshake's Hello is a few hundred bytes), counted on the TCP socket
+// as they arrive, so a large frame is cut off long before ws has buffered
+// it (maxPayload applies only once the link is up); and at the handshake
+// timeout the connection is closed whatever it is doing: a Goodbye, then
+// terminated CLOSE_GRACE_MS later if the close handshake has not ended.
 
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from './ws.js'
 import { decodePacket, encodePacket, wire } from './codec.js'
 import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
-import { FrameError, NotFoundError } from '../errors.js'
+import { FrameError, LimitError, NotFoundError } from '../errors.js'
 
 export const LINK_PATH = '/v1/link'
+/** How long a refused connection has to end the close handshake before it is terminated. */
+export const CLOSE_GRACE_MS = 1000
 const Code = wire.Goodbye.Code
 
 export class LinkTable extends EventEmitter<PeerLinkEvents> {
@@ -37,7 +47,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
         return
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws) })
+      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket, head.length) })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -47,8 +57,9 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     return server.address() as AddressInfo
   }
 
-  /** Adds a peer this daemon dials and keeps redialing. */
+  /** Adds a peer this daemon dials and keeps redialing; at most maxPeers (ERR_LIMIT). */
   dial (url: string): PeerLink {
+    if (this.dialers.length >= this.opts.maxPeers) throw new LimitError(`${this.dialers.length} peers are dialed: maxPeers is ${this.opts.maxPeers}; DELETE /v1/peers/:peer one first`)
     const link = new PeerLink(this.opts, { url, claim: (l, name) => this.claim(l, name) })
     this.adopt(link)
     this.dialers.push(link)
@@ -74,6 +85,22 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     return out
   }
 
+  /**
+   * Stops dialing a peer (by name, or by its dial URL while it has none),
+   * closes its link and forgets it. An accepted peer is closed and forgotten
+   * too; it may dial again.
+   */
+  forget (ref: string, reason: string): PeerLink {
+    const link = this.byName.get(ref) ?? this.dialers.find((d) => d.url === ref)
+    if (link === undefined) throw new NotFoundError('peer', ref)
+    link.close(reason)
+    link.removeAllListeners()
+    if (this.byName.get(link.name) === link) this.byName.delete(link.name)
+    const at = this.dialers.indexOf(link)
+    if (at >= 0) this.dialers.splice(at, 1)
+    return link
+  }
+
   private claim (link: PeerLink, name: string): boolean {
     const other = this.byName.get(name)
     if (other !== undefined && other !== link) return false
@@ -90,16 +117,30 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   }
 
   /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */
-  private acceptSocket (ws: WebSocket): void {
+  private acceptSocket (ws: WebSocket, socket: Duplex, headBytes: number): void {
     this.pending.add(ws)
     const hs = new AcceptorHandshake(this.opts)
-    const timer = setTimeout(() => { refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
-    const done = (): void => { clearTimeout(timer); this.pending.delete(ws) }
+    let received = headBytes
+    const count = (chunk: Buffer): void => {
+      received += chunk.length
+      if (received <= this.opts.maxPreAuthBytes) return
+      this.opts.logger.warn(`cut off a peer that sent over ${this.opts.maxPreAuthBytes} bytes before authenticating`)
+      socket.off('data', count)
+      ws.terminate()
+    }
+    socket.on('data', count)
+    const timer = setTimeout(() => {
+      refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out')
+      setTimeout(() => { ws.terminate() }, CLOSE_GRACE_MS).unref()
+    }, this.opts.handshakeTimeoutMs)
+    const done = (): void => { clearTimeout(timer); socket.off('data', count); this.pending.delete(ws) }
     ws.once('close', done)
     ws.on('error', () => {})
     ws.send(encodePacket(hs.challenge()))
     ws.once('message', (data: Buffer, isBinary: boolean) => {
       done()
+      // Timed out or cut off already: no link on a closing socket.
+      if (ws.readyState !== WebSocket.OPEN) return
       let step: AcceptStep
       try {
         if (!isBinary) throw new FrameError('text message on a binary link')

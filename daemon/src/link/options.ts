@@ -26,8 +26,12 @@ export interface LinkOptions {
   resumeWindowMs: number
   /** Largest WebSocket message accepted. */
   maxPayload: number
-  /** Time allowed from connect to an authenticated link. */
+  /** Time allowed from connect to an authenticated link; an acceptor closes the connection then, whatever it is doing. */
   handshakeTimeoutMs: number
+  /** Bytes a connection may send before it has authenticated; more and it is cut off. */
+  maxPreAuthBytes: number
+  /** Peers this daemon may dial. */
+  maxPeers: number
   /** Reconnect backoff bounds. */
   reconnectMinMs: number
   reconnectMaxMs: number

@@ -1,22 +1,65 @@
-// The regions this daemon owns, by id and by name.
+// The regions this daemon owns, by id and by name. Two kinds: regions an
+// operator asks for (POST /v1/regions, the regions setting), bounded in size
+// one by one and added up (RegionLimits), and removed by DELETE; and the
+// ones a role makes for its hardware model (system memory, BARs, config
+// spaces, NTB windows), sized by the role's own settings, which only the
+// role removes: a DELETE of one is refused (ERR_REGION_INTERNAL), as the
+// hardware and its rings still use it.
 
 import { Region } from './region.js'
-import { ConflictError, NotFoundError } from '../errors.js'
+import { ConflictError, InternalRegionError, LimitError, NotFoundError } from '../errors.js'
 import { checkRange } from './access.js'
 
 // NAME@PEER is a region only PEER sees, under NAME (one endpoint
 // controller per host on an NTB board: each host is wired to its own).
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/
 
+/** Bounds of the regions an operator creates (settings maxRegionSize, maxRegionMemory). */
+export interface RegionLimits {
+  /** Largest one. */
+  maxSize: number
+  /** All of them, added up. */
+  maxTotal: number
+}
+
+const UNLIMITED: RegionLimits = { maxSize: Number.MAX_SAFE_INTEGER, maxTotal: Number.MAX_SAFE_INTEGER }
+
 export class RegionTable {
   private readonly byId = new Map<number, Region>()
   private readonly byName = new Map<string, Region>()
+  /** The operator's regions (the rest are internal). */
+  private readonly userRegions = new Set<Region>()
+  private userBytes = 0
   private nextId = 1
   private readonly removedListeners = new Set<(r: Region) => void>()
 
-  /** Creates a region; names are unique, ids are never reused. */
+  constructor (private readonly limits: RegionLimits = UNLIMITED) {}
+
+  /** Creates an internal region (a role's hardware model); names are unique, ids are never reused. */
   create (name: string, size: number): Region {
     return this.add(name, size, (id) => new Region(id, name, size))
+  }
+
+  /** Creates an operator's region, within RegionLimits (ERR_LIMIT); DELETE may remove it. */
+  createUser (name: string, size: number): Region {
+    if (size > this.limits.maxSize) throw new LimitError(`region ${name}: ${size} bytes is over maxRegionSize (${this.limits.maxSize})`)
+    if (this.userBytes + size > this.limits.maxTotal) {
+      throw new LimitError(`region ${name}: ${size} more bytes would take the regions created here to ${this.userBytes + size}, over maxRegionMemory (${this.limits.maxTotal})`)
+    }
+    const r = this.create(name, size)
+    this.userRegions.add(r)
+    this.userBytes += size
+    return r
+  }
+
+  /** Whether a role made it for its hardware model. */
+  internal (r: Region): boolean { return !this.userRegions.has(r) }
+
+  /** Removes an operator's region; an internal one is refused (ERR_REGION_INTERNAL). */
+  removeUser (ref: string | number): Region {
+    const r = this.get(ref)
+    if (this.internal(r)) throw new InternalRegionError(r.name)
+    return this.remove(r.id)
   }
 
   /** Adds a region of a Region subclass (an NTB memory window), built with the id given. */
@@ -62,6 +105,7 @@ export class RegionTable {
     const r = this.get(ref)
     this.byId.delete(r.id)
     this.byName.delete(r.name)
+    if (this.userRegions.delete(r)) this.userBytes -= r.size
     for (const l of this.removedListeners) l(r)
     return r
   }

@@ -89,6 +89,9 @@ export class Requester extends EventEmitter<RequesterEvents> {
     return w
   }
 
+  /** Windows open (any state but closed). */
+  get size (): number { return this.windows.size }
+
   list (): Window[] {
     return [...this.windows.values()]
   }

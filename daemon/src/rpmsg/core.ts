@@ -3,9 +3,17 @@
 // as struct rpmsg_channel_info), receive (rpmsg_recv_single: parse, check
 // lengths, dispatch; malformed and unknown-destination messages counted
 // and dropped), and send (rpmsg_send_offchannel_raw): trySend fails at once
-// with ERR_RPMSG_NO_BUFFER, send waits in FIFO order for a buffer, with the
-// queue's callbacks armed only while someone waits, and fails with
+// with ERR_RPMSG_NO_BUFFER, send waits for a buffer, with the queue's
+// callbacks armed only while someone waits, and fails with
 // ERR_RPMSG_TIMEOUT after timeoutMs (15 s as in the kernel by default).
+// Waiting sends are fair between senders: each send names its queue
+// (SendOptions.queue: the rpmsg gateway gives one per application
+// connection; the bus's own senders share one), each queue is FIFO, and
+// buffers as they come back go round-robin to the queues that wait, so one
+// application with a thousand sends waiting delays another's next send by
+// one buffer, not a thousand. (The kernel's rpmsg_send() sleeps on one wait
+// queue and the first woken takes the buffer, virtio_rpmsg_bus.c
+// rpmsg_send_offchannel_raw(); one process cannot starve the others there.)
 // A subclass says how to put one message into a buffer (post), and how to
 // be told when buffers come back (arm / disarm).
 
@@ -20,7 +28,12 @@ export const RPMSG_SEND_TIMEOUT_MS = 15_000
 export interface SendOptions {
   /** How long send() waits for a buffer; default RPMSG_SEND_TIMEOUT_MS. */
   timeoutMs?: number
+  /** Whose send this is: waiting sends are FIFO within a queue and round-robin between queues. Default: the bus's own queue. */
+  queue?: object
 }
+
+/** The queue of sends that name none. */
+const BUS_QUEUE = {}
 
 export interface RpmsgChannelEvents {
   message: [payload: Uint8Array, src: number]
@@ -69,14 +82,16 @@ export interface RpmsgBusEvents {
  */
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
-interface Waiter { src: number, dst: number, payload: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+interface Waiter { src: number, dst: number, payload: Uint8Array, queue: object, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
   readonly channels = new Map<string, RpmsgChannel>()
   readonly counters: RpmsgCounters = { sent: 0, received: 0, malformed: 0, serviceErrors: 0, noBuffer: 0, timeouts: 0 }
   lastError: SoclinkError | null = null
-  private waiters: Waiter[] = []
+  /** Sends waiting for a buffer, by queue; a queue's turn comes in the Map's order (served ones go to the back). */
+  private readonly queues = new Map<object, Waiter[]>()
+  private waiters = 0
   private armed = false
   /** The header of the message being posted: filled and copied into a buffer per message, never allocated. */
   private readonly header = Buffer.alloc(RPMSG_HDR_SIZE)
@@ -93,7 +108,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   get maxPayload (): number { return this.bufSize - RPMSG_HDR_SIZE }
 
   /** Sends waiting for a buffer. */
-  get waiting (): number { return this.waiters.length }
+  get waiting (): number { return this.waiters }
 
   channel (name: string): RpmsgChannel | undefined { return this.channels.get(name) }
 
@@ -113,21 +128,28 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   }
 
   private cancelWaiting (src: number): void {
-    if (!this.waiters.some((w) => w.src === src)) return
-    const err = new RpmsgError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${src} was destroyed with sends still waiting for a buffer`)
-    this.waiters = this.waiters.filter((w) => {
-      if (w.src !== src) return true
-      clearTimeout(w.timer)
-      w.reject(err)
-      return false
-    })
-    this.pump()
+    if (this.waiters === 0) return
+    let err: RpmsgError | undefined
+    for (const [queue, list] of [...this.queues]) {
+      if (!list.some((w) => w.src === src)) continue
+      err ??= new RpmsgError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${src} was destroyed with sends still waiting for a buffer`)
+      const kept = list.filter((w) => {
+        if (w.src !== src) return true
+        clearTimeout(w.timer)
+        w.reject(err!)
+        return false
+      })
+      this.waiters -= list.length - kept.length
+      if (kept.length > 0) this.queues.set(queue, kept)
+      else this.queues.delete(queue)
+    }
+    if (err !== undefined) this.pump()
   }
 
   /** Sends now or throws ERR_RPMSG_NO_BUFFER (also while earlier send()s wait, to keep order); ERR_RPMSG_SIZE if too large. */
   trySend (src: number, dst: number, payload: Uint8Array): void {
     this.check(src, dst, payload)
-    if (this.waiters.length > 0 || !this.postMessage(src, dst, payload)) {
+    if (this.waiters > 0 || !this.postMessage(src, dst, payload)) {
       this.counters.noBuffer++
       throw new RpmsgError('ERR_RPMSG_NO_BUFFER', `no free rpmsg buffer to send ${src} -> ${dst}`)
     }
@@ -138,48 +160,52 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
   async send (src: number, dst: number, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
     this.check(src, dst, payload)
-    if (this.waiters.length === 0 && this.postMessage(src, dst, payload)) {
+    if (this.waiters === 0 && this.postMessage(src, dst, payload)) {
       this.counters.sent++
       this.endpoints.countSent(src)
       return
     }
     const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { src, dst, payload, resolve, reject, timer: undefined }
+      const w: Waiter = { src, dst, payload, queue: options.queue ?? BUS_QUEUE, resolve, reject, timer: undefined }
       w.timer = setTimeout(() => {
-        const at = this.waiters.indexOf(w)
+        const list = this.queues.get(w.queue)
+        const at = list?.indexOf(w) ?? -1
         if (at < 0) return
-        this.waiters.splice(at, 1)
+        list!.splice(at, 1)
+        if (list!.length === 0) this.queues.delete(w.queue)
+        this.waiters--
         this.counters.timeouts++
         reject(new RpmsgError('ERR_RPMSG_TIMEOUT', `no rpmsg buffer came free within ${timeoutMs} ms to send ${src} -> ${dst}`))
         this.pump()
       }, timeoutMs)
-      this.waiters.push(w)
+      const list = this.queues.get(w.queue)
+      if (list !== undefined) list.push(w)
+      else this.queues.set(w.queue, [w])
+      this.waiters++
       this.pump()
     })
   }
 
   /** Fails every send still waiting. */
   protected abortWaiters (err: Error): void {
-    const ws = this.waiters
-    this.waiters = []
-    for (const w of ws) {
-      clearTimeout(w.timer)
-      w.reject(err)
+    const lists = [...this.queues.values()]
+    this.queues.clear()
+    this.waiters = 0
+    for (const list of lists) {
+      for (const w of list) {
+        clearTimeout(w.timer)
+        w.reject(err)
+      }
     }
   }
 
-  /** Buffers may have come back: post what waits, in order; arm the callbacks while anything still waits. */
+  /** Buffers may have come back: post what waits, round-robin between queues; arm the callbacks while anything still waits. */
   protected pump (): void {
     for (;;) {
-      while (this.waiters.length > 0 && this.postMessage(this.waiters[0]!.src, this.waiters[0]!.dst, this.waiters[0]!.payload)) {
-        const w = this.waiters.shift()!
-        clearTimeout(w.timer)
-        this.counters.sent++
-        this.endpoints.countSent(w.src)
-        w.resolve()
-      }
-      if (this.waiters.length === 0) {
+      let posted = true
+      while (this.waiters > 0 && posted) posted = this.postNext()
+      if (this.waiters === 0) {
         if (this.armed) {
           this.armed = false
           this.disarm()
@@ -190,6 +216,22 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
       this.armed = true
       if (this.arm()) return
     }
+  }
+
+  /** Posts the head of the queue whose turn it is, and sends that queue to the back; false if no buffer is free. */
+  private postNext (): boolean {
+    const [queue, list] = this.queues.entries().next().value as [object, Waiter[]]
+    const w = list[0]!
+    if (!this.postMessage(w.src, w.dst, w.payload)) return false
+    list.shift()
+    this.queues.delete(queue)
+    if (list.length > 0) this.queues.set(queue, list)
+    this.waiters--
+    clearTimeout(w.timer)
+    this.counters.sent++
+    this.endpoints.countSent(w.src)
+    w.resolve()
+    return true
   }
 
   /** One received buffer's used bytes: parse, check, dispatch; never throws. */

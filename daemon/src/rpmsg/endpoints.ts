@@ -1,7 +1,8 @@
 // The endpoint table of one rpmsg bus (the idr of virtio_rpmsg_bus.c and
 // vhost_rpmsg_bus.c): local addresses to callbacks. create() with
 // RPMSG_ADDR_ANY takes the lowest free address from
-// RPMSG_RESERVED_ADDRESSES up (idr_alloc(..., 1024, 0)); a fixed address
+// RPMSG_RESERVED_ADDRESSES up (idr_alloc(..., 1024, 0); in O(log n),
+// free-addresses.ts); a fixed address
 // below 1024 is for the bus's own endpoints (name service 53, address
 // service 54) only. dispatch() delivers a received message to its
 // destination, or counts it as unknown and drops it. Each endpoint counts
@@ -9,6 +10,7 @@
 
 import { RPMSG_ADDR_ANY, RPMSG_RESERVED_ADDRESSES, RpmsgError } from './wire.js'
 import { asSoclinkError } from '../virtio/virtio.js'
+import { FreeAddresses } from './free-addresses.js'
 import type { SoclinkError } from '../errors.js'
 
 /** Called with a copy of the payload and the sender's address. */
@@ -39,6 +41,7 @@ export class EndpointTable {
   readonly counters: EndpointCounters = { delivered: 0, unknown: 0, failed: 0 }
   lastError: SoclinkError | null = null
   private readonly epts = new Map<number, Endpoint>()
+  private readonly free = new FreeAddresses(RPMSG_RESERVED_ADDRESSES, ADDR_MAX, (a) => this.epts.has(a))
 
   get size (): number { return this.epts.size }
 
@@ -53,9 +56,9 @@ export class EndpointTable {
   create (addr: number, callback: EndpointCallback, options: CreateEndpointOptions = {}): Endpoint {
     let at = addr
     if (addr === RPMSG_ADDR_ANY) {
-      at = RPMSG_RESERVED_ADDRESSES
-      while (this.epts.has(at)) at++
-      if (at > ADDR_MAX) throw new RpmsgError('ERR_RPMSG_ADDR', 'no rpmsg address is free')
+      at = this.free.lowest()
+      if (at < 0) throw new RpmsgError('ERR_RPMSG_ADDR', 'no rpmsg address is free')
+      this.free.taken(at)
     } else {
       if (!Number.isInteger(addr) || addr < 0 || addr > ADDR_MAX) throw new RpmsgError('ERR_RPMSG_ADDR', `${addr} is not an rpmsg address`)
       if (addr < RPMSG_RESERVED_ADDRESSES && options.internal !== true) {
@@ -74,6 +77,7 @@ export class EndpointTable {
     const cur = this.epts.get(addr)
     if (cur === undefined || (typeof ept !== 'number' && cur !== ept)) return false
     this.epts.delete(addr)
+    this.free.released(addr)
     return true
   }
 
@@ -102,5 +106,8 @@ export class EndpointTable {
     if (ept !== undefined) ept.traffic.sent++
   }
 
-  clear (): void { this.epts.clear() }
+  clear (): void {
+    for (const addr of this.epts.keys()) this.free.released(addr)
+    this.epts.clear()
+  }
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { doorbellView, type DoorbellView } from '../views.js'
 import { DOORBELL_NAME, errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { NODE_NAME_MAX } from '../bounded-strings.js'
 
 const name = { type: 'string', pattern: DOORBELL_NAME }
 
@@ -50,7 +51,7 @@ export function doorbellRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: 'Posted, in the link\'s order after every earlier write. A target the peer has not ' +
         'declared is reported back by the peer as an `error` event (GET /v1/events). The body may be empty.',
       tags: ['doorbells', 'peers'],
-      params: fields({ peer: { type: 'string', minLength: 1 }, target: name }),
+      params: fields({ peer: { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX }, target: name }),
       querystring: noFields,
       body: {
         ...record({ value: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 1, description: 'bits or vector number (default 1)' } }, { required: [] }),

@@ -4,7 +4,10 @@ import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode, PeerView } from '../../node.js'
 import { normalizePeerUrl } from '../../config/settings.js'
 import { ConflictError } from '../../errors.js'
-import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { NODE_NAME_MAX } from '../bounded-strings.js'
+
+const peerParams = fields({ peer: { type: 'string', minLength: 1, maxLength: 2048, description: 'the peer\'s node name, or the URL it is dialed at while it has none' } })
 
 export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/v1/peers', {
@@ -20,7 +23,7 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
     schema: {
       summary: 'One peer, by node name',
       tags: ['peers'],
-      params: fields({ peer: { type: 'string', minLength: 1 } }),
+      params: fields({ peer: { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX } }),
       querystring: noFields,
       response: { 200: ref('Peer'), ...errorReplies(400, 404) }
     }
@@ -29,7 +32,9 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.post<{ Body: { url: string } }>('/v1/peers', {
     schema: {
       summary: 'Dial a peer and keep redialing it',
-      description: 'The peer\'s name is known once it answers; until then it is listed by URL.',
+      description: 'The peer\'s name is known once it answers; until then it is listed by URL. ' +
+        'A URL that is not ws:// or wss:// with a host (no user, query or fragment) is a 400 ERR_CONFIG; a URL dialed already a 409 ERR_CONFLICT; ' +
+        'more than maxPeers dialed peers a 409 ERR_LIMIT.',
       tags: ['peers'],
       querystring: noFields,
       body: record({ url: { type: 'string', minLength: 1, maxLength: 2048, description: 'ws://HOST:PORT[/v1/link] or HOST:PORT' } }),
@@ -41,5 +46,23 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const link = node.links.dial(url)
     reply.code(201)
     return node.peerView(link)
+  })
+
+  app.delete<{ Params: { peer: string } }>('/v1/peers/:peer', {
+    schema: {
+      summary: 'Stop dialing a peer, close its link and forget it',
+      description: 'By node name, or by the URL it is dialed at while it has no name (URL-encoded). The peer is told Goodbye; ' +
+        'its link goes down (windows onto it wait, devices above it are reset as on any link down). An accepted peer may dial again.',
+      tags: ['peers'],
+      params: peerParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404) }
+    }
+  }, async (request, reply) => {
+    const ref = request.params.peer
+    let key = ref
+    if (node.links.get(ref) === undefined && /^wss?:\/\//.test(ref)) key = normalizePeerUrl(ref)
+    node.links.forget(key, `${node.settings.name} forgot this peer (DELETE /v1/peers)`)
+    return reply.code(204).send()
   })
 }

@@ -23,6 +23,7 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.post<{ Body: { name: string, size: number } }>('/v1/regions', {
     schema: {
       summary: 'Create a region (sparse: pages are allocated when first written)',
+      description: 'At most maxRegionSize bytes, and all the regions created this way (and by the regions setting) at most maxRegionMemory together: beyond, 409 ERR_LIMIT.',
       tags: ['regions'],
       querystring: noFields,
       body: record({
@@ -32,7 +33,7 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 201: ref('Region'), ...errorReplies(400, 409, 413, 415) }
     }
   }, async (request, reply): Promise<RegionView> => {
-    const r = node.regions.create(request.body.name, request.body.size)
+    const r = node.regions.createUser(request.body.name, request.body.size)
     reply.code(201)
     return regionView(node, r)
   })
@@ -50,13 +51,14 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.delete<{ Params: { id: string } }>('/v1/regions/:id', {
     schema: {
       summary: 'Delete a region; peers\' windows onto it are dropped',
+      description: 'Only regions made by POST /v1/regions or the regions setting: one a role made for its hardware model (pcie.sysmem, BARs, config spaces, NTB windows) is refused with 409 ERR_REGION_INTERNAL.',
       tags: ['regions'],
       params: idParams,
       querystring: noFields,
-      response: { 204: noContent, ...errorReplies(400, 404) }
+      response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    node.regions.remove(request.params.id)
+    node.regions.removeUser(request.params.id)
     return reply.code(204).send()
   })
 }

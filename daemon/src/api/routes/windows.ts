@@ -7,6 +7,7 @@ import type { WindowSpec } from '../../mem/window.js'
 import { parseNumber } from '../numbers.js'
 import { windowView, type WindowView } from '../views.js'
 import { errorReplies, fields, noContent, noFields, numericId, record, ref } from '../schemas.js'
+import { NODE_NAME_MAX, REGION_REF_MAX } from '../bounded-strings.js'
 
 interface OpenBody { peer: string, region: string | number, offset?: number, size: number, replica?: boolean }
 
@@ -28,17 +29,17 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: 'If the peer is up, the reply waits for the owner\'s answer: a refused window ' +
         '(no such region, a range outside it) is an error and leaves no window behind. If the peer ' +
         'is not up, or no peer of that name is known yet, the window is created in state "opening" ' +
-        'and subscribes when a link to that peer comes up.',
+        'and subscribes when a link to that peer comes up. At most maxWindows windows: beyond, 409 ERR_LIMIT.',
       tags: ['windows'],
       querystring: noFields,
       body: record({
-        peer: { type: 'string', minLength: 1, description: 'the owner\'s node name' },
-        region: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 1 }], description: 'the region on the peer, by name or id' },
+        peer: { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX, description: 'the owner\'s node name' },
+        region: { anyOf: [{ type: 'string', minLength: 1, maxLength: REGION_REF_MAX }, { type: 'integer', minimum: 1 }], description: 'the region on the peer, by name or id' },
         offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'first byte of the region (default 0)' },
         size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' },
         replica: { type: 'boolean', description: 'keep a synced copy (default true)' }
       }, { required: ['peer', 'region', 'size'] }),
-      response: { 201: ref('Window'), ...errorReplies(400, 404, 413, 415, 503, 504) }
+      response: { 201: ref('Window'), ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request, reply): Promise<WindowView> => {
     const b = request.body
