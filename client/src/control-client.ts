@@ -4,7 +4,7 @@ import { ApiError } from './errors.js'
 import { openEventStream, type EventStream } from './event-stream.js'
 import type {
   Device, Doorbell, Health, NodeInfo, NtbDbRequest, NtbDoorbells, NtbLinkResult, NtbPerfRequest, NtbPerfResult, NtbPerfState, NtbSpads,
-  NtbSpadWrite, NtbState, NtbWindow, NtbWindows, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer,
+  NtbSpadWrite, NtbState, NtbWindow, NtbWindows, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer, FaultPlan,
   Region, RingResult, RpmsgChannelInfo, RpmsgEndpointList, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
 } from './types.js'
 
@@ -93,6 +93,9 @@ export class ControlClient {
   async peers (): Promise<Peer[]> { return (await this.json<{ peers: Peer[] }>('GET', '/v1/peers')).peers }
   async peer (name: string): Promise<Peer> { return await this.json('GET', `/v1/peers/${seg(name)}`) }
   async addPeer (url: string): Promise<Peer> { return await this.json('POST', '/v1/peers', { url }) }
+  /** Puts the link to `name` through a fault plan (a daemon started with --fault-injection). */
+  async setFaults (name: string, plan: FaultPlan): Promise<Peer> { return await this.json('PUT', `/v1/peers/${seg(name)}/faults`, plan) }
+  async clearFaults (name: string): Promise<void> { await this.json('DELETE', `/v1/peers/${seg(name)}/faults`) }
 
   async windows (): Promise<Window[]> { return (await this.json<{ windows: Window[] }>('GET', '/v1/windows')).windows }
   async window (id: number): Promise<Window> { return await this.json('GET', `/v1/windows/${seg(id)}`) }

@@ -36,6 +36,33 @@ export interface Peer {
   lastError: string
   unacked: number
   counters: Record<string, number>
+  /** The link's fault plan (fault injection); null: none. */
+  faults: PeerFaults | null
+}
+
+export type FaultAction = 'close' | 'reset' | 'blackhole' | 'delay'
+
+/** A fault plan (PUT /v1/peers/:peer/faults): only actions is required. */
+export interface FaultPlan {
+  actions: FaultAction[]
+  count?: number
+  afterMs?: number
+  gapMs?: number
+  maxGapMs?: number
+  ms?: number
+  maxMs?: number
+  delayMs?: number
+  seed?: number
+}
+
+export interface PeerFaults {
+  plan: Required<FaultPlan>
+  fired: number
+  remaining: number
+  active: 'blackhole' | 'delay' | null
+  held: number
+  lost: number
+  counts: Record<FaultAction, number>
 }
 
 export interface Window {

@@ -49,6 +49,13 @@ export class ConflictError extends SoclinkError {
   }
 }
 
+/** A request this daemon is configured not to serve (fault injection without --fault-injection). */
+export class ForbiddenError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_FORBIDDEN', message)
+  }
+}
+
 /** A link or window that cannot carry the request now. */
 export class UnavailableError extends SoclinkError {
   constructor (message: string) {

@@ -5,6 +5,7 @@
 // both memory sides. The control API talks to this object only.
 
 import { EventEmitter } from 'node:events'
+import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import { LinkTable } from './link/link-table.js'
 import type { PeerLink } from './link/peer-link.js'
@@ -18,7 +19,9 @@ import { Completer } from './mem/completer.js'
 import { Requester } from './mem/requester.js'
 import type { Window, WindowSpec } from './mem/window.js'
 import type { Settings } from './config/settings.js'
-import { LimitError, UnavailableError } from './errors.js'
+import { ForbiddenError, LimitError, UnavailableError } from './errors.js'
+import { faultPlanSettings, type FaultPlanSpec } from './link/faults.js'
+import type { FaultView } from './link/fault-gate.js'
 import { PcieEndpointRole } from './roles/pcie-ep.js'
 import { PcieRootComplexRole } from './roles/pcie-rc.js'
 import { NtbBoardRole } from './roles/ntb-board.js'
@@ -202,8 +205,17 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       rttMs: l.rttMs,
       lastError: l.lastError,
       unacked: l.unacked,
-      counters: { ...l.counters }
+      counters: { ...l.counters },
+      faults: l.faults.view()
     }
+  }
+
+  /** Sets (or with null clears) the fault plan of a peer's link; only with --fault-injection. */
+  setFaults (peer: string, spec: FaultPlanSpec | null): PeerLink {
+    if (!this.settings.faultInjection) throw new ForbiddenError('fault injection is off: start soclinkd with --fault-injection')
+    const link = this.links.peer(peer)
+    link.faults.set(spec === null ? null : faultPlanSettings(spec, randomInt(2 ** 32)))
+    return link
   }
 
   nodeView (): NodeView {
@@ -229,6 +241,7 @@ export interface PeerView {
   lastError: string
   unacked: number
   counters: Record<string, number>
+  faults: FaultView | null
 }
 
 export interface NodeView {

@@ -8,6 +8,7 @@ import { goals } from './goals.js'
 import { rows, type Results } from './results.js'
 import { WINDOW } from './sizes.js'
 import { REGION_ARG } from './startup.js'
+import { soakSection } from './soak-report.js'
 
 const n = (x: number): string => x.toLocaleString('en-US')
 
@@ -21,7 +22,7 @@ from the built JavaScript (\`dist/\`), on loopback.
 Machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.date}, load average ${m.load} at the start.
 Counts: ${n(c.messages)} raw and window-write messages (${n(c.bigMessages)} of 64 KiB), ${n(c.rounds)} round trips per ping-pong,
 ${n(c.buffers)} test-device buffers, ${n(c.busMessages)} in-daemon rpmsg messages each way, ${n(c.awaitedMessages)} awaited and
-${n(c.windowedMessages)} windowed client messages per row; ${c.spawns} daemon starts per role. Each can be set with
+${n(c.windowedMessages)} windowed client messages per row; ${c.spawns} daemon starts per role; a ${c.soakSeconds} s soak. Each can be set with
 ${COUNT_VARIABLES.map((v) => `\`${v}\``).join(', ')}.
 
 Only ratios taken in one run are comparable: the machine is shared and noisy. Every row is read against both
@@ -47,6 +48,7 @@ ${baselineTable(r.baselines)}
 
 ${rowTable(all, r.baselines)}
 
+${soakSection(r.soak)}
 ## What each row is
 
 - *raw ws*: a \`ws\` client sending binary messages to a \`ws\` peer (compression off, as the daemon has it),

@@ -19,10 +19,12 @@ export interface Counts {
   windowedMessages: number
   /** Daemon spawns timed for the start-up rows, per role. */
   spawns: number
+  /** Seconds of the soak (RSS and event-loop delay of two daemons under rpmsg traffic). */
+  soakSeconds: number
 }
 
-const FULL: Counts = { messages: 200_000, bigMessages: 5_000, rounds: 5_000, buffers: 50_000, busMessages: 100_000, awaitedMessages: 20_000, windowedMessages: 50_000, spawns: 5 }
-const QUICK: Counts = { messages: 40_000, bigMessages: 1_500, rounds: 1_000, buffers: 5_000, busMessages: 20_000, awaitedMessages: 3_000, windowedMessages: 10_000, spawns: 3 }
+const FULL: Counts = { messages: 200_000, bigMessages: 5_000, rounds: 5_000, buffers: 50_000, busMessages: 100_000, awaitedMessages: 20_000, windowedMessages: 50_000, spawns: 5, soakSeconds: 30 }
+const QUICK: Counts = { messages: 40_000, bigMessages: 1_500, rounds: 1_000, buffers: 5_000, busMessages: 20_000, awaitedMessages: 3_000, windowedMessages: 10_000, spawns: 3, soakSeconds: 10 }
 
 const envName = (key: string): string => 'BENCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()
 

@@ -9,6 +9,7 @@ import type { ClientNtbBench } from './client-ntb.js'
 import type { StartupBench } from './startup.js'
 import { REGION_ARG } from './startup.js'
 import { WINDOW } from './sizes.js'
+import type { SoakBench } from './soak.js'
 
 export interface Results {
   baselines: Map<string, Baseline>
@@ -18,6 +19,7 @@ export interface Results {
   ntbBus: { toHost1: Rate, toHost2: Rate }
   client: ClientPcieBench
   ntb: ClientNtbBench
+  soak: SoakBench
   startup: Map<string, StartupBench>
 }
 

@@ -14,6 +14,7 @@ import { benchRpmsgBus } from './rpmsg.js'
 import { benchRpmsgNtbBus } from './rpmsg-ntb.js'
 import { benchClientPcie } from './client-pcie.js'
 import { benchClientNtb } from './client-ntb.js'
+import { benchSoak } from './soak.js'
 import { ROLES, benchStartup, type StartupBench } from './startup.js'
 import { document } from './document.js'
 import { rowTable, baselineTable } from './report.js'
@@ -44,10 +45,11 @@ const bus = await step('rpmsg in-daemon over PCIe', async () => await benchRpmsg
 const ntbBus = await step('rpmsg in-daemon over NTB', async () => await benchRpmsgNtbBus(c.busMessages))
 const client = await step('rpmsg client over PCIe (daemons in child processes)', async () => await benchClientPcie(c))
 const ntb = await step('rpmsg client over NTB (daemons in child processes)', async () => await benchClientNtb(c))
+const soak = await step(`soak, ${c.soakSeconds} s`, async () => await benchSoak(c.soakSeconds))
 const startup = new Map<string, StartupBench>()
 for (const role of ROLES) startup.set(role, await step(`start-up, ${role}`, async () => await benchStartup(role, c.spawns)))
 
-const results: Results = { baselines, memory, virtio, bus, ntbBus, client, ntb, startup }
+const results: Results = { baselines, memory, virtio, bus, ntbBus, client, ntb, soak, startup }
 const out = BENCHMARKS_MD
 writeFileSync(out, document(opts, m, results, (performance.now() - t0) / 1000) + (existsSync(ANALYSIS_MD) ? '\n' + readFileSync(ANALYSIS_MD, 'utf8') : ''))
 // Exiting ends whatever a part left open; the exit hooks (children.ts) kill every child.

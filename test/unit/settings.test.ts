@@ -67,7 +67,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     rpmsgSample: false,
     vhostDriver: 'rpmsg',
     rpmsgBufSize: 512,
-    rpmsgNumBufs: 256
+    rpmsgNumBufs: 256,
+    faultInjection: false
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })

@@ -4,6 +4,7 @@
 // closed (additionalProperties: false) in requests and replies alike.
 
 import type { FastifyInstance } from 'fastify'
+import { FAULT_ACTIONS } from '../link/faults.js'
 
 const int = { type: 'integer' } as const
 const count = { type: 'integer', minimum: 0 } as const
@@ -55,6 +56,45 @@ export const RegionSchema = {
   })
 }
 
+/** A fault plan as the client sends it (PUT /v1/peers/:peer/faults); every field but actions optional. */
+const ms = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 3_600_000, description })
+const FAULT_PLAN_FIELDS = {
+  actions: {
+    type: 'array',
+    minItems: 1,
+    maxItems: FAULT_ACTIONS.length,
+    uniqueItems: true,
+    items: { type: 'string', enum: [...FAULT_ACTIONS] },
+    description: 'close (TCP FIN, no WebSocket close), reset (TCP RST), blackhole (nothing passes for ms), delay (each packet delayMs late for ms); one is drawn per fault'
+  },
+  count: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'faults in all (default 1: once)' },
+  afterMs: ms('before the first fault (default 0)'),
+  gapMs: ms('between faults: at least (default 1000)'),
+  maxGapMs: ms('between faults: at most (default gapMs)'),
+  ms: ms('how long a blackhole or delay lasts: at least (default 1000)'),
+  maxMs: ms('how long a blackhole or delay lasts: at most (default ms)'),
+  delayMs: { type: 'integer', minimum: 0, maximum: 60_000, description: 'what a delay adds to each packet (default 100)' },
+  seed: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'the generator\'s seed (default: drawn by the daemon)' }
+}
+
+export const FaultPlanBody = {
+  description: 'A fault plan: a proxy\'s faults, once or at random from a seed.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['actions'],
+  properties: FAULT_PLAN_FIELDS
+}
+
+const FAULT_STATE = record({
+  plan: record(FAULT_PLAN_FIELDS),
+  fired: count,
+  remaining: count,
+  active: { type: 'string', enum: ['blackhole', 'delay'], nullable: true },
+  held: { ...count, description: 'packets held now, both ways' },
+  lost: { ...count, description: 'held packets whose connection ended under them (the session replays them)' },
+  counts: record(Object.fromEntries(FAULT_ACTIONS.map((a) => [a, count])))
+})
+
 const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors']
 
 export const PeerSchema = {
@@ -70,7 +110,8 @@ export const PeerSchema = {
     rttMs: { type: 'number', nullable: true },
     lastError: str,
     unacked: count,
-    counters: record(Object.fromEntries(PEER_COUNTERS.map((c) => [c, count])))
+    counters: record(Object.fromEntries(PEER_COUNTERS.map((c) => [c, count]))),
+    faults: { ...FAULT_STATE, nullable: true, description: 'the fault plan on this link (PUT /v1/peers/:peer/faults); null: none' }
   })
 }
 

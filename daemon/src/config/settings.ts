@@ -60,6 +60,7 @@ export interface Settings {
   ntbPairs: NtbPairSetting[]
   rpmsgBufSize: number
   rpmsgNumBufs: number
+  faultInjection: boolean
 }
 
 interface Spec {
@@ -117,7 +118,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ntbPairs: { kind: 'pairs', doc: 'NTB board: two hosts joined by one NTB function, HOSTA:HOSTB (repeatable; comma-separated in the environment; in the file a list of "HOSTA:HOSTB"). None (default): hosts are paired in the order they link, 1st with 2nd, 3rd with 4th' },
   rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
   rpmsgBufSize: { kind: 'size', range: [RPMSG_BUF_SIZE, RPMSG_MAX_BUF_SIZE], doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
-  rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' }
+  rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' },
+  faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -161,7 +163,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   rpmsgSample: false,
   vhostDriver: 'rpmsg',
   rpmsgBufSize: 512,
-  rpmsgNumBufs: 256
+  rpmsgNumBufs: 256,
+  faultInjection: false
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())

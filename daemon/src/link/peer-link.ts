@@ -12,6 +12,7 @@ import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
 import { DeferredQueue, type DeferredFrames } from './deferred.js'
 import { TurnFlush, isNotification } from './turn.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
+import { FaultGate } from './fault-gate.js'
 import type { LinkOptions, Role } from './options.js'
 import { FrameError, UnavailableError } from '../errors.js'
 
@@ -82,6 +83,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** A dialer the peer told to stop (it dials us instead). */
   private passive = false
 
+  /** Fault injection at the socket edge (PUT /v1/peers/:peer/faults): idle unless a plan is set. */
+  readonly faults: FaultGate
+
   /** Asked before a dialed peer's name is taken: false if another link holds it. */
   private readonly claim: ((link: PeerLink, name: string) => boolean) | undefined
 
@@ -92,6 +96,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.name = init.name ?? ''
     this.url = init.url
     this.backoffMs = opts.reconnectMinMs
+    this.faults = new FaultGate({ socket: () => this.ws, deliver: (ws, data, isBinary) => { if (this.ws === ws) this.onPacket(data, isBinary) }, logger: opts.logger })
   }
 
   get incarnation (): string { return hex(this.session?.peerIncarnation) }
@@ -165,8 +170,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       if (s.owesAck || s.pending) this.startAckTick()
       return
     }
+    const gated = this.faults.active
     for (const p of s.drain()) {
-      ws.send(p)
+      if (gated) this.faults.send(ws, p)
+      else ws.send(p)
       this.counters.packetsOut++
       this.counters.bytesOut += p.length
     }
@@ -180,6 +187,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private dial (): void {
     if (this.closed || this.passive || this.ws !== null) return
+    const wait = this.faults.dialWaitMs()
+    if (wait > 0) {
+      if (this.redialTimer === null) this.redialTimer = setTimeout(() => { this.redialTimer = null; this.dial() }, wait)
+      return
+    }
     const ws = new WebSocket(this.url!, {
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayload,
@@ -193,7 +205,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     let up = false
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.ws !== ws) return
-      if (up) { this.onPacket(data, isBinary); return }
+      if (up) { this.inbound(ws, data, isBinary); return }
       const f = this.handshakeFrame(ws, data, isBinary)
       if (f === null) { clearTimeout(timer); return }
       const step = hs.step(f)
@@ -282,7 +294,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       hello.resume != null && sameBytes(hello.resume.peerIncarnation, this.opts.incarnation)
     const resumeAt = canResume ? hello.resume!.nextSeq ?? null : null
     this.ws = ws
-    ws.on('message', (data: Buffer, isBinary: boolean) => { if (this.ws === ws) this.onPacket(data, isBinary) })
+    ws.on('message', (data: Buffer, isBinary: boolean) => { this.inbound(ws, data, isBinary) })
     ws.on('close', (code, reason) => { if (this.ws === ws) this.socketClosed(code, reason.toString()) })
     ws.on('error', (err) => { this.lastError = err.message })
     const resumed = this.establish(ws, hello.incarnation, resumeAt, hello.features)
@@ -327,6 +339,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.deferred.clear()
     this.opts.logger.warn({ peer: this.name, reason }, 'link down')
     this.emit('down', this, reason)
+  }
+
+  /** A packet from `ws`: through the fault gate while a fault plan holds packets. */
+  private inbound (ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    if (this.ws !== ws) return
+    if (this.faults.active) this.faults.receive(ws, data, isBinary)
+    else this.onPacket(data, isBinary)
   }
 
   private onPacket (data: Buffer, isBinary: boolean): void {
@@ -476,6 +495,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (this.closed) return
     this.flush()
     this.closed = true
+    this.faults.close()
     this.stopTimers()
     if (this.redialTimer !== null) { clearTimeout(this.redialTimer); this.redialTimer = null }
     const ws = this.ws

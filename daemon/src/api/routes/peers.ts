@@ -1,10 +1,13 @@
-// Peers: the links to other daemons, and dialing a new one.
+// Peers: the links to other daemons, dialing a new one, and the fault plan
+// a test or an operator puts a link through (fault injection, off unless
+// the daemon runs with --fault-injection).
 
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode, PeerView } from '../../node.js'
 import { normalizePeerUrl } from '../../config/settings.js'
 import { ConflictError } from '../../errors.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import type { FaultPlanSpec } from '../../link/faults.js'
+import { FaultPlanBody, errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
 import { NODE_NAME_MAX } from '../bounded-strings.js'
 
 const peerParams = fields({ peer: { type: 'string', minLength: 1, maxLength: 2048, description: 'the peer\'s node name, or the URL it is dialed at while it has none' } })
@@ -64,5 +67,31 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
     if (node.links.get(ref) === undefined && /^wss?:\/\//.test(ref)) key = normalizePeerUrl(ref)
     node.links.forget(key, `${node.settings.name} forgot this peer (DELETE /v1/peers)`)
     return reply.code(204).send()
+  })
+
+  app.put<{ Params: { peer: string }, Body: FaultPlanSpec }>('/v1/peers/:peer/faults', {
+    schema: {
+      summary: 'Put the link to a peer through a fault plan (fault injection)',
+      description: 'Replaces any plan. Faults act on the link\'s TCP connection as a proxy would; the session above ' +
+        'resumes or ends as it would after a real fault. Refused with 403 unless the daemon runs with --fault-injection.',
+      tags: ['peers'],
+      params: peerParams,
+      querystring: noFields,
+      body: FaultPlanBody,
+      response: { 200: ref('Peer'), ...errorReplies(400, 403, 404, 413, 415) }
+    }
+  }, async (request): Promise<PeerView> => node.peerView(node.setFaults(request.params.peer, request.body)))
+
+  app.delete<{ Params: { peer: string } }>('/v1/peers/:peer/faults', {
+    schema: {
+      summary: 'Clear a link\'s fault plan; packets it holds go on at once',
+      tags: ['peers'],
+      params: peerParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 403, 404) }
+    }
+  }, async (request, reply): Promise<void> => {
+    node.setFaults(request.params.peer, null)
+    reply.code(204)
   })
 }
