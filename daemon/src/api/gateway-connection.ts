@@ -10,6 +10,7 @@ import type { RawData } from 'ws'
 import { soclink } from '../../../proto/gen/rpmsg.js'
 import { BatchError, BatchReader, RecordKind } from '../../../proto/rpmsg-batch.js'
 import { SoclinkError } from '../errors.js'
+import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
@@ -28,6 +29,21 @@ export const CONNECTION_QUEUE_BYTES = 4 * 1024 * 1024
 export const MAX_WAITING_SENDS = 1024
 
 export type GatewayVersion = 1 | 2
+
+/**
+ * What the gateway needs of the daemon's links (link/credit.ts,
+ * link/delivery.ts): whether they have room for more from edge writers,
+ * and the marks that a message just sent rides on.
+ */
+export interface GatewayLinks {
+  /** False while a link with a session has no room for edge writers: the gateway stops reading. */
+  hasRoom: () => boolean
+  /** The mark of every link with a session now. */
+  marks: () => readonly DeliveryMark[]
+}
+
+/** Links that never push back and track nothing (a gateway with no links, unit tests). */
+export const NO_LINKS: GatewayLinks = { hasRoom: () => true, marks: () => [] }
 
 export interface GatewayEndpointView extends GatewayEndpointCounters {
   addr: number
@@ -63,6 +79,8 @@ export class RpmsgGatewayConnection {
   private closed = false
   /** Version 2: reading is paused while too many sends wait. */
   private paused = false
+  /** Reading is paused while a link is full (back-pressure, any version). */
+  private linkFull = false
 
   private readonly out: GatewayOutput
   /** Version 2: its reader, and its writer (which numbers the SENDs). */
@@ -73,7 +91,7 @@ export class RpmsgGatewayConnection {
 
   /** `bus` gives the gateway's bus now, if any. */
   constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null,
-    readonly version: GatewayVersion = 1) {
+    readonly version: GatewayVersion = 1, private readonly links: GatewayLinks = NO_LINKS) {
     const admit = (ept: GatewayEndpoint, n: number): boolean => this.admit(ept, n)
     if (version === 2) {
       this.reader = new BatchReader('client')
@@ -104,6 +122,53 @@ export class RpmsgGatewayConnection {
     } else {
       this.request(msg)
     }
+    this.checkLinks()
+  }
+
+  /**
+   * Back-pressure from the links: while one is full, the application's next
+   * messages wait in TCP (the gateway stops reading) instead of filling the
+   * replay buffer until the session ends. roomCame() reads again.
+   */
+  private checkLinks (): void {
+    if (this.linkFull || this.closed || this.links.hasRoom()) return
+    this.linkFull = true
+    if (!this.paused) this.socket.pause?.()
+  }
+
+  /** A link has room again (or lost its session): read again unless waiting sends still hold reading. */
+  roomCame (): void {
+    if (!this.linkFull || this.links.hasRoom() === false) return
+    this.linkFull = false
+    if (!this.paused) this.socket.resume?.()
+  }
+
+  /**
+   * A link session ended: each endpoint's Sends answered Sent whose frames
+   * the peer never acknowledged are lost. Each endpoint with some is told
+   * once (Error ERR_RPMSG_LOST, with its address and how many) and counts
+   * them.
+   */
+  sessionLost (session: AckedSession, peer: string, reason: string): void {
+    for (const ept of this.endpoints.values()) {
+      const { count } = ept.unacked.lost(session)
+      if (count === 0) continue
+      ept.counters.lost += count
+      this.out.control({
+        error: {
+          requestId: 0,
+          code: 'ERR_RPMSG_LOST',
+          addr: ept.addr,
+          message: `rpmsg endpoint ${ept.addr}: ${count} message(s) answered Sent were never acknowledged by ${peer} before its link session ended (${reason}): they are lost`
+        }
+      })
+    }
+    this.roomCame()
+  }
+
+  /** A send from `ept` is answered Sent: kept under the links' marks until they are acknowledged. */
+  private track (ept: GatewayEndpoint): void {
+    for (const m of this.links.marks()) ept.unacked.note(m)
   }
 
   /** Version 2: one batch, checked whole (CONTROL records decoded) before any record is acted on. */
@@ -140,8 +205,9 @@ export class RpmsgGatewayConnection {
     // Back-pressure, not refusal: while too many sends wait, the application's next batches wait in TCP.
     if (this.waiting >= MAX_WAITING_SENDS && !this.paused && this.socket.pause !== undefined) {
       this.paused = true
-      this.socket.pause()
+      if (!this.linkFull) this.socket.pause()
     }
+    this.checkLinks()
   }
 
   /** Bad input: one Error, then the socket is closed and the connection's endpoints go. */
@@ -300,13 +366,14 @@ export class RpmsgGatewayConnection {
       return
     }
     if (wait === null) {
+      this.track(ept)
       this.out.sent(ref)
       return
     }
     this.waiting++
     this.out.sendWaits(ref)
     wait.then(
-      () => { this.waited(); this.out.sent(ref) },
+      () => { this.waited(); this.track(ept); this.out.sent(ref) },
       (err: unknown) => { this.waited(); this.out.sendFailed(ref, src, codeOf(err), messageOf(err)) }
     )
   }
@@ -316,7 +383,7 @@ export class RpmsgGatewayConnection {
     this.waiting--
     if (this.paused && this.waiting <= MAX_WAITING_SENDS / 2) {
       this.paused = false
-      this.socket.resume?.()
+      if (!this.linkFull) this.socket.resume?.()
     }
   }
 

@@ -37,6 +37,14 @@
 //   once. A version 2 connection is refused none for that: the gateway
 //   stops reading it (ws pause) while that many wait, and the application's
 //   batches wait in TCP.
+//   While a link of the daemon has no room left for edge writers in its
+//   replay buffer (link/credit.ts), the gateway stops reading every
+//   connection (either version) until acks free some: sends wait in TCP
+//   instead of ending the session.
+//   Loss: a send answered Sent rides on link frames; if the link session
+//   ends before the peer acknowledged them, the message is lost, and the
+//   endpoint's owner is told once per endpoint and session (Error
+//   ERR_RPMSG_LOST with addr and a count; counter lost).
 //   A payload over the bus's max_payload answers ERR_RPMSG_SIZE. That size
 //   can change under an endpoint (the vhost side learns the negotiated one
 //   at DRIVER_OK and falls back to 512-byte buffers at a reset): the bus says
@@ -74,7 +82,9 @@ import type { SoclinkNode } from '../node.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
-import { RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import { NO_LINKS, RpmsgGatewayConnection, rpmsgWire, type GatewayConnectionView, type GatewayLinks, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import type { AckedSession, DeliveryMark } from '../link/delivery.js'
+import type { PeerLink } from '../link/peer-link.js'
 import { RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { errorReplies, noFields } from './schemas.js'
@@ -96,7 +106,7 @@ export class RpmsgGateway {
   private readonly connections = new Set<RpmsgGatewayConnection>()
   private nextId = 1
 
-  constructor (private readonly source: BusSource) {
+  constructor (private readonly source: BusSource, private readonly links: GatewayLinks = NO_LINKS) {
     // prepend: the gateway's endpoints take their addresses back before other listeners make channels.
     source.table.prependListener('attached', (bus) => { if (this.current === null) this.follow(bus) })
     source.table.on('detached', (bus) => { if (bus === this.current) this.lose(bus) })
@@ -112,7 +122,7 @@ export class RpmsgGateway {
   }
 
   connect (socket: GatewaySocket, client: string, version: GatewayVersion = 1): RpmsgGatewayConnection {
-    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version)
+    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version, this.links)
     this.connections.add(conn)
     return conn
   }
@@ -120,6 +130,14 @@ export class RpmsgGateway {
   disconnect (conn: RpmsgGatewayConnection): void {
     conn.close()
     this.connections.delete(conn)
+  }
+
+  /** A link has room for edge writers again: connections paused for it read again. */
+  roomCame (): void { for (const c of this.connections) c.roomCame() }
+
+  /** A link session ended: each connection tells its applications what they lost. */
+  sessionLost (session: AckedSession, peer: string, reason: string): void {
+    for (const c of this.connections) c.sessionLost(session, peer, reason)
   }
 
   connectionViews (): GatewayConnectionView[] { return [...this.connections].map((c) => c.view()) }
@@ -185,9 +203,35 @@ export function rpmsgGateway (node: SoclinkNode): RpmsgGateway | null {
   if (gw !== undefined) return gw
   const table = node.rpmsg
   if (table === null) return null
-  gw = new RpmsgGateway({ table, running: () => table.attachedBuses().map((a) => a.bus) })
+  gw = new RpmsgGateway({ table, running: () => table.attachedBuses().map((a) => a.bus) }, nodeLinks(node))
+  const g = gw
+  node.links.on('room', () => { g.roomCame() })
+  // Before 'down' tears the devices down: the connections still know their endpoints.
+  node.links.on('lost', (link, loss) => { g.sessionLost(loss.session, link.label, loss.reason) })
   gateways.set(node, gw)
   return gw
+}
+
+/**
+ * The daemon's links as the gateway sees them. The links with a session are
+ * listed again only when a link changes state (a send asks for their marks,
+ * on the hot path).
+ */
+function nodeLinks (node: SoclinkNode): GatewayLinks {
+  let live: PeerLink[] | null = null
+  const current = (): PeerLink[] => (live ??= node.links.list().filter((l) => l.hasSession))
+  node.links.on('state', () => { live = null })
+  return {
+    hasRoom: () => current().every((l) => !l.hasSession || l.hasRoom(1)),
+    marks: () => {
+      const out: DeliveryMark[] = []
+      for (const l of current()) {
+        const m = l.mark()
+        if (m !== null) out.push(m)
+      }
+      return out
+    }
+  }
 }
 
 export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): void {

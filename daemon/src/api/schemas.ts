@@ -55,7 +55,7 @@ export const RegionSchema = {
   })
 }
 
-const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors']
+const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors', 'lostFrames', 'lostBytes', 'lostWrites']
 
 export const PeerSchema = {
   $id: 'Peer',

@@ -31,6 +31,7 @@ export interface Settings {
   reconnectMaxMs: number
   maxPayload: number
   maxReplayBytes: number
+  linkWaitMs: number
   linkEncoding: 'compact' | 'protobuf'
   linkMask: 'zero' | 'random'
   regions: RegionSetting[]
@@ -76,7 +77,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   resumeWindowMs: { kind: 'int', doc: 'how long a dropped session waits to resume before the link is down (default 15000)' },
   reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
-  maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
+  maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864); REST writes, read completions and the rpmsg gateway may fill half of it, then wait' },
+  linkWaitMs: { kind: 'int', doc: 'how long a REST write waits for room in a full link, and a non-posted read whose owner answers RETRY is asked again, before the request is answered 503 ERR_LINK_FULL with Retry-After (default 5000)' },
   linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
   linkMask: { kind: 'linkMask', doc: 'the WebSocket masking key of links this daemon dials: zero (default: RFC 6455 §5.3 masking with an all-zero key, so frames go out without a masked copy) or random (a fresh key per frame, for links through HTTP intermediaries)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
@@ -111,6 +113,7 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   reconnectMaxMs: 2000,
   maxPayload: 64 * 1024 * 1024,
   maxReplayBytes: 64 * 1024 * 1024,
+  linkWaitMs: 5000,
   linkEncoding: 'compact',
   linkMask: 'zero',
   regions: [],
