@@ -97,3 +97,24 @@ export class InternalRegionError extends SoclinkError {
     super('ERR_REGION_INTERNAL', `region ${name} belongs to this daemon's hardware model; it goes when its role stops it, not by DELETE`)
   }
 }
+
+/**
+ * A link whose replay buffer has no room for a writer now (back-pressure):
+ * the writer waited as long as it may and should try again shortly; the
+ * session goes on.
+ */
+export class LinkFullError extends SoclinkError {
+  /** Seconds after which a retry is likely to find room (HTTP Retry-After). */
+  readonly retryAfterSeconds: number
+  constructor (message: string, retryAfterSeconds = 1) {
+    super('ERR_LINK_FULL', message)
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** A request larger than a bound it can never fit in (a link's replay buffer). */
+export class TooLargeError extends SoclinkError {
+  constructor (message: string) {
+    super('ERR_BODY_TOO_LARGE', message)
+  }
+}

@@ -38,6 +38,8 @@ export type NodeEvent =
   | { type: 'peer', time: string, peer: string, state: string, error: string }
   | { type: 'window', time: string, window: number, peer: string, state: string, error: string }
   | { type: 'error', time: string, peer: string, message: string }
+  /** A session ended with frames the peer never acknowledged; `writes` of them were REST writes already answered 200. */
+  | { type: 'lost', time: string, peer: string, frames: number, bytes: number, writes: number, writeBytes: number, reason: string }
 
 const ROLE_WIRE: Record<string, number> = {
   rc: wire.Role.ROLE_RC,
@@ -133,6 +135,10 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     this.links.on('up', (link) => {
       this.requester.linkUp(link)
       this.emit('event', { type: 'link', time: now(), peer: link.name, state: 'up', reason: '' })
+    })
+    this.links.on('lost', (link, loss) => {
+      if (loss.frames === 0 && loss.writes === 0) return
+      this.emit('event', { type: 'lost', time: now(), peer: link.name, frames: loss.frames, bytes: loss.bytes, writes: loss.writes, writeBytes: loss.writeBytes, reason: loss.reason })
     })
     this.links.on('down', (link, reason) => {
       this.completer.linkDown(link)

@@ -59,6 +59,8 @@ export class LoopEnd implements FrameSender {
     this.schedule()
   }
 
+  hasRoom (): boolean { return true }
+
   materialize (): void { this.deferrals.run() }
 
   /** True when nothing sent on this end waits for delivery. */
@@ -131,6 +133,8 @@ export class RecordingSender implements FrameSender {
 
   defer (source: DeferredFrames): void { this.deferrals.add(source) }
   /** Makes deferred frames now (a recorder has no turns of its own). */
+  hasRoom (): boolean { return true }
+
   materialize (): void { this.deferrals.run() }
 }
 

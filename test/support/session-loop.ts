@@ -43,6 +43,8 @@ export class SessionEnd implements FrameSender {
     this.queueFlush()
   }
 
+  hasRoom (): boolean { return true }
+
   materialize (): void { this.deferred.run() }
 
   /** The end of the turn: combined writes, then every queued frame, onto the wire. */

@@ -4,7 +4,7 @@
 // { "error": { "code", "message" } }.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { SoclinkError } from '../errors.js'
+import { LinkFullError, SoclinkError } from '../errors.js'
 
 /** A request that breaks the API's rules beyond what its JSON Schema can say. */
 export class ValidationError extends SoclinkError {
@@ -54,6 +54,7 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   ERR_UPGRADE_REQUIRED: 426,
   ERR_INTERNAL: 500,
   ERR_UNAVAILABLE: 503,
+  ERR_LINK_FULL: 503,
   ERR_TIMEOUT: 504
 }
 
@@ -105,6 +106,8 @@ function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyRepl
     return
   }
   request.log.debug({ code: known.code, message: known.message }, 'request failed')
+  // Back-pressure (RFC 9110 §10.2.3): the link is full for now; come back later.
+  if (err instanceof LinkFullError) void reply.header('retry-after', String(err.retryAfterSeconds))
   const body: ErrorBody = { error: known }
   void reply.code(STATUS_OF_CODE[known.code] ?? 500).send(body)
 }

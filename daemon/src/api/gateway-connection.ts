@@ -19,6 +19,7 @@ import type { RawData } from 'ws'
 import { soclink } from '../../../proto/gen/rpmsg.js'
 import { BatchError, BatchReader, RecordKind } from '../../../proto/rpmsg-batch.js'
 import { SoclinkError } from '../errors.js'
+import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
@@ -55,6 +56,21 @@ export interface GatewayBudget {
 }
 
 export type GatewayVersion = 1 | 2
+
+/**
+ * What the gateway needs of the daemon's links (link/credit.ts,
+ * link/delivery.ts): whether they have room for more from edge writers,
+ * and the marks that a message just sent rides on.
+ */
+export interface GatewayLinks {
+  /** False while a link with a session has no room for edge writers: the gateway stops reading. */
+  hasRoom: () => boolean
+  /** The mark of every link with a session now. */
+  marks: () => readonly DeliveryMark[]
+}
+
+/** Links that never push back and track nothing (a gateway with no links, unit tests). */
+export const NO_LINKS: GatewayLinks = { hasRoom: () => true, marks: () => [] }
 
 export interface GatewayEndpointView extends GatewayEndpointCounters {
   addr: number
@@ -95,6 +111,8 @@ export class RpmsgGatewayConnection {
   private fullTimer: NodeJS.Timeout | null = null
   /** Whether socket.pause() is in force (either reason). */
   private socketPaused = false
+  /** Reading is paused while a link is full (back-pressure, any version). */
+  private linkFull = false
 
   private readonly out: GatewayOutput
   /** Version 2: its reader, and its writer (which numbers the SENDs). */
@@ -105,7 +123,8 @@ export class RpmsgGatewayConnection {
 
   /** `bus` gives the gateway's bus now, if any. */
   constructor (readonly id: number, readonly client: string, private readonly socket: GatewaySocket, private readonly bus: () => RpmsgBusCore | null,
-    readonly version: GatewayVersion = 1, private readonly budget: GatewayBudget = { limits: DEFAULT_GATEWAY_LIMITS, endpoints: 0 }) {
+    readonly version: GatewayVersion = 1, private readonly budget: GatewayBudget = { limits: DEFAULT_GATEWAY_LIMITS, endpoints: 0 },
+    private readonly links: GatewayLinks = NO_LINKS) {
     const admit = (ept: GatewayEndpoint, n: number): boolean => this.admit(ept, n)
     if (version === 2) {
       this.reader = new BatchReader('client')
@@ -141,6 +160,53 @@ export class RpmsgGatewayConnection {
     } else {
       this.request(msg)
     }
+    this.checkLinks()
+  }
+
+  /**
+   * Back-pressure from the links: while one is full, the application's next
+   * messages wait in TCP (the gateway stops reading) instead of filling the
+   * replay buffer until the session ends. roomCame() reads again.
+   */
+  private checkLinks (): void {
+    if (this.linkFull || this.closed || this.links.hasRoom()) return
+    this.linkFull = true
+    this.syncReading()
+  }
+
+  /** A link has room again (or lost its session): read again unless waiting sends still hold reading. */
+  roomCame (): void {
+    if (!this.linkFull || this.links.hasRoom() === false) return
+    this.linkFull = false
+    this.syncReading()
+  }
+
+  /**
+   * A link session ended: each endpoint's Sends answered Sent whose frames
+   * the peer never acknowledged are lost. Each endpoint with some is told
+   * once (Error ERR_RPMSG_LOST, with its address and how many) and counts
+   * them.
+   */
+  sessionLost (session: AckedSession, peer: string, reason: string): void {
+    for (const ept of this.endpoints.values()) {
+      const { count } = ept.unacked.lost(session)
+      if (count === 0) continue
+      ept.counters.lost += count
+      this.out.control({
+        error: {
+          requestId: 0,
+          code: 'ERR_RPMSG_LOST',
+          addr: ept.addr,
+          message: `rpmsg endpoint ${ept.addr}: ${count} message(s) answered Sent were never acknowledged by ${peer} before its link session ended (${reason}): they are lost`
+        }
+      })
+    }
+    this.roomCame()
+  }
+
+  /** A send from `ept` is answered Sent: kept under the links' marks until they are acknowledged. */
+  private track (ept: GatewayEndpoint): void {
+    for (const m of this.links.marks()) ept.unacked.note(m)
   }
 
   /** Version 2: one batch, checked whole (CONTROL records decoded) before any record is acted on. */
@@ -179,6 +245,7 @@ export class RpmsgGatewayConnection {
       this.paused = true
       this.syncReading()
     }
+    this.checkLinks()
   }
 
   /** Back-pressure on what waits to be written: reading stops past the bound (and the stall clock starts). */
@@ -212,9 +279,9 @@ export class RpmsgGatewayConnection {
     this.fullTimer = null
   }
 
-  /** socket.pause() while any reason holds (too many waiting sends, too much to write), resume() when none does. */
+  /** socket.pause() while any reason holds (too many waiting sends, too much to write, a full link), resume() when none does. */
   private syncReading (): void {
-    const pause = !this.closed && (this.paused || this.fullSince !== null)
+    const pause = !this.closed && (this.paused || this.fullSince !== null || this.linkFull)
     if (pause === this.socketPaused) return
     this.socketPaused = pause
     if (pause) this.socket.pause?.()
@@ -391,13 +458,14 @@ export class RpmsgGatewayConnection {
       return
     }
     if (wait === null) {
+      this.track(ept)
       this.out.sent(ref)
       return
     }
     this.waiting++
     this.out.sendWaits(ref)
     wait.then(
-      () => { this.waited(); this.out.sent(ref) },
+      () => { this.waited(); this.track(ept); this.out.sent(ref) },
       (err: unknown) => { this.waited(); this.out.sendFailed(ref, src, codeOf(err), messageOf(err)) }
     )
   }

@@ -10,6 +10,7 @@
 // bytes of its Received messages not yet written to the WebSocket, and its
 // counters, kept over every bus it has been on.
 
+import { DeliveryLedger } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { Endpoint } from '../rpmsg/endpoints.js'
 import { VhostRpmsgBus } from '../rpmsg/vhost-rpmsg.js'
@@ -18,14 +19,21 @@ import { RPMSG_ADDR_ANY, RpmsgError } from '../rpmsg/wire.js'
 /** Called for each message the bus delivers to the endpoint. */
 export type Delivery = (ept: GatewayEndpoint, src: number, payload: Uint8Array) => void
 
-/** sent: Sends that went into a buffer; received: messages the bus delivered to it; dropped: of those, Received messages not passed on (overflow). */
-export interface GatewayEndpointCounters { sent: number, received: number, dropped: number }
+/**
+ * sent: Sends that went into a buffer; received: messages the bus delivered
+ * to it; dropped: of those, Received messages not passed on (overflow);
+ * lost: Sends answered Sent whose frames the peer never acknowledged before
+ * its session ended.
+ */
+export interface GatewayEndpointCounters { sent: number, received: number, dropped: number, lost: number }
 
 export interface GatewayEndpointRequest { name: string, addr: number, announce: boolean }
 
 export class GatewayEndpoint {
   private readonly onChannelMessage = (payload: Uint8Array, src: number): void => { this.deliver(this, src, payload) }
-  readonly counters: GatewayEndpointCounters = { sent: 0, received: 0, dropped: 0 }
+  readonly counters: GatewayEndpointCounters = { sent: 0, received: 0, dropped: 0, lost: 0 }
+  /** Its Sends answered Sent, under the link marks that carry them, until the peer acknowledges them. */
+  readonly unacked = new DeliveryLedger()
   /** Bytes of Received messages handed to the WebSocket and not yet written. */
   buffered = 0
   /** Of those, bytes still in the connection's open batch (version 2). */

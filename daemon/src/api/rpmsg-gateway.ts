@@ -37,6 +37,14 @@
 //   once. A version 2 connection is refused none for that: the gateway
 //   stops reading it (ws pause) while that many wait, and the application's
 //   batches wait in TCP.
+//   While a link of the daemon has no room left for edge writers in its
+//   replay buffer (link/credit.ts), the gateway stops reading every
+//   connection (either version) until acks free some: sends wait in TCP
+//   instead of ending the session.
+//   Loss: a send answered Sent rides on link frames; if the link session
+//   ends before the peer acknowledged them, the message is lost, and the
+//   endpoint's owner is told once per endpoint and session (Error
+//   ERR_RPMSG_LOST with addr and a count; counter lost).
 //   A payload over the bus's max_payload answers ERR_RPMSG_SIZE. That size
 //   can change under an endpoint (the vhost side learns the negotiated one
 //   at DRIVER_OK and falls back to 512-byte buffers at a reset): the bus says
@@ -83,7 +91,9 @@ import type { SoclinkNode } from '../node.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
-import { DEFAULT_GATEWAY_LIMITS, RpmsgGatewayConnection, rpmsgWire, type GatewayBudget, type GatewayConnectionView, type GatewayLimits, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import { DEFAULT_GATEWAY_LIMITS, NO_LINKS, RpmsgGatewayConnection, rpmsgWire, type GatewayBudget, type GatewayConnectionView, type GatewayLimits, type GatewayLinks, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
+import type { AckedSession, DeliveryMark } from '../link/delivery.js'
+import type { PeerLink } from '../link/peer-link.js'
 import { RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../../proto/rpmsg-batch.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { errorReplies, noFields } from './schemas.js'
@@ -107,7 +117,7 @@ export class RpmsgGateway {
   /** The limits every connection keeps, and the endpoints they own together. */
   private readonly budget: GatewayBudget
 
-  constructor (private readonly source: BusSource, limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS) {
+  constructor (private readonly source: BusSource, limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS, private readonly links: GatewayLinks = NO_LINKS) {
     this.budget = { limits, endpoints: 0 }
     // prepend: the gateway's endpoints take their addresses back before other listeners make channels.
     source.table.prependListener('attached', (bus) => { if (this.current === null) this.follow(bus) })
@@ -124,7 +134,7 @@ export class RpmsgGateway {
   }
 
   connect (socket: GatewaySocket, client: string, version: GatewayVersion = 1): RpmsgGatewayConnection {
-    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version, this.budget)
+    const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version, this.budget, this.links)
     this.connections.add(conn)
     return conn
   }
@@ -132,6 +142,14 @@ export class RpmsgGateway {
   disconnect (conn: RpmsgGatewayConnection): void {
     conn.close()
     this.connections.delete(conn)
+  }
+
+  /** A link has room for edge writers again: connections paused for it read again. */
+  roomCame (): void { for (const c of this.connections) c.roomCame() }
+
+  /** A link session ended: each connection tells its applications what they lost. */
+  sessionLost (session: AckedSession, peer: string, reason: string): void {
+    for (const c of this.connections) c.sessionLost(session, peer, reason)
   }
 
   connectionViews (): GatewayConnectionView[] { return [...this.connections].map((c) => c.view()) }
@@ -203,9 +221,35 @@ export function rpmsgGateway (node: SoclinkNode): RpmsgGateway | null {
     endpoints: s.maxEndpoints,
     bufferedBytes: s.maxGatewayBufferedBytes,
     stallMs: s.gatewayStallMs
-  })
+  }, nodeLinks(node))
+  const g = gw
+  node.links.on('room', () => { g.roomCame() })
+  // Before 'down' tears the devices down: the connections still know their endpoints.
+  node.links.on('lost', (link, loss) => { g.sessionLost(loss.session, link.label, loss.reason) })
   gateways.set(node, gw)
   return gw
+}
+
+/**
+ * The daemon's links as the gateway sees them. The links with a session are
+ * listed again only when a link changes state (a send asks for their marks,
+ * on the hot path).
+ */
+function nodeLinks (node: SoclinkNode): GatewayLinks {
+  let live: PeerLink[] | null = null
+  const current = (): PeerLink[] => (live ??= node.links.list().filter((l) => l.hasSession))
+  node.links.on('state', () => { live = null })
+  return {
+    hasRoom: () => current().every((l) => !l.hasSession || l.hasRoom(1)),
+    marks: () => {
+      const out: DeliveryMark[] = []
+      for (const l of current()) {
+        const m = l.mark()
+        if (m !== null) out.push(m)
+      }
+      return out
+    }
+  }
 }
 
 export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): void {

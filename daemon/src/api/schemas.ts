@@ -95,7 +95,7 @@ const FAULT_STATE = record({
   counts: record(Object.fromEntries(FAULT_ACTIONS.map((a) => [a, count])))
 })
 
-const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors']
+const PEER_COUNTERS = ['packetsIn', 'packetsOut', 'bytesIn', 'bytesOut', 'framesIn', 'framesOut', 'connects', 'resumes', 'sessions', 'protocolErrors', 'lostFrames', 'lostBytes', 'lostWrites']
 
 export const PeerSchema = {
   $id: 'Peer',

@@ -42,6 +42,7 @@ export interface Settings {
   gatewayStallMs: number
   maxEndpointsPerConnection: number
   maxEndpoints: number
+  linkWaitMs: number
   linkEncoding: 'compact' | 'protobuf'
   linkMask: 'zero' | 'random'
   regions: RegionSetting[]
@@ -88,7 +89,6 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   resumeWindowMs: { kind: 'int', doc: 'how long a dropped session waits to resume before the link is down (default 15000)' },
   reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
-  maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864)' },
   handshakeTimeoutMs: { kind: 'int', range: [100, 600_000], doc: 'links: time from connect to an authenticated link; an acceptor closes the connection then, whatever it is doing (default 5000)' },
   maxPreAuthBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'links: bytes a connection may send before it has authenticated (the handshake frames are a few hundred); more and it is cut off (default 64K)' },
   maxBodyBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'control API: largest JSON request body (default 64K; memory PUTs have their own 16M limit)' },
@@ -100,6 +100,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   gatewayStallMs: { kind: 'int', range: [100, 3_600_000], doc: 'rpmsg gateway: how long an application may stay past maxGatewayBufferedBytes before it is disconnected (close 1008 ERR_RPMSG_SLOW_READER; default 30000)' },
   maxEndpointsPerConnection: { kind: 'int', range: [1, 1_000_000], doc: 'rpmsg gateway: endpoints one application connection may own (default 1024)' },
   maxEndpoints: { kind: 'int', range: [1, 1_000_000], doc: 'rpmsg gateway: endpoints all application connections of this daemon may own together (default 8192)' },
+  maxReplayBytes: { kind: 'int', doc: 'unacknowledged bytes held for replay before a link fails (default 67108864); REST writes, read completions and the rpmsg gateway may fill half of it, then wait' },
+  linkWaitMs: { kind: 'int', doc: 'how long a REST write waits for room in a full link, and a non-posted read whose owner answers RETRY is asked again, before the request is answered 503 ERR_LINK_FULL with Retry-After (default 5000)' },
   linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
   linkMask: { kind: 'linkMask', doc: 'the WebSocket masking key of links this daemon dials: zero (default: RFC 6455 §5.3 masking with an all-zero key, so frames go out without a masked copy) or random (a fresh key per frame, for links through HTTP intermediaries)' },
   regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
@@ -146,6 +148,7 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   gatewayStallMs: 30_000,
   maxEndpointsPerConnection: 1024,
   maxEndpoints: 8192,
+  linkWaitMs: 5000,
   linkEncoding: 'compact',
   linkMask: 'zero',
   regions: [],

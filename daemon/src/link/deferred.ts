@@ -14,9 +14,11 @@ export interface DeferredFrames {
 
 export class DeferredQueue {
   private readonly sources: DeferredFrames[] = []
-  private running = false
+  private busy = false
 
   get pending (): boolean { return this.sources.length > 0 }
+  /** True while run() makes frames (a source's own send asks for an ordering point then). */
+  get running (): boolean { return this.busy }
 
   /**
    * Adds a source. A source that wrote before another one and writes again
@@ -36,8 +38,8 @@ export class DeferredQueue {
    * rethrow); the queue is empty afterwards either way.
    */
   run (onError?: (err: unknown) => void): void {
-    if (this.running || this.sources.length === 0) return
-    this.running = true
+    if (this.busy || this.sources.length === 0) return
+    this.busy = true
     const d = this.sources
     try {
       for (let i = 0; i < d.length; i++) {
@@ -48,7 +50,7 @@ export class DeferredQueue {
       }
     } finally {
       d.length = 0
-      this.running = false
+      this.busy = false
     }
   }
 

@@ -111,7 +111,9 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
 
   private adopt (link: PeerLink): void {
     link.on('up', (l) => this.emit('up', l))
+    link.on('lost', (l, loss) => this.emit('lost', l, loss))
     link.on('down', (l, why) => this.emit('down', l, why))
+    link.on('room', (l) => this.emit('room', l))
     link.on('frame', (l, d) => this.emit('frame', l, d))
     link.on('state', (l) => this.emit('state', l))
   }

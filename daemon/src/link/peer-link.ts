@@ -3,17 +3,36 @@
 // the peer does); the session survives that if the peer resumes within the
 // resume window. Sends are coalesced: frames queue in the session and go out
 // once per event-loop turn.
+//
+// Back-pressure (credit.ts): writers at the edge (REST writes and reads
+// through windows, region writes streamed to subscribers, read completions,
+// the rpmsg gateway) ask for room first (hasRoom, waitForRoom) and may fill
+// the replay buffer up to EDGE_SHARE of its bound; they wait, and the
+// session goes on.
+// The rest is kept for protocol frames, which are never refused: vring and
+// buffer writes are bounded by the rings (a buffer comes back only in a
+// packet that acknowledges the frames that carried it, so at most the
+// rings' buffers are unacknowledged), and acks, pings, doorbells, Ordered
+// and Subscribe frames are a few bytes each. Only past the whole bound does
+// the session fail (ReplayOverflowError), as before.
+//
+// Loss: a session that ends (no resume in time, the peer restarted, a cut)
+// takes its unacknowledged frames with it. The link counts them and says so
+// ('lost', before 'down'), with the session's last acknowledged seq, so that
+// writers holding DeliveryMarks (delivery.ts) can tell their own writers.
 
 import { EventEmitter } from 'node:events'
 import { WebSocket, zeroMask } from './ws.js'
 import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
+import { DeliveryLedger, type DeliveryMark } from './delivery.js'
 import { DeferredQueue, type DeferredFrames } from './deferred.js'
 import { TurnFlush, isNotification } from './turn.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import { FaultGate } from './fault-gate.js'
 import type { LinkOptions, Role } from './options.js'
+import { EdgeCredit } from './credit.js'
 import { FrameError, UnavailableError } from '../errors.js'
 
 export type PeerState = 'connecting' | 'up' | 'down'
@@ -30,11 +49,34 @@ export interface PeerCounters {
   resumes: number
   sessions: number
   protocolErrors: number
+  /** Frames (and their bytes) sent and never acknowledged by the peer, over sessions that ended. */
+  lostFrames: number
+  lostBytes: number
+  /** Edge writes (noteWrite: REST writes) among them. */
+  lostWrites: number
 }
+
+/** What a session took with it when it ended. */
+export interface SessionLoss {
+  /** The session (DeliveryMark.session of the marks it handed out). */
+  session: LinkSession
+  /** Sequenced frames sent and not acknowledged, and their bytes. */
+  frames: number
+  bytes: number
+  /** Edge writes (noteWrite) not acknowledged, and their bytes. */
+  writes: number
+  writeBytes: number
+  reason: string
+}
+
 
 export interface PeerLinkEvents {
   up: [PeerLink]
   down: [PeerLink, string]
+  /** A session ended (emitted before 'down'): what it had not delivered. */
+  lost: [PeerLink, SessionLoss]
+  /** Room came back in the replay buffer after an edge writer found none. */
+  room: [PeerLink]
   frame: [PeerLink, Delivery]
   state: [PeerLink]
 }
@@ -62,13 +104,19 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   rttMs: number | null = null
   readonly counters: PeerCounters = {
     packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0,
-    connects: 0, resumes: 0, sessions: 0, protocolErrors: 0
+    connects: 0, resumes: 0, sessions: 0, protocolErrors: 0, lostFrames: 0, lostBytes: 0, lostWrites: 0
   }
 
   private readonly opts: LinkOptions
   private session: LinkSession | null = null
   private ws: WebSocket | null = null
-  private readonly turn = new TurnFlush(() => { this.transmit(false) })
+  private readonly turn = new TurnFlush((endOfTurn) => { this.transmit(false); if (endOfTurn) this.credit.turnEnded() })
+  private readonly credit: EdgeCredit
+  /** The mark of combined writes not yet made into frames (set when they are). */
+  private pendingMark: DeliveryMark | null = null
+  private lastMark: DeliveryMark | null = null
+  /** Edge writes (noteWrite) not yet acknowledged, for counting the lost ones. */
+  private readonly writes = new DeliveryLedger()
   /** Sources of combined writes, in the order they first wrote since the last ordering point. */
   private readonly deferred = new DeferredQueue()
   /** Features in use on the current connection (wire.Feature bits). */
@@ -97,12 +145,58 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.url = init.url
     this.backoffMs = opts.reconnectMinMs
     this.faults = new FaultGate({ socket: () => this.ws, deliver: (ws, data, isBinary) => { if (this.ws === ws) this.onPacket(data, isBinary) }, logger: opts.logger })
+    this.credit = new EdgeCredit(opts.limits.maxReplayBytes, {
+      unackedBytes: () => this.session?.unackedBytes ?? null,
+      label: () => this.label,
+      scheduleTurn: () => { this.turn.schedule() },
+      onRoom: () => { this.emit('room', this) }
+    })
   }
 
   get incarnation (): string { return hex(this.session?.peerIncarnation) }
   get unacked (): number { return this.session?.unacked ?? 0 }
+  /** Whether a session exists (up, or waiting to resume). */
+  get hasSession (): boolean { return this.session !== null }
   /** Whether the peer takes multi-range Writes and Updates (FEATURE_COMPACT on this connection). */
   get combining (): boolean { return (this.features & wire.Feature.FEATURE_COMPACT) !== 0 }
+
+  // ------------------------------------------------------------ back-pressure (credit.ts)
+
+  /** Bytes edge writers may have unacknowledged at once. */
+  get edgeLimit (): number { return this.credit.limit }
+  /** Bytes an edge writer may queue now (0 without a session). */
+  get room (): number { return this.credit.room }
+  /** Whether an edge writer may queue `bytes` now; a false answer asks for a 'room' event. */
+  hasRoom (bytes: number): boolean { return this.credit.hasRoom(bytes) }
+  /** Takes room for `bytes` an edge writer queues in this turn. */
+  reserve (bytes: number): void { this.credit.reserve(bytes) }
+  /** Resolves, room reserved, once `bytes` fit (LinkFullError after `timeoutMs`). */
+  async waitForRoom (bytes: number, timeoutMs: number): Promise<void> { await this.credit.waitForRoom(bytes, timeoutMs) }
+
+  // ------------------------------------------------------------ delivery
+
+  /**
+   * The mark of everything queued so far (null without a session): combined
+   * writes not yet made into frames get theirs when they are.
+   */
+  mark (): DeliveryMark | null {
+    const s = this.session
+    if (s === null) return null
+    if (this.deferred.pending) {
+      this.pendingMark ??= { session: s, seq: Infinity }
+      return this.pendingMark
+    }
+    const last = this.lastMark
+    if (last !== null && last.session === s && last.seq === s.lastSent) return last
+    this.lastMark = { session: s, seq: s.lastSent }
+    return this.lastMark
+  }
+
+  /** Notes an edge write (REST) of `bytes` just queued: counted as lost if its session ends before the peer acknowledges it. */
+  noteWrite (bytes: number): void {
+    const m = this.mark()
+    if (m !== null) this.writes.note(m, bytes)
+  }
 
   /** Starts dialing (dialer links only). */
   start (): void {
@@ -145,9 +239,14 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   /** Makes the frames of every deferred source, in order. */
   materialize (): void {
+    // A source's own send, inside the run: the run itself finishes the job.
+    if (this.deferred.running) return
     // A source whose session ended under it is reset by the link-down
     // handlers; nothing else is lost here.
     this.deferred.run((err) => { if (!(err instanceof UnavailableError)) throw err })
+    const m = this.pendingMark
+    if (m !== null && this.session !== null && m.session === this.session) m.seq = this.session.lastSent
+    this.pendingMark = null
   }
 
   /** Sends everything queued now (before a wait, a heartbeat, the end of a handshake). */
@@ -334,9 +433,23 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   private endSession (reason: string): void {
-    if (this.session === null) return
+    const s = this.session
+    if (s === null) return
     this.session = null
     this.deferred.clear()
+    this.pendingMark = null
+    this.lastMark = null
+    this.credit.sessionEnded(reason)
+    const writes = this.writes.lost(s)
+    const loss: SessionLoss = { session: s, frames: s.unacked, bytes: s.unackedBytes, writes: writes.count, writeBytes: writes.bytes, reason }
+    this.counters.lostFrames += loss.frames
+    this.counters.lostBytes += loss.bytes
+    this.counters.lostWrites += loss.writes
+    if (loss.frames > 0) {
+      this.opts.logger.warn({ peer: this.name, frames: loss.frames, bytes: loss.bytes, writes: loss.writes, acked: s.acked, lastSent: s.lastSent },
+        'session ended with frames the peer never acknowledged: they are lost')
+    }
+    this.emit('lost', this, loss)
     this.opts.logger.warn({ peer: this.name, reason }, 'link down')
     this.emit('down', this, reason)
   }
@@ -358,7 +471,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     try {
       if (!isBinary) throw new FrameError('text message on a binary link')
       if (isCompact(data) && !this.combining) throw new FrameError('compact packet on a connection that did not negotiate FEATURE_COMPACT')
+      const before = s.unackedBytes
       deliveries = s.receive(isCompact(data) ? decodeCompact(data) : decodePacket(data))
+      if (s.unackedBytes < before && this.credit.wanted) this.credit.serve()
     } catch (err) {
       this.counters.protocolErrors++
       this.opts.logger.error({ peer: this.label, err: (err as Error).message }, 'protocol violation; cutting the peer off')

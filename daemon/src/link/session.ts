@@ -64,6 +64,8 @@ export class LinkSession {
   /** Last seq delivered upward (the cumulative ack we owe the peer). */
   private rxSeq = 0
   private ackSent = 0
+  /** Highest seq the peer has acknowledged: everything up to it reached the far daemon. */
+  private ackedSeq = 0
   /** Packets go out compact (FEATURE_COMPACT, negotiated per connection). */
   compact = false
   /** Packets encoded in front of their own bulk, not copied (drain()). */
@@ -80,6 +82,8 @@ export class LinkSession {
   get unacked (): number { return this.replay.length - this.replayHead }
   get unackedBytes (): number { return this.replayBytes }
   get lastSent (): number { return this.txSeq }
+  /** Last seq the peer acknowledged (frames up to it are delivered; later ones are lost if the session ends now). */
+  get acked (): number { return this.ackedSeq }
   /** True when frames wait for drain(). */
   get pending (): boolean { return this.outbox.length > 0 }
   /**
@@ -209,6 +213,7 @@ export class LinkSession {
 
   private acknowledge (ack: number): void {
     if (ack > this.txSeq) throw new FrameError(`ack ${ack} for a frame never sent (last sent ${this.txSeq})`)
+    if (ack > this.ackedSeq) this.ackedSeq = ack
     while (this.replayHead < this.replay.length && (this.replay[this.replayHead]!.frame.seq ?? 0) <= ack) {
       this.replayBytes -= this.replay[this.replayHead]!.size
       this.replayHead++

@@ -20,14 +20,14 @@ export class TurnFlush {
   /** A notification went out ahead of the end-of-turn flush in this turn. */
   private urgentSent = false
 
-  /** `transmit` sends everything queued now. */
-  constructor (private readonly transmit: () => void) {}
+  /** `transmit` sends everything queued now; `endOfTurn` is true for the flush at the turn's end. */
+  constructor (private readonly transmit: (endOfTurn: boolean) => void) {}
 
   /** A frame was queued: sent at once if it is the turn's first notification, else at the turn's end. */
   queued (notification: boolean): void {
     if (notification && !this.urgentSent) {
       this.urgentSent = true
-      this.transmit()
+      this.transmit(false)
     }
     this.schedule()
   }
@@ -42,6 +42,6 @@ export class TurnFlush {
   private readonly endOfTurn = (): void => {
     this.scheduled = false
     this.urgentSent = false
-    this.transmit()
+    this.transmit(true)
   }
 }

@@ -64,6 +64,10 @@ export interface CompleterCounters {
   readsServed: number
   unsupportedRequests: number
   completerAborts: number
+  /** Reads answered RETRY: their completion did not fit in the link's replay buffer then. */
+  retries: number
+  /** Requests whose answer could not be sent (the session ended). */
+  unanswered: number
 }
 
 export class Completer {
@@ -71,7 +75,7 @@ export class Completer {
   /** Per link, its windows by the peer's window id. */
   private readonly subs = new Map<FrameSender, Map<number, Subscription>>()
   readonly counters: CompleterCounters = {
-    subscriptions: 0, writesApplied: 0, updatesSent: 0, readsServed: 0, unsupportedRequests: 0, completerAborts: 0
+    subscriptions: 0, writesApplied: 0, updatesSent: 0, readsServed: 0, unsupportedRequests: 0, completerAborts: 0, retries: 0, unanswered: 0
   }
 
   constructor (regions: RegionTable) {
@@ -96,13 +100,21 @@ export class Completer {
   /** Handles a frame addressed to the owner side; false if it is not one. */
   handle (link: FrameSender, d: Delivery): boolean {
     const f = d.frame
-    if (f.subscribe != null) this.subscribe(link, f.subscribe)
-    else if (f.write != null) this.write(link, f.write, d.bulk ?? new Uint8Array())
-    else if (f.read != null) this.read(link, f.read)
-    else if (f.unsubscribe != null) {
-      const s = this.subs.get(link)?.get(f.unsubscribe.window ?? 0)
-      if (s !== undefined) this.drop(s)
-    } else return false
+    try {
+      if (f.subscribe != null) this.subscribe(link, f.subscribe)
+      else if (f.write != null) this.write(link, f.write, d.bulk ?? new Uint8Array())
+      else if (f.read != null) this.read(link, f.read)
+      else if (f.unsubscribe != null) {
+        const s = this.subs.get(link)?.get(f.unsubscribe.window ?? 0)
+        if (s !== undefined) this.drop(s)
+      } else return false
+    } catch (err) {
+      // An answer the link cannot take (its session just ended under a
+      // reply): the requester learns it from the session's end (reads in
+      // flight fail, windows reopen). A completer never takes the daemon down.
+      if (!(err instanceof SoclinkError)) throw err
+      this.counters.unanswered++
+    }
     return true
   }
 
@@ -296,6 +308,15 @@ export class Completer {
     if (length > MAX_READ || offset + length > sub.size) {
       this.counters.completerAborts++
       link.send({ readCompletion: { tag, status: Status.STATUS_COMPLETER_ABORT, length: 0 } }, new Uint8Array())
+      return
+    }
+    // The completion is an edge writer's: it may fill only the share of the
+    // replay buffer such answers have (link/credit.ts). Several large reads
+    // at once would otherwise end the session; the ones that do not fit now
+    // are answered RETRY, and the requester asks again later.
+    if (!link.hasRoom(length)) {
+      this.counters.retries++
+      link.send({ readCompletion: { tag, status: Status.STATUS_RETRY, length: 0 } }, new Uint8Array())
       return
     }
     const data = sub.region.read(sub.base + offset, length)

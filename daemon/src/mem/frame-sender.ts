@@ -32,4 +32,10 @@ export interface FrameSender {
   defer (source: DeferredFrames): void
   /** Makes every deferred source's frames now (an ordering point with nothing after it). */
   materialize (): void
+  /**
+   * Whether an answer of `bytes` fits in the link's replay buffer now, within
+   * the share its edge writers may fill (link/credit.ts): a completer that
+   * cannot answer a read now says so instead of ending the session.
+   */
+  hasRoom (bytes: number): boolean
 }

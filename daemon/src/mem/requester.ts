@@ -9,7 +9,7 @@ import type { Delivery } from '../link/session.js'
 import { Window, type WindowSpec } from './window.js'
 import type { FrameSender } from './frame-sender.js'
 import { checkRange } from './access.js'
-import { NotFoundError, OutOfRangeError, TimeoutError, UnavailableError, UnsupportedRequestError } from '../errors.js'
+import { LinkFullError, NotFoundError, OutOfRangeError, TimeoutError, UnavailableError, UnsupportedRequestError } from '../errors.js'
 
 const Status = wire.Status
 
@@ -195,6 +195,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
       clearTimeout(r.timer)
       if (c.status === Status.STATUS_OK) r.resolve(Uint8Array.prototype.slice.call(d.bulk ?? new Uint8Array()))
       else if (c.status === Status.STATUS_COMPLETER_ABORT) r.reject(new OutOfRangeError('completer abort: the read is outside the window'))
+      else if (c.status === Status.STATUS_RETRY) r.reject(new LinkFullError(`the owner ${link.name} cannot answer a read of this size now (its link is full); try again`))
       else r.reject(new UnsupportedRequestError('unsupported request: the owner has no such window'))
     } else if (f.errorReport != null) {
       const e = f.errorReport

@@ -16,7 +16,7 @@ export function eventRoutes (app: FastifyInstance, node: SoclinkNode): void {
     url: '/v1/events',
     schema: {
       summary: 'Live events (WebSocket)',
-      description: 'Upgrade to a WebSocket; each event (doorbell, link, peer, window, error) arrives as one ' +
+      description: 'Upgrade to a WebSocket; each event (doorbell, link, peer, window, error, lost) arrives as one ' +
         'text message holding a JSON object and a newline. A request without Upgrade is answered 426.',
       tags: ['node'],
       querystring: noFields,

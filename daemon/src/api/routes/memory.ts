@@ -1,10 +1,22 @@
 // Bytes of regions and windows, as application/octet-stream. These routes
 // live in their own context whose only body parser is octet-stream (up to
 // MAX_TRANSFER), so a JSON or text body is a 415 and reaches no handler.
+//
+// Back-pressure: a write waits (up to linkWaitMs) for room in the replay
+// buffer of every link it will travel on (link/credit.ts), then is made;
+// past the wait it is answered 503 ERR_LINK_FULL with Retry-After, and
+// nothing was written. A non-posted read the owner answers RETRY (its
+// completion would not fit in the owner's replay buffer now) is asked again,
+// with backoff, for as long; then 503 ERR_LINK_FULL with Retry-After. A write the link took is noted (PeerLink.noteWrite):
+// if its session ends before the peer acknowledged it, it is counted lost
+// (peer counter lostWrites), logged and reported on the event stream.
 
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
-import { OutOfRangeError } from '../../errors.js'
+import type { PeerLink } from '../../link/peer-link.js'
+import { LinkFullError, OutOfRangeError } from '../../errors.js'
+import type { Window } from '../../mem/window.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { MAX_READ } from '../../mem/completer.js'
 import { ValidationError } from '../errors.js'
 import { parseNumber, parseOptionalNumber } from '../numbers.js'
@@ -54,6 +66,34 @@ function writeRequest (q: WriteQuery, body: unknown): { offset: number, data: Bu
   return { offset, data: body }
 }
 
+/** Waits for room for `bytes` in each link, in turn (LinkFullError past the node's linkWaitMs). */
+async function roomIn (node: SoclinkNode, links: PeerLink[], bytes: number): Promise<void> {
+  for (const l of links) await l.waitForRoom(bytes, node.settings.linkWaitMs)
+}
+
+/** The links a write to `region` travels on: those of its replica subscribers. */
+function subscriberLinks (node: SoclinkNode, region: ReturnType<SoclinkNode['regions']['get']>): PeerLink[] {
+  const out = new Set<PeerLink>()
+  for (const s of node.completer.subscribers(region)) {
+    const l = s.replica ? node.links.get(s.peer) : undefined
+    if (l !== undefined && l.state !== 'down') out.add(l)
+  }
+  return [...out]
+}
+
+/** A non-posted read, asked again while the owner answers RETRY, up to the node's linkWaitMs. */
+async function readThrough (node: SoclinkNode, w: Window, offset: number, length: number): Promise<Uint8Array> {
+  const deadline = Date.now() + node.settings.linkWaitMs
+  for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      return await node.requester.readRemote(w, offset, length)
+    } catch (err) {
+      if (!(err instanceof LinkFullError) || Date.now() + delay > deadline) throw err
+    }
+    await sleep(delay)
+  }
+}
+
 function sendBytes (reply: FastifyReply, bytes: Uint8Array): Buffer {
   reply.type('application/octet-stream')
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -83,11 +123,15 @@ export async function memoryRoutes (app: FastifyInstance, node: SoclinkNode): Pr
       params: regionParams,
       querystring: writeQuery,
       body: bytesBody,
-      response: { 200: writeReply, ...errorReplies(400, 404, 413, 415) }
+      response: { 200: writeReply, ...errorReplies(400, 404, 413, 415, 503) }
     }
   }, async (request) => {
     const { offset, data } = writeRequest(request.query, request.body)
-    node.regions.get(request.params.id).write(offset, data)
+    const region = node.regions.get(request.params.id)
+    const links = subscriberLinks(node, region)
+    await roomIn(node, links, data.length)
+    region.write(offset, data)
+    for (const l of links) l.noteWrite(data.length)
     return { offset, length: data.length }
   })
 
@@ -105,7 +149,7 @@ export async function memoryRoutes (app: FastifyInstance, node: SoclinkNode): Pr
     const { offset, length } = readRange(request.query)
     const w = node.requester.get(parseNumber('window id', request.params.id))
     const remote = request.query.uncached === 'true' || !w.spec.replica
-    const bytes = remote ? await node.requester.readRemote(w, offset, length) : w.read(offset, length)
+    const bytes = remote ? await readThrough(node, w, offset, length) : w.read(offset, length)
     return sendBytes(reply, bytes)
   })
 
@@ -120,7 +164,11 @@ export async function memoryRoutes (app: FastifyInstance, node: SoclinkNode): Pr
     }
   }, async (request) => {
     const { offset, data } = writeRequest(request.query, request.body)
-    node.requester.get(parseNumber('window id', request.params.id)).write(offset, data)
+    const w = node.requester.get(parseNumber('window id', request.params.id))
+    const link = w.link === null ? undefined : node.links.get(w.spec.peer)
+    if (link !== undefined) await roomIn(node, [link], data.length)
+    w.write(offset, data)
+    link?.noteWrite(data.length)
     return { offset, length: data.length }
   })
 }

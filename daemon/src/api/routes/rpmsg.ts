@@ -77,7 +77,8 @@ const GatewayEndpointSchema = record({
   buffered: { ...count, description: 'bytes of its Received messages handed to the WebSocket and not yet written (at most 1 MiB)' },
   sent: { ...count, description: 'Sends that went into a buffer' },
   received: { ...count, description: 'messages the bus delivered to it' },
-  dropped: { ...count, description: 'Received messages dropped (overflow)' }
+  dropped: { ...count, description: 'Received messages dropped (overflow)' },
+  lost: { ...count, description: 'Sends answered Sent that the peer daemon never acknowledged before its link session ended (reported with ERR_RPMSG_LOST)' }
 })
 
 const ConnectionSchema = record({
