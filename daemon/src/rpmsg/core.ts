@@ -169,12 +169,29 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
   }
 
+  /**
+   * The queue the bus sends on has just become usable (the virtio side at
+   * DRIVER_OK): whatever arm() promised before is void, so post what waits
+   * and arm afresh.
+   */
+  protected queueReady (): void {
+    this.armed = false
+    this.pump()
+  }
+
   /** Buffers may have come back: post what waits, in order; arm the callbacks while anything still waits. */
   protected pump (): void {
     for (;;) {
-      while (this.waiters.length > 0 && this.postMessage(this.waiters[0]!.src, this.waiters[0]!.dst, this.waiters[0]!.payload)) {
-        const w = this.waiters.shift()!
+      while (this.waiters.length > 0) {
+        const w = this.waiters[0]!
+        const posted = this.postWaiter(w)
+        if (posted === false) break
+        this.waiters.shift()
         clearTimeout(w.timer)
+        if (posted !== true) {
+          w.reject(posted)
+          continue
+        }
         this.counters.sent++
         this.endpoints.countSent(w.src)
         w.resolve()
@@ -226,6 +243,20 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     checkMessage(src, dst, payload.length, this.bufSize)
   }
 
+  /**
+   * Posts a waiting send: true if posted, false if no buffer is free, or
+   * the error its post threw. pump() runs from timers and queue callbacks,
+   * where a throw would reach nobody; the send fails with it instead and
+   * leaves the queue, so it is never delivered later.
+   */
+  private postWaiter (w: Waiter): boolean | SoclinkError {
+    try {
+      return this.postMessage(w.src, w.dst, w.payload)
+    } catch (err) {
+      return asSoclinkError(err, 'ERR_INTERNAL')
+    }
+  }
+
   private postMessage (src: number, dst: number, payload: Uint8Array): boolean {
     return this.post(putMessageHeader(this.header, src, dst, payload.length), payload)
   }
@@ -236,7 +267,11 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
    * and tells the other side; false if there is no free buffer.
    */
   protected abstract post (header: Uint8Array, payload: Uint8Array): boolean
-  /** Asks to hear when buffers come back; false if some already have. */
+  /**
+   * Asks to hear when buffers come back; false if some already have. Never
+   * throws (it runs from timers): a bus whose queue is not there yet says
+   * true and calls queueReady() once it is.
+   */
   protected abstract arm (): boolean
   protected abstract disarm (): void
 }
