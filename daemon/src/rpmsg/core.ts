@@ -69,7 +69,8 @@ export interface RpmsgBusEvents {
  */
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
-interface Waiter { src: number, dst: number, payload: Uint8Array, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+/** A send waiting for a buffer; `service`: the bus's own NS or AS message (sendService). */
+interface Waiter { src: number, dst: number, payload: Uint8Array, service: boolean, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
@@ -103,7 +104,8 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   /**
    * rpmsg_destroy_ept(): the endpoint goes, and so do its sends still
    * waiting for a buffer (ERR_RPMSG_DESTROYED): they must not leave later
-   * from an address another endpoint may have taken by then.
+   * from an address another endpoint may have taken by then. The bus's own
+   * service messages from that address stay (sendService).
    */
   destroyEndpoint (ept: number | Endpoint): boolean {
     const addr = typeof ept === 'number' ? ept : ept.addr
@@ -113,10 +115,10 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   }
 
   private cancelWaiting (src: number): void {
-    if (!this.waiters.some((w) => w.src === src)) return
+    if (!this.waiters.some((w) => w.src === src && !w.service)) return
     const err = new RpmsgError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${src} was destroyed with sends still waiting for a buffer`)
     this.waiters = this.waiters.filter((w) => {
-      if (w.src !== src) return true
+      if (w.src !== src || w.service) return true
       clearTimeout(w.timer)
       w.reject(err)
       return false
@@ -137,15 +139,31 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
 
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
   async send (src: number, dst: number, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
+    await this.sendOrQueue(src, dst, payload, options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS, false)
+  }
+
+  /**
+   * A name or address service message the bus sends on its own behalf (NS
+   * CREATE/DESTROY, AS ASSIGN/FREE) from a channel's address, as
+   * virtio_rpmsg_bus.c's announce_create/destroy send from rpdev->ept. It
+   * waits for a buffer like any send, but destroying that endpoint does not
+   * cancel it: an NS DESTROY is queued just before its channel's endpoint
+   * goes, and must still reach the other side, or the channel stays there
+   * for good. A failure is a fault (`code`), never thrown.
+   */
+  protected sendService (src: number, dst: number, payload: Uint8Array, code: string): void {
+    this.sendOrQueue(src, dst, payload, RPMSG_SEND_TIMEOUT_MS, true).catch((err: unknown) => { this.fault(err, code) })
+  }
+
+  private async sendOrQueue (src: number, dst: number, payload: Uint8Array, timeoutMs: number, service: boolean): Promise<void> {
     this.check(src, dst, payload)
     if (this.waiters.length === 0 && this.postMessage(src, dst, payload)) {
       this.counters.sent++
       this.endpoints.countSent(src)
       return
     }
-    const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { src, dst, payload, resolve, reject, timer: undefined }
+      const w: Waiter = { src, dst, payload, service, resolve, reject, timer: undefined }
       w.timer = setTimeout(() => {
         const at = this.waiters.indexOf(w)
         if (at < 0) return

@@ -174,7 +174,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   /** The RFC's announce_create / announce_destroy: AS {name, dst: local, src: remote, flags} to 54. */
   private sendAs (ch: RpmsgChannel, flags: number): void {
     const body = encodeAsMsg({ name: ch.name, dst: ch.src, src: ch.dst, flags })
-    this.send(ch.src, RPMSG_AS_ADDR, body).catch((err: unknown) => { this.fault(err, 'ERR_RPMSG_TIMEOUT') })
+    this.sendService(ch.src, RPMSG_AS_ADDR, body, 'ERR_RPMSG_TIMEOUT')
   }
 }
 
