@@ -157,6 +157,8 @@ export type PciFunction = { [K in keyof PciFunctionIds]: number | null } & {
   peer: string
   state: 'enumerating' | 'ready' | 'failed'
   lastError: string
+  /** Failed on a timeout: enumeration is tried again while the link is up. */
+  retrying: boolean
   bars: Array<{ index: number, size: number, flags: number, busAddress: number, window: number }>
   msi: number
   intx: boolean
@@ -181,6 +183,8 @@ export interface Device {
   driver: string | null
   needsReset: string
   lastError: string
+  /** virtio: the last probe timed out and the device will be probed again. */
+  retrying: boolean
   /** The test device's counters on this side, when the test driver is bound. */
   test: { sent: number, received: number, verified: number, errors: number, bytes: number } | null
 }
@@ -327,6 +331,8 @@ export interface NtbHost {
   board: string | null
   memorySize: number
   lastError: string
+  /** The bring-up timed out and is tried again. */
+  retrying: boolean
   device: NtbDeviceState | null
   transport: NtbTransportState | null
 }

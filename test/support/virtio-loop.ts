@@ -4,6 +4,9 @@
 // activates the device rings, and notifications are doorbells delivered on
 // a later turn (setImmediate), coalesced as a doorbell bit is. pause() holds
 // them until resume(), so a side can be made to stop taking buffers.
+// stall() holds the virtio side's config operations (status, features,
+// queues, reset) until unstall(), as a device behind a link whose far
+// end has stopped answering; unstall(error) fails them instead.
 
 import { Region } from '../../daemon/src/mem/region.js'
 import type { SoclinkError } from '../../daemon/src/errors.js'
@@ -38,6 +41,7 @@ export class VirtioLoop {
   readonly noConfig: boolean
   private readonly pending = new Set<object>()
   private held: Array<() => void> | null = null
+  private gate: { wait: Promise<void>, open: (err?: Error) => void } | null = null
   private rings: number[] = []
 
   constructor (opts: VirtioLoopOptions) {
@@ -57,6 +61,27 @@ export class VirtioLoop {
     const held = this.held ?? []
     this.held = null
     for (const deliver of held) setImmediate(deliver)
+  }
+
+  /** Holds every virtio config operation until unstall(). */
+  stall (): void {
+    if (this.gate !== null) return
+    let open!: (err?: Error) => void
+    const wait = new Promise<void>((resolve, reject) => { open = (err) => { if (err === undefined) resolve(); else reject(err) } })
+    // A gate nobody waited at is not an unhandled rejection.
+    wait.catch(() => undefined)
+    this.gate = { wait, open }
+  }
+
+  /** Lets the held operations go on, or fails them with `err`. */
+  unstall (err?: Error): void {
+    const g = this.gate
+    this.gate = null
+    g?.open(err)
+  }
+
+  private async answered (): Promise<void> {
+    if (this.gate !== null) await this.gate.wait
   }
 
   /** A doorbell: one delivery on a later turn however often it rings meanwhile. */
@@ -82,15 +107,17 @@ export class VirtioLoop {
     return {
       buffers: this.pool,
       getFeatures: () => this.offered,
-      finalizeFeatures: async (f) => { this.accepted = f },
+      finalizeFeatures: async (f) => { await this.answered(); this.accepted = f },
       getStatus: () => this.status,
-      setStatus: async (s) => { this.writeStatus(s) },
+      setStatus: async (s) => { await this.answered(); this.writeStatus(s) },
       reset: async () => {
+        await this.answered()
         for (const q of this.vhostVqs) q.deactivate()
         this.status = 0
         this.vhost.notifyReset()
       },
       findVqs: async (specs, { layout }) => {
+        await this.answered()
         if (specs.length > this.vhostVqs.length) throw new Error(`${specs.length} queues asked, ${this.vhostVqs.length} offered`)
         return specs.map((spec, index) => {
           const num = this.vhostVqs[index]!.num

@@ -76,6 +76,7 @@ const host: NtbHost = {
   board: 'board',
   memorySize: 16 << 20,
   lastError: '',
+  retrying: false,
   device: {
     name: 'ntb_hw_epf:board',
     peer: 'board',

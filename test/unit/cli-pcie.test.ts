@@ -18,7 +18,7 @@ const stopped: PciEpController = { name: 'pcie0', function: 'vhost0', started: f
 const device: Device = {
   name: 'virtio0', side: 'virtio', peer: 'ep', transport: 'virtio-pci-epf', deviceId: 0xffe0, vendorId: 0xffff, status: 15,
   statusBits: ['ACKNOWLEDGE', 'DRIVER', 'DRIVER_OK', 'FEATURES_OK'], deviceFeatures: '0x730000000', driverFeatures: '0x120000000',
-  driver: 'soclink-test', needsReset: '', lastError: '', test: null
+  driver: 'soclink-test', needsReset: '', lastError: '', retrying: false, test: null
 }
 const split: Virtqueue = {
   device: 'virtio0', side: 'virtio', index: 0, name: 'tx', layout: 'split', size: 256, region: 'pcie.sysmem', desc: 0x10000,
@@ -32,7 +32,7 @@ const packed: Virtqueue = {
 const pci: PciRootComplex = {
   memorySize: 16 * 1024 * 1024, region: 'pcie.sysmem', spurious: 0,
   functions: [{
-    peer: 'ep', state: 'ready', lastError: '', vendorId: 0x104c, deviceId: 0xb500, revisionId: 0, classCode: 0xff0000,
+    peer: 'ep', state: 'ready', lastError: '', retrying: false, vendorId: 0x104c, deviceId: 0xb500, revisionId: 0, classCode: 0xff0000,
     subsystemVendorId: 0xffff, subsystemId: 0xffe0, interruptPin: 1, bars: [{ index: 0, size: 4096, flags: 0, busAddress: 0x40000000, window: 1 }], msi: 3, intx: false
   }]
 }

@@ -37,7 +37,7 @@ export function pciText (pci: PciRootComplex): string {
   const head = `system memory ${formatSize(pci.memorySize)} in region ${pci.region}; ${pci.spurious} spurious interrupts`
   if (pci.functions.length === 0) return `${head}\nno functions`
   return `${head}\n` + table(['peer', 'state', 'vendor', 'device', 'rev', 'class', 'subsys vendor', 'subsys', 'bars', 'msi', 'intx', 'last error'],
-    pci.functions.map((f) => [f.peer, f.state, hex(f.vendorId, 4), hex(f.deviceId, 4), hex(f.revisionId, 2), hex(f.classCode, 6),
+    pci.functions.map((f) => [f.peer, f.retrying ? `${f.state}, retrying` : f.state, hex(f.vendorId, 4), hex(f.deviceId, 4), hex(f.revisionId, 2), hex(f.classCode, 6),
       hex(f.subsystemVendorId, 4), hex(f.subsystemId, 4), f.bars.map((b) => `${b.index}:${formatSize(b.size)}@${hex(b.busAddress)}`).join(','),
       f.msi, yesNo(f.intx), f.lastError]))
 }
@@ -47,7 +47,7 @@ export function devicesTable (devices: Device[]): string {
   return table(['name', 'side', 'peer', 'transport', 'id', 'status', 'features', 'driver', 'last error'],
     devices.map((d) => [d.name, d.side, d.peer, d.transport, `${hex(d.vendorId, 4)}:${hex(d.deviceId, 4)}`,
       `${hex(d.status, 2)} ${d.statusBits.join(',')}`.trim(), d.driverFeatures, d.driver,
-      d.needsReset !== '' ? `needs reset: ${d.needsReset}` : d.lastError]))
+      d.needsReset !== '' ? `needs reset: ${d.needsReset}` : d.retrying ? `${d.lastError} (retrying)` : d.lastError]))
 }
 
 /** An index, with the packed ring's wrap counter after a slash. */

@@ -185,6 +185,7 @@ export function hostView (role: NtbHostRole, node: SoclinkNode): Record<string, 
     board: role.board,
     memorySize: role.rc.sysmem.size,
     lastError: role.lastError,
+    retrying: role.retry.pending,
     device: deviceView(role),
     transport: transportView(role)
   }

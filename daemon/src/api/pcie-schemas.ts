@@ -84,6 +84,7 @@ export const PciFunctionStateSchema = {
     peer: str,
     state: { type: 'string', enum: ['enumerating', 'ready', 'failed'] },
     lastError: str,
+    retrying: { type: 'boolean', description: 'failed, and enumeration will be tried again: it timed out (the endpoint did not answer), and is retried with backoff while the link is up' },
     ...Object.fromEntries(FUNCTION_IDS.map((k) => [k, nullable(count)])),
     bars: BARS,
     msi: { type: 'integer', minimum: 0, description: 'MSIs received' },
@@ -111,6 +112,7 @@ export const DeviceSchema = {
     driver: nullable(str, 'the driver bound, or null'),
     needsReset: { type: 'string', description: 'vhost: why the device asked for a reset, until the virtio side resets it; virtio: empty' },
     lastError: str,
+    retrying: { type: 'boolean', description: 'virtio: the last probe timed out (the other side did not answer its commands) and the device will be probed again, with backoff, while it is there; vhost: false' },
     test: nullable(record({ sent: count, received: count, verified: count, errors: count, bytes: count }), 'the test device\'s counters (buffers checked on this side), or null when another driver is bound')
   })
 }

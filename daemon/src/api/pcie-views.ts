@@ -60,7 +60,7 @@ export function pciView (role: PcieRootComplexRole): { memorySize: number, regio
   const s = role.rc.state()
   const functions = s.functions.map((f) => {
     const ids = Object.fromEntries(FUNCTION_IDS.map((k) => [k, f[k] ?? null])) as Record<typeof FUNCTION_IDS[number], number | null>
-    return { peer: f.peer, state: f.state, lastError: f.lastError, ...ids, bars: f.bars, msi: f.msi, intx: f.intx }
+    return { peer: f.peer, state: f.state, lastError: f.lastError, retrying: f.retrying, ...ids, bars: f.bars, msi: f.msi, intx: f.intx }
   })
   return { memorySize: s.memorySize, region: s.region, spurious: s.spurious, functions }
 }
@@ -81,6 +81,7 @@ export interface DeviceView {
   driver: string | null
   needsReset: string
   lastError: string
+  retrying: boolean
   /** The test device's counters, when the test driver is bound. */
   test: TestCountersView | null
 }
@@ -125,6 +126,7 @@ export function virtioDeviceView (t: VirtioSideView, test: TestCountersView | nu
     driver: d.driver?.name ?? null,
     needsReset: '',
     lastError: d.lastError?.message ?? '',
+    retrying: d.retrying,
     test: test === null ? null : { ...test }
   }
 }
@@ -145,6 +147,7 @@ export function vhostDeviceView (d: VhostDevice, peer: string, transport: Device
     driver: d.driver?.name ?? null,
     needsReset: d.needsReset?.message ?? '',
     lastError: d.lastError?.message ?? '',
+    retrying: false,
     test: test === null ? null : { ...test }
   }
 }

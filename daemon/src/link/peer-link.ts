@@ -585,8 +585,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (this.ackTimer !== null) { clearInterval(this.ackTimer); this.ackTimer = null }
   }
 
+  /**
+   * The resume window counts from the moment the connection was lost: a
+   * redial that fails closes its socket too, and must not start the window
+   * again, or a dialer whose peer is gone would wait to resume forever.
+   */
   private startResumeTimer (): void {
-    this.clearResumeTimer()
+    if (this.resumeTimer !== null) return
     this.resumeTimer = setTimeout(() => {
       this.resumeTimer = null
       if (this.state === 'up') return

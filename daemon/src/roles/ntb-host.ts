@@ -19,7 +19,10 @@
 //     {VIRTIO_ID_RPMSG, VIRTIO_DEV_ANY_ID}; none: it waits for a link).
 // The board's link going down, or the function being removed, is surprise
 // removal: the NTB device is disposed, the transport stopped and its
-// devices removed; all of it comes back on the next enumeration.
+// devices removed; all of it comes back on the next enumeration. A bring-up
+// (ntb_hw_epf init, the transport's start) that timed out because the board
+// did not answer is undone and tried again with backoff while the function
+// is there (hw/bring-up-retry.ts).
 
 import type { Logger } from 'pino'
 import type { SoclinkNode } from '../node.js'
@@ -37,6 +40,7 @@ import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { ConfigError } from '../errors.js'
+import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
 import { NtbVhostLink } from './ntb-vhost-cfs.js'
 
 /** Where MW0 starts in an ntb-virtio host's system memory. */
@@ -60,6 +64,8 @@ export class NtbHostRole {
   perf: NtbPerf | null = null
   /** Why the last device did not come up, if it did not. */
   lastError = ''
+  /** The device's bring-up timed out and is tried again. */
+  readonly retry = new BringUpRetry()
   private readonly node: SoclinkNode
   private readonly logger: Logger
   /** Binding and removal, one at a time, in order. */
@@ -109,13 +115,30 @@ export class NtbHostRole {
     const dev = new NtbHwEpf({ fn, rc: this.rc })
     this.device = dev
     this.logger.info({ peer: fn.peer, bars: fn.bars.map((b) => b.index) }, 'ntb_hw_epf bound to the board\'s NTB function')
+    this.retry.reset()
+    this.bringUp(dev)
+  }
+
+  /** ntb_hw_epf init (once), then the transport; after a timeout, undone and tried again later. */
+  private bringUp (dev: NtbHwEpf): void {
     this.serial(async () => {
       if (this.device !== dev) return
-      await dev.init()
-      const st = dev.state()
-      this.logger.info({ peer: fn.peer, vectors: st.vectors, mws: st.mwCount, spads: st.spadCount }, 'ntb_hw_epf ready: doorbells configured')
-      if (this.device !== dev) return
-      await this.startTransport(dev)
+      try {
+        if (!dev.ready) {
+          await dev.init()
+          const st = dev.state()
+          this.logger.info({ peer: dev.peer, vectors: st.vectors, mws: st.mwCount, spads: st.spadCount }, 'ntb_hw_epf ready: doorbells configured')
+        }
+        if (this.device !== dev) return
+        await this.startTransport(dev)
+        this.retry.reset()
+      } catch (err) {
+        if (!retriable(err) || this.device !== dev) throw err
+        await this.stopTransport()
+        const retryMs = this.retry.schedule(() => { if (this.device === dev) this.bringUp(dev) })
+        this.logger.warn({ peer: dev.peer, err: (err as Error).message, retryMs }, 'ntb bring-up timed out; it is tried again')
+        throw err
+      }
     })
   }
 
@@ -124,6 +147,7 @@ export class NtbHostRole {
     const dev = this.device
     if (dev === null || dev.peer !== peer) return
     this.device = null
+    this.retry.reset()
     dev.dispose()
     this.logger.info({ peer, reason }, 'the board\'s NTB function is gone: device removed')
     this.serial(async () => { await this.stopTransport() })

@@ -1,12 +1,16 @@
 // The rc role: a PCIe root complex with system memory, the virtio-pci-epf
 // transport for each endpoint function it enumerates, and the virtio bus
 // and its drivers above. LinkEvents from an endpoint drive enumeration;
-// a peer whose link goes down is removed, as on surprise removal.
+// a peer whose link goes down is removed, as on surprise removal. A probe
+// that timed out (the endpoint did not answer its commands) is tried again
+// with backoff while the function is there (hw/bring-up-retry.ts).
 
 import type { Logger } from 'pino'
 import type { SoclinkNode } from '../node.js'
 import { PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
 import { RootComplex, type EndpointFunction } from '../hw/pcie/root-complex.js'
+import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
+import type { ProbeOutcome } from '../virtio/bus.js'
 import { isEpfVhost, VirtioPciEpf } from '../transport/virtio-pci-epf.js'
 import { VirtioBus } from '../virtio/bus.js'
 import { FirstFitPool } from '../virtio/buffer-pool.js'
@@ -26,6 +30,8 @@ export class PcieRootComplexRole {
   readonly transports = new Map<string, VirtioPciEpf>()
   private readonly node: SoclinkNode
   private readonly logger: Logger
+  /** Per transport, while its function is there: probes tried again after a timeout. */
+  private readonly retries = new Map<VirtioPciEpf, BringUpRetry>()
 
   constructor (node: SoclinkNode) {
     this.node = node
@@ -53,17 +59,35 @@ export class PcieRootComplexRole {
       return
     }
     const t = new VirtioPciEpf({ fn, rc: this.rc, pool: this.pool, msi: this.node.settings.interrupts === 'msi', logger: this.logger })
-    t.onNeedsReset = () => { void this.virtioBus.deviceNeedsReset(t.device) }
+    t.onNeedsReset = () => { void this.virtioBus.deviceNeedsReset(t.device).then((outcome) => { this.probed(t, outcome) }) }
     this.transports.set(fn.peer, t)
-    void this.virtioBus.addDevice(t.device).then((outcome) => {
-      this.logger.info({ peer: fn.peer, outcome, status: t.device.status }, 'virtio device probed')
-    })
+    this.retries.set(t, new BringUpRetry())
+    void this.virtioBus.addDevice(t.device).then((outcome) => { this.probed(t, outcome) })
+  }
+
+  /** A probe's outcome; one that failed on a timeout is tried again later, while the function is there. */
+  private probed (t: VirtioPciEpf, outcome: ProbeOutcome): void {
+    const retry = this.retries.get(t)
+    if (retry === undefined) return
+    const dev = t.device
+    if (outcome === 'bound') retry.reset()
+    const retryMs = outcome === 'failed' && retriable(dev.lastError)
+      ? retry.schedule(() => {
+        if (this.retries.get(t) === retry) void this.virtioBus.reprobe(dev).then((again) => { this.probed(t, again) })
+      })
+      : null
+    dev.retrying = retryMs !== null
+    const why = outcome === 'failed' ? { err: dev.lastError?.message, retryMs } : {}
+    this.logger.info({ peer: t.peer, outcome, status: t.device.status, ...why }, 'virtio device probed')
   }
 
   private async detach (peer: string): Promise<void> {
     const t = this.transports.get(peer)
     if (t === undefined) return
     this.transports.delete(peer)
+    this.retries.get(t)?.cancel()
+    this.retries.delete(t)
+    t.device.retrying = false
     t.close()
     await this.virtioBus.removeDevice(t.device)
   }

@@ -82,7 +82,8 @@ export interface RpmsgBusEvents {
  */
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
-interface Waiter { src: number, dst: number, payload: Uint8Array, queue: object, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+/** A send waiting for a buffer; `service`: the bus's own NS or AS message (sendService). */
+interface Waiter { src: number, dst: number, payload: Uint8Array, queue: object, service: boolean, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
@@ -118,7 +119,8 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   /**
    * rpmsg_destroy_ept(): the endpoint goes, and so do its sends still
    * waiting for a buffer (ERR_RPMSG_DESTROYED): they must not leave later
-   * from an address another endpoint may have taken by then.
+   * from an address another endpoint may have taken by then. The bus's own
+   * service messages from that address stay (sendService).
    */
   destroyEndpoint (ept: number | Endpoint): boolean {
     const addr = typeof ept === 'number' ? ept : ept.addr
@@ -131,10 +133,10 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     if (this.waiters === 0) return
     let err: RpmsgError | undefined
     for (const [queue, list] of [...this.queues]) {
-      if (!list.some((w) => w.src === src)) continue
+      if (!list.some((w) => w.src === src && !w.service)) continue
       err ??= new RpmsgError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${src} was destroyed with sends still waiting for a buffer`)
       const kept = list.filter((w) => {
-        if (w.src !== src) return true
+        if (w.src !== src || w.service) return true
         clearTimeout(w.timer)
         w.reject(err!)
         return false
@@ -159,15 +161,31 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
 
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
   async send (src: number, dst: number, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
+    await this.sendOrQueue(src, dst, payload, options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS, options.queue ?? BUS_QUEUE, false)
+  }
+
+  /**
+   * A name or address service message the bus sends on its own behalf (NS
+   * CREATE/DESTROY, AS ASSIGN/FREE) from a channel's address, as
+   * virtio_rpmsg_bus.c's announce_create/destroy send from rpdev->ept. It
+   * waits for a buffer like any send, but destroying that endpoint does not
+   * cancel it: an NS DESTROY is queued just before its channel's endpoint
+   * goes, and must still reach the other side, or the channel stays there
+   * for good. A failure is a fault (`code`), never thrown.
+   */
+  protected sendService (src: number, dst: number, payload: Uint8Array, code: string): void {
+    this.sendOrQueue(src, dst, payload, RPMSG_SEND_TIMEOUT_MS, BUS_QUEUE, true).catch((err: unknown) => { this.fault(err, code) })
+  }
+
+  private async sendOrQueue (src: number, dst: number, payload: Uint8Array, timeoutMs: number, queue: object, service: boolean): Promise<void> {
     this.check(src, dst, payload)
     if (this.waiters === 0 && this.postMessage(src, dst, payload)) {
       this.counters.sent++
       this.endpoints.countSent(src)
       return
     }
-    const timeoutMs = options.timeoutMs ?? RPMSG_SEND_TIMEOUT_MS
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { src, dst, payload, queue: options.queue ?? BUS_QUEUE, resolve, reject, timer: undefined }
+      const w: Waiter = { src, dst, payload, queue, service, resolve, reject, timer: undefined }
       w.timer = setTimeout(() => {
         const list = this.queues.get(w.queue)
         const at = list?.indexOf(w) ?? -1
@@ -200,6 +218,16 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
   }
 
+  /**
+   * The queue the bus sends on has just become usable (the virtio side at
+   * DRIVER_OK): whatever arm() promised before is void, so post what waits
+   * and arm afresh.
+   */
+  protected queueReady (): void {
+    this.armed = false
+    this.pump()
+  }
+
   /** Buffers may have come back: post what waits, round-robin between queues; arm the callbacks while anything still waits. */
   protected pump (): void {
     for (;;) {
@@ -218,16 +246,30 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
   }
 
-  /** Posts the head of the queue whose turn it is, and sends that queue to the back; false if no buffer is free. */
+  /**
+   * Posts the head of the queue whose turn it is, and sends that queue to
+   * the back; false if no buffer is free. A post that throws fails its send,
+   * which leaves the queue and is never delivered later: pump() runs from
+   * timers and queue callbacks, where a throw would reach nobody.
+   */
   private postNext (): boolean {
     const [queue, list] = this.queues.entries().next().value as [object, Waiter[]]
     const w = list[0]!
-    if (!this.postMessage(w.src, w.dst, w.payload)) return false
+    let failed: SoclinkError | null = null
+    try {
+      if (!this.postMessage(w.src, w.dst, w.payload)) return false
+    } catch (err) {
+      failed = asSoclinkError(err, 'ERR_INTERNAL')
+    }
     list.shift()
     this.queues.delete(queue)
     if (list.length > 0) this.queues.set(queue, list)
     this.waiters--
     clearTimeout(w.timer)
+    if (failed !== null) {
+      w.reject(failed)
+      return true
+    }
     this.counters.sent++
     this.endpoints.countSent(w.src)
     w.resolve()
@@ -278,7 +320,11 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
    * and tells the other side; false if there is no free buffer.
    */
   protected abstract post (header: Uint8Array, payload: Uint8Array): boolean
-  /** Asks to hear when buffers come back; false if some already have. */
+  /**
+   * Asks to hear when buffers come back; false if some already have. Never
+   * throws (it runs from timers): a bus whose queue is not there yet says
+   * true and calls queueReady() once it is.
+   */
   protected abstract arm (): boolean
   protected abstract disarm (): void
 }

@@ -176,7 +176,7 @@ export class VhostRpmsgBus extends RpmsgBusCore {
 
   private sendNs (ch: RpmsgChannel, flags: number): void {
     const body = encodeNsMsg({ name: ch.name, addr: ch.src, flags })
-    this.send(ch.src, RPMSG_NS_ADDR, body).catch((err: unknown) => { this.fault(err, 'ERR_RPMSG_TIMEOUT') })
+    this.sendService(ch.src, RPMSG_NS_ADDR, body, 'ERR_RPMSG_TIMEOUT')
   }
 
   /** vhost_rpmsg_as_cb(): exactly 44 bytes, a channel found by name and src. */

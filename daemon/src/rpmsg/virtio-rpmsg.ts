@@ -34,6 +34,12 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   /** tx buffers not in the ring. */
   private readonly freeTx: number[] = []
   private stopped = false
+  /**
+   * DRIVER_OK is set and the queues are ours. The bus is attached to its
+   * users before start() (a name service message may follow DRIVER_OK at
+   * once), so sends may come before: they wait, and go at DRIVER_OK.
+   */
+  private live = false
 
   constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE, readonly numBufs = RPMSG_BUFS_PER_DIRECTION) {
     super(RPMSG_BUF_SIZE)
@@ -68,11 +74,15 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
     if (this.dev.hasFeature(VIRTIO_RPMSG_F_NS)) this.endpoints.create(RPMSG_NS_ADDR, (p, src) => { this.onNs(p, src) }, { internal: true })
     await this.dev.addStatus(VIRTIO_CONFIG_S_DRIVER_OK)
     this.rvq.kick()
+    if (this.stopped) return
+    this.live = true
+    this.queueReady()
   }
 
-  /** The driver is going: fail waiting sends, drop channels and endpoints. */
+  /** The driver is going, or start() failed: fail waiting sends, drop channels and endpoints. */
   stop (err: Error): void {
     this.stopped = true
+    this.live = false
     this.abortWaiters(err)
     this.dropChannels()
     this.endpoints.clear()
@@ -86,8 +96,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   }
 
   protected post (header: Uint8Array, payload: Uint8Array): boolean {
-    // Before start() has the queues (the bus is attached to its users first), nothing goes.
-    if (this.stopped || this.dev.broken || this.svq === undefined) return false
+    if (!this.live || this.dev.broken) return false
     if (this.freeTx.length === 0) for (let b = this.svq.getBuf(); b !== null; b = this.svq.getBuf()) this.freeTx.push(b.token)
     const addr = this.freeTx.pop()
     if (addr === undefined) return false
@@ -99,8 +108,9 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
     return true
   }
 
-  protected arm (): boolean { return this.svq.enableCb() }
-  protected disarm (): void { this.svq.disableCb() }
+  /** Until DRIVER_OK (or after stop) there is no queue to hear from: start() pumps what waits then. */
+  protected arm (): boolean { return this.live ? this.svq.enableCb() : true }
+  protected disarm (): void { if (this.live) this.svq.disableCb() }
 
   /** rpmsg_recv_done(): callbacks off while draining, one more look after turning them on ([P 08]). */
   private onRx (): void {
@@ -164,7 +174,7 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
   /** The RFC's announce_create / announce_destroy: AS {name, dst: local, src: remote, flags} to 54. */
   private sendAs (ch: RpmsgChannel, flags: number): void {
     const body = encodeAsMsg({ name: ch.name, dst: ch.src, src: ch.dst, flags })
-    this.send(ch.src, RPMSG_AS_ADDR, body).catch((err: unknown) => { this.fault(err, 'ERR_RPMSG_TIMEOUT') })
+    this.sendService(ch.src, RPMSG_AS_ADDR, body, 'ERR_RPMSG_TIMEOUT')
   }
 }
 
@@ -210,6 +220,8 @@ export class VirtioRpmsgDriver implements VirtioDriver {
     try {
       await bus.start()
     } catch (err) {
+      // Sends that waited for the bus to start fail now, with a code the gateway's users know.
+      bus.stop(new RpmsgError('ERR_RPMSG_DETACHED', `${dev.name}: the rpmsg bus did not start: ${err instanceof Error ? err.message : String(err)}`))
       this.drivers?.detach(bus)
       throw err
     }

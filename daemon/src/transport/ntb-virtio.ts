@@ -34,6 +34,7 @@ import { SoclinkError, UnavailableError } from '../errors.js'
 import { NtbDoorbells } from './ntb-doorbells.js'
 import { NtbHostCommands } from './ntb-host-command.js'
 import { announce, mw0Size } from './ntb-virtio-link.js'
+import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
 import { deviceWrote, findVqs } from './ntb-virtio-rings.js'
 import {
   BUFFER_OFFSET, COMMAND_TIMEOUT_MS, FALLBACK_POLL_MS, HostCmd, joinFeatures, NTB_LINK_DOWN_TIMEOUT_MS, peerSpads,
@@ -90,6 +91,8 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
   private settling: Promise<void> = Promise.resolve()
   private needsResetSeen = false
   private retry: NodeJS.Timeout | null = null
+  /** The session's device probed again after a timeout, with backoff. */
+  private readonly probeRetry = new BringUpRetry()
   private poll: NodeJS.Timeout | null = null
   private readonly commands: NtbHostCommands
   private readonly doorbells: NtbDoorbells
@@ -274,8 +277,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
       this.lastError = null
       this.poll = setInterval(() => { this.slowPoll() }, this.pollMs)
       this.logger.info({ ntb: this.ntb.name, base, size, device: id.device, vendor: id.vendor }, 'NTB vhost side is up; adding the virtio device')
-      const outcome = await this.opts.bus.addDevice(dev)
-      this.emit('device', dev, outcome)
+      this.probed(dev, await this.opts.bus.addDevice(dev), gen)
     } catch (err) {
       this.note(err, 'configure')
       if (gen !== this.generation || this.state !== 'configuring') return
@@ -284,11 +286,29 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     }
   }
 
+  /**
+   * A probe's outcome; one that failed on a timeout (the vhost host was
+   * slow to answer its commands) is tried again with backoff while the
+   * session lasts (hw/bring-up-retry.ts).
+   */
+  private probed (dev: VirtioDevice, outcome: ProbeOutcome, gen: number): void {
+    this.emit('device', dev, outcome)
+    if (gen !== this.generation || this.device !== dev) return
+    if (outcome === 'bound') this.probeRetry.reset()
+    dev.retrying = outcome === 'failed' && retriable(dev.lastError)
+    if (!dev.retrying) return
+    const retryMs = this.probeRetry.schedule(() => {
+      if (gen === this.generation && this.device === dev) void this.opts.bus.reprobe(dev).then((again) => { this.probed(dev, again, gen) })
+    })
+    this.logger.warn({ ntb: this.ntb.name, device: dev.name, err: dev.lastError?.message, retryMs }, 'virtio probe timed out; it is tried again')
+  }
+
   /** ntb_virtio_link_cleanup, and the device removed as on surprise removal. */
   private teardown (reason: string): void {
     const was = this.state
     this.generation++
     this.clearRetry()
+    this.probeRetry.reset()
     if (this.poll !== null) clearInterval(this.poll)
     this.poll = null
     this.state = 'down'
@@ -299,6 +319,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     } catch {}
     const dev = this.device
     this.device = null
+    if (dev !== null) dev.retrying = false
     const translated = was === 'up' || was === 'configuring'
     this.settling = this.settling.then(async () => {
       if (dev !== null) {

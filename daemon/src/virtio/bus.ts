@@ -2,7 +2,8 @@
 // table and runs device initialization (virtio 1.x 3.1.1) as
 // register_virtio_device() and virtio_dev_probe() do. Failures never throw
 // past the bus: the device shows FAILED, keeps the error in lastError, and
-// the bus emits 'failed'. Work on one device is serialized.
+// the bus emits 'failed'. Work on one device is serialized. reprobe() tries
+// a failed device again (its transport's owner does, after a timeout).
 //
 // DEVICE_NEEDS_RESET (deviceNeedsReset, which the transport calls): the
 // driver is removed, the device reset and probed again from the start, as
@@ -100,6 +101,19 @@ export class VirtioBus extends EventEmitter<VirtioBusEvents> {
       dev.lastError = new VirtioError('ERR_VIRTIO_NEEDS_RESET', `${dev.name} set DEVICE_NEEDS_RESET (status ${hex(dev.status)})`)
       this.emit('needs-reset', dev)
       if (dev.driver !== undefined) await this.unbind(dev)
+      if (!await this.start(dev)) return 'failed'
+      return await this.attach(dev)
+    })
+  }
+
+  /**
+   * Probes again a device whose last probe failed: reset, ACKNOWLEDGE, the
+   * matching driver's probe. A device bound meanwhile is left as it is.
+   */
+  async reprobe (dev: VirtioDevice): Promise<ProbeOutcome> {
+    if (!this.devs.has(dev)) return 'unmatched'
+    return await this.serial(dev, async () => {
+      if (dev.driver !== undefined) return 'bound'
       if (!await this.start(dev)) return 'failed'
       return await this.attach(dev)
     })

@@ -97,6 +97,8 @@ export class VirtioDevice extends EventEmitter<VirtioDeviceEvents> {
   /** A queue broke (virtio_break_device); cleared by the next probe. */
   broken = false
   lastError: SoclinkError | null = null
+  /** The last probe timed out and its transport's owner will probe it again (VirtioBus.reprobe). */
+  retrying = false
 
   constructor (readonly id: DeviceId, readonly ops: VirtioConfigOps) {
     super()

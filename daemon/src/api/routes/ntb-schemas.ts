@@ -151,6 +151,7 @@ export const NtbHostSchema = {
     board: nullable(str, 'the board whose function is bound'),
     memorySize: count,
     lastError: str,
+    retrying: { type: 'boolean', description: 'the bring-up (ntb_hw_epf init, the transport\'s start) timed out and is tried again, with backoff, while the board\'s function is there' },
     device: nullable(DeviceState, 'ntb_hw_epf, while the function is enumerated'),
     transport: nullable(Transport, 'ntb_virtio or ntb_vhost, once the device is ready')
   })

@@ -3,7 +3,11 @@
 // functions/<driver>/<name> with their header attributes, linked into a
 // controller under controllers/<epc>/, and the controller started or stopped.
 // Pure bookkeeping: starting and stopping are done by the hooks the role
-// gives, so this file holds no sockets.
+// gives, so this file holds no sockets. Starts and stops of one controller
+// run one at a time, in the order asked (as configfs's start attribute is
+// written under the EPC's lock): a link that drops and comes back in one
+// turn queues a stop and a start, and the start finds the old function
+// gone instead of its BARs still there.
 
 import { ConflictError, NotFoundError } from '../../errors.js'
 
@@ -65,6 +69,8 @@ export class FunctionTable {
   private readonly functions = new Map<string, FunctionConfig>()
   private readonly controllers = new Map<string, ControllerState>()
   private readonly hooks: ControllerHooks
+  /** Per controller: the start or stop running now and those queued behind it. */
+  private readonly queues = new Map<string, Promise<unknown>>()
 
   constructor (controllerNames: string[], hooks: ControllerHooks) {
     for (const name of controllerNames) this.controllers.set(name, { name, function: null, started: false, lastError: '' })
@@ -110,7 +116,28 @@ export class FunctionTable {
     ctrl.function = null
   }
 
+  /** Starts the controller once any start or stop asked before has finished. */
   async start (ctrlName: string): Promise<ControllerState> {
+    this.ctrl(ctrlName)
+    return await this.inTurn(ctrlName, async () => await this.startNow(ctrlName))
+  }
+
+  /** Stops the controller once any start or stop asked before has finished. */
+  async stop (ctrlName: string): Promise<ControllerState> {
+    this.ctrl(ctrlName)
+    return await this.inTurn(ctrlName, async () => await this.stopNow(ctrlName))
+  }
+
+  private async inTurn<T> (ctrlName: string, op: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(ctrlName)
+    const mine = before === undefined ? op() : before.then(op)
+    const settled = mine.catch(() => undefined)
+    this.queues.set(ctrlName, settled)
+    void settled.then(() => { if (this.queues.get(ctrlName) === settled) this.queues.delete(ctrlName) })
+    return await mine
+  }
+
+  private async startNow (ctrlName: string): Promise<ControllerState> {
     const ctrl = this.ctrl(ctrlName)
     if (ctrl.started) return ctrl
     if (ctrl.function === null) throw new ConflictError(`controller ${ctrlName} has no function linked`)
@@ -125,7 +152,7 @@ export class FunctionTable {
     return ctrl
   }
 
-  async stop (ctrlName: string): Promise<ControllerState> {
+  private async stopNow (ctrlName: string): Promise<ControllerState> {
     const ctrl = this.ctrl(ctrlName)
     if (!ctrl.started) return ctrl
     ctrl.started = false

@@ -2,7 +2,9 @@
 // through its outbound windows, MSI / INTx targets, and enumeration of the
 // function behind each endpoint peer when its link comes up (config reads,
 // BAR sizing and assignment as Linux drivers/pci/probe.c and setup-bus.c
-// do), ending in windows onto the function's BARs.
+// do), ending in windows onto the function's BARs. An enumeration that
+// timed out (the endpoint did not answer) is tried again with backoff while
+// the peer's link is up (bring-up-retry.ts).
 
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
@@ -18,6 +20,7 @@ import {
   barFlagMask, barOffset, decodeSizing, readHeader, type FunctionIds
 } from './config-header.js'
 import { BusAllocator } from './bus-allocator.js'
+import { BringUpRetry, retriable } from '../bring-up-retry.js'
 import { CFG_REGION, INTX_DOORBELL, MSI_DOORBELL, SYSMEM_REGION, barRegion } from './endpoint-controller.js'
 
 const TWO32 = 0x1_0000_0000
@@ -68,12 +71,16 @@ interface Slot {
   addresses: Array<{ io: boolean, base: number }>
   msi: number
   intx: boolean
+  /** Enumeration tried again after a timeout, while the slot lasts. */
+  retry: BringUpRetry
 }
 
 export interface FunctionState extends Partial<FunctionIds> {
   peer: string
   state: Slot['state']
   lastError: string
+  /** A failed enumeration will be tried again (it timed out; the link is up). */
+  retrying: boolean
   bars: Array<{ index: number, size: number, flags: number, busAddress: number, window: number }>
   msi: number
   intx: boolean
@@ -113,7 +120,7 @@ export class RootComplex extends EventEmitter<RootComplexEvents> {
   linkEvent (peer: string, up: boolean, reason = ''): void {
     this.peerDown(peer, up ? 'link retrained' : reason !== '' ? reason : 'link down')
     if (!up) return
-    const slot: Slot = { peer, state: 'enumerating', lastError: '', fn: null, windows: [], addresses: [], msi: 0, intx: false }
+    const slot: Slot = { peer, state: 'enumerating', lastError: '', fn: null, windows: [], addresses: [], msi: 0, intx: false, retry: new BringUpRetry() }
     this.slots.set(peer, slot)
     this.enumerate(slot).catch((err: unknown) => { this.enumerationFailed(slot, err) })
   }
@@ -123,6 +130,7 @@ export class RootComplex extends EventEmitter<RootComplexEvents> {
     const slot = this.slots.get(peer)
     if (slot === undefined) return
     this.slots.delete(peer)
+    slot.retry.cancel()
     this.release(slot)
     if (slot.fn !== null) {
       this.opts.logger.info({ peer, reason }, 'pcie function removed')
@@ -150,6 +158,7 @@ export class RootComplex extends EventEmitter<RootComplexEvents> {
       peer: s.peer,
       state: s.state,
       lastError: s.lastError,
+      retrying: s.retry.pending,
       ...(s.fn?.header ?? {}),
       bars: (s.fn?.bars ?? []).map((b) => ({ index: b.index, size: b.size, flags: b.flags, busAddress: b.busAddress, window: b.window.id })),
       msi: s.msi,
@@ -240,6 +249,7 @@ export class RootComplex extends EventEmitter<RootComplexEvents> {
     const { vendorId, deviceId, revisionId, classCode, subsystemVendorId, subsystemId, interruptPin } = h
     slot.fn = { peer: slot.peer, header: { vendorId, deviceId, revisionId, classCode, subsystemVendorId, subsystemId, interruptPin }, config: cfg, bars }
     slot.state = 'ready'
+    slot.retry.reset()
     this.opts.logger.info({ peer: slot.peer, vendorId, deviceId, bars: bars.length }, 'pcie function enumerated')
     this.emit('enumerated', slot.fn)
   }
@@ -262,8 +272,16 @@ export class RootComplex extends EventEmitter<RootComplexEvents> {
     const message = err instanceof Error ? err.message : String(err)
     slot.state = 'failed'
     slot.lastError = message
-    this.opts.logger.warn({ peer: slot.peer, err: message, code: err instanceof SoclinkError ? err.code : undefined }, 'pcie enumeration failed')
+    const retryMs = retriable(err) ? slot.retry.schedule(() => { this.retry(slot) }) : null
+    this.opts.logger.warn({ peer: slot.peer, err: message, code: err instanceof SoclinkError ? err.code : undefined, retryMs }, 'pcie enumeration failed')
     this.emit('failed', slot.peer, message)
+  }
+
+  /** Enumerates the slot again, if it is still the peer's (no link event or link down since). */
+  private retry (slot: Slot): void {
+    if (this.slots.get(slot.peer) !== slot) return
+    slot.state = 'enumerating'
+    this.enumerate(slot).catch((err: unknown) => { this.enumerationFailed(slot, err) })
   }
 
   /** Closes the slot's windows and frees its bus addresses. */
