@@ -1,9 +1,12 @@
 // Recovery without a hand on the controls: each daemon of both topologies
 // is killed with SIGKILL (no goodbye, no clean stop) and started again on
-// the same link address, and rpmsg traffic between fresh applications
-// returns by itself: PCIe rc, PCIe ep, the NTB board, the NTB virtio host and
-// the NTB vhost host, each in turn, with the other daemons of the topology
-// left running throughout.
+// the same link address, or frozen with SIGSTOP for longer than every link
+// timeout (dead-after, then the resume window: its sessions end) and let go
+// with SIGCONT, and rpmsg traffic between fresh applications returns by
+// itself: PCIe rc, PCIe ep, the NTB board, the NTB virtio host and the NTB
+// vhost host, each in turn, with the other daemons of the topology left
+// running throughout. Link timeouts are short here so that a freeze outlasts
+// them in a few seconds.
 
 import t from 'tap'
 import { createServer } from 'node:net'
@@ -13,6 +16,9 @@ import { channelEvent } from '../support/rpmsg-procs.js'
 import { echo, exchange } from '../support/ntb-daemons.js'
 
 const ROUNDS = 50
+/** Short link timeouts, the same on every daemon; FREEZE_MS outlasts dead-after plus the resume window. */
+const TIMEOUTS = ['--heartbeat-ms', '250', '--dead-after-ms', '1000', '--resume-window-ms', '1500']
+const FREEZE_MS = 4000
 /** How long a topology may take to come back after a restart: generous, it is not a timing assertion. */
 const RECOVER_MS = 90_000
 
@@ -31,7 +37,7 @@ const running: Member[] = []
 t.teardown(async () => { for (const m of [...running].reverse()) await m.daemon.stop() })
 
 async function start (name: string, args: string[]): Promise<Member> {
-  const m = { name, args, daemon: await startDaemon(name, args) }
+  const m = { name, args: [...args, ...TIMEOUTS], daemon: await startDaemon(name, [...args, ...TIMEOUTS]) }
   running.push(m)
   return m
 }
@@ -40,6 +46,13 @@ async function start (name: string, args: string[]): Promise<Member> {
 async function killAndRestart (m: Member): Promise<void> {
   await m.daemon.stop('SIGKILL')
   m.daemon = await startDaemon(m.name, m.args)
+}
+
+/** SIGSTOP for FREEZE_MS, then SIGCONT: every session with the daemon ends meanwhile. */
+async function freeze (m: Member): Promise<void> {
+  m.daemon.proc.kill('SIGSTOP')
+  await new Promise((resolve) => setTimeout(resolve, FREEZE_MS))
+  m.daemon.proc.kill('SIGCONT')
 }
 
 /**
@@ -79,7 +92,7 @@ async function traffic (virtioSide: () => Daemon, vhostSide: () => Daemon, round
   throw new Error(`${round}: no rpmsg traffic within ${RECOVER_MS} ms; last try: ${last}`)
 }
 
-t.test('PCIe: the rc and then the ep killed and started again; rpmsg returns each time', async (t) => {
+t.test('PCIe: the rc and then the ep killed and started again, then each frozen past every timeout; rpmsg returns each time', async (t) => {
   const rc = await start('rc', ['--role', 'rc', '--listen', `127.0.0.1:${await freePort()}`])
   const ep = await start('ep', ['--role', 'ep', '--listen', `127.0.0.1:${await freePort()}`, '--peer', rc.daemon.link])
   t.same(await traffic(() => rc.daemon, () => ep.daemon, 'first'), [], 'traffic before any fault')
@@ -87,9 +100,13 @@ t.test('PCIe: the rc and then the ep killed and started again; rpmsg returns eac
   t.same(await traffic(() => rc.daemon, () => ep.daemon, 'rc-killed'), [], 'traffic after the rc was killed and started again')
   await killAndRestart(ep)
   t.same(await traffic(() => rc.daemon, () => ep.daemon, 'ep-killed'), [], 'traffic after the ep was killed and started again')
+  await freeze(rc)
+  t.same(await traffic(() => rc.daemon, () => ep.daemon, 'rc-frozen'), [], 'traffic after the rc was frozen past every timeout')
+  await freeze(ep)
+  t.same(await traffic(() => rc.daemon, () => ep.daemon, 'ep-frozen'), [], 'traffic after the ep was frozen past every timeout')
 })
 
-t.test('NTB: the board, the virtio host and the vhost host killed and started again; rpmsg returns each time', async (t) => {
+t.test('NTB: the board, the virtio host and the vhost host killed and started again, then each frozen past every timeout; rpmsg returns each time', async (t) => {
   const board = await start('board', ['--role', 'ntb', '--listen', `127.0.0.1:${await freePort()}`])
   const host1 = await start('host1', ['--role', 'ntb-vhost', '--peer', board.daemon.link])
   const host2 = await start('host2', ['--role', 'ntb-virtio', '--peer', board.daemon.link])
@@ -100,4 +117,8 @@ t.test('NTB: the board, the virtio host and the vhost host killed and started ag
   t.same(await traffic(() => host2.daemon, () => host1.daemon, 'virtio-host-killed'), [], 'traffic after the virtio host was killed and started again')
   await killAndRestart(host1)
   t.same(await traffic(() => host2.daemon, () => host1.daemon, 'vhost-host-killed'), [], 'traffic after the vhost host was killed and started again')
+  for (const m of [board, host2, host1]) {
+    await freeze(m)
+    t.same(await traffic(() => host2.daemon, () => host1.daemon, `${m.name}-frozen`), [], `traffic after ${m.name} was frozen past every timeout`)
+  }
 })
