@@ -1,13 +1,18 @@
-// Chaos: two real daemons (rc, and an ep that dials it) and real rpmsg
-// applications on both sides exchange sequence-numbered messages both ways,
-// while window writes with a known pattern go both ways too, and the ep's
-// fault plan (PUT /v1/peers/rc/faults) closes, resets and blackholes the
-// link's TCP connection at random from a seed. Every fault is bounded to end
-// well within the resume window, so the link layer promises that nothing is
-// lost, duplicated, reordered or corrupted, and every replica converges.
-// SOCLINK_CHAOS_SEED replays a run (the seed is printed either way).
+// Chaos, in both topologies. Real daemons and real rpmsg applications on the
+// virtio and the vhost side exchange sequence-numbered messages both ways,
+// while window writes with a known pattern go both ways over the faulted
+// link too, and a fault plan (PUT /v1/peers/:peer/faults) closes, resets and
+// blackholes that link's TCP connection at random from a seed:
+//   PCIe: rc and an ep that dials it; the ep's link to the rc is faulted.
+//   NTB:  a board, HOST1 (vhost) and HOST2 (virtio) dialing it; HOST1's link
+//         to the board is faulted, so every message crosses it and the
+//         board's translated memory window.
+// Every fault is bounded to end well within the resume window, so the link
+// layer promises that nothing is lost, duplicated, reordered or corrupted,
+// and every replica converges. SOCLINK_CHAOS_SEED replays a run (the seed
+// is printed either way).
 
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ControlClient, RpmsgClient, type Peer, type RpmsgEndpoint } from '../../client/src/index.js'
 import { startDaemon, until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
@@ -31,14 +36,41 @@ t.teardown(async () => {
   for (const c of clients) await c.close().catch(() => {})
   for (const d of daemons.reverse()) await d.stop()
 })
-const rc = await startDaemon('rc', ['--role', 'rc', ...LINK])
-daemons.push(rc)
-const ep = await startDaemon('ep', ['--role', 'ep', '--fault-injection', '--peer', rc.link, ...LINK])
-daemons.push(ep)
-await rpmsgBus(ep)
-await rpmsgBus(rc)
-const rcApi = new ControlClient(rc.api)
-const epApi = new ControlClient(ep.api)
+
+async function start (name: string, args: string[]): Promise<Daemon> {
+  const d = await startDaemon(name, [...args, ...LINK])
+  daemons.push(d)
+  return d
+}
+
+/**
+ * One topology under chaos: the rpmsg applications' daemons (virtio and
+ * vhost side), and the two ends of the faulted link (`near` carries the
+ * fault plan and dials `far`), which also carry the window writes.
+ */
+interface Topology {
+  virtio: Daemon
+  vhost: Daemon
+  near: { daemon: Daemon, name: string }
+  far: { daemon: Daemon, name: string }
+}
+
+async function pcie (): Promise<Topology> {
+  const rc = await start('rc', ['--role', 'rc'])
+  const ep = await start('ep', ['--role', 'ep', '--fault-injection', '--peer', rc.link])
+  await rpmsgBus(ep)
+  await rpmsgBus(rc)
+  return { virtio: rc, vhost: ep, near: { daemon: ep, name: 'ep' }, far: { daemon: rc, name: 'rc' } }
+}
+
+async function ntb (): Promise<Topology> {
+  const board = await start('board', ['--role', 'ntb'])
+  const host1 = await start('host1', ['--role', 'ntb-vhost', '--fault-injection', '--peer', board.link])
+  const host2 = await start('host2', ['--role', 'ntb-virtio', '--peer', board.link])
+  await rpmsgBus(host1)
+  await rpmsgBus(host2)
+  return { virtio: host2, vhost: host1, near: { daemon: host1, name: 'host1' }, far: { daemon: board, name: 'board' } }
+}
 
 /** Message `seq` of direction `dir`: seq and dir (u32 LE), then bytes from both; 8 to `max` bytes. */
 function message (dir: number, seq: number, max: number): Buffer {
@@ -108,11 +140,21 @@ async function writer (api: ControlClient, window: number, expected: Buffer, sto
   return { writes: k, failures }
 }
 
-t.test(`rpmsg both ways and window writes both ways through ${FAULTS} random closes, resets and blackholes: nothing lost, duplicated, reordered or corrupted`, async (t) => {
-  const rcApp = await RpmsgClient.connect(rc.api)
+for (const [label, make] of [['PCIe', pcie], ['NTB', ntb]] as const) {
+  t.test(`${label}: rpmsg both ways and window writes both ways through ${FAULTS} random closes, resets and blackholes: nothing lost, duplicated, reordered or corrupted`, async (t) => {
+    const topo = await make()
+    await chaos(t, topo)
+  })
+}
+
+async function chaos (t: Test, topo: Topology): Promise<void> {
+  // rc/ep below name the virtio and vhost sides' applications, and the far and near ends of the faulted link.
+  const rcApp = await RpmsgClient.connect(topo.virtio.api)
   clients.push(rcApp)
-  const epApp = await RpmsgClient.connect(ep.api)
+  const epApp = await RpmsgClient.connect(topo.vhost.api)
   clients.push(epApp)
+  const rcApi = new ControlClient(topo.far.daemon.api)
+  const epApi = new ControlClient(topo.near.daemon.api)
   const announced = channelEvent(rcApp, 'chaos', true)
   const epEpt = await epApp.createEndpoint({ name: 'chaos', announce: true })
   const rcEpt = await rcApp.createEndpoint({ name: 'chaos-rc' })
@@ -120,8 +162,8 @@ t.test(`rpmsg both ways and window writes both ways through ${FAULTS} random clo
 
   await rcApi.createRegion('chaos-rc', REGION)
   await epApi.createRegion('chaos-ep', REGION)
-  const epWindow = await epApi.openWindow({ peer: 'rc', region: 'chaos-rc', size: REGION, replica: true })
-  const rcWindow = await rcApi.openWindow({ peer: 'ep', region: 'chaos-ep', size: REGION, replica: true })
+  const epWindow = await epApi.openWindow({ peer: topo.far.name, region: 'chaos-rc', size: REGION, replica: true })
+  const rcWindow = await rcApi.openWindow({ peer: topo.near.name, region: 'chaos-ep', size: REGION, replica: true })
   const expectRc = Buffer.alloc(REGION)
   const expectEp = Buffer.alloc(REGION)
 
@@ -133,23 +175,23 @@ t.test(`rpmsg both ways and window writes both ways through ${FAULTS} random clo
   void receiver(rcEpt, 2, () => epPeer, down)
   epPeer = epEpt.addr
 
-  const before = await epApi.peer('rc')
+  const before = await epApi.peer(topo.far.name)
   let stopped = false
   const stop = (): boolean => stopped
   const traffic = Promise.all([
     sender(rcEpt, dst, 1, stop), sender(epEpt, rcEpt.addr, 2, stop),
     writer(epApi, epWindow.id, expectRc, stop), writer(rcApi, rcWindow.id, expectEp, stop)
   ])
-  await epApi.setFaults('rc', {
+  await epApi.setFaults(topo.far.name, {
     actions: ['close', 'reset', 'blackhole'], count: FAULTS, afterMs: 300, gapMs: 200, maxGapMs: 900, ms: 100, maxMs: MAX_BLACKHOLE_MS, seed: SEED
   })
   const done: Peer = await until('every fault carried out and the link back up', async () => {
-    const p = await epApi.peer('rc')
+    const p = await epApi.peer(topo.far.name)
     return p.faults?.remaining === 0 && p.faults.active === null && p.state === 'up' ? p : undefined
   }, 120_000)
   stopped = true
   const [rcSends, epSends, epWrites, rcWrites] = await within(traffic, 'the traffic to stop', 60_000)
-  await epApi.clearFaults('rc')
+  await epApi.clearFaults(topo.far.name)
   t.comment(`faults ${JSON.stringify(done.faults?.counts)}; connects ${done.counters.connects - before.counters.connects}, resumes ${done.counters.resumes - before.counters.resumes}; ` +
     `messages ${rcSends.sent} rc->ep, ${epSends.sent} ep->rc; window writes ${epWrites.writes} ep->rc, ${rcWrites.writes} rc->ep`)
 
@@ -170,7 +212,7 @@ t.test(`rpmsg both ways and window writes both ways through ${FAULTS} random clo
   }
   await arrived(up, rcSends.sent)
   await arrived(down, epSends.sent)
-  for (const [name, tally, sent] of [['rc -> ep', up, rcSends.sent], ['ep -> rc', down, epSends.sent]] as const) {
+  for (const [name, tally, sent] of [['virtio side -> vhost side', up, rcSends.sent], ['vhost side -> virtio side', down, epSends.sent]] as const) {
     t.same({ lost: sent - tally.seen.size, duplicated: tally.duplicated, reordered: tally.reordered, corrupted: tally.corrupted, foreign: tally.foreign },
       { lost: 0, duplicated: 0, reordered: 0, corrupted: 0, foreign: 0 }, `${name}: ${sent} messages, each once, in order, intact (seed ${SEED})`)
   }
@@ -182,4 +224,4 @@ t.test(`rpmsg both ways and window writes both ways through ${FAULTS} random clo
   t.ok(await same(async () => await epApi.readWindow(epWindow.id, 0, REGION), expectRc), 'the ep\'s replica converged to it')
   t.ok(await same(async () => await epApi.readRegion('chaos-ep', 0, REGION), expectEp), 'the ep\'s region holds every rc window write')
   t.ok(await same(async () => await rcApi.readWindow(rcWindow.id, 0, REGION), expectEp), 'the rc\'s replica converged to it')
-})
+}
