@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
-import { installErrorHandling } from './errors.js'
+import { errorOptions, installErrorHandling } from './errors.js'
 import { addSharedSchemas } from './schemas.js'
 import { nodeRoutes } from './routes/node.js'
 import { regionRoutes } from './routes/regions.js'
@@ -54,7 +54,8 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   const app = Fastify({
     loggerInstance: logger,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-    schemaController: { compilersFactory: compilers.compilersFactory }
+    schemaController: { compilersFactory: compilers.compilersFactory },
+    ...errorOptions
   })
   compilersOf.set(app, compilers)
   installErrorHandling(app)
