@@ -111,6 +111,23 @@ export function checkU64 (message: object, path: string): void {
   }
 }
 
+/**
+ * WebSocket close reasons are at most 123 bytes (RFC 6455 §5.5: a control
+ * frame's payload is 125, 2 of them the code); a Goodbye's reason is the same
+ * text, so both are cut to this many bytes.
+ */
+export const GOODBYE_REASON_BYTES = 120
+
+/** `reason` cut to GOODBYE_REASON_BYTES of UTF-8, at a character boundary (never mid-character). */
+export function goodbyeReason (reason: string): string {
+  const bytes = Buffer.from(reason)
+  if (bytes.length <= GOODBYE_REASON_BYTES) return reason
+  let end = GOODBYE_REASON_BYTES
+  // Back over continuation bytes (10xxxxxx) to the start of the character cut through.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return bytes.toString('utf8', 0, end)
+}
+
 /** True for frames that take a sequence number (see proto/link.proto). */
 export function isSequenced (f: Frame): boolean {
   return !(f.challenge != null || f.hello != null || f.welcome != null || f.goodbye != null ||
