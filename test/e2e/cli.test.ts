@@ -4,8 +4,8 @@
 // down then up, and a drained shutdown seen with its reason.
 
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { spawn } from '../support/children.js'
 import { startDaemon, cli, until, SOCLINK, type Daemon } from '../support/daemon.js'
 
 const SECRET = 'open-sesame'
@@ -14,7 +14,7 @@ const SECRET = 'open-sesame'
 function watchEvents (api: string): { lines: Array<Record<string, unknown>>, stop: () => void } {
   const proc = spawn(process.execPath, [SOCLINK, '--api', api, '--json', 'events'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines: Array<Record<string, unknown>> = []
-  createInterface({ input: proc.stdout }).on('line', (l) => { lines.push(JSON.parse(l) as Record<string, unknown>) })
+  createInterface({ input: proc.stdout! }).on('line', (l) => { lines.push(JSON.parse(l) as Record<string, unknown>) })
   return { lines, stop: () => { proc.kill() } }
 }
 
@@ -38,17 +38,20 @@ t.test('two daemons share memory and ring doorbells through the CLI', async (t) 
   const win = JSON.parse(opened.stdout) as { id: number, state: string }
   t.equal(win.state, 'open')
 
+  // Subscribed once a probe ring (value 1) comes through the stream.
   const events = watchEvents(rc.api)
   t.teardown(events.stop)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await until('the event stream subscribed', async () => {
+    t.equal((await cli(ep.api, 'ring', 'rc', 'kick', '1')).code, 0, 'probe rung')
+    return events.lines.some((e) => e.type === 'doorbell') ? true : undefined
+  })
 
   t.equal((await cli(ep.api, 'window', 'write', String(win.id), '0x10', 'deadbeef')).code, 0, 'written through the window')
   t.equal((await cli(ep.api, 'ring', 'rc', 'kick', '7')).code, 0, 'doorbell rung')
   const dump = await cli(rc.api, 'mem', 'read', 'mem', '0x10', '4')
   t.match(dump.stdout, /^00000010 {2}de ad be ef/m, 'the owner sees the bytes (hexdump)')
 
-  await until('doorbell event', () => events.lines.find((e) => e.type === 'doorbell'))
-  t.match(events.lines.find((e) => e.type === 'doorbell'), { peer: 'ep', target: 'kick', value: 7 })
+  t.match(await until('doorbell event', () => events.lines.find((e) => e.type === 'doorbell' && e.value === 7)), { peer: 'ep', target: 'kick', value: 7 })
 
   // The owner writes; the window's replica follows.
   t.equal((await cli(rc.api, 'mem', 'write', 'mem', '0x20', 'c0ffee')).code, 0)

@@ -5,12 +5,18 @@
 // package (dist/), as `npm run demo` does.
 
 import t, { type Test } from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { run } from '../support/children.js'
+import { scaled } from '../support/time.js'
 
 const script = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url))
-const run = promisify(execFile)
+
+/** The demo, run to its end; a failure says what it printed. */
+async function demo (t: Test, ...args: string[]): Promise<string> {
+  const r = await run(process.execPath, [script, ...args], scaled(120_000))
+  t.equal(r.code, 0, `the demo exits 0${r.code === 0 ? '' : `; stderr: ${r.stderr}`}`)
+  return r.stdout
+}
 
 /** True while a process with this id exists (a signal 0 probe). */
 function alive (pid: number): boolean {
@@ -45,12 +51,12 @@ async function checkRun (t: Test, stdout: string, virtio: string, vhost: string,
 }
 
 t.test('npm run demo echoes rpmsg messages, prints a rate and an RTT, and leaves no daemon behind', async (t) => {
-  const { stdout } = await run(process.execPath, [script], { timeout: 120_000 })
+  const stdout = await demo(t)
   await checkRun(t, stdout, 'rc', 'ep', ['rc', 'ep'])
 })
 
 t.test('npm run demo -- --topology ntb: the same between two NTB hosts through a board', async (t) => {
-  const { stdout } = await run(process.execPath, [script, '--topology', 'ntb'], { timeout: 120_000 })
+  const stdout = await demo(t, '--topology', 'ntb')
   t.match(stdout, /^ {2}board {2}NTB board /m, 'says what the board is')
   t.match(stdout, /^ {2}host1 {2}HOST1, ntb-vhost side /m, 'says what HOST1 is')
   t.match(stdout, /^ {2}host2 {2}HOST2, ntb-virtio side /m, 'says what HOST2 is')
@@ -61,7 +67,7 @@ t.test('npm run demo -- --topology ntb: the same between two NTB hosts through a
 })
 
 t.test('npm run demo refuses a topology it does not run', async (t) => {
-  const err = await run(process.execPath, [script, '--topology', 'usb'], { timeout: 30_000 }).then(() => null, (e: unknown) => e as { code: number, stderr: string })
-  t.equal(err?.code, 2, 'exit code 2')
-  t.match(err?.stderr ?? '', /unknown topology "usb": this demo runs pcie, ntb/, 'says which topologies it runs')
+  const r = await run(process.execPath, [script, '--topology', 'usb'], scaled(30_000))
+  t.equal(r.code, 2, 'exit code 2')
+  t.match(r.stderr, /unknown topology "usb": this demo runs pcie, ntb/, 'says which topologies it runs')
 })

@@ -6,6 +6,7 @@
 import t from 'tap'
 import { startDaemon, until } from '../support/daemon.js'
 import { ControlClient } from '../../client/src/index.js'
+import { scaled } from '../support/time.js'
 
 const BUFFERS = 100_000
 
@@ -21,7 +22,7 @@ for (const ring of ['split', 'packed'] as const) {
     t.match(dev, { side: 'virtio', transport: 'virtio-pci-epf', peer: 'ep', deviceId: 0xffe0 })
     t.ok(dev.statusBits.includes('FEATURES_OK'), 'features were accepted')
 
-    const result = await rcApi.runTestDevice(dev.name, { tx: BUFFERS, rx: BUFFERS, timeoutMs: 240_000 })
+    const result = await rcApi.runTestDevice(dev.name, { tx: BUFFERS, rx: BUFFERS, timeoutMs: scaled(240_000) })
     t.equal(result.errors, 0, 'no buffer failed its check')
     t.equal(result.sent, BUFFERS, 'every buffer sent')
     t.equal(result.received, BUFFERS, 'every buffer received')

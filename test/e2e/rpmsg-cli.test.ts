@@ -5,12 +5,13 @@
 // taking its endpoint (and channel) with it.
 
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { cli, startDaemon, until, within, SOCLINK, type Daemon } from '../support/daemon.js'
 import { startRpmsgEp } from '../support/rpmsg-procs.js'
+import { spawn } from '../support/children.js'
 
 interface Running {
   proc: ChildProcess

@@ -16,6 +16,7 @@ import t from 'tap'
 import { RpmsgClient, type RpmsgEndpoint, type RpmsgMessage } from '../../client/src/index.js'
 import { startDaemon, until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent, getJson, startRpmsgEp, type EndpointsBody } from '../support/rpmsg-procs.js'
+import { scaled } from '../support/time.js'
 
 const msg = (seq: number): Uint8Array => Buffer.from(`seq ${seq}`)
 const seqOf = (m: RpmsgMessage): number => Number(Buffer.from(m.payload).toString().slice(4))
@@ -83,7 +84,7 @@ t.test('a frozen far side: trySend fails at once, send retries until its timeout
   t.equal(await timeouts() - before, 1, 'the daemon counted one send that timed out waiting')
 
   let settled = false
-  const waiting = rcEpt.send(dst, msg(filled), { timeoutMs: 60_000 })
+  const waiting = rcEpt.send(dst, msg(filled), { timeoutMs: scaled(60_000) })
   void waiting.then(() => { settled = true }, () => { settled = true })
   await until('the send waiting in the daemon', async () => await waitingSends() === 1 ? true : undefined)
   t.notOk(settled, 'a send() with time left waits while the ep is frozen')

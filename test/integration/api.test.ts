@@ -8,30 +8,24 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { NodeEvent } from '../../daemon/src/node.js'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { linkUrl, startNode } from '../support/nodes.js'
-import { until } from '../support/daemon.js'
+import { until, within } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 
 interface ErrorBody { error: { code: string, message: string } }
 interface RegionBody { id: number, name: string, size: number, populatedPages: number, writes: number, subscribers: Array<{ peer: string, window: number }> }
 interface WindowBody { id: number, peer: string, region: string | number, state: string, regionName: string }
 interface DoorbellBody { name: string, rings: number, lastValue: number }
 
-/** Settles like `p`, or rejects after `ms`. */
-async function within<T> (what: string, p: Promise<T>, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out waiting for ${what}`)) }, ms) })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 const octets = { 'content-type': 'application/octet-stream' }
 const errorCode = (res: LightMyRequestResponse): string => res.json<ErrorBody>().error.code
 
 // Plain memory daemons: an NTB board owns no regions until an NTB host links, and these two are boards.
-const a = await startNode('a', ['--role', 'ntb'])
-const b = await startNode('b', ['--role', 'ntb', '--peer', linkUrl(a)])
+// Their link is not under test here: a starved test process (both nodes live in it) must not
+// have it declared dead between heartbeats, so dead-after is generous; the tests that use the
+// link wait for it to be up first.
+const quiet = ['--dead-after-ms', String(scaled(60_000))]
+const a = await startNode('a', ['--role', 'ntb', ...quiet])
+const b = await startNode('b', ['--role', 'ntb', '--peer', linkUrl(a), ...quiet])
 const apiA = await buildApi(a)
 const apiB = await buildApi(b)
 t.teardown(async () => {
@@ -40,7 +34,8 @@ t.teardown(async () => {
   await b.stop('test')
   await a.stop('test')
 })
-await until('b linked to a', () => b.links.get('a')?.state === 'up')
+const linked = async (): Promise<void> => { await until('b linked to a', () => b.links.get('a')?.state === 'up') }
+await linked()
 
 t.test('health and node', async (t) => {
   const health = await apiA.inject({ url: '/healthz' })
@@ -171,6 +166,7 @@ t.test('OpenAPI document', async (t) => {
 })
 
 t.test('windows: b opens a window onto a\'s region, writes and reads through it', async (t) => {
+  await linked()
   const opened = await apiB.inject({ method: 'POST', url: '/v1/windows', payload: { peer: 'a', region: 'mem', size: 4096 } })
   t.equal(opened.statusCode, 201)
   const w = opened.json<WindowBody>()
@@ -208,6 +204,7 @@ t.test('windows: b opens a window onto a\'s region, writes and reads through it'
 })
 
 t.test('windows: a window onto a missing region is refused and leaves nothing behind', async (t) => {
+  await linked()
   const before = b.requester.list().length
   const res = await apiB.inject({ method: 'POST', url: '/v1/windows', payload: { peer: 'a', region: 'nosuch', size: 64 } })
   t.equal(res.statusCode, 404)
@@ -217,6 +214,7 @@ t.test('windows: a window onto a missing region is refused and leaves nothing be
 })
 
 t.test('windows: a window past the end of its region is a completer abort', async (t) => {
+  await linked()
   const res = await apiB.inject({ method: 'POST', url: '/v1/windows', payload: { peer: 'a', region: 'mem', offset: 1 << 30, size: 64 } })
   t.equal(res.statusCode, 400)
   t.equal(errorCode(res), 'ERR_OUT_OF_RANGE')
@@ -224,6 +222,7 @@ t.test('windows: a window past the end of its region is a completer abort', asyn
 })
 
 t.test('doorbells: a declares kick, b rings it', async (t) => {
+  await linked()
   const declared = await apiA.inject({ method: 'POST', url: '/v1/doorbells', payload: { name: 'kick' } })
   t.equal(declared.statusCode, 201)
   t.same(declared.json(), { name: 'kick', rings: 0, lastValue: 0 })
@@ -249,6 +248,7 @@ t.test('doorbells: a declares kick, b rings it', async (t) => {
 })
 
 t.test('doorbells: ringing an undeclared target is reported back to b', async (t) => {
+  await linked()
   const reported = new Promise<NodeEvent>((resolve) => {
     const onEvent = (e: NodeEvent): void => {
       if (e.type === 'error') { b.off('event', onEvent); resolve(e) }
@@ -257,11 +257,12 @@ t.test('doorbells: ringing an undeclared target is reported back to b', async (t
   })
   const res = await apiB.inject({ method: 'POST', url: '/v1/peers/a/doorbells/nosuch' })
   t.equal(res.statusCode, 202)
-  const e = await within('an error event on b', reported)
+  const e = await within(reported, 'an error event on b')
   t.match(e, { type: 'error', peer: 'a', message: /nosuch/ })
 })
 
 t.test('events: a WebSocket client sees a doorbell ring as a JSON line', async (t) => {
+  await linked()
   await apiA.listen({ host: '127.0.0.1', port: 0 })
   const address = apiA.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')

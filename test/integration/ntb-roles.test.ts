@@ -35,7 +35,11 @@ t.test('hosts are paired in link order; a third waits, link down, for a fourth',
   const waiting = await until('h3 enumerated its interface', () => h3.ntbHost!.device?.ready === true ? h3.ntbHost!.device : undefined)
   t.equal(waiting.linkIsUp(), false, 'h3 sees the NTB link down')
   await until('h3\'s transport waits', () => h3.ntbHost!.vhost?.state === 'down' ? true : undefined)
-  const v = board.ntbBoard!.view()
+  // h3 sends LINK_UP after it has enumerated its interface; the board hears it a turn later.
+  const v = await until('the board hears h3\'s LINK_UP', () => {
+    const view = board.ntbBoard!.view()
+    return view.pairs[1]?.function.interfaces[0]?.linkup === true ? view : undefined
+  })
   t.same(v.pairs.map((p) => [p.name, p.a, p.b]), [['ntb0', 'h1', 'h2'], ['ntb1', 'h3', null]], 'h3 waits in ntb1 for a partner')
   t.match(v.pairs[1]!.function.interfaces, [{ host: 'h3', started: true, linkup: true, linkStatus: false }], 'its interface is started, LINK_UP sent, the link down')
   t.same(v.unpaired, [], 'nobody is unpaired while pairing in link order')

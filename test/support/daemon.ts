@@ -1,11 +1,14 @@
 // Starts real soclinkd processes (the built package) for end-to-end tests and
 // the soclink CLI against them. Ports are 0 (chosen by the kernel) and read
-// back from the daemon's "ready" log line.
+// back from the daemon's "ready" log line. Every daemon is a child adopted by
+// children.ts (killed with its test file, however that ends) and every limit
+// here is scaled by time.ts.
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
+import { killGroup, run, spawn, WATCH_PARENT, type RunResult } from './children.js'
 import { SOCLINK, SOCLINKD } from './repo.js'
+import { scaled } from './time.js'
 
 export { SOCLINK, SOCLINKD } from './repo.js'
 
@@ -19,24 +22,24 @@ export interface Daemon {
 }
 
 export interface DaemonOptions {
-  /** Flags for node itself, before the script (the bench's parent watch). */
+  /** Flags for node itself, before the script. */
   nodeArgs?: string[]
   /** Told of the process as soon as it exists, before it is ready. */
   onSpawn?: (proc: ChildProcess) => void
   /** Keep every log line (tests read them); false keeps only the ready line. */
   keepLogs?: boolean
-  /** How long the ready line may take; null: no limit (the bench under load). */
+  /** How long the ready line may take on a quiet machine (scaled); null: no limit (the bench under load). */
   readyMs?: number | null
 }
 
 export async function startDaemon (name: string, args: string[] = [], env: Record<string, string> = {}, options: DaemonOptions = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [...options.nodeArgs ?? [], SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
+  const proc = spawn(process.execPath, [...WATCH_PARENT, ...options.nodeArgs ?? [], SOCLINKD, '--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   options.onSpawn?.(proc)
   const keepLogs = options.keepLogs ?? true
-  const readyMs = options.readyMs === undefined ? 10_000 : options.readyMs
+  const readyMs = options.readyMs === undefined ? scaled(10_000) : options.readyMs === null ? null : scaled(options.readyMs)
   const logs: string[] = []
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -59,6 +62,10 @@ export async function startDaemon (name: string, args: string[] = [], env: Recor
       } catch {}
     })
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })
+  }).catch((err: unknown) => {
+    // A start that failed leaves nothing running.
+    killGroup(proc)
+    throw err
   })
   return {
     name,
@@ -68,31 +75,29 @@ export async function startDaemon (name: string, args: string[] = [], env: Recor
     async stop (signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
       proc.kill(signal)
-      return await exited
+      try {
+        return await within(exited, `${name} exits on ${signal}`, 10_000)
+      } finally {
+        killGroup(proc)
+      }
     }
   }
 }
 
-export interface CliResult { code: number, stdout: string, stderr: string }
+export type CliResult = RunResult
 
 /** Runs the soclink CLI; never throws on a non-zero exit. */
 export async function cli (api: string, ...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SOCLINK, '--api', api, ...args], { timeout: 20_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number, stdout?: string, stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
+  return await run(process.execPath, [SOCLINK, '--api', api, ...args], scaled(20_000))
 }
 
 /**
  * Polls `check` until it returns a value other than undefined, or fails
- * after `ms` naming `what`, and saying `detail()` too when given (recent
- * output, say).
+ * after `ms` (on a quiet machine: scaled) naming `what`, and saying
+ * `detail()` too when given (recent output, say).
  */
 export async function until<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, detail?: () => string): Promise<T> {
-  const deadline = Date.now() + ms
+  const deadline = Date.now() + scaled(ms)
   for (;;) {
     const v = await check()
     if (v !== undefined && v !== false) return v
@@ -102,13 +107,15 @@ export async function until<T> (what: string, check: () => Promise<T | undefined
 }
 
 /**
- * `p`, or a rejection naming `what` if it has not settled within `ms`: a
- * stalled queue fails its test with a reason instead of hanging until the
- * runner's timeout. Not a timing assertion: the bound is generous.
+ * `p`, or a rejection naming `what` if it has not settled within `ms` (on a
+ * quiet machine: scaled): a stalled queue fails its test with a reason
+ * instead of hanging until the runner's timeout. Not a timing assertion: the
+ * bound is generous.
  */
 export async function within<T> (p: Promise<T>, what: string, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: not done within ${ms} ms`)) }, ms) })
+  const limit = scaled(ms)
+  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: not done within ${limit} ms`)) }, limit) })
   try {
     return await Promise.race([p, deadline])
   } finally {

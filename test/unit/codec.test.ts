@@ -127,3 +127,19 @@ t.test('a bare acknowledgement (no body, seq 0) is valid', async (t) => {
   t.equal((p.frame as { body?: string }).body, undefined)
   t.same([...encodePacket({ ack: 42 })], [2, 0, 0, 0, 0x10, 0x2a])
 })
+
+/** A u64 protobuf field given as halves: protobufjs's writer takes {low, high} without Long. */
+const halves = (high: number, low: number): number => ({ low, high }) as unknown as number
+
+t.test('a u64 at or above 2^53 is refused, not rounded: every field, at any depth', async (t) => {
+  const exact = decodePacket(encodePacket({ doorbell: { target: 'kick', value: halves(0x1f_ffff, 0xffff_ffff) } }))
+  t.equal(exact.frame.doorbell!.value, 2 ** 53 - 1, '2^53 - 1 arrives exactly')
+
+  const cases: Array<[string, Frame, RegExp]> = [
+    ['a doorbell value of 2^53 + 1 (it would arrive as 2^53)', { doorbell: { target: 'kick', value: halves(0x20_0000, 1) } }, /frame\.doorbell\.value is 9007199254740992: a u64 at or above 2\^53/],
+    ['sequence number 2^64 - 1', { seq: halves(0xffff_ffff, 0xffff_ffff), doorbell: { target: 'kick', value: 1 } }, /frame\.seq is .*a u64 at or above 2\^53/],
+    ['an acknowledgement of 2^53', { ack: halves(0x20_0000, 0) }, /frame\.ack/],
+    ['a Read offset inside a Batch', { batch: { frames: [{ seq: 1, read: { window: 1, offset: halves(0x8000_0000, 0), length: 4 } }] } }, /frame\.batch\.frames\[0\]\.read\.offset/]
+  ]
+  for (const [name, frame, why] of cases) throwsFrameError(t, () => decodePacket(encodePacket(frame)), name, why)
+})

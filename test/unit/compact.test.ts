@@ -6,7 +6,7 @@ import t from 'tap'
 import { compactHeadroom, decodeCompact, encodeCompact, isCompact, recordSize, type CompactItem } from '../../daemon/src/link/compact.js'
 import { bulkWithHeadroom } from '../../daemon/src/mem/frame-sender.js'
 import { LinkSession } from '../../daemon/src/link/session.js'
-import type { Frame } from '../../daemon/src/link/codec.js'
+import { wire, type Frame } from '../../daemon/src/link/codec.js'
 import { throwsFrameError } from '../support/frame-errors.js'
 
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]
@@ -149,4 +149,16 @@ t.test('a frame the receiver would refuse in protobuf is refused in compact form
   const b = new LinkSession(Uint8Array.of(2), Uint8Array.of(1))
   const gap: Frame = { seq: 5, ordered: { window: 1, wseq: 1 } }
   t.throws(() => b.receive(decodeCompact(encode([{ frame: gap, bulk: undefined }], 0))), { code: 'ERR_FRAME', message: /sequence gap/ })
+})
+
+t.test('a u64 at or above 2^53 is refused in compact packets too: records, embedded frames, sequence numbers', async (t) => {
+  const header = (count: number, seq = 1): number[] => [...u32(0x80000001), ...u32(count), ...u64(0), ...u32(seq % 2 ** 32), ...u32(Math.floor(seq / 2 ** 32))]
+  // A Read at offset 2^53 + 1: protobufjs's writer takes a u64 as {low, high} halves.
+  const read = [...wire.Frame.encode({ read: { window: 1, offset: { low: 1, high: 0x20_0000 } as unknown as number, length: 4 } }).finish()]
+  const cases: Array<[string, number[], RegExp]> = [
+    ['a doorbell value of 2^53 + 1', [...header(1), 4, 0, ...u16(1), ...u32(1), ...u32(0x200000), 0x6b], /above 2\^53/],
+    ['an embedded Read at offset 2^53 + 1', [...header(1), 5, 0, 0, 0, ...u32(read.length), ...read], /record 0\.read\.offset is 9007199254740992: a u64 at or above 2\^53/],
+    ['a second record past seq 2^53 - 1', [...header(2, 2 ** 53 - 1), 3, 0, 0, 0, ...u32(1), ...u64(1), 3, 0, 0, 0, ...u32(1), ...u64(2)], /record 1: seq 9007199254740992 is at or above 2\^53/]
+  ]
+  for (const [name, bytes, why] of cases) throwsFrameError(t, () => decodeCompact(Buffer.from(bytes)), name, why)
 })

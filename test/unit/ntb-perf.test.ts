@@ -12,6 +12,7 @@ import { ntbDriverPair, SYSMEM_SIZE, type NtbDriverHost } from '../support/ntb-b
 import type { EpfNtbConfig } from '../../daemon/src/hw/ntb/epf-ntb.js'
 import { NtbPerf, rttStats, PERF_MW } from '../../daemon/src/transport/ntb-perf.js'
 import { perfBits, perfBuffer } from '../../daemon/src/transport/ntb-perf-layout.js'
+import { scaled } from '../support/time.js'
 
 const logger = pino({ level: 'silent' })
 /** The hosts' system memory (ntbDriverPair's root complexes). */
@@ -23,7 +24,7 @@ interface Host extends NtbDriverHost { perf: NtbPerf }
 
 async function hosts (t: Test, config: Partial<EpfNtbConfig> = {}, timeoutMs = 5000): Promise<[Host, Host]> {
   const pair = await ntbDriverPair({ numMws: 2, mwSizes: [MW, MW], dbCount: 32, spadCount: 64, ...config })
-  const out = [pair.h1, pair.h2].map((h): Host => ({ ...h, perf: new NtbPerf({ ntb: h.dev, memorySize: MEMORY, mw0Base: MW0_BASE, logger, timeoutMs }) }))
+  const out = [pair.h1, pair.h2].map((h): Host => ({ ...h, perf: new NtbPerf({ ntb: h.dev, memorySize: MEMORY, mw0Base: MW0_BASE, logger, timeoutMs: scaled(timeoutMs) }) }))
   t.teardown(async () => {
     for (const h of out) await h.perf.stop()
     await pair.stop()

@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { rpmsgChannelPair, rpmsgPair } from '../support/rpmsg-pair.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
+import { scaled } from '../support/time.js'
 
 async function connected (): Promise<{ pair: Awaited<ReturnType<typeof rpmsgPair>>, host: RpmsgChannel, guest: RpmsgChannel }> {
   const pair = await rpmsgPair()
@@ -61,7 +62,7 @@ for (const side of ['virtio', 'vhost'] as const) {
     t.equal(bus.counters.timeouts, 1, 'counted')
     t.equal(bus.waiting, 0, 'it waits no more')
 
-    const waiting = [ch.send(msg(filled), { timeoutMs: 60_000 }), ch.send(msg(filled + 1), { timeoutMs: 60_000 }), ch.send(msg(filled + 2), { timeoutMs: 60_000 })]
+    const waiting = [ch.send(msg(filled), { timeoutMs: scaled(60_000) }), ch.send(msg(filled + 1), { timeoutMs: scaled(60_000) }), ch.send(msg(filled + 2), { timeoutMs: scaled(60_000) })]
     t.equal(bus.waiting, 3, 'three sends wait')
     t.throws(() => { ch.trySend(msg(7777)) }, { code: 'ERR_RPMSG_NO_BUFFER' }, 'trySend does not pass them')
     t.same(await Promise.all(waiting.map(state)), ['pending', 'pending', 'pending'], 'nothing moves while the far side takes nothing')
@@ -82,8 +83,8 @@ t.test('destroying an endpoint fails its waiting sends: they never leave from an
   const mine = pair.virtio.createEndpoint(RPMSG_ADDR_ANY, () => {})
   pair.loop.pause()
   for (;;) { try { pair.virtio.trySend(mine.addr, guest.dst, Uint8Array.of(1)) } catch { break } }
-  const waiting = pair.virtio.send(mine.addr, guest.dst, Uint8Array.of(2), { timeoutMs: 60_000 })
-  const other = pair.virtio.send(guest.src, guest.dst, Uint8Array.of(3), { timeoutMs: 60_000 })
+  const waiting = pair.virtio.send(mine.addr, guest.dst, Uint8Array.of(2), { timeoutMs: scaled(60_000) })
+  const other = pair.virtio.send(guest.src, guest.dst, Uint8Array.of(3), { timeoutMs: scaled(60_000) })
   t.equal(pair.virtio.waiting, 2)
   pair.virtio.destroyEndpoint(mine)
   await t.rejects(waiting, { code: 'ERR_RPMSG_DESTROYED' }, 'the destroyed endpoint\'s send fails at once')

@@ -1,9 +1,13 @@
 // The one place where errors become HTTP replies. Handlers throw (our
 // SoclinkError classes, or fastify's own errors for bodies and validation);
 // the error handler below picks the status from the code and answers with
-// { "error": { "code", "message" } }.
+// { "error": { "code", "message" } }. The errors fastify meets before any
+// route (a bad URL, a parameter too long: frameworkErrors) and the ones
+// Node's HTTP parser meets before fastify (headers too large, a malformed
+// request: clientErrorHandler) get the same shape.
 
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { LinkFullError, SoclinkError } from '../errors.js'
 
 /** A request that breaks the API's rules beyond what its JSON Schema can say. */
@@ -39,19 +43,23 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   ERR_VALIDATION: 400,
   ERR_BAD_JSON: 400,
   ERR_BAD_REQUEST: 400,
+  ERR_BAD_URL: 400,
   ERR_OUT_OF_RANGE: 400,
   ERR_CONFIG: 400,
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_UNSUPPORTED_REQUEST: 404,
   ERR_ROUTE_NOT_FOUND: 404,
+  ERR_REQUEST_TIMEOUT: 408,
   ERR_CONFLICT: 409,
   ERR_BUSY: 409,
   ERR_LIMIT: 409,
   ERR_REGION_INTERNAL: 409,
   ERR_BODY_TOO_LARGE: 413,
+  ERR_URI_TOO_LONG: 414,
   ERR_MEDIA_TYPE: 415,
   ERR_UPGRADE_REQUIRED: 426,
+  ERR_HEADERS_TOO_LARGE: 431,
   ERR_INTERNAL: 500,
   ERR_UNAVAILABLE: 503,
   ERR_LINK_FULL: 503,
@@ -63,7 +71,9 @@ const FASTIFY_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_BAD_JSON',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'ERR_BAD_JSON'
+  FST_ERR_CTP_INVALID_JSON_BODY: 'ERR_BAD_JSON',
+  FST_ERR_BAD_URL: 'ERR_BAD_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'ERR_URI_TOO_LONG'
 }
 
 export interface ErrorBody { error: { code: string, message: string } }
@@ -111,6 +121,36 @@ function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyRepl
   const body: ErrorBody = { error: known }
   void reply.code(STATUS_OF_CODE[known.code] ?? 500).send(body)
 }
+
+/**
+ * Node's HTTP parser failed before fastify saw a request: the answer is
+ * written on the socket as Node's own would be (fastify.js
+ * defaultClientErrorHandler), in our shape, and the connection closed.
+ */
+function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [code, message] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? ['ERR_HEADERS_TOO_LARGE', 'the request line and headers are larger than the server accepts']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ['ERR_REQUEST_TIMEOUT', 'the request did not arrive in time']
+      : ['ERR_BAD_REQUEST', `malformed HTTP request: ${err.message}`]
+  const status = STATUS_OF_CODE[code]!
+  this.log.debug({ code, err: err.message }, 'client error')
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]!}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }
+
+/** fastify options that send its pre-route and Node's parser errors through this file. */
+export const errorOptions = {
+  frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => { errorHandler(err, request, reply) },
+  clientErrorHandler
+} satisfies Partial<FastifyServerOptions>
 
 /** Installs the error and not-found handlers on the root instance. */
 export function installErrorHandling (app: FastifyInstance): void {

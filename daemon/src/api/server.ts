@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
-import { installErrorHandling } from './errors.js'
+import { errorOptions, installErrorHandling } from './errors.js'
 import { boundRequestStrings } from './bounded-strings.js'
 import { addSharedSchemas } from './schemas.js'
 import { nodeRoutes } from './routes/node.js'
@@ -57,7 +57,8 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
     // JSON bodies; the memory routes' octet-stream bodies have their own limit (memory.ts).
     bodyLimit: node.settings.maxBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-    schemaController: { compilersFactory: compilers.compilersFactory }
+    schemaController: { compilersFactory: compilers.compilersFactory },
+    ...errorOptions
   })
   compilersOf.set(app, compilers)
   installErrorHandling(app)

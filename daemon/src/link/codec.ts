@@ -73,6 +73,7 @@ export function decodePacket (buf: Uint8Array): Packet {
   } catch (err) {
     throw new FrameError(`undecodable frame: ${(err as Error).message}`, { cause: err })
   }
+  checkU64(frame, 'frame')
   if (frame.body == null && frame.seq !== 0) throw new FrameError('sequenced frame without a body')
   const frames = framesOf(frame)
   const bulk: Uint8Array[] = []
@@ -88,6 +89,43 @@ export function decodePacket (buf: Uint8Array): Packet {
   }
   if (at !== buf.length) throw new FrameError(`${buf.length - at} bytes after the last bulk payload`)
   return { frame, bulk }
+}
+
+/**
+ * Refuses a decoded frame with a uint64 field at or above 2^53. The
+ * generated code reads 64-bit fields as plain numbers (scripts/build-proto.mjs
+ * switches Long off), which silently rounds past 2^53: 2^53 + 1 arrives as
+ * 2^53. Every other field of a link frame is 32-bit, so a number that is not
+ * a safe integer can only be such a u64.
+ */
+export function checkU64 (message: object, path: string): void {
+  for (const key of Object.keys(message)) {
+    const v = (message as Record<string, unknown>)[key]
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new FrameError(`${path}.${key} is ${v}: a u64 at or above 2^53, which soclink does not carry`)
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' && v[i] !== null) checkU64(v[i] as object, `${path}.${key}[${i}]`)
+    } else if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) {
+      checkU64(v, `${path}.${key}`)
+    }
+  }
+}
+
+/**
+ * WebSocket close reasons are at most 123 bytes (RFC 6455 §5.5: a control
+ * frame's payload is 125, 2 of them the code); a Goodbye's reason is the same
+ * text, so both are cut to this many bytes.
+ */
+export const GOODBYE_REASON_BYTES = 120
+
+/** `reason` cut to GOODBYE_REASON_BYTES of UTF-8, at a character boundary (never mid-character). */
+export function goodbyeReason (reason: string): string {
+  const bytes = Buffer.from(reason)
+  if (bytes.length <= GOODBYE_REASON_BYTES) return reason
+  let end = GOODBYE_REASON_BYTES
+  // Back over continuation bytes (10xxxxxx) to the start of the character cut through.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return bytes.toString('utf8', 0, end)
 }
 
 /** True for frames that take a sequence number (see proto/link.proto). */

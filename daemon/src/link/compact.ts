@@ -4,7 +4,7 @@
 // A decoded compact packet has the shape decodePacket() gives a Batch, so the
 // session above handles both encodings alike.
 
-import { wire, isSequenced, type Frame, type Packet } from './codec.js'
+import { wire, checkU64, isSequenced, type Frame, type Packet } from './codec.js'
 import { FrameError } from '../errors.js'
 
 export const COMPACT_MARKER = 0x8000_0001
@@ -254,6 +254,7 @@ export function decodeCompact (data: Uint8Array): Packet {
         } catch (err) {
           throw new FrameError(`record ${i}: undecodable frame: ${(err as Error).message}`, { cause: err })
         }
+        checkU64(inner, `record ${i}`)
         if (inner.batch != null) throw new FrameError(`record ${i}: a Batch may not be embedded`)
         if ((inner as { body?: string }).body == null) throw new FrameError(`record ${i}: embedded frame without a body`)
         if (inner.write != null || inner.update != null) throw new FrameError(`record ${i}: Write and Update have records of their own`)
@@ -269,6 +270,7 @@ export function decodeCompact (data: Uint8Array): Packet {
     }
     if (isSequenced(f)) {
       if (seq === 0) throw new FrameError('sequenced records in a packet whose first_seq is 0')
+      if (seq > Number.MAX_SAFE_INTEGER) throw new FrameError(`record ${i}: seq ${seq} is at or above 2^53`)
       f.seq = seq++
     }
     frames[i] = f

@@ -25,6 +25,15 @@ export const LINK_PATH = '/v1/link'
 export const CLOSE_GRACE_MS = 1000
 const Code = wire.Goodbye.Code
 
+/**
+ * Peers that dialed this daemon and whose session has ended (down: no
+ * resume possible) are remembered for GET /v1/peers, their last error
+ * included, but only this many, the oldest forgotten first: every name that
+ * ever connected would otherwise stay in the table for good. Peers this
+ * daemon dials, and peers up or resuming, are never forgotten.
+ */
+export const MAX_DOWN_PEERS = 64
+
 export class LinkTable extends EventEmitter<PeerLinkEvents> {
   readonly opts: LinkOptions
   private readonly byName = new Map<string, PeerLink>()
@@ -32,6 +41,8 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   private server: Server | null = null
   private readonly wss: WebSocketServer
   private readonly pending = new Set<WebSocket>()
+  /** Accepted peers that are down, oldest first (see MAX_DOWN_PEERS). */
+  private readonly down = new Map<string, PeerLink>()
 
   constructor (opts: LinkOptions) {
     super()
@@ -115,7 +126,23 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     link.on('down', (l, why) => this.emit('down', l, why))
     link.on('room', (l) => this.emit('room', l))
     link.on('frame', (l, d) => this.emit('frame', l, d))
-    link.on('state', (l) => this.emit('state', l))
+    link.on('state', (l) => { this.emit('state', l); this.noteState(l) })
+  }
+
+  /** Keeps the accepted peers that are down in age order, and forgets the oldest past MAX_DOWN_PEERS. */
+  private noteState (link: PeerLink): void {
+    if (link.url !== undefined) return
+    const name = link.name
+    this.down.delete(name)
+    if (link.state !== 'down' || this.byName.get(name) !== link) return
+    this.down.set(name, link)
+    for (const [oldest, l] of this.down) {
+      if (this.down.size <= MAX_DOWN_PEERS) break
+      this.down.delete(oldest)
+      this.byName.delete(oldest)
+      l.removeAllListeners()
+      this.opts.logger.debug({ peer: oldest }, 'forgotten: down, and more than MAX_DOWN_PEERS are remembered')
+    }
   }
 
   /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */

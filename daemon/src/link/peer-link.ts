@@ -23,12 +23,13 @@
 
 import { EventEmitter } from 'node:events'
 import { WebSocket, zeroMask } from './ws.js'
-import { decodePacket, encodePacket, wire, type Frame } from './codec.js'
+import { decodePacket, encodePacket, goodbyeReason, wire, type Frame } from './codec.js'
 import { decodeCompact, isCompact } from './compact.js'
 import { LinkSession, ReplayOverflowError, type Delivery } from './session.js'
 import { DeliveryLedger, type DeliveryMark } from './delivery.js'
 import { DeferredQueue, type DeferredFrames } from './deferred.js'
 import { TurnFlush, isNotification } from './turn.js'
+import { OutstandingPings } from './pings.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import { FaultGate } from './fault-gate.js'
 import type { LinkOptions, Role } from './options.js'
@@ -83,7 +84,7 @@ export interface PeerLinkEvents {
 
 /** Closes a socket with a Goodbye (code and reason), as the protocol asks. */
 export function refuse (ws: WebSocket, code: number, reason: string): void {
-  const short = Buffer.from(reason).subarray(0, 120).toString()
+  const short = goodbyeReason(reason)
   if (ws.readyState === WebSocket.OPEN) {
     ws.send(encodePacket({ goodbye: { code, reason: short } }))
     ws.close(4000 + code, short)
@@ -122,6 +123,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Features in use on the current connection (wire.Feature bits). */
   private features = 0
   private ackTimer: NodeJS.Timeout | null = null
+  /** Our Pings not yet answered: only their Pongs count for rttMs. */
+  private readonly pings = new OutstandingPings()
   private heartbeat: NodeJS.Timeout | null = null
   private resumeTimer: NodeJS.Timeout | null = null
   private redialTimer: NodeJS.Timeout | null = null
@@ -483,7 +486,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     for (const d of deliveries) {
       const f = d.frame
       if (f.ping != null) { s.send({ pong: { nonce: f.ping.nonce ?? 0 } }); this.turn.schedule(); continue }
-      if (f.pong != null) { this.rttMs = Math.max(0, performance.now() - (f.pong.nonce ?? 0) / 1000); continue }
+      if (f.pong != null) { this.rttMs = this.pings.pong(f.pong.nonce ?? 0, performance.now()) ?? this.rttMs; continue }
       if (f.goodbye != null) { this.peerSaidGoodbye(f.goodbye.reason ?? ''); return }
       if (f.challenge != null || f.hello != null || f.welcome != null) {
         this.counters.protocolErrors++
@@ -566,6 +569,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private startHeartbeat (): void {
     this.stopHeartbeat()
+    this.pings.clear()
     this.heartbeat = setInterval(() => {
       const ws = this.ws
       if (ws === null || this.session === null) return
@@ -575,7 +579,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         ws.terminate()
         return
       }
-      this.session.send({ ping: { nonce: Math.round(performance.now() * 1000) } })
+      this.session.send({ ping: { nonce: this.pings.ping(performance.now()) } })
       this.flush()
     }, this.opts.heartbeatMs)
   }
