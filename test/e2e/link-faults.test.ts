@@ -94,7 +94,8 @@ t.test('a blackhole longer than dead-after: the connection is dropped, the sessi
   await epApi.setFaults('rc', { actions: ['blackhole'], ms: 3000 })
   await writeNext()
   const during = await peer()
-  if (during.faults?.active === 'blackhole') t.ok(during.faults.held > 0, `packets are held during the blackhole (${during.faults.held})`)
+  // Held now, or (on a machine slow enough that dead-after passed already) held until the connection was dropped.
+  if (during.faults?.active === 'blackhole') t.ok(during.faults.held + during.faults.lost > 0, `packets are held during the blackhole (${during.faults.held} held, ${during.faults.lost} dropped with the connection)`)
   const after = await up('resumed after the blackhole', (p) => p.counters.connects > before.counters.connects && p.faults?.active === null)
   t.equal(after.counters.sessions, before.counters.sessions, 'the same session')
   t.ok(after.counters.resumes > before.counters.resumes, 'resumed')
