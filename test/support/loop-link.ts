@@ -138,14 +138,5 @@ export class RecordingSender implements FrameSender {
   materialize (): void { this.deferrals.run() }
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The daemon's own seeded generator (link/faults.ts), for the tests' random interleavings. */
+export { mulberry32 } from '../../daemon/src/link/faults.js'
