@@ -10,6 +10,7 @@ import t from 'tap'
 import { VirtioBus } from '../../daemon/src/virtio/bus.js'
 import { VhostBus } from '../../daemon/src/vhost/bus.js'
 import { VirtioError } from '../../daemon/src/virtio/virtio.js'
+import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { VirtioRpmsgDriver } from '../../daemon/src/rpmsg/virtio-rpmsg.js'
 import { VhostRpmsgDriver } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import { RpmsgDriverTable } from '../../daemon/src/rpmsg/driver.js'
@@ -71,4 +72,26 @@ t.test('a probe that fails fails the sends that waited for it with ERR_RPMSG_DET
   t.equal(await probed, 'failed')
   t.same(await Promise.all(sends), ['ERR_RPMSG_DETACHED', 'ERR_RPMSG_DETACHED'])
   t.same(got, [], 'nothing was delivered')
+})
+
+t.test('a probe that fails at DRIVER_OK gives its buffers back on the next probe, after the reset', async (t) => {
+  const { loop, virtioBus } = await setup()
+  const ops = loop.virtio.ops as { setStatus: (s: number) => Promise<void> }
+  const setStatus = ops.setStatus.bind(ops)
+  let refuse = true
+  ops.setStatus = async (s) => {
+    if (refuse && (s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
+      refuse = false
+      throw new VirtioError('ERR_TIMEOUT', 'the device did not answer DRIVER_OK')
+    }
+    await setStatus(s)
+  }
+  const free = loop.pool.bytesFree
+  t.equal(await virtioBus.addDevice(loop.virtio), 'failed', 'the first probe fails at DRIVER_OK')
+  const afterFailure = loop.pool.bytesFree
+  t.ok(afterFailure < free, 'its rx and tx buffers were allocated and posted')
+  t.equal(await virtioBus.reprobe(loop.virtio), 'bound', 'the retry binds')
+  const ref = await setup()
+  t.equal(await ref.virtioBus.addDevice(ref.loop.virtio), 'bound')
+  t.equal(loop.pool.bytesFree, ref.loop.pool.bytesFree, 'the pool holds what one probe that worked first time holds: the failed probe\'s buffers came back')
 })

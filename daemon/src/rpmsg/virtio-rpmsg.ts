@@ -197,6 +197,12 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   readonly idTable: readonly DeviceId[] = [{ device: VIRTIO_ID_RPMSG, vendor: VIRTIO_DEV_ANY_ID }]
   readonly features: bigint
   private readonly buses = new Map<VirtioDevice, VirtioRpmsgBus>()
+  /**
+   * Buses whose probe failed after posting buffers, by device: the device
+   * may still hold those buffers, so they go back to the pool only once it
+   * has been reset, which the virtio bus does before it probes it again.
+   */
+  private readonly failed = new Map<VirtioDevice, VirtioRpmsgBus>()
   private readonly drivers: RpmsgDriverTable | undefined
   private readonly bufSize: number
   private readonly numBufs: number
@@ -214,6 +220,9 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   async probe (dev: VirtioDevice): Promise<void> {
     const pool = dev.ops.buffers
     if (pool === null) throw new VirtioError('ERR_VIRTIO_DRIVER', `${dev.name}: the transport gives no buffer memory`)
+    // The device was reset before this probe (virtio/bus.ts start): a failed probe's buffers are free again.
+    this.failed.get(dev)?.release()
+    this.failed.delete(dev)
     const bus = new VirtioRpmsgBus(dev, pool, this.bufSize, this.numBufs)
     // Attached before start: a name service message may follow DRIVER_OK at once.
     this.drivers?.attach(bus, { side: 'virtio', device: dev.name })
@@ -223,6 +232,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
       // Sends that waited for the bus to start fail now, with a code the gateway's users know.
       bus.stop(new RpmsgError('ERR_RPMSG_DETACHED', `${dev.name}: the rpmsg bus did not start: ${err instanceof Error ? err.message : String(err)}`))
       this.drivers?.detach(bus)
+      this.failed.set(dev, bus)
       throw err
     }
     this.buses.set(dev, bus)
