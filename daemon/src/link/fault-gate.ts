@@ -117,7 +117,12 @@ export class FaultGate {
     }
     this.plan = new FaultPlan(settings)
     this.edge.logger.warn({ plan: settings }, 'fault plan set')
-    this.scheduleNext()
+    // A first fault due at once is in force before set() returns (and so before the PUT that set it is
+    // answered): a timer of 0 ms could let a packet the caller sends next slip through ahead of it.
+    const first = this.plan.next()
+    if (first === null) return
+    if (first.waitMs === 0) this.fire(first)
+    else this.timer = setTimeout(() => { this.timer = null; this.fire(first) }, first.waitMs)
   }
 
   view (): FaultView | null {
