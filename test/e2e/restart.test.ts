@@ -12,14 +12,15 @@ import t from 'tap'
 import { createServer } from 'node:net'
 import { RpmsgClient } from '../../client/src/index.js'
 import { startDaemon, within, type Daemon } from '../support/daemon.js'
-import { channelEvent } from '../support/rpmsg-procs.js'
+import { scaled } from '../support/time.js'
+import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
 import { echo, exchange } from '../support/ntb-daemons.js'
 
 const ROUNDS = 50
 /** Short link timeouts, the same on every daemon; FREEZE_MS outlasts dead-after plus the resume window. */
 const TIMEOUTS = ['--heartbeat-ms', '250', '--dead-after-ms', '1000', '--resume-window-ms', '1500']
 const FREEZE_MS = 4000
-/** How long a topology may take to come back after a restart: generous, it is not a timing assertion. */
+/** How long a topology may take to come back after a restart (scaled with the suite): generous, not a timing assertion. */
 const RECOVER_MS = 90_000
 
 /** A port free on loopback now, so that a daemon can be started again on the address its peers dial. */
@@ -63,11 +64,14 @@ async function freeze (m: Member): Promise<void> {
  * is still bringing its device up.
  */
 async function traffic (virtioSide: () => Daemon, vhostSide: () => Daemon, round: string): Promise<string[]> {
-  const deadline = Date.now() + RECOVER_MS
+  const deadline = Date.now() + scaled(RECOVER_MS)
   let last = ''
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const clients: RpmsgClient[] = []
     try {
+      // Ready when both daemons have an rpmsg bus again; a try can still fail while a device is brought up anew.
+      await rpmsgBus(vhostSide(), RECOVER_MS)
+      await rpmsgBus(virtioSide(), RECOVER_MS)
       const vhostApp = await RpmsgClient.connect(vhostSide().api)
       clients.push(vhostApp)
       const virtioApp = await RpmsgClient.connect(virtioSide().api)
@@ -84,12 +88,11 @@ async function traffic (virtioSide: () => Daemon, vhostSide: () => Daemon, round
       return await within(exchange(sender, ch.dst, 0x5253, ROUNDS), `${ROUNDS} round trips`, 30_000)
     } catch (err) {
       last = (err as Error).message
-      await new Promise((resolve) => setTimeout(resolve, 250))
     } finally {
       for (const c of clients) await c.close()
     }
   }
-  throw new Error(`${round}: no rpmsg traffic within ${RECOVER_MS} ms; last try: ${last}`)
+  throw new Error(`${round}: no rpmsg traffic within ${scaled(RECOVER_MS)} ms; last try: ${last}`)
 }
 
 t.test('PCIe: the rc and then the ep killed and started again, then each frozen past every timeout; rpmsg returns each time', async (t) => {
