@@ -48,6 +48,7 @@ export const RegionSchema = {
     size: count,
     populatedPages: count,
     writes: count,
+    peers: { type: 'array', nullable: true, items: str, description: 'the only peers that may open windows onto this region; null: every peer' },
     subscribers: {
       type: 'array',
       description: 'peers\' windows onto this region',
