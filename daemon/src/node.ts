@@ -230,6 +230,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       incarnation: l.incarnation,
       rttMs: l.rttMs,
       lastError: l.lastError,
+      credential: l.credential?.kind ?? null,
       unacked: l.unacked,
       counters: { ...l.counters },
       faults: l.faults.view()
@@ -265,6 +266,8 @@ export interface PeerView {
   incarnation: string
   rttMs: number | null
   lastError: string
+  /** What the peer proved (credential.ts kind); null before the first handshake. */
+  credential: string | null
   unacked: number
   counters: Record<string, number>
   faults: FaultView | null

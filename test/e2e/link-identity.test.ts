@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { startDaemon, until, type Daemon } from '../support/daemon.js'
 import { getJson } from '../support/rpmsg-procs.js'
 
-interface PeerRow { name: string, state: string, lastError: string, incarnation: string, counters: { sessions: number } }
+interface PeerRow { name: string, state: string, lastError: string, incarnation: string, credential: string | null, counters: { sessions: number } }
 
 const dir = mkdtempSync(join(tmpdir(), 'soclink-identity-'))
 t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
@@ -49,6 +49,7 @@ t.test('per-peer secrets: B\'s secret does not link as A, nor take A\'s link; th
   const a = await startDaemon('a', ['--config', dialS('a', aKey)])
   daemons.push(a)
   const before = await until('a linked to s with its own secret', async () => await upAt(s, 'a'))
+  t.equal(before.credential, 'peer-secret', 'GET /v1/peers shows what a proved')
   t.ok(await upAt(a, 's'), 'and s is up at a')
 
   // Whoever holds b's secret claims to be a.
@@ -94,7 +95,7 @@ t.test('the shared secret is not accepted for a name with its own, and serves ev
 
   const c = await startDaemon('c', ['--secret-file', sharedKey, '--peer', s.link])
   daemons.push(c)
-  await until('c, with no secret of its own, links with the shared one', async () => await upAt(s, 'c'))
+  t.equal((await until('c, with no secret of its own, links with the shared one', async () => await upAt(s, 'c'))).credential, 'shared-secret')
   t.match(await peer(s, 'a'), { state: 'up', incarnation: before.incarnation, counters: { sessions: before.counters.sessions } }, 'a stayed up, in the same session')
 
   // Shared secret only: a restart of c (kill -9) takes its link over.
