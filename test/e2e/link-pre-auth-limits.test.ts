@@ -88,6 +88,7 @@ t.test('headers trickled and never finished: closed at the handshake timeout', a
   await until('the trickling connection closed by s', () => raw.isClosed(), 30_000)
   clearInterval(trickle)
   t.ok(lines > 0, `closed while still sending headers (${lines} sent)`)
+  await logged(/refused a link connection from 127\.0\.0\.1:\d+: no WebSocket upgrade within the handshake timeout/)
 })
 
 t.test(`past maxPendingLinks (${MAX_PENDING}) unauthenticated connections, a new one is closed at once`, async (t) => {

@@ -74,8 +74,11 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
 
   /** Starts accepting peers on host:port; resolves with the bound address. */
   async listen (host: string, port: number): Promise<AddressInfo> {
-    const t = this.opts.handshakeTimeoutMs
-    // Node's own bound on a request's headers and body, checked every connectionsCheckingInterval; admit() bounds the rest.
+    // admit() closes a connection that has not upgraded at the handshake
+    // timeout, and says so; Node's own bounds on a request's headers and
+    // body (checked every connectionsCheckingInterval, 30 s by default) stand
+    // behind it, a grace later.
+    const t = this.opts.handshakeTimeoutMs + CLOSE_GRACE_MS
     const server = createServer({ headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(t, 1000) }, (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('soclink link endpoint: WebSocket only\n')
     })
