@@ -9,7 +9,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { wire, PROTOCOL_VERSION, type Frame } from './codec.js'
-import { authFailure, secretFor, type SecretChoice } from './secrets.js'
+import { authFailure, secretFor, type SecretBook, type SecretChoice } from './secrets.js'
 import type { Credential } from './credential.js'
 
 const Code = wire.Goodbye.Code
@@ -56,13 +56,8 @@ export function hex (b: Uint8Array | null | undefined): string {
 }
 
 /** Who this side is, for the handshake. */
-export interface Identity {
-  name: string
+export interface Identity extends SecretBook {
   role: number
-  /** The shared secret ('' = none). */
-  secret: string
-  /** The secret configured for one peer's name (peers[].secretFile), if any. */
-  peerSecret?: (name: string) => string | undefined
   incarnation: Uint8Array
   /** Optional protocol features this side speaks (a bit set of wire.Feature). */
   features: number
