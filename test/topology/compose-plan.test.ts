@@ -25,8 +25,8 @@ const byName = (plans: ServicePlan[]): Record<string, ServicePlan> => Object.fro
 t.test('the Dockerfile: multi-stage, production runtime, non-root, soclinkd entrypoint, health check', async (t) => {
   const stages = parseDockerfile(DOCKERFILE)
   t.same(stages.map((s) => s.name), ['build', 'runtime'], 'a build stage and a runtime stage')
-  t.match(DOCKERFILE, /^ARG NODE_VERSION=20$/m, 'Node 20')
-  t.ok(stages.every((s) => s.from === 'node:${NODE_VERSION}-bookworm-slim'), 'both on the slim Node image')
+  t.match(DOCKERFILE, /^ARG NODE_VERSION=26$/m, 'Node 26, the LTS line since October 2026')
+  t.ok(stages.every((s) => s.from === 'node:${NODE_VERSION}-trixie-slim'), 'both on the slim Node image (Debian 13, the default of node:26)')
   const runtime = stages[1]!.instructions.map((i) => `${i.keyword} ${i.args}`)
   t.ok(runtime.some((i) => /^RUN npm ci --omit=dev --ignore-scripts/.test(i)), 'runtime: production dependencies, no install scripts')
   t.ok(runtime.some((i) => i === 'COPY --from=build /src/dist ./dist'), 'runtime: dist/ from the build stage')
