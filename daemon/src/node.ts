@@ -6,6 +6,7 @@
 
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { LinkTable } from './link/link-table.js'
 import type { PeerLink } from './link/peer-link.js'
@@ -18,7 +19,8 @@ import { RegionTable } from './mem/region-table.js'
 import { Completer } from './mem/completer.js'
 import { Requester } from './mem/requester.js'
 import type { Window, WindowSpec } from './mem/window.js'
-import type { Settings } from './config/settings.js'
+import { dialUrls, peerSecretFiles, type Settings } from './config/settings.js'
+import { PeerSecrets } from './link/peer-secrets.js'
 import { ForbiddenError, LimitError, UnavailableError } from './errors.js'
 import { faultPlanSettings, type FaultPlanSpec } from './link/faults.js'
 import type { FaultView } from './link/fault-gate.js'
@@ -83,17 +85,23 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   readonly rpmsg: RpmsgDriverTable | null
   /** Where the link listener is bound, once started. */
   listenAddress: { host: string, port: number } | null = null
+  /** The per-peer secrets of the peers setting (reloadPeerSecrets rereads them). */
+  readonly peerSecrets: PeerSecrets
 
-  constructor (settings: Settings, logger: Logger) {
+  /** `readFile` reads the per-peer secret files (tests give their own). */
+  constructor (settings: Settings, logger: Logger, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
     super()
     this.settings = settings
     this.logger = logger
+    this.peerSecrets = new PeerSecrets(peerSecretFiles(settings.peers), readFile)
+    const peerSecrets = this.peerSecrets
     this.rpmsg = settings.role === 'ntb' ? null : new RpmsgDriverTable()
     this.regions = new RegionTable({ maxSize: settings.maxRegionSize, maxTotal: settings.maxRegionMemory })
     this.links = new LinkTable({
       name: settings.name,
       role: ROLE_WIRE[settings.role] ?? wire.Role.ROLE_UNSPECIFIED,
       secret: settings.secret,
+      peerSecret: (name) => peerSecrets.get(name),
       incarnation: this.incarnation,
       heartbeatMs: settings.heartbeatMs,
       deadAfterMs: settings.deadAfterMs,
@@ -101,6 +109,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       maxPayload: settings.maxPayload,
       handshakeTimeoutMs: settings.handshakeTimeoutMs,
       maxPreAuthBytes: settings.maxPreAuthBytes,
+      maxPendingLinks: settings.maxPendingLinks,
       maxPeers: settings.maxPeers,
       reconnectMinMs: 100,
       reconnectMaxMs: settings.reconnectMaxMs,
@@ -164,7 +173,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   /** Listens for peers, dials the configured ones, creates configured objects. */
   async start (): Promise<void> {
     const s = this.settings
-    for (const r of s.regions) this.regions.createUser(r.name, r.size)
+    for (const r of s.regions) this.regions.createUser(r.name, r.size, r.peers)
     for (const d of s.doorbells) this.doorbells.declare(d)
     if (this.rpmsg !== null && s.rpmsgSample) loadRpmsgSample(this.rpmsg, this.logger)
     if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
@@ -173,8 +182,19 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     if (s.role === 'ntb-virtio' || s.role === 'ntb-vhost') { this.ntbHost = new NtbHostRole(this, s.role === 'ntb-virtio' ? 'virtio' : 'vhost'); await this.ntbHost.init() }
     const addr = await this.links.listen(s.listen.host, s.listen.port)
     this.listenAddress = { host: addr.address, port: addr.port }
-    for (const url of s.peers) this.links.dial(url)
+    for (const p of dialUrls(s.peers)) this.links.dial(p.url, p.name)
     for (const w of s.windows) this.openWindow(w)
+  }
+
+  /**
+   * Reads the per-peer secret files again (SIGHUP). Links up stay up; the
+   * next handshake proves the new secrets. A file that cannot be read
+   * (ConfigError) leaves the secrets in use as they were.
+   */
+  reloadPeerSecrets (): number {
+    const n = this.peerSecrets.reload()
+    this.logger.info({ peers: this.peerSecrets.names }, `reread ${n} per-peer secret files`)
+    return n
   }
 
   async stop (reason: string): Promise<void> {
@@ -210,6 +230,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       incarnation: l.incarnation,
       rttMs: l.rttMs,
       lastError: l.lastError,
+      credential: l.credential?.kind ?? null,
       unacked: l.unacked,
       counters: { ...l.counters },
       faults: l.faults.view()
@@ -245,6 +266,8 @@ export interface PeerView {
   incarnation: string
   rttMs: number | null
   lastError: string
+  /** What the peer proved (credential.ts kind); null before the first handshake. */
+  credential: string | null
   unacked: number
   counters: Record<string, number>
   faults: FaultView | null

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import { hostname } from 'node:os'
-import { loadSettings, type Settings, type Sources } from '../../daemon/src/config/settings.js'
+import { dialUrls, loadSettings, peerSecretFiles, type Settings, type Sources } from '../../daemon/src/config/settings.js'
 import { ConfigError } from '../../daemon/src/errors.js'
 
 /** A file reader over an in-memory map; missing paths throw like fs does. */
@@ -40,7 +40,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     maxPayload: 67108864,
     maxReplayBytes: 67108864,
     handshakeTimeoutMs: 5000,
-    maxPreAuthBytes: 65536,
+    maxPreAuthBytes: 4096,
+    maxPendingLinks: 64,
     maxBodyBytes: 65536,
     maxPeers: 64,
     maxWindows: 1024,
@@ -108,6 +109,7 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['maxReplayBytes', '--max-replay-bytes', 'SOCLINK_MAX_REPLAY_BYTES', 8192],
     ['handshakeTimeoutMs', '--handshake-timeout-ms', 'SOCLINK_HANDSHAKE_TIMEOUT_MS', 750],
     ['maxPreAuthBytes', '--max-pre-auth-bytes', 'SOCLINK_MAX_PRE_AUTH_BYTES', 8192],
+    ['maxPendingLinks', '--max-pending-links', 'SOCLINK_MAX_PENDING_LINKS', 5],
     ['maxBodyBytes', '--max-body-bytes', 'SOCLINK_MAX_BODY_BYTES', 4096],
     ['maxPeers', '--max-peers', 'SOCLINK_MAX_PEERS', 3],
     ['maxWindows', '--max-windows', 'SOCLINK_MAX_WINDOWS', 5],
@@ -172,6 +174,37 @@ t.test('regions and doorbells', async (t) => {
     t.throws(() => load(['--region', bad]), CONFIG_ERROR, `--region ${bad}`)
   }
   t.same(load(['--doorbell', 'db0', '--doorbell', 'msi:3']).doorbells, ['db0', 'msi:3'])
+})
+
+t.test('regions with a peers list (config file): only those peers may open windows onto them', async (t) => {
+  t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'regions:\n  - {name: s, size: 4096, peers: [ep, ep2]}\n  - o:4K\n' }).regions,
+    [{ name: 's', size: 4096, peers: ['ep', 'ep2'] }, { name: 'o', size: 4096 }])
+  t.same(load(['--config', 'c.json'], {}, { 'c.json': '{"regions": [{"name": "s", "size": 16, "peers": []}]}' }).regions, [{ name: 's', size: 16, peers: [] }], 'an empty list: no peer')
+  t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'regions:\n  - {name: v, size: 64K, peers: [ep]}\n' }).regions, [{ name: 'v', size: 65536, peers: ['ep'] }], 'a size with a suffix')
+  for (const bad of ['{name: s, size: 0}', '{name: s, size: 12Q}', '{name: s, size: 16, peers: ep}', '{name: s, size: 16, peers: [1]}', '{name: s, size: 16, peers: [""]}', '{name: s, size: 16, owner: x}']) {
+    t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': `regions:\n  - ${bad}\n` }), CONFIG_ERROR, bad)
+  }
+})
+
+t.test('peers with a secret of their own (config file): {name, secretFile, url?}', async (t) => {
+  const yaml = 'peers:\n  - host1:7400\n  - {name: rc, secretFile: /run/secrets/rc, url: rc-host:7400}\n  - {name: ep2, secretFile: /run/secrets/ep2}\n'
+  const s = load(['--config', 'c.yaml'], {}, { 'c.yaml': yaml })
+  t.same(s.peers, [
+    'ws://host1:7400/v1/link',
+    { name: 'rc', secretFile: '/run/secrets/rc', url: 'ws://rc-host:7400/v1/link' },
+    { name: 'ep2', secretFile: '/run/secrets/ep2' }
+  ], 'URLs normalized; an entry without url is a peer that dials us')
+  t.same(dialUrls(s.peers), [{ url: 'ws://host1:7400/v1/link' }, { url: 'ws://rc-host:7400/v1/link', name: 'rc' }])
+  t.same(peerSecretFiles(s.peers).map((p) => p.name), ['rc', 'ep2'])
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - {name: rc, secret: hunter2}\n' }),
+    { ...CONFIG_ERROR, message: /never written in the config file; give secretFile/ }, 'a secret inline in the file is refused')
+  for (const bad of ['{name: rc}', '{secretFile: /x}', '{name: "", secretFile: /x}', '{name: rc, secretFile: /x, url: "http://x:1"}', '{name: rc, secretFile: /x, extra: 1}']) {
+    t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': `peers:\n  - ${bad}\n` }), CONFIG_ERROR, bad)
+  }
+  t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - {name: rc, secretFile: /a}\n  - {name: rc, secretFile: /b}\n' }), CONFIG_ERROR, 'a name given twice')
+  t.throws(() => load(['--name', 'rc', '--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - {name: rc, secretFile: /a}\n' }), CONFIG_ERROR, 'our own name')
+  t.throws(() => load(['--max-peers', '1', '--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - a:1\n  - {name: rc, secretFile: /x, url: b:1}\n' }), CONFIG_ERROR, 'dialed entries count toward maxPeers')
+  t.equal(load(['--max-peers', '1', '--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - a:1\n  - {name: rc, secretFile: /x}\n' }).peers.length, 2, 'entries that are not dialed do not')
 })
 
 t.test('windows come from the config file only', async (t) => {

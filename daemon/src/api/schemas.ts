@@ -48,6 +48,7 @@ export const RegionSchema = {
     size: count,
     populatedPages: count,
     writes: count,
+    peers: { type: 'array', nullable: true, items: str, description: 'the only peers that may open windows onto this region; null: every peer' },
     subscribers: {
       type: 'array',
       description: 'peers\' windows onto this region',
@@ -109,6 +110,7 @@ export const PeerSchema = {
     incarnation: str,
     rttMs: { type: 'number', nullable: true },
     lastError: str,
+    credential: { type: 'string', nullable: true, description: 'what the peer proved on the connection that made the session: certificate, peer-secret (its own secret), shared-secret or none; null before the first handshake' },
     unacked: count,
     counters: record(Object.fromEntries(PEER_COUNTERS.map((c) => [c, count]))),
     faults: { ...FAULT_STATE, nullable: true, description: 'the fault plan on this link (PUT /v1/peers/:peer/faults); null: none' }

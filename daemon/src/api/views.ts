@@ -12,11 +12,13 @@ export interface RegionView {
   size: number
   populatedPages: number
   writes: number
+  /** The only peers that may open windows onto it; null: every peer. */
+  peers: string[] | null
   subscribers: Array<{ peer: string, window: number, base: number, size: number, replica: boolean }>
 }
 
 export function regionView (node: SoclinkNode, r: Region): RegionView {
-  return { id: r.id, name: r.name, size: r.size, populatedPages: r.populatedPages, writes: r.writes, subscribers: node.completer.subscribers(r) }
+  return { id: r.id, name: r.name, size: r.size, populatedPages: r.populatedPages, writes: r.writes, peers: node.regions.peersOf(r), subscribers: node.completer.subscribers(r) }
 }
 
 export interface WindowView {

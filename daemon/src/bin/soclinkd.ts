@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // soclinkd: starts one daemon from flags, environment and config file, and
 // drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason).
+// SIGHUP rereads the per-peer secret files (peers: [{ name, secretFile }]).
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -28,7 +29,7 @@ async function main (): Promise<number> {
   const options = { level: s.logLevel, base: { node: s.name, role: s.role } }
   if (!process.stdout.isTTY) output = new LogOutput(pino)
   const logger = output === undefined ? pino({ ...options, transport: { target: 'pino-pretty' } }) : pino(options, output.stream)
-  if (s.secret === '') logger.warn('no --secret: links are not authenticated')
+  if (s.secret === '') logger.warn('no --secret: links from peers without a secret of their own (peers: [{ name, secretFile }]) are not authenticated')
 
   const node = new SoclinkNode(s, logger)
   await node.start()
@@ -49,6 +50,14 @@ async function main (): Promise<number> {
     void Promise.all([node.stop(`${s.name} is shutting down (${signal})`), api.close()])
       .then(async () => { await output?.end(LOG_DRAIN_MS); process.exit(0) })
   }
+  process.on('SIGHUP', () => {
+    try {
+      node.reloadPeerSecrets()
+    } catch (err) {
+      // The secrets in use stay (peer-secrets.ts); the daemon goes on.
+      logger.error({ err: (err as Error).message }, 'SIGHUP: per-peer secrets not reloaded')
+    }
+  })
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
   return -1

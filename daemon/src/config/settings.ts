@@ -10,19 +10,19 @@ import { createRequire } from 'node:module'
 import { ConfigError } from '../errors.js'
 import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
 import {
-  ROLES, fromFile, fromText, normalizePeerUrl, type HostPort, type Kind, type NtbPairSetting, type PcieFunctionSetting, type RegionSetting, type RoleName, type WindowSetting
+  ROLES, fromFile, fromText, normalizePeerUrl, type HostPort, type Kind, type NtbPairSetting, type PcieFunctionSetting, type PeerEntry, type PeerSetting, type RegionSetting, type RoleName, type WindowSetting
 } from './values.js'
 import { RPMSG_BUF_SIZE } from '../rpmsg/wire.js'
 import { RPMSG_MAX_BUF_SIZE } from '../rpmsg/bufsz.js'
 
-export { ROLES, normalizePeerUrl, parseSize, type HostPort, type NtbPairSetting, type PcieFunctionSetting, type RegionSetting, type RoleName, type WindowSetting } from './values.js'
+export { ROLES, normalizePeerUrl, parseSize, type HostPort, type NtbPairSetting, type PcieFunctionSetting, type PeerEntry, type PeerSetting, type RegionSetting, type RoleName, type WindowSetting } from './values.js'
 
 export interface Settings {
   role: RoleName
   name: string
   listen: HostPort
   api: HostPort
-  peers: string[]
+  peers: PeerSetting[]
   secret: string
   logLevel: string
   heartbeatMs: number
@@ -33,6 +33,7 @@ export interface Settings {
   maxReplayBytes: number
   handshakeTimeoutMs: number
   maxPreAuthBytes: number
+  maxPendingLinks: number
   maxBodyBytes: number
   maxPeers: number
   maxWindows: number
@@ -81,7 +82,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   name: { kind: 'string', doc: 'node name, unique among linked daemons (default HOSTNAME-ROLE)' },
   listen: { kind: 'hostport', doc: 'HOST:PORT for peer links (default 127.0.0.1:7400)' },
   api: { kind: 'hostport', doc: 'HOST:PORT for the control API (default 127.0.0.1:7401)' },
-  peers: { kind: 'list', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link] or HOST:PORT (repeatable; comma-separated in the environment)' },
+  peers: { kind: 'peers', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link] or HOST:PORT (repeatable; comma-separated in the environment); in the config file also {name, secretFile, url?}: a peer with a secret of its own, read from secretFile (dialed if it has a url)' },
   secret: { kind: 'string', doc: 'shared secret for link authentication (or --secret-file)' },
   logLevel: { kind: 'string', doc: 'pino level: fatal, error, warn, info, debug, trace (default info)' },
   heartbeatMs: { kind: 'int', doc: 'ping interval on a quiet link (default 1000)' },
@@ -90,7 +91,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   reconnectMaxMs: { kind: 'int', doc: 'upper bound of the redial backoff (default 2000)' },
   maxPayload: { kind: 'int', doc: 'largest WebSocket message accepted, bytes (default 67108864)' },
   handshakeTimeoutMs: { kind: 'int', range: [100, 600_000], doc: 'links: time from connect to an authenticated link; an acceptor closes the connection then, whatever it is doing (default 5000)' },
-  maxPreAuthBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'links: bytes a connection may send before it has authenticated (the handshake frames are a few hundred); more and it is cut off (default 64K)' },
+  maxPreAuthBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'links: bytes a connection may send before it has authenticated, in one WebSocket frame (the Hello is a few hundred); more, or a second frame, and it is cut off (default 4K)' },
+  maxPendingLinks: { kind: 'int', range: [1, 1_000_000], doc: 'links: connections not yet authenticated at once; past it a new connection is closed at once (default 64)' },
   maxBodyBytes: { kind: 'size', range: [1024, 1 << 30], doc: 'control API: largest JSON request body (default 64K; memory PUTs have their own 16M limit)' },
   maxPeers: { kind: 'int', range: [1, 1_000_000], doc: 'peers this daemon may dial (configured and POST /v1/peers; default 64)' },
   maxWindows: { kind: 'int', range: [1, 1_000_000], doc: 'windows this daemon may have open on peers\' regions (default 1024)' },
@@ -104,7 +106,7 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   linkWaitMs: { kind: 'int', doc: 'how long a REST write waits for room in a full link, and a non-posted read whose owner answers RETRY is asked again, before the request is answered 503 ERR_LINK_FULL with Retry-After (default 5000)' },
   linkEncoding: { kind: 'linkEncoding', doc: 'links: compact (default: compact hot frames and write combining with peers that speak them) or protobuf (every frame protobuf, no combining: as soclink 0.1)' },
   linkMask: { kind: 'linkMask', doc: 'the WebSocket masking key of links this daemon dials: zero (default: RFC 6455 §5.3 masking with an all-zero key, so frames go out without a masked copy) or random (a fresh key per frame, for links through HTTP intermediaries)' },
-  regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable)' },
+  regions: { kind: 'regions', doc: 'regions to create at start, NAME:SIZE (repeatable); in the config file also {name, size, peers: [node names]}: only those peers may open windows onto it' },
   doorbells: { kind: 'list', doc: 'doorbell targets to declare at start (repeatable)' },
   windows: { kind: 'windows', doc: 'windows to open at start: [{peer, region, offset, size, replica}]', fileOnly: true },
   memorySize: { kind: 'size', doc: 'system memory of a root complex: rc, ntb-virtio and ntb-vhost hosts; the ep\'s outbound window onto the rc\'s; e.g. 16M (default)' },
@@ -138,7 +140,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   maxPayload: 64 * 1024 * 1024,
   maxReplayBytes: 64 * 1024 * 1024,
   handshakeTimeoutMs: 5000,
-  maxPreAuthBytes: 64 * 1024,
+  maxPreAuthBytes: 4 * 1024,
+  maxPendingLinks: 64,
   maxBodyBytes: 64 * 1024,
   maxPeers: 64,
   maxWindows: 1024,
@@ -175,7 +178,7 @@ export const envOf = (key: string): string => 'SOCLINK_' + flagOf(key).replace(/
 /** Repeatable flags are singular (--peer, --region, --doorbell); their keys plural. */
 const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell', ntbPairs: 'ntb-pair' }
 /** Kinds whose flag repeats and whose environment variable is comma-separated. */
-const repeats = (kind: Kind): boolean => kind === 'list' || kind === 'regions' || kind === 'pairs'
+const repeats = (kind: Kind): boolean => kind === 'list' || kind === 'peers' || kind === 'regions' || kind === 'pairs'
 const flagName = (key: keyof Settings): string => SINGULAR[key] ?? flagOf(key)
 
 export interface Sources {
@@ -230,9 +233,24 @@ export function loadSettings (src: Sources): Loaded {
   ])
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
-  s.peers = s.peers.map(normalizePeerUrl)
-  if (s.peers.length > s.maxPeers) throw new ConfigError(`${s.peers.length} peers to dial: more than maxPeers (${s.maxPeers})`)
+  s.peers = s.peers.map((p) => typeof p === 'string' ? normalizePeerUrl(p) : p)
+  const named = s.peers.filter((p): p is PeerEntry => typeof p !== 'string').map((p) => p.name)
+  const twice = named.find((n, i) => named.indexOf(n) !== i)
+  if (twice !== undefined) throw new ConfigError(`peers: ${twice} is given twice`)
+  if (named.includes(s.name)) throw new ConfigError(`peers: ${s.name} is this daemon's own name`)
+  const dialed = dialUrls(s.peers).length
+  if (dialed > s.maxPeers) throw new ConfigError(`${dialed} peers to dial: more than maxPeers (${s.maxPeers})`)
   return { kind: 'run', settings: s }
+}
+
+/** The peers to dial: every URL, with the name it must answer to when configured with one. */
+export function dialUrls (peers: readonly PeerSetting[]): Array<{ url: string, name?: string }> {
+  return peers.flatMap((p) => typeof p === 'string' ? [{ url: p }] : p.url !== undefined ? [{ url: p.url, name: p.name }] : [])
+}
+
+/** The peers with a secret of their own. */
+export function peerSecretFiles (peers: readonly PeerSetting[]): PeerEntry[] {
+  return peers.filter((p): p is PeerEntry => typeof p !== 'string')
 }
 
 /**

@@ -10,7 +10,15 @@ export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
 export type RoleName = typeof ROLES[number]
 
 export interface HostPort { host: string, port: number }
-export interface RegionSetting { name: string, size: number }
+/** A region to create at start; `peers`, if given, are the only peers that may open windows onto it. */
+export interface RegionSetting { name: string, size: number, peers?: string[] }
+/**
+ * A peer with a secret of its own (config file only): dialed when it has a
+ * url, else a peer allowed to dial this daemon under `name`.
+ */
+export interface PeerEntry { name: string, secretFile: string, url?: string }
+/** A peer URL to dial, or a PeerEntry. */
+export type PeerSetting = string | PeerEntry
 export interface WindowSetting { peer: string, region: string | number, offset: number, size: number, replica: boolean }
 /** Two hosts the NTB board joins through one NTB function (primary a, secondary b). */
 export interface NtbPairSetting { a: string, b: string }
@@ -30,7 +38,7 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'linkMask' | 'functions' | 'vhostDriver' | 'pairs'
+export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'linkMask' | 'functions' | 'vhostDriver' | 'pairs' | 'peers'
 
 export function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
   const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
@@ -47,7 +55,7 @@ export function fromText (key: string, kind: Kind, raw: string | string[], where
     case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
     case 'hostport': return parseHostPort(one, where)
     case 'role': return parseRole(one, where)
-    case 'list': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
+    case 'list': case 'peers': return (Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== '')
     case 'regions': return (Array.isArray(raw) ? raw : [raw]).map((x) => parseRegion(x.trim(), where))
     case 'pairs': return parsePairs((Array.isArray(raw) ? raw : [raw]).map((x) => x.trim()).filter((x) => x !== ''), where)
     case 'windows': throw new ConfigError(`${key} can only be set in the config file`)
@@ -69,15 +77,9 @@ export function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
     case 'role': if (typeof v === 'string') return parseRole(v, where); break
     case 'list': if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v; break
+    case 'peers': if (Array.isArray(v)) return v.map((p, i) => typeof p === 'string' ? p : parsePeerEntry(p, `${where}[${i}]`)); break
     case 'regions':
-      if (Array.isArray(v)) {
-        return v.map((r, i) => {
-          if (typeof r === 'string') return parseRegion(r, `${where}[${i}]`)
-          if (typeof r === 'object' && r !== null && typeof (r as RegionSetting).name === 'string' &&
-            Number.isSafeInteger((r as RegionSetting).size) && (r as RegionSetting).size > 0 && Object.keys(r).length === 2) return r
-          throw new ConfigError(`${where}[${i}]: expected {name, size} or "NAME:SIZE"`)
-        })
-      }
+      if (Array.isArray(v)) return v.map((r, i) => typeof r === 'string' ? parseRegion(r, `${where}[${i}]`) : parseRegionEntry(r, `${where}[${i}]`))
       break
     case 'windows':
       if (Array.isArray(v)) return v.map((w, i) => parseWindow(w, `${where}[${i}]`))
@@ -128,6 +130,25 @@ function parseHostPort (s: string, where: string): HostPort {
 function parseRole (s: string, where: string): RoleName {
   if (!(ROLES as readonly string[]).includes(s)) throw new ConfigError(`${where}: role ${JSON.stringify(s)} is not one of ${ROLES.join(', ')}`)
   return s as RoleName
+}
+
+function parseRegionEntry (r: unknown, where: string): RegionSetting {
+  const o = r as Record<string, unknown>
+  const ok = typeof r === 'object' && r !== null && typeof o.name === 'string' && (typeof o.size === 'string' || (Number.isSafeInteger(o.size) && (o.size as number) > 0)) &&
+    (o.peers === undefined || (Array.isArray(o.peers) && o.peers.every((p) => typeof p === 'string' && p !== ''))) &&
+    Object.keys(o).every((k) => k === 'name' || k === 'size' || k === 'peers')
+  if (!ok) throw new ConfigError(`${where}: expected {name, size, peers?: [node names]} or "NAME:SIZE"`)
+  const size = typeof o.size === 'string' ? parseSize(o.size, `${where}: size`) : o.size as number
+  return o.peers === undefined ? { name: o.name as string, size } : { name: o.name as string, size, peers: o.peers as string[] }
+}
+
+function parsePeerEntry (p: unknown, where: string): PeerEntry {
+  const o = p as Record<string, unknown>
+  if (typeof p === 'object' && p !== null && 'secret' in o) throw new ConfigError(`${where}: a peer's secret is never written in the config file; give secretFile, a file that holds it`)
+  const ok = typeof p === 'object' && p !== null && typeof o.name === 'string' && o.name !== '' && typeof o.secretFile === 'string' && o.secretFile !== '' &&
+    (o.url === undefined || typeof o.url === 'string') && Object.keys(o).every((k) => k === 'name' || k === 'secretFile' || k === 'url')
+  if (!ok) throw new ConfigError(`${where}: expected a peer URL or {name, secretFile, url?}`)
+  return o.url === undefined ? { name: o.name as string, secretFile: o.secretFile as string } : { name: o.name as string, secretFile: o.secretFile as string, url: normalizePeerUrl(o.url as string) }
 }
 
 function parseRegion (s: string, where: string): RegionSetting {

@@ -1,10 +1,16 @@
 // Challenge-response authentication for the link handshake (see the header
-// of proto/link.proto). Both sides prove knowledge of the shared secret with
+// of proto/link.proto). Both sides prove knowledge of a secret with
 // HMAC-SHA256 over both nonces and their own identity; the secret itself
 // never crosses the wire, and a proof is useless for any other connection.
+// The secret is the peer's own where one is configured for its name
+// (peers: [{ name, secretFile }]), else the shared one; a name with its own
+// secret is never accepted with the shared secret. A refusal says which
+// case it is (secrets.ts).
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { wire, PROTOCOL_VERSION, type Frame } from './codec.js'
+import { authFailure, secretFor, type SecretChoice } from './secrets.js'
+import type { Credential } from './credential.js'
 
 const Code = wire.Goodbye.Code
 
@@ -53,7 +59,10 @@ export function hex (b: Uint8Array | null | undefined): string {
 export interface Identity {
   name: string
   role: number
+  /** The shared secret ('' = none). */
   secret: string
+  /** The secret configured for one peer's name (peers[].secretFile), if any. */
+  peerSecret?: (name: string) => string | undefined
   incarnation: Uint8Array
   /** Optional protocol features this side speaks (a bit set of wire.Feature). */
   features: number
@@ -64,22 +73,26 @@ export type DialStep =
   | { kind: 'send', frame: Frame }
   | { kind: 'refuse', code: number, why: string }
   | { kind: 'refused', code: number, why: string }
-  | { kind: 'welcomed', name: string, role: number, incarnation: Uint8Array, resumeAt: number | null, features: number }
+  | { kind: 'welcomed', name: string, role: number, incarnation: Uint8Array, resumeAt: number | null, features: number, credential: Credential }
 
 /**
  * The dialer's side of the handshake as a pure state machine: Challenge in,
  * Hello out; Welcome in, its proof checked. The socket edge (peer-link.ts)
- * feeds it decoded frames and carries out each step.
+ * feeds it decoded frames and carries out each step. `expect` is the name
+ * the peer is configured under (peers: [{ name, url }]): the Hello proves
+ * that peer's own secret, and a Welcome from any other name is refused.
  */
 export class DialerHandshake {
   private readonly me: Identity
   private readonly resume: { peerIncarnation: Uint8Array, nextSeq: number } | null
+  private readonly expect: string | undefined
   private readonly nonce = newNonce()
   private challengeNonce: Uint8Array | null = null
 
-  constructor (me: Identity, resume: { peerIncarnation: Uint8Array, nextSeq: number } | null) {
+  constructor (me: Identity, resume: { peerIncarnation: Uint8Array, nextSeq: number } | null, expect?: string) {
     this.me = me
     this.resume = resume
+    this.expect = expect
   }
 
   step (f: Frame): DialStep {
@@ -91,6 +104,7 @@ export class DialerHandshake {
       }
       this.challengeNonce = f.challenge.nonce ?? new Uint8Array()
       const me = this.me
+      const secret = this.expect !== undefined ? secretFor(me, this.expect).secret : me.secret
       return {
         kind: 'send',
         frame: {
@@ -100,7 +114,7 @@ export class DialerHandshake {
             name: me.name,
             incarnation: me.incarnation,
             nonce: this.nonce,
-            proof: proof(me.secret, 'hello', this.challengeNonce, this.nonce, me.name, me.incarnation),
+            proof: proof(secret, 'hello', this.challengeNonce, this.nonce, me.name, me.incarnation),
             resume: this.resume,
             features: me.features
           }
@@ -111,19 +125,25 @@ export class DialerHandshake {
     if (w == null) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'expected Welcome' }
     const name = w.name ?? ''
     const incarnation = w.incarnation ?? new Uint8Array()
-    if (!proofMatches(proof(this.me.secret, 'welcome', this.nonce, this.challengeNonce, name, incarnation), w.proof)) {
-      return { kind: 'refuse', code: Code.CODE_AUTH, why: 'authentication failed: the peer\'s proof does not match our secret' }
+    if (this.expect !== undefined && name !== this.expect) {
+      return { kind: 'refuse', code: Code.CODE_AUTH, why: `authentication failed: dialed ${this.expect}, the peer says it is ${name}` }
+    }
+    const challengeNonce = this.challengeNonce
+    const choice = secretFor(this.me, name)
+    const made = (secret: string): Buffer => proof(secret, 'welcome', this.nonce, challengeNonce, name, incarnation)
+    if (!proofMatches(made(choice.secret), w.proof)) {
+      return { kind: 'refuse', code: Code.CODE_AUTH, why: authFailure(this.me, name, choice, (secret) => proofMatches(made(secret), w.proof)) }
     }
     // The acceptor answers with the features both speak; one it did not offer back is not in use.
     const features = (w.features ?? 0) & this.me.features
-    return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null, features }
+    return { kind: 'welcomed', name, role: w.role ?? 0, incarnation, resumeAt: w.resume != null ? w.resume.nextSeq ?? null : null, features, credential: choice.credential }
   }
 }
 
 /** What the acceptor makes of the Hello. */
 export type AcceptStep =
   | { kind: 'refuse', code: number, why: string }
-  | { kind: 'hello', name: string, role: number, incarnation: Uint8Array, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null, features: number }
+  | { kind: 'hello', name: string, role: number, incarnation: Uint8Array, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null, features: number, credential: Credential }
 
 /**
  * The acceptor's side of the handshake as a pure state machine: Challenge
@@ -134,6 +154,8 @@ export class AcceptorHandshake {
   private readonly me: Identity
   private readonly nonce = newNonce()
   private helloNonce: Uint8Array | null = null
+  /** The secret the Hello proved; the Welcome proves the same one. */
+  private choice: SecretChoice | null = null
   /** The features both sides speak, once a Hello passed check(). */
   private features = 0
 
@@ -154,19 +176,22 @@ export class AcceptorHandshake {
     const name = h.name ?? ''
     const incarnation = h.incarnation ?? new Uint8Array()
     const helloNonce = h.nonce ?? new Uint8Array()
-    if (!proofMatches(proof(this.me.secret, 'hello', this.nonce, helloNonce, name, incarnation), h.proof)) {
-      return { kind: 'refuse', code: Code.CODE_AUTH, why: 'authentication failed: the proof does not match this daemon\'s secret' }
+    const choice = secretFor(this.me, name)
+    const made = (secret: string): Buffer => proof(secret, 'hello', this.nonce, helloNonce, name, incarnation)
+    if (!proofMatches(made(choice.secret), h.proof)) {
+      return { kind: 'refuse', code: Code.CODE_AUTH, why: authFailure(this.me, name, choice, (secret) => proofMatches(made(secret), h.proof)) }
     }
     if (name === '') return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: 'Hello without a node name' }
     if (name === this.me.name) return { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `peer uses our own node name ${name}` }
     this.helloNonce = helloNonce
+    this.choice = choice
     this.features = (h.features ?? 0) & this.me.features
-    return { kind: 'hello', name, role: h.role ?? 0, incarnation, resume: h.resume ?? null, features: this.features }
+    return { kind: 'hello', name, role: h.role ?? 0, incarnation, resume: h.resume ?? null, features: this.features, credential: choice.credential }
   }
 
   /** The Welcome for a checked Hello; `resume` is set when the session resumes. */
   welcome (resume: { peerIncarnation: Uint8Array, nextSeq: number } | null): Frame {
-    if (this.helloNonce === null) throw new Error('welcome() before a Hello passed check()')
+    if (this.helloNonce === null || this.choice === null) throw new Error('welcome() before a Hello passed check()')
     const me = this.me
     return {
       welcome: {
@@ -174,7 +199,7 @@ export class AcceptorHandshake {
         role: me.role,
         name: me.name,
         incarnation: me.incarnation,
-        proof: proof(me.secret, 'welcome', this.helloNonce, this.nonce, me.name, me.incarnation),
+        proof: proof(this.choice.secret, 'welcome', this.helloNonce, this.nonce, me.name, me.incarnation),
         resume,
         features: this.features
       }

@@ -2,27 +2,44 @@
 // acceptor side of the handshake lives here), the peers this daemon dials,
 // and one PeerLink per peer name. Upper layers subscribe to its events.
 //
-// Before a connection has authenticated it may send maxPreAuthBytes in all
-// (the handshake's Hello is a few hundred bytes), counted on the TCP socket
-// as they arrive, so a large frame is cut off long before ws has buffered
-// it (maxPayload applies only once the link is up); and at the handshake
-// timeout the connection is closed whatever it is doing: a Goodbye, then
-// terminated CLOSE_GRACE_MS later if the close handshake has not ended.
+// Before a connection has authenticated it holds little and not for long:
+// - at most maxPendingLinks connections are unauthenticated at once; past
+//   it a new one is closed as soon as it connects;
+// - the handshake timeout counts from the TCP connection: one that has not
+//   upgraded to a WebSocket by then (headers trickled: slowloris) is
+//   destroyed, one that has not authenticated gets a Goodbye and is
+//   terminated CLOSE_GRACE_MS later if the close handshake has not ended;
+// - it may send one frame, the Hello, of at most maxPreAuthBytes
+//   (pre-auth.ts), read from the raw socket ahead of ws, so a large frame
+//   is cut off from its header (maxPayload applies only once the link is up).
+// Refused connections are logged with who they were (address, claimed
+// name, reason), rate-limited per address (log-limit.ts).
+//
+// A connection under a name that is already linked (up, or waiting to
+// resume) replaces that link only if it proved the same identity
+// (credential.ts); else it is refused and the live link stays.
 
 import { EventEmitter } from 'node:events'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from './ws.js'
 import { decodePacket, encodePacket, wire } from './codec.js'
 import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
+import { PreAuthFrames } from './pre-auth.js'
+import { LogLimit } from './log-limit.js'
+import { takeoverRefusal } from './credential.js'
 import { FrameError, LimitError, NotFoundError } from '../errors.js'
 
 export const LINK_PATH = '/v1/link'
 /** How long a refused connection has to end the close handshake before it is terminated. */
 export const CLOSE_GRACE_MS = 1000
+/** One log line per remote address per this period about refused connections. */
+export const REFUSAL_LOG_PERIOD_MS = 10_000
+/** The kinds of refusal, each rate-limited on its own per address. */
+type RefusalKind = 'pending' | 'timeout' | 'pre-auth' | 'handshake' | 'takeover'
 const Code = wire.Goodbye.Code
 
 /**
@@ -41,6 +58,11 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   private server: Server | null = null
   private readonly wss: WebSocketServer
   private readonly pending = new Set<WebSocket>()
+  /** TCP connections not yet authenticated, with when each must have done so (ms, Date.now()). */
+  private readonly unauthenticated = new Map<Socket, number>()
+  /** Connections that upgraded to a WebSocket (their handshake timer is acceptSocket's). */
+  private readonly upgraded = new WeakSet<Socket>()
+  private readonly refusals = new LogLimit(REFUSAL_LOG_PERIOD_MS)
   /** Accepted peers that are down, oldest first (see MAX_DOWN_PEERS). */
   private readonly down = new Map<string, PeerLink>()
 
@@ -52,13 +74,21 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
 
   /** Starts accepting peers on host:port; resolves with the bound address. */
   async listen (host: string, port: number): Promise<AddressInfo> {
-    const server = createServer((_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }).end('soclink link endpoint: WebSocket only\n') })
-    server.on('upgrade', (req, socket, head) => {
+    // admit() closes a connection that has not upgraded at the handshake
+    // timeout, and says so; Node's own bounds on a request's headers and
+    // body (checked every connectionsCheckingInterval, 30 s by default) stand
+    // behind it, a grace later.
+    const t = this.opts.handshakeTimeoutMs + CLOSE_GRACE_MS
+    const server = createServer({ headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(t, 1000) }, (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('soclink link endpoint: WebSocket only\n')
+    })
+    server.on('connection', (socket: Socket) => { this.admit(socket) })
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
         return
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket, head.length) })
+      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket as Socket) })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -68,10 +98,62 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     return server.address() as AddressInfo
   }
 
-  /** Adds a peer this daemon dials and keeps redialing; at most maxPeers (ERR_LIMIT). */
-  dial (url: string): PeerLink {
+  /** Connections not yet authenticated (maxPendingLinks bounds them). */
+  get pendingLinks (): number { return this.unauthenticated.size }
+
+  /**
+   * A new TCP connection: closed at once past maxPendingLinks; otherwise
+   * it has the handshake timeout to upgrade (acceptSocket then takes over
+   * the same deadline) and it is destroyed if it has not.
+   */
+  private admit (socket: Socket): void {
+    if (this.unauthenticated.size >= this.opts.maxPendingLinks) {
+      this.logRefusal(socket, 'pending', '', `${this.unauthenticated.size} connections are not yet authenticated (maxPendingLinks); closed at once`)
+      socket.destroy()
+      return
+    }
+    this.unauthenticated.set(socket, Date.now() + this.opts.handshakeTimeoutMs)
+    const timer = setTimeout(() => {
+      if (this.pendingUpgrade(socket)) {
+        this.logRefusal(socket, 'timeout', '', 'no WebSocket upgrade within the handshake timeout')
+        socket.destroy()
+      }
+    }, this.opts.handshakeTimeoutMs)
+    socket.once('close', () => { clearTimeout(timer); this.unauthenticated.delete(socket) })
+  }
+
+  /** Whether `socket` is still unauthenticated and has not upgraded (acceptSocket marks upgraded ones). */
+  private pendingUpgrade (socket: Socket): boolean {
+    return this.unauthenticated.has(socket) && !this.upgraded.has(socket)
+  }
+
+  /**
+   * Logs a refused connection: who (address, claimed name) and why, at most
+   * one line per address and kind of refusal per period (`kind`: a few
+   * fixed words, so an address has a handful of lines at most).
+   */
+  private logRefusal (socket: Duplex, kind: RefusalKind, name: string, why: string, level: 'warn' | 'error' = 'warn'): void {
+    const s = socket as Partial<Socket>
+    const remote = s.remoteAddress !== undefined ? `${s.remoteAddress}:${s.remotePort ?? 0}` : '?'
+    const take = this.refusals.take(`${s.remoteAddress ?? '?'} ${kind}`, Date.now())
+    if (!take.log) return
+    // The claimed name is the peer's choice, unauthenticated: cut to a length a log line can carry.
+    const claimed = name.length > 64 ? name.slice(0, 64) + '...' : name
+    const fields: Record<string, unknown> = { remote }
+    if (claimed !== '') fields.name = claimed
+    if (take.suppressed > 0) fields.suppressed = take.suppressed
+    this.opts.logger[level](fields, `refused a link connection from ${remote}${claimed !== '' ? ` claiming ${JSON.stringify(claimed)}` : ''}: ${why}` +
+      (take.suppressed > 0 ? ` (${take.suppressed} more refusals not logged)` : ''))
+  }
+
+  /**
+   * Adds a peer this daemon dials and keeps redialing; at most maxPeers
+   * (ERR_LIMIT). With `name` (peers: [{ name, url }]) the peer must answer
+   * under that name, and the handshake proves that peer's own secret.
+   */
+  dial (url: string, name?: string): PeerLink {
     if (this.dialers.length >= this.opts.maxPeers) throw new LimitError(`${this.dialers.length} peers are dialed: maxPeers is ${this.opts.maxPeers}; DELETE /v1/peers/:peer one first`)
-    const link = new PeerLink(this.opts, { url, claim: (l, name) => this.claim(l, name) })
+    const link = new PeerLink(this.opts, { url, expect: name, claim: (l, n) => this.claim(l, n) })
     this.adopt(link)
     this.dialers.push(link)
     link.start()
@@ -146,23 +228,30 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   }
 
   /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */
-  private acceptSocket (ws: WebSocket, socket: Duplex, headBytes: number): void {
+  private acceptSocket (ws: WebSocket, socket: Socket): void {
+    this.upgraded.add(socket)
     this.pending.add(ws)
     const hs = new AcceptorHandshake(this.opts)
-    let received = headBytes
-    const count = (chunk: Buffer): void => {
-      received += chunk.length
-      if (received <= this.opts.maxPreAuthBytes) return
-      this.opts.logger.warn(`cut off a peer that sent over ${this.opts.maxPreAuthBytes} bytes before authenticating`)
-      socket.off('data', count)
+    let settled = false
+    const gate = new PreAuthFrames(this.opts.maxPreAuthBytes)
+    // Ahead of ws's own listener: a frame is judged before ws buffers or answers it.
+    const inspect = (chunk: Buffer): void => {
+      if (settled) return
+      const why = gate.feed(chunk)
+      if (why === null) return
+      settled = true
+      this.logRefusal(socket, 'pre-auth', '', why)
+      socket.off('data', inspect)
       ws.terminate()
     }
-    socket.on('data', count)
+    socket.prependListener('data', inspect)
+    const deadline = this.unauthenticated.get(socket) ?? Date.now() + this.opts.handshakeTimeoutMs
     const timer = setTimeout(() => {
+      this.logRefusal(socket, 'timeout', '', 'no Hello within the handshake timeout')
       refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out')
       setTimeout(() => { ws.terminate() }, CLOSE_GRACE_MS).unref()
-    }, this.opts.handshakeTimeoutMs)
-    const done = (): void => { clearTimeout(timer); socket.off('data', count); this.pending.delete(ws) }
+    }, Math.max(0, deadline - Date.now()))
+    const done = (): void => { settled = true; clearTimeout(timer); socket.off('data', inspect); this.pending.delete(ws) }
     ws.once('close', done)
     ws.on('error', () => {})
     ws.send(encodePacket(hs.challenge()))
@@ -177,8 +266,9 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
       } catch (err) {
         step = { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `bad handshake: ${(err as Error).message}` }
       }
+      const claimed = (step.kind === 'hello' ? step.name : undefined) ?? helloName(data)
       if (step.kind === 'refuse') {
-        this.opts.logger[step.code === Code.CODE_AUTH ? 'error' : 'warn'](`refused a peer: ${step.why}`)
+        this.logRefusal(socket, 'handshake', claimed, step.why, step.code === Code.CODE_AUTH ? 'error' : 'warn')
         refuse(ws, step.code, step.why)
         return
       }
@@ -187,11 +277,21 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${step.name}; give --peer on one side only`)
         return
       }
+      // Up, or waiting to resume: only the same identity takes the link over (a restart of the same node does).
+      const live = link?.hasSession === true ? link.credential : null
+      const taken = live !== null ? takeoverRefusal(step.name, live, step.credential) : null
+      if (taken !== null) {
+        const why = `authentication failed: ${taken}`
+        this.logRefusal(socket, 'takeover', step.name, why, 'error')
+        refuse(ws, Code.CODE_AUTH, why)
+        return
+      }
       if (link === undefined) {
         link = new PeerLink(this.opts, { name: step.name })
         this.adopt(link)
         this.byName.set(step.name, link)
       }
+      this.unauthenticated.delete(socket)
       const resume = link.accept(ws, step)
       ws.send(encodePacket(hs.welcome(resume)))
       link.flush()
@@ -202,6 +302,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   async close (reason: string): Promise<void> {
     for (const link of this.list()) link.close(reason)
     for (const ws of this.pending) ws.terminate()
+    for (const socket of this.unauthenticated.keys()) socket.destroy()
     this.wss.close()
     const server = this.server
     this.server = null
@@ -209,5 +310,14 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => { resolve() }))
     }
+  }
+}
+
+/** The name a Hello claims, for the log of a refusal ('' if the frame is no Hello). */
+function helloName (data: Buffer): string {
+  try {
+    return decodePacket(data).frame.hello?.name ?? ''
+  } catch {
+    return '' // not a packet: the refusal says so already
   }
 }

@@ -16,6 +16,8 @@ export interface LinkOptions {
   role: Role
   /** Shared secret for the handshake proofs ('' = unauthenticated). */
   secret: string
+  /** A peer's own secret, used instead of the shared one for that name (peers: [{ name, secretFile }]). */
+  peerSecret?: (name: string) => string | undefined
   /** Chosen at process start; a restart shows the peer a new one. */
   incarnation: Uint8Array
   /** Interval between Pings on a quiet link. */
@@ -28,8 +30,10 @@ export interface LinkOptions {
   maxPayload: number
   /** Time allowed from connect to an authenticated link; an acceptor closes the connection then, whatever it is doing. */
   handshakeTimeoutMs: number
-  /** Bytes a connection may send before it has authenticated; more and it is cut off. */
+  /** Bytes a connection may send before it has authenticated, in its one frame; more and it is cut off. */
   maxPreAuthBytes: number
+  /** Connections not yet authenticated at once; past it new ones are closed at once. */
+  maxPendingLinks: number
   /** Peers this daemon may dial. */
   maxPeers: number
   /** Reconnect backoff bounds. */

@@ -33,6 +33,7 @@ import { OutstandingPings } from './pings.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import { FaultGate } from './fault-gate.js'
 import type { LinkOptions, Role } from './options.js'
+import type { Credential } from './credential.js'
 import { EdgeCredit } from './credit.js'
 import { FrameError, UnavailableError } from '../errors.js'
 
@@ -102,6 +103,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   state: PeerState = 'connecting'
   /** Why the link is not up, for people. */
   lastError = ''
+  /** What the peer proved on the connection that made the session (the takeover rule compares with it). */
+  credential: Credential | null = null
+  /** The name a dialed peer is configured under (peers: [{ name, url }]); it must answer to it. */
+  readonly expect: string | undefined
   rttMs: number | null = null
   readonly counters: PeerCounters = {
     packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0,
@@ -140,10 +145,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Asked before a dialed peer's name is taken: false if another link holds it. */
   private readonly claim: ((link: PeerLink, name: string) => boolean) | undefined
 
-  constructor (opts: LinkOptions, init: { name?: string, url?: string, claim?: (link: PeerLink, name: string) => boolean }) {
+  constructor (opts: LinkOptions, init: { name?: string, url?: string, expect?: string, claim?: (link: PeerLink, name: string) => boolean }) {
     super()
     this.opts = opts
     this.claim = init.claim
+    this.expect = init.expect
     this.name = init.name ?? ''
     this.url = init.url
     this.backoffMs = opts.reconnectMinMs
@@ -302,7 +308,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     })
     this.ws = ws
     const s = this.session
-    const hs = new DialerHandshake(this.opts, s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null)
+    const hs = new DialerHandshake(this.opts, s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null, this.expect)
     const timer = setTimeout(() => { this.dialFailed(ws, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
     let up = false
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -336,6 +342,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           up = true
           this.name = step.name
           this.role = step.role
+          this.credential = step.credential
           this.backoffMs = this.opts.reconnectMinMs
           this.establish(ws, step.incarnation, step.resumeAt, step.features)
           this.flush()
@@ -383,7 +390,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * session if the peer offers a matching resume point; otherwise starts a
    * new one. Returns the Welcome's resume field.
    */
-  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: number, features: number, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
+  accept (ws: WebSocket, hello: { incarnation: Uint8Array, role: number, features: number, credential: Credential, resume: { peerIncarnation?: Uint8Array | null, nextSeq?: number | null } | null }): { peerIncarnation: Uint8Array, nextSeq: number } | null {
     const old = this.ws
     if (old !== null && old !== ws) {
       this.ws = null
@@ -391,6 +398,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       refuse(old, Code.CODE_DUPLICATE, 'replaced by a new connection from the same peer')
     }
     this.role = hello.role
+    this.credential = hello.credential
     const s = this.session
     const canResume = s !== null && sameBytes(s.peerIncarnation, hello.incarnation) &&
       hello.resume != null && sameBytes(hello.resume.peerIncarnation, this.opts.incarnation)

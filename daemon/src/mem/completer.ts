@@ -68,6 +68,8 @@ export interface CompleterCounters {
   retries: number
   /** Requests whose answer could not be sent (the session ended). */
   unanswered: number
+  /** Windows refused: the region's peers list does not name the peer. */
+  accessDenied: number
 }
 
 export class Completer {
@@ -75,7 +77,7 @@ export class Completer {
   /** Per link, its windows by the peer's window id. */
   private readonly subs = new Map<FrameSender, Map<number, Subscription>>()
   readonly counters: CompleterCounters = {
-    subscriptions: 0, writesApplied: 0, updatesSent: 0, readsServed: 0, unsupportedRequests: 0, completerAborts: 0, retries: 0, unanswered: 0
+    subscriptions: 0, writesApplied: 0, updatesSent: 0, readsServed: 0, unsupportedRequests: 0, completerAborts: 0, retries: 0, unanswered: 0, accessDenied: 0
   }
 
   constructor (regions: RegionTable) {
@@ -150,6 +152,12 @@ export class Completer {
     if (region === undefined) {
       this.counters.unsupportedRequests++
       reply(Status.STATUS_UNSUPPORTED_REQUEST, `no region ${JSON.stringify(ref)}`)
+      return
+    }
+    // The region's peers list (region-table.ts): reads and writes need a window, so this guards them too.
+    if (!this.regions.allows(region, link.name)) {
+      this.counters.accessDenied++
+      reply(Status.STATUS_ACCESS_DENIED, `region ${region.name} does not list peer ${link.name} among its peers`)
       return
     }
     if (size === 0 || base + size > region.size) {

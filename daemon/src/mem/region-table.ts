@@ -5,6 +5,11 @@
 // spaces, NTB windows), sized by the role's own settings, which only the
 // role removes: a DELETE of one is refused (ERR_REGION_INTERNAL), as the
 // hardware and its rings still use it.
+//
+// An operator's region may name the peers that may open windows onto it
+// (regions: [{ name, size, peers }], POST /v1/regions { peers }); without a
+// list every peer may, as do internal regions (their roles scope them with
+// NAME@PEER). Reads and writes go through windows, so the list guards them too.
 
 import { Region } from './region.js'
 import { ConflictError, InternalRegionError, LimitError, NotFoundError } from '../errors.js'
@@ -30,6 +35,8 @@ export class RegionTable {
   /** The operator's regions (the rest are internal). */
   private readonly userRegions = new Set<Region>()
   private userBytes = 0
+  /** The peers allowed onto an operator's region that has a list. */
+  private readonly allowed = new Map<Region, ReadonlySet<string>>()
   private nextId = 1
   private readonly removedListeners = new Set<(r: Region) => void>()
 
@@ -40,8 +47,11 @@ export class RegionTable {
     return this.add(name, size, (id) => new Region(id, name, size))
   }
 
-  /** Creates an operator's region, within RegionLimits (ERR_LIMIT); DELETE may remove it. */
-  createUser (name: string, size: number): Region {
+  /**
+   * Creates an operator's region, within RegionLimits (ERR_LIMIT); DELETE may
+   * remove it. With `peers`, only those peers may open windows onto it.
+   */
+  createUser (name: string, size: number, peers?: readonly string[]): Region {
     if (size > this.limits.maxSize) throw new LimitError(`region ${name}: ${size} bytes is over maxRegionSize (${this.limits.maxSize})`)
     if (this.userBytes + size > this.limits.maxTotal) {
       throw new LimitError(`region ${name}: ${size} more bytes would take the regions created here to ${this.userBytes + size}, over maxRegionMemory (${this.limits.maxTotal})`)
@@ -49,7 +59,19 @@ export class RegionTable {
     const r = this.create(name, size)
     this.userRegions.add(r)
     this.userBytes += size
+    if (peers !== undefined) this.allowed.set(r, new Set(peers))
     return r
+  }
+
+  /** The peers allowed onto `r`, or null when every peer is. */
+  peersOf (r: Region): string[] | null {
+    const list = this.allowed.get(r)
+    return list === undefined ? null : [...list]
+  }
+
+  /** Whether `peer` may open windows onto `r` (its region list, if it has one, names the peer). */
+  allows (r: Region, peer: string): boolean {
+    return this.allowed.get(r)?.has(peer) ?? true
   }
 
   /** Whether a role made it for its hardware model. */
@@ -106,6 +128,7 @@ export class RegionTable {
     this.byId.delete(r.id)
     this.byName.delete(r.name)
     if (this.userRegions.delete(r)) this.userBytes -= r.size
+    this.allowed.delete(r)
     for (const l of this.removedListeners) l(r)
     return r
   }

@@ -27,7 +27,7 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
     schema: {
       summary: 'Open a window onto a peer\'s region',
       description: 'If the peer is up, the reply waits for the owner\'s answer: a refused window ' +
-        '(no such region, a range outside it) is an error and leaves no window behind. If the peer ' +
+        '(no such region, a range outside it, 403 ERR_FORBIDDEN: a region whose peers list does not name this daemon) is an error and leaves no window behind. If the peer ' +
         'is not up, or no peer of that name is known yet, the window is created in state "opening" ' +
         'and subscribes when a link to that peer comes up. At most maxWindows windows: beyond, 409 ERR_LIMIT.',
       tags: ['windows'],
@@ -39,7 +39,7 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
         size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' },
         replica: { type: 'boolean', description: 'keep a synced copy (default true)' }
       }, { required: ['peer', 'region', 'size'] }),
-      response: { 201: ref('Window'), ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      response: { 201: ref('Window'), ...errorReplies(400, 403, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request, reply): Promise<WindowView> => {
     const b = request.body
