@@ -70,7 +70,12 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     vhostDriver: 'rpmsg',
     rpmsgBufSize: 512,
     rpmsgNumBufs: 256,
-    faultInjection: false
+    faultInjection: false,
+    apiTokenFile: '',
+    apiInsecure: false,
+    tlsCert: '',
+    tlsKey: '',
+    tlsCa: ''
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -124,7 +129,11 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['linkMask', '--link-mask', 'SOCLINK_LINK_MASK', 'random'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
     ['name', '--name', 'SOCLINK_NAME', 'board-7'],
-    ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2']
+    ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2'],
+    ['apiTokenFile', '--api-token-file', 'SOCLINK_API_TOKEN_FILE', '/run/secrets/api-tokens'],
+    ['tlsCert', '--tls-cert', 'SOCLINK_TLS_CERT', '/etc/soclink/rc.pem'],
+    ['tlsKey', '--tls-key', 'SOCLINK_TLS_KEY', '/etc/soclink/rc-key.pem'],
+    ['tlsCa', '--tls-ca', 'SOCLINK_TLS_CA', '/etc/soclink/ca.pem']
   ]
   for (const [key, flag, env, value] of cases) {
     t.equal(load([flag, String(value)])[key], value, flag)
@@ -276,6 +285,13 @@ t.test('PCIe settings: sizes, choices and functions', async (t) => {
   t.same(rp.pcieFunctions, [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }], 'vhostDriver picks the vhost-client driver')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: virtio-net}\n' }), { code: 'ERR_CONFIG' }, 'only soclink-test or rpmsg')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: 7}\n' }), { code: 'ERR_CONFIG' })
+})
+
+t.test('apiInsecure: a bare flag, true or false in the environment and file', async (t) => {
+  t.equal(load([]).apiInsecure, false, 'off by default')
+  t.equal(load(['--api-insecure']).apiInsecure, true, '--api-insecure')
+  t.equal(load([], { SOCLINK_API_INSECURE: 'true' }).apiInsecure, true, 'SOCLINK_API_INSECURE=true')
+  t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'apiInsecure: true\n' }).apiInsecure, true, 'file key apiInsecure')
 })
 
 t.test('rpmsgSample: a bare flag, true or false in the environment and file', async (t) => {

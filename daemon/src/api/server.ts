@@ -33,6 +33,8 @@ import { ntbToolRoutes } from './routes/ntb-tool.js'
 import { docsRoutes } from './docs.js'
 import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
 import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
+import { installAuth } from './auth.js'
+import { ApiTokens } from './tokens.js'
 
 const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
 
@@ -43,9 +45,20 @@ export function apiCompilers (app: FastifyInstance): LazyCompilers {
   return c
 }
 
+const routesOf = new WeakMap<FastifyInstance, Array<{ method: string, url: string }>>()
+
+/** Every method and URL pattern the API serves, as registered: tests walk them all (auth.ts must guard each). */
+export function apiRoutes (app: FastifyInstance): ReadonlyArray<{ method: string, url: string }> {
+  const r = routesOf.get(app)
+  if (r === undefined) throw new Error('not an API built by buildApi')
+  return r
+}
+
 export interface ApiOptions {
   /** Validator and serializer code saved ahead of time; by default what the build saved, read only. */
   schemaCode?: SchemaCodeOptions
+  /** Bearer tokens every request must carry; by default read from the node's apiTokenFile; null: open. */
+  tokens?: ApiTokens | null
 }
 
 export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Promise<FastifyInstance> {
@@ -61,21 +74,32 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
     ...errorOptions
   })
   compilersOf.set(app, compilers)
+  const routes: Array<{ method: string, url: string }> = []
+  routesOf.set(app, routes)
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url })
+  })
   installErrorHandling(app)
+  const tokens = options.tokens !== undefined ? options.tokens : node.settings.apiTokenFile !== '' ? ApiTokens.load(node.settings.apiTokenFile) : null
   // Before any route, so the checks, the saved code and /docs all see the bounds.
   app.addHook('onRoute', (route) => { boundRequestStrings(route.schema) })
   addSharedSchemas(app)
   addPcieSchemas(app)
   addNtbSchemas(app)
 
+  // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
+  await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })
+  // Before any route, so that it guards every route, upgrade and not-found answer; after the
+  // websocket plugin's own onRequest hook, which marks an upgrade so that a refused one's socket is closed.
+  if (tokens !== null) installAuth(app, tokens, node.settings.name)
+
   docsRoutes(app, {
     title: 'soclink control API',
     version: VERSION,
     description: `Control API of soclinkd ${node.settings.name}.`,
-    tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb']
+    tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb'],
+    bearerTokens: tokens !== null
   }, logger)
-  // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
-  await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })
 
   nodeRoutes(app, node)
   regionRoutes(app, node)

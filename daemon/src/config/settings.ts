@@ -63,6 +63,11 @@ export interface Settings {
   rpmsgBufSize: number
   rpmsgNumBufs: number
   faultInjection: boolean
+  apiTokenFile: string
+  apiInsecure: boolean
+  tlsCert: string
+  tlsKey: string
+  tlsCa: string
 }
 
 interface Spec {
@@ -123,7 +128,13 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
   rpmsgBufSize: { kind: 'size', range: [RPMSG_BUF_SIZE, RPMSG_MAX_BUF_SIZE], doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
   rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' },
-  faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' }
+  faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' },
+  apiTokenFile: { kind: 'string', doc: 'control API: file of bearer tokens, one "SCOPE TOKEN" a line (scopes read, rpmsg, admin; # comments); every request then needs Authorization: Bearer TOKEN. Reread on SIGHUP. Required (with TLS) for an API beyond loopback (default none: open)' },
+  apiInsecure: { kind: 'boolean', doc: 'control API: let it listen beyond loopback without a token file or without TLS, with a warning. A bare flag; true or false in the environment and file (default false)' },
+  // Owned by the TLS work (issue 12); declared here because the API's start-up rule reads tlsCert.
+  tlsCert: { kind: 'string', doc: 'TLS certificate file (PEM) for links and the control API (default none: plain)' },
+  tlsKey: { kind: 'string', doc: 'TLS private key file (PEM) of tlsCert' },
+  tlsCa: { kind: 'string', doc: 'TLS CA file (PEM): peers\' certificates are checked against it (default none)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -170,7 +181,12 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   vhostDriver: 'rpmsg',
   rpmsgBufSize: 512,
   rpmsgNumBufs: 256,
-  faultInjection: false
+  faultInjection: false,
+  apiTokenFile: '',
+  apiInsecure: false,
+  tlsCert: '',
+  tlsKey: '',
+  tlsCa: ''
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
