@@ -4,8 +4,14 @@
 // caller decides where it listens. Route schemas are compiled (or loaded from
 // the build) on first use and /docs is made on its first request, so a
 // daemon starts and idles without what it does not serve.
+//
+// With the daemon's TLS material (tlsCert, tlsKey) the API is HTTPS, and its
+// WebSockets (/v1/rpmsg, /v1/events) wss://, with the link port's
+// certificate, reloaded with it on SIGHUP. It asks for no client
+// certificate: API clients authenticate with tokens.
 
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Server as TlsServer } from 'node:tls'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
 import { errorOptions, installErrorHandling } from './errors.js'
@@ -52,14 +58,18 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   // Typed as fastify's logger so the instance has the plain FastifyInstance type.
   const logger: FastifyBaseLogger = node.logger.child({ layer: 'api' })
   const compilers = lazyCompilers(options.schemaCode ?? { store: new SchemaCodeStore(BUILT_SCHEMA_DIR), mode: 'read' })
+  const tls = node.tls
+  // An HTTPS instance's type differs from an HTTP one's only in its server; the routes use neither.
   const app = Fastify({
+    ...(tls !== null ? { https: tls.serverOptions(false) } : {}),
     loggerInstance: logger,
     // JSON bodies; the memory routes' octet-stream bodies have their own limit (memory.ts).
     bodyLimit: node.settings.maxBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     schemaController: { compilersFactory: compilers.compilersFactory },
     ...errorOptions
-  })
+  }) as unknown as FastifyInstance
+  if (tls !== null) tls.serve(app.server as unknown as TlsServer, false)
   compilersOf.set(app, compilers)
   installErrorHandling(app)
   // Before any route, so the checks, the saved code and /docs all see the bounds.

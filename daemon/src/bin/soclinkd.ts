@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // soclinkd: starts one daemon from flags, environment and config file, and
-// drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason).
+// drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason);
+// SIGHUP reads the TLS files again.
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -28,7 +29,7 @@ async function main (): Promise<number> {
   const options = { level: s.logLevel, base: { node: s.name, role: s.role } }
   if (!process.stdout.isTTY) output = new LogOutput(pino)
   const logger = output === undefined ? pino({ ...options, transport: { target: 'pino-pretty' } }) : pino(options, output.stream)
-  if (s.secret === '') logger.warn('no --secret: links are not authenticated')
+  if (s.secret === '' && s.tlsCa === '') logger.warn('no --secret and no --tls-ca: links are not authenticated')
 
   const node = new SoclinkNode(s, logger)
   await node.start()
@@ -49,6 +50,8 @@ async function main (): Promise<number> {
     void Promise.all([node.stop(`${s.name} is shutting down (${signal})`), api.close()])
       .then(async () => { await output?.end(LOG_DRAIN_MS); process.exit(0) })
   }
+  // SIGHUP reloads the TLS files (links and API); live links stay up.
+  process.on('SIGHUP', () => { node.reloadTls() })
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
   return -1

@@ -24,6 +24,9 @@ export interface Settings {
   api: HostPort
   peers: string[]
   secret: string
+  tlsCert: string
+  tlsKey: string
+  tlsCa: string
   logLevel: string
   heartbeatMs: number
   deadAfterMs: number
@@ -81,8 +84,11 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   name: { kind: 'string', doc: 'node name, unique among linked daemons (default HOSTNAME-ROLE)' },
   listen: { kind: 'hostport', doc: 'HOST:PORT for peer links (default 127.0.0.1:7400)' },
   api: { kind: 'hostport', doc: 'HOST:PORT for the control API (default 127.0.0.1:7401)' },
-  peers: { kind: 'list', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link] or HOST:PORT (repeatable; comma-separated in the environment)' },
+  peers: { kind: 'list', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link], wss://HOST:PORT[/v1/link] or HOST:PORT (wss:// with tlsCert, else ws://) (repeatable; comma-separated in the environment)' },
   secret: { kind: 'string', doc: 'shared secret for link authentication (or --secret-file)' },
+  tlsCert: { kind: 'string', doc: 'TLS certificate file (PEM, with tlsKey): the link port serves wss://, the control API https://, peers given as HOST:PORT are dialed wss://, and this certificate is the client certificate of dials; reloaded on SIGHUP' },
+  tlsKey: { kind: 'string', doc: 'the private key file (PEM) of tlsCert' },
+  tlsCa: { kind: 'string', doc: 'CA certificate file (PEM; needs tlsCert): peers\' certificates must come from this CA (else the system\'s CAs verify servers); the link port requires a client certificate from it (mutual TLS), and a peer\'s node name must be one its certificate names (CN or DNS SAN)' },
   logLevel: { kind: 'string', doc: 'pino level: fatal, error, warn, info, debug, trace (default info)' },
   heartbeatMs: { kind: 'int', doc: 'ping interval on a quiet link (default 1000)' },
   deadAfterMs: { kind: 'int', doc: 'a connection silent this long is dropped (default 5000)' },
@@ -130,6 +136,9 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   api: { host: '127.0.0.1', port: 7401 },
   peers: [],
   secret: '',
+  tlsCert: '',
+  tlsKey: '',
+  tlsCa: '',
   logLevel: 'info',
   heartbeatMs: 1000,
   deadAfterMs: 5000,
@@ -230,9 +239,20 @@ export function loadSettings (src: Sources): Loaded {
   ])
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
-  s.peers = s.peers.map(normalizePeerUrl)
+  checkTls(s)
+  s.peers = s.peers.map((p) => normalizePeerUrl(p, s.tlsCert !== ''))
   if (s.peers.length > s.maxPeers) throw new ConfigError(`${s.peers.length} peers to dial: more than maxPeers (${s.maxPeers})`)
   return { kind: 'run', settings: s }
+}
+
+/** TLS files come as a set: a certificate with its key, and a CA only beside them. */
+function checkTls (s: Settings): void {
+  if ((s.tlsCert === '') !== (s.tlsKey === '')) {
+    throw new ConfigError(`tlsCert and tlsKey come together: ${s.tlsCert === '' ? 'tlsKey is set without tlsCert' : 'tlsCert is set without tlsKey'} (--tls-cert FILE --tls-key FILE)`)
+  }
+  if (s.tlsCa !== '' && s.tlsCert === '') {
+    throw new ConfigError('tlsCa needs tlsCert and tlsKey: a daemon that verifies its peers\' certificates (mutual TLS) presents its own (--tls-cert FILE --tls-key FILE)')
+  }
 }
 
 /**

@@ -164,9 +164,13 @@ function parseWindow (w: unknown, where: string): WindowSetting {
   return { peer: o.peer as string, region: o.region as string | number, offset: (o.offset as number | undefined) ?? 0, size: o.size as number, replica: (o.replica as boolean | undefined) ?? true }
 }
 
-export function normalizePeerUrl (s: string): string {
+/**
+ * A peer as a link URL: ws:// or wss:// as given; a bare HOST:PORT is
+ * wss:// when this daemon has TLS material (`secure`: tlsCert), else ws://.
+ */
+export function normalizePeerUrl (s: string, secure = false): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/^wss?:\/\//i.test(s)) throw new ConfigError(`peer ${JSON.stringify(s)}: links are ws:// or wss:// URLs`)
-  const url = /^wss?:\/\//.test(s) ? s : `ws://${s}`
+  const url = /^wss?:\/\//.test(s) ? s : `${secure ? 'wss' : 'ws'}://${s}`
   let u: URL
   try {
     u = new URL(url)

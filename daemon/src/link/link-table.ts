@@ -8,16 +8,24 @@
 // it (maxPayload applies only once the link is up); and at the handshake
 // timeout the connection is closed whatever it is doing: a Goodbye, then
 // terminated CLOSE_GRACE_MS later if the close handshake has not ended.
+//
+// With TLS (link-server.ts) the port is wss://. Under mutual TLS (tlsCa) a
+// connection without a client certificate from that CA is refused before
+// the upgrade (HTTP 403, the reason in the body), and a Hello must claim a
+// node name the certificate proves (CN or DNS SAN), or Goodbye CODE_AUTH.
 
 import { EventEmitter } from 'node:events'
-import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from './ws.js'
 import { decodePacket, encodePacket, wire } from './codec.js'
 import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
+import { listenLink, type LinkServer } from './link-server.js'
+import { peerCertificate, peerCertificateNames } from './tls.js'
+import { certificateNameRefusal, clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
 import { FrameError, LimitError, NotFoundError } from '../errors.js'
 
 export const LINK_PATH = '/v1/link'
@@ -38,7 +46,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   readonly opts: LinkOptions
   private readonly byName = new Map<string, PeerLink>()
   private readonly dialers: PeerLink[] = []
-  private server: Server | null = null
+  private server: LinkServer | null = null
   private readonly wss: WebSocketServer
   private readonly pending = new Set<WebSocket>()
   /** Accepted peers that are down, oldest first (see MAX_DOWN_PEERS). */
@@ -50,22 +58,29 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
   }
 
-  /** Starts accepting peers on host:port; resolves with the bound address. */
+  /** Starts accepting peers on host:port (wss:// with TLS material); resolves with the bound address. */
   async listen (host: string, port: number): Promise<AddressInfo> {
-    const server = createServer((_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }).end('soclink link endpoint: WebSocket only\n') })
-    server.on('upgrade', (req, socket, head) => {
+    const tls = this.opts.tls ?? null
+    const bound = await listenLink(host, port, (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }).end('soclink link endpoint: WebSocket only\n') },
+      { tls, firstByteTimeoutMs: this.opts.handshakeTimeoutMs, logger: this.opts.logger })
+    bound.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
         return
       }
+      if (tls?.mutual === true) {
+        const s = socket as Partial<TLSSocket>
+        const why = clientCertificateRefusal({ authorized: s.authorized === true, authorizationError: s.authorizationError?.toString() ?? null, cert: peerCertificate(socket) })
+        if (why !== null) {
+          this.opts.logger.warn({ remote: `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}` }, `refused a peer: ${why}`)
+          socket.end(httpRefusal(403, 'Forbidden', why))
+          return
+        }
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket, head.length) })
     })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
-    })
-    this.server = server
-    return server.address() as AddressInfo
+    this.server = bound
+    return bound.address
   }
 
   /** Adds a peer this daemon dials and keeps redialing; at most maxPeers (ERR_LIMIT). */
@@ -182,6 +197,13 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         refuse(ws, step.code, step.why)
         return
       }
+      const names = this.opts.tls?.mutual === true ? peerCertificateNames(socket) ?? [] : null
+      const wrongName = names === null ? null : certificateNameRefusal(step.name, names, 'client')
+      if (wrongName !== null) {
+        this.opts.logger.error(`refused a peer: ${wrongName}`)
+        refuse(ws, Code.CODE_AUTH, wrongName)
+        return
+      }
       let link = this.byName.get(step.name)
       if (link?.url !== undefined) {
         refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${step.name}; give --peer on one side only`)
@@ -205,9 +227,6 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.wss.close()
     const server = this.server
     this.server = null
-    if (server !== null) {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => { resolve() }))
-    }
+    await server?.close()
   }
 }
