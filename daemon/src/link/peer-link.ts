@@ -331,10 +331,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           return
         case 'welcomed':
           clearTimeout(timer)
-          if (watch.welcomeRefusal(step.name) !== null) {
-            this.dialFailed(ws, Code.CODE_AUTH, watch.welcomeRefusal(step.name)!)
-            return
-          }
+          if (!this.provedByCertificate(ws, watch, step.name)) return
           if (this.claim !== undefined && !this.claim(this, step.name)) {
             this.dialFailed(ws, Code.CODE_DUPLICATE, `already linked to ${step.name}: it dials us`)
             this.goPassive()
@@ -362,6 +359,14 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       clearTimeout(timer)
       if (this.ws === ws) this.socketClosed(code, reason.toString())
     })
+  }
+
+  /** Under mutual TLS, whether the Welcome's name is one the server's certificate proves; if not, the dial fails (CODE_AUTH). */
+  private provedByCertificate (ws: WebSocket, watch: DialWatch, name: string): boolean {
+    const why = watch.welcomeRefusal(name)
+    if (why === null) return true
+    this.dialFailed(ws, Code.CODE_AUTH, why)
+    return false
   }
 
   private handshakeFrame (ws: WebSocket, data: Buffer, isBinary: boolean): Frame | null {
