@@ -38,7 +38,9 @@ export async function listenLink (host: string, port: number, onRequest: (req: I
   const server = createHttpsServer(tls.serverOptions(true), onRequest)
   tls.serve(server, true)
   server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
-    opts.logger.warn({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, code: err.code }, `link connection refused: ${acceptErrorReason(err)}`)
+    // By now the TLS socket may be destroyed; the TCP socket under it (its parent) still knows the address.
+    const tcp = (socket as typeof socket & { _parent?: Socket | null })._parent ?? socket
+    opts.logger.warn({ remote: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, code: err.code }, `link connection refused: ${acceptErrorReason(err)}`)
   })
   const sniffing = new Set<Socket>()
   const front = createNetServer((socket) => { sniff(socket, server, sniffing, opts) })

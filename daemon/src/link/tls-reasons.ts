@@ -130,6 +130,9 @@ export function dialErrorReason (err: DialError, ctx: DialContext): string {
     const names = err.cert === undefined ? [] : altNames(err.cert.subjectaltname).map(([t, v]) => `${t}:${v}`)
     return `the peer's certificate is not for the host dialed (${err.host ?? '?'}): its subject alternative names are ${names.length > 0 ? names.join(', ') : 'none'}`
   }
+  if (/BAD_RECORD_MAC|DECRYPTION_FAILED/.test(code) || /bad record mac|decryption failed/i.test(err.message)) {
+    return 'a TLS record failed its integrity check (changed in flight?): the connection was dropped and nothing it carried from then on was applied'
+  }
   if (/^ERR_SSL_(TLSV1[3]?|SSLV3)_ALERT_/.test(code)) {
     const alert = code.replace(/^ERR_SSL_(TLSV1[3]?|SSLV3)_ALERT_/, '').toLowerCase().replace(/_/g, ' ')
     return `the peer refused this daemon's TLS handshake (alert: ${alert}): check this daemon's tlsCert against the peer's tlsCa`
