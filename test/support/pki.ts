@@ -122,8 +122,3 @@ export class TestPki {
     await rm(this.dir, { recursive: true, force: true })
   }
 }
-
-/** A certificate's serial number (hex, upper case, as openssl prints it). */
-export async function serialOf (cert: string): Promise<string> {
-  return (await openssl('/', 'x509', '-in', cert, '-noout', '-serial')).trim().replace(/^serial=/, '')
-}
