@@ -9,7 +9,9 @@
 import t, { type Test } from 'tap'
 import { WebSocket } from 'ws'
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { startDaemon, until, type Daemon } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 import { TestPki, type Issued } from '../support/pki.js'
 import { api, dialError, logLine, peerUp, peers, tlsArgs } from '../support/tls-daemons.js'
 
@@ -158,6 +160,21 @@ t.test('a node name the certificate does not prove is refused, on either side', 
   t.match(why2, /^node name "rc" is not in the server certificate \(CN, DNS SANs: "impostor", "localhost"\)/, `the ep: ${why2}`)
   await logLine(ep2, /node name "rc" is not in the server certificate/)
   t.notOk((await peers(ep2, ca)).some((p) => p.state === 'up'), 'the ep has no link up')
+})
+
+t.test('a TLS link port closes connections that send nothing, or stall in the TLS handshake, at the handshake timeout', async (t) => {
+  const rc = await daemon(t, 'rc', ['--role', 'rc', '--handshake-timeout-ms', '500', ...tlsArgs(cert.rc!, ca)])
+  const port = Number(new URL(rc.link).port)
+  for (const [what, bytes] of [['nothing', Buffer.alloc(0)], ['the start of a ClientHello', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])]] as const) {
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.write(bytes) })
+      s.on('error', () => {})
+      s.on('close', () => { clearTimeout(limit); resolve(true) })
+      // Below Node's own TLS handshake timeout (120 s), or the test could not tell the daemon's from it; far above 500 ms.
+      const limit = setTimeout(() => { s.destroy(); resolve(false) }, Math.min(scaled(20_000), 90_000))
+    })
+    t.ok(closed, `a connection that sent ${what} was closed by the daemon`)
+  }
 })
 
 t.test('settings: a certificate without its key, or a CA alone, is a configuration error', async (t) => {

@@ -15,8 +15,8 @@ import { acceptErrorReason, httpRefusal, looksLikeTls, plainClientRefusal } from
 
 export interface LinkServerOptions {
   tls: TlsCredentials | null
-  /** A connection that has sent nothing by then is closed. */
-  firstByteTimeoutMs: number
+  /** A connection that has not sent its first byte, or (TLS) finished its TLS handshake, by then is closed. */
+  handshakeTimeoutMs: number
   logger: Logger
 }
 
@@ -35,7 +35,8 @@ export async function listenLink (host: string, port: number, onRequest: (req: I
     await bind(server, host, port)
     return { server, address: server.address() as AddressInfo, close: async () => { await closeHttp(server) } }
   }
-  const server = createHttpsServer(tls.serverOptions(true), onRequest)
+  // Node's default TLS handshake timeout is 120 s: a stalled handshake gets the link handshake's time instead.
+  const server = createHttpsServer({ ...tls.serverOptions(true), handshakeTimeout: opts.handshakeTimeoutMs }, onRequest)
   tls.serve(server, true)
   server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
     // By now the TLS socket may be destroyed; the TCP socket under it (its parent) still knows the address.
@@ -58,7 +59,7 @@ export async function listenLink (host: string, port: number, onRequest: (req: I
 /** Reads a connection's first bytes: TLS goes on to `server`, plain HTTP is told to use wss://. */
 function sniff (socket: Socket, server: Server, sniffing: Set<Socket>, opts: LinkServerOptions): void {
   sniffing.add(socket)
-  const timer = setTimeout(() => { socket.destroy() }, opts.firstByteTimeoutMs)
+  const timer = setTimeout(() => { socket.destroy() }, opts.handshakeTimeoutMs)
   const done = (): void => { clearTimeout(timer); sniffing.delete(socket) }
   socket.once('close', done)
   socket.on('error', done)

@@ -62,7 +62,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   async listen (host: string, port: number): Promise<AddressInfo> {
     const tls = this.opts.tls ?? null
     const bound = await listenLink(host, port, (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }).end('soclink link endpoint: WebSocket only\n') },
-      { tls, firstByteTimeoutMs: this.opts.handshakeTimeoutMs, logger: this.opts.logger })
+      { tls, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, logger: this.opts.logger })
     bound.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
