@@ -115,7 +115,7 @@ t.test('plain ws:// against a TLS link port: refused with a reason the dialer sh
   const ep = await daemon(t, 'ep', ['--role', 'ep', '--peer', plainUrl])
   const why = await dialError(ep, null, /TLS/)
   t.equal(why, `refused by peer: HTTP 426: this daemon requires TLS on its link port: dial ${rc.link}`, 'the ep is told to dial wss://')
-  await logLine(rc, /link connection refused: plain HTTP on a TLS port/)
+  await logLine(rc, /link port: refused a plain HTTP client \(this daemon requires TLS on its link port/)
 })
 
 t.test('wss:// against a plain link port: the dialer says the peer does not speak TLS', async (t) => {

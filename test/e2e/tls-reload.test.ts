@@ -62,10 +62,16 @@ t.test('the control API is HTTPS: reachable with the CA, refused without it, and
     httpsGet(rc.api + '/v1/node', (res) => { res.resume(); resolve(`answered ${res.statusCode ?? 0}`) }).on('error', (err: Error & { code?: string }) => { resolve(err.code ?? err.message) })
   })
   t.match(untrusted, /^(SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/, `without the CA the client refuses the daemon: ${untrusted}`)
-  const plain = await new Promise<string>((resolve) => {
-    httpGet(rc.api.replace(/^https:/, 'http:') + '/v1/node', (res) => { res.resume(); resolve(`answered ${res.statusCode ?? 0}`) }).on('error', (err: Error & { code?: string }) => { resolve(err.code ?? err.message) })
+  const plain = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+    httpGet(rc.api.replace(/^https:/, 'http:') + '/v1/node', (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
+    }).on('error', reject)
   })
-  t.not(plain, 'answered 200', `plain HTTP gets no answer from the API: ${plain}`)
+  t.same(plain, { status: 400, body: JSON.stringify({ error: { code: 'ERR_BAD_REQUEST', message: `this control API is HTTPS: use ${rc.api}/v1/node` } }) },
+    'plain HTTP is told to use https://, in the API\'s error shape')
+  await logLine(rc, /control API: refused a plain HTTP client/)
 
   for (const path of ['/v1/events', '/v1/rpmsg']) {
     const opened = await new Promise<boolean>((resolve) => {

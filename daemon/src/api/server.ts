@@ -8,10 +8,13 @@
 // With the daemon's TLS material (tlsCert, tlsKey) the API is HTTPS, and its
 // WebSockets (/v1/rpmsg, /v1/events) wss://, with the link port's
 // certificate, reloaded with it on SIGHUP. It asks for no client
-// certificate: API clients authenticate with tokens.
+// certificate: API clients authenticate with tokens. A plain HTTP request
+// to it is answered 400 with the https:// URL to use.
 
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Server as TlsServer } from 'node:tls'
+import { answerPlainClients } from '../link/plain-clients.js'
+import { requestedUrl } from '../link/tls-reasons.js'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
 import { errorOptions, installErrorHandling } from './errors.js'
@@ -42,6 +45,15 @@ import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
 
 const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
 
+/** An HTTPS API closes a connection that has sent nothing for this long. */
+export const API_FIRST_BYTE_MS = 10_000
+
+/** What an HTTPS API answers a plain HTTP request: 400 in the API's error shape, saying which URL to use. */
+export function plainApiAnswer (head: Buffer): string {
+  const body = JSON.stringify({ error: { code: 'ERR_BAD_REQUEST', message: `this control API is HTTPS: use ${requestedUrl(head, 'https') ?? 'https:// URLs'}` } })
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
 /** The API's schema compilers: tests force every route schema to compile through them. */
 export function apiCompilers (app: FastifyInstance): LazyCompilers {
   const c = compilersOf.get(app)
@@ -69,7 +81,12 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
     schemaController: { compilersFactory: compilers.compilersFactory },
     ...errorOptions
   }) as unknown as FastifyInstance
-  if (tls !== null) tls.serve(app.server as unknown as TlsServer, false)
+  if (tls !== null) {
+    const server = app.server as unknown as TlsServer
+    tls.serve(server, false)
+    const plain = answerPlainClients(server, { answer: plainApiAnswer, firstByteTimeoutMs: API_FIRST_BYTE_MS, logger: node.logger.child({ layer: 'api' }), what: 'control API' })
+    app.addHook('preClose', async () => { plain.drop() })
+  }
   compilersOf.set(app, compilers)
   installErrorHandling(app)
   // Before any route, so the checks, the saved code and /docs all see the bounds.

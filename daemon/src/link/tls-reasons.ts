@@ -157,15 +157,25 @@ export function acceptErrorReason (err: { code?: string, message: string }): str
 }
 
 /**
+ * The URL a plain HTTP request asked for, under `scheme`, from its first
+ * bytes (request line and Host header), or null when they name no host one
+ * can safely echo.
+ */
+export function requestedUrl (head: Buffer, scheme: 'https' | 'wss'): string | null {
+  const text = head.toString('latin1')
+  const host = /\r\nhost:[ \t]*([^\r\n]{1,300})\r\n/i.exec(text)?.[1]?.trim()
+  if (host === undefined || !/^[A-Za-z0-9.:[\]_-]+$/.test(host)) return null
+  const path = /^[A-Z]{1,10} ([^ \r\n]{1,300}) HTTP\//.exec(text)?.[1]
+  return `${scheme}://${host}${path !== undefined && /^\/[A-Za-z0-9/._-]*$/.test(path) ? path : ''}`
+}
+
+/**
  * What a TLS link port answers a client that speaks plain HTTP (a ws://
- * dialer): an HTTP 426 whose body says to dial wss://, with the host the
+ * dialer), in the body of an HTTP 426: dial wss://, with the host the
  * client asked for when its request names one.
  */
 export function plainClientRefusal (head: Buffer): string {
-  const host = /\r\nhost:[ \t]*([^\r\n]{1,300})\r\n/i.exec(head.toString('latin1'))?.[1]?.trim()
-  const path = /^GET ([^ \r\n]{1,300}) HTTP\//.exec(head.toString('latin1'))?.[1]
-  const where = host !== undefined && /^[A-Za-z0-9.:[\]_-]+$/.test(host) ? `wss://${host}${path !== undefined && /^\/[A-Za-z0-9/._-]*$/.test(path) ? path : ''}` : 'wss:// URLs'
-  return `this daemon requires TLS on its link port: dial ${where}`
+  return `this daemon requires TLS on its link port: dial ${requestedUrl(head, 'wss') ?? 'wss:// URLs'}`
 }
 
 /** A complete HTTP/1.1 response with a plain-text body, for refusals written straight to a socket. */
