@@ -7,7 +7,7 @@ import t from 'tap'
 import { createServer, connect, type TLSSocket } from 'node:tls'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
-import { TlsCredentials, peerCertificateNames } from '../../daemon/src/link/tls.js'
+import { TlsCredentials, certificateCredential, peerCertificateNames } from '../../daemon/src/link/tls.js'
 import { ConfigError } from '../../daemon/src/errors.js'
 import { TestPki } from '../support/pki.js'
 
@@ -49,9 +49,13 @@ t.test('reload: a served server shows new connections the new certificate; a bad
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
   const port = (server.address() as { port: number }).port
+  const noCa = new TlsCredentials({ ...live, ca: '' })
   const shown = async (): Promise<{ serial: string, names: string[] | null }> => await new Promise((resolve, reject) => {
     const s: TLSSocket = connect({ host: '127.0.0.1', port, ca: readFileSync(ca.cert) }, () => {
-      resolve({ serial: s.getPeerCertificate().serialNumber, names: peerCertificateNames(s) })
+      const names = peerCertificateNames(s)
+      t.same(certificateCredential(s, creds), { kind: 'certificate', names }, 'with a CA of our own the certificate is a credential for its names')
+      t.equal(certificateCredential(s, noCa), null, 'without one it proves no node name')
+      resolve({ serial: s.getPeerCertificate().serialNumber, names })
       s.destroy()
     })
     s.on('error', reject)

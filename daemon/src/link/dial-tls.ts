@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream'
 import type { ClientOptions } from 'ws'
 import type { WebSocket } from './ws.js'
 import type { TlsCredentials } from './tls.js'
-import { peerCertificateNames } from './tls.js'
+import { certificateCredential } from './tls.js'
 import { certificateNameRefusal, dialErrorReason } from './tls-reasons.js'
 
 /** The most of a refusal's body kept for lastError. */
@@ -59,7 +59,12 @@ export class DialWatch {
    */
   welcomeRefusal (name: string): string | null {
     if (this.tls?.mutual !== true || !/^wss:/i.test(this.url)) return null
-    return certificateNameRefusal(name, peerCertificateNames(this.socket) ?? [], 'server')
+    return certificateNameRefusal(name, this.credential?.names ?? [], 'server')
+  }
+
+  /** What the server's certificate proves, as the handshakes' credential; null without mutual TLS on a wss:// dial. */
+  get credential (): { kind: 'certificate', names: string[] } | null {
+    return certificateCredential(this.socket, this.tls)
   }
 }
 

@@ -24,7 +24,7 @@ import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
 import { listenLink, type LinkServer } from './link-server.js'
-import { peerCertificate, peerCertificateNames } from './tls.js'
+import { certificateCredential, peerCertificate } from './tls.js'
 import { certificateNameRefusal, clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
 import { FrameError, LimitError, NotFoundError } from '../errors.js'
 
@@ -197,8 +197,8 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         refuse(ws, step.code, step.why)
         return
       }
-      const names = this.opts.tls?.mutual === true ? peerCertificateNames(socket) ?? [] : null
-      const wrongName = names === null ? null : certificateNameRefusal(step.name, names, 'client')
+      // Mutual TLS: the name is the one the client certificate proves (the upgrade required one).
+      const wrongName = this.opts.tls?.mutual === true ? certificateNameRefusal(step.name, certificateCredential(socket, this.opts.tls)?.names ?? [], 'client') : null
       if (wrongName !== null) {
         this.opts.logger.error(`refused a peer: ${wrongName}`)
         refuse(ws, Code.CODE_AUTH, wrongName)

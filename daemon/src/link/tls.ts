@@ -134,6 +134,18 @@ export class TlsCredentials {
 }
 
 /**
+ * What a link connection's certificate proves, as the handshakes' credential
+ * ({ kind: 'certificate', names }): under mutual TLS (a CA of our own, whose
+ * certificates name nodes) the peer certificate's names; null otherwise
+ * (no TLS, no CA: the certificate vouches for a host, not a node).
+ */
+export function certificateCredential (socket: Duplex | null | undefined, tls: TlsCredentials | null | undefined): { kind: 'certificate', names: string[] } | null {
+  if (tls?.mutual !== true) return null
+  const names = peerCertificateNames(socket)
+  return names === null ? null : { kind: 'certificate', names }
+}
+
+/**
  * The names a connection's peer certificate proves (certificateNames), or
  * null when it is no TLS connection or the peer presented no certificate.
  */
