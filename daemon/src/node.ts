@@ -193,7 +193,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
    * file that cannot be used keeps the material in use (logged).
    */
   reloadTls (): void {
-    if (this.tls === null) return
+    if (this.tls === null) { this.logger.info('SIGHUP: no TLS files to reload (no tlsCert)'); return }
     try {
       this.tls.reload()
       this.logger.info({ certificate: this.tls.summary }, 'TLS material reloaded: new connections use it, live links keep theirs')
