@@ -8,6 +8,7 @@ import { createServer, connect, type TLSSocket } from 'node:tls'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { TlsCredentials, certificateCredential, peerCertificateNames } from '../../daemon/src/link/tls.js'
+import { tcpSocketOf } from '../../daemon/src/link/link-server.js'
 import { ConfigError } from '../../daemon/src/errors.js'
 import { TestPki } from '../support/pki.js'
 
@@ -44,7 +45,12 @@ t.test('reload: a served server shows new connections the new certificate; a bad
   copyFileSync(rc.cert, live.cert)
   copyFileSync(rc.key, live.key)
   const creds = new TlsCredentials({ ...live, ca: ca.cert })
-  const server = createServer(creds.serverOptions(false), (s) => { s.end() })
+  const under: boolean[] = []
+  const server = createServer(creds.serverOptions(false), (s) => {
+    const tcp = tcpSocketOf(s)
+    under.push(tcp !== s && !('encrypted' in tcp) && tcp.remotePort === s.remotePort)
+    s.end('x')
+  })
   creds.serve(server, false)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
@@ -55,8 +61,8 @@ t.test('reload: a served server shows new connections the new certificate; a bad
       const names = peerCertificateNames(s)
       t.same(certificateCredential(s, creds), { kind: 'certificate', names }, 'with a CA of our own the certificate is a credential for its names')
       t.equal(certificateCredential(s, noCa), null, 'without one it proves no node name')
-      resolve({ serial: s.getPeerCertificate().serialNumber, names })
-      s.destroy()
+      // The server's byte: it has seen the connection too.
+      s.once('data', () => { resolve({ serial: s.getPeerCertificate().serialNumber, names }); s.destroy() })
     })
     s.on('error', reject)
   })
@@ -74,4 +80,5 @@ t.test('reload: a served server shows new connections the new certificate; a bad
   t.match(creds.summary, `serial ${serial(v2.cert)}`)
 
   t.equal(peerCertificateNames(null), null, 'no socket: no names')
+  t.ok(under.length > 0 && under.every(Boolean), 'tcpSocketOf finds the TCP socket under each accepted TLS socket')
 })

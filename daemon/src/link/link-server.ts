@@ -5,9 +5,10 @@
 // (plain-clients.ts); a plain request to a TLS port would otherwise end in a
 // reset that tells it nothing.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { TlsCredentials } from './tls.js'
 import { acceptErrorReason, httpRefusal, plainClientRefusal } from './tls-reasons.js'
@@ -15,6 +16,8 @@ import { answerPlainClients } from './plain-clients.js'
 
 export interface LinkServerOptions {
   tls: TlsCredentials | null
+  /** node:http server options (headersTimeout, requestTimeout, ...), for the HTTPS server too. */
+  http?: HttpServerOptions
   /** A connection that has not sent its first byte, or (TLS) finished its TLS handshake, by then is closed. */
   handshakeTimeoutMs: number
   logger: Logger
@@ -31,16 +34,16 @@ export interface LinkServer {
 export async function listenLink (host: string, port: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void, opts: LinkServerOptions): Promise<LinkServer> {
   const tls = opts.tls
   if (tls === null) {
-    const server = createHttpServer(onRequest)
+    const server = createHttpServer(opts.http ?? {}, onRequest)
     await bind(server, host, port)
     return { server, address: server.address() as AddressInfo, close: async () => { await closeHttp(server) } }
   }
   // Node's default TLS handshake timeout is 120 s: a stalled handshake gets the link handshake's time instead.
-  const server = createHttpsServer({ ...tls.serverOptions(true), handshakeTimeout: opts.handshakeTimeoutMs }, onRequest)
+  const server = createHttpsServer({ ...opts.http, ...tls.serverOptions(true), handshakeTimeout: opts.handshakeTimeoutMs }, onRequest)
   tls.serve(server, true)
   server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
     // By now the TLS socket may be destroyed; the TCP socket under it (its parent) still knows the address.
-    const tcp = (socket as typeof socket & { _parent?: Socket | null })._parent ?? socket
+    const tcp = tcpSocketOf(socket)
     opts.logger.warn({ remote: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, code: err.code }, `link connection refused: ${acceptErrorReason(err)}`)
   })
   const plain = answerPlainClients(server, {
@@ -51,6 +54,16 @@ export async function listenLink (host: string, port: number, onRequest: (req: I
   })
   await bind(server, host, port)
   return { server, address: server.address() as AddressInfo, close: async () => { plain.drop(); await closeHttp(server) } }
+}
+
+/**
+ * The TCP socket of a connection: itself, or under TLS the socket the TLS
+ * socket wraps (its parent; the server's 'connection' event gave that one),
+ * so that what was noted of a connection when it came is found again at its
+ * upgrade, which gets the TLS socket.
+ */
+export function tcpSocketOf (socket: Duplex): Socket {
+  return (socket as Duplex & { _parent?: Socket | null })._parent ?? socket as Socket
 }
 
 async function bind (server: NetServer, host: string, port: number): Promise<void> {
