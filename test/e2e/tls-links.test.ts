@@ -73,7 +73,7 @@ t.test('a client certificate from another CA is refused by the acceptor, and the
   // Its API has the same certificate as its links: from the other CA.
   const why = await dialError(ep, otherCa, /HTTP 403/)
   t.match(why, /client certificate \("ep", "localhost"\) is not signed by this daemon's CA/, `the ep: ${why}`)
-  t.match(await logLine(rc, /refused a peer: the client certificate/), /not signed by this daemon's CA/, 'the rc logs whom it refused and why')
+  t.match(await logLine(rc, /refused .*: the client certificate/), /not signed by this daemon's CA/, 'the rc logs whom it refused and why')
   t.same((await peers(rc, ca)).filter((p) => p.state === 'up'), [], 'the rc has no link up')
 })
 
@@ -99,7 +99,7 @@ t.test('expired certificates: the dialer refuses an expired server certificate, 
   // Its API has the expired certificate too: its log says what GET /v1/peers would.
   const why = await logLine(ep2, /dial failed: .*expired/)
   t.match(why, /dial failed: refused by peer: HTTP 403: the client certificate \("ep", "localhost"\) has expired \(not after Jan +2 00:00:00 2020 GMT\)/, `the ep: ${why}`)
-  await logLine(rc2, /refused a peer: the client certificate .* has expired/)
+  await logLine(rc2, /refused .*: the client certificate .* has expired/)
 })
 
 t.test('a certificate for another host: the dialer refuses it, naming the host it dialed', async (t) => {
@@ -130,7 +130,7 @@ t.test('mutual TLS without a client certificate: refused, and the dialer is told
   // CAs; NODE_EXTRA_CA_CERTS adds the test CA to them.
   const ep = await daemon(t, 'ep', ['--role', 'ep', '--peer', rc.link], { NODE_EXTRA_CA_CERTS: ca.cert })
   t.match(await dialError(ep, null, /HTTP 403/), /refused by peer: HTTP 403: this daemon requires a client certificate \(mutual TLS\): the dialer presented none/)
-  await logLine(rc, /refused a peer: this daemon requires a client certificate/)
+  await logLine(rc, /refused .*: this daemon requires a client certificate/)
 
   // Any WebSocket client gets the same answer, before anything of the link protocol.
   const status = await new Promise<number>((resolve, reject) => {
@@ -149,7 +149,7 @@ t.test('a node name the certificate does not prove is refused, on either side', 
   const ep = await daemon(t, 'ep', ['--role', 'ep', '--peer', rc.link, ...tlsArgs(mallory, ca)])
   const why = await dialError(ep, ca, /node name/)
   t.match(why, /refused by peer: node name "ep" is not in the client certificate \(CN, DNS SANs: "mallory", "localhost"\)/, `the ep: ${why}`)
-  await logLine(rc, /refused a peer: node name "ep" is not in the client certificate/)
+  await logLine(rc, /refused .*: node name "ep" is not in the client certificate/)
   t.notOk((await peers(rc, ca)).some((p) => p.name === 'ep'), 'the rc made no link for the name claimed')
 
   // The rc's certificate names someone else: the dialer checks the Welcome.
