@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // soclinkd: starts one daemon from flags, environment and config file, and
 // drains it on SIGTERM/SIGINT (links are closed with a Goodbye and a reason).
-// SIGHUP rereads the per-peer secret files (peers: [{ name, secretFile }]).
+// SIGHUP rereads the per-peer secret files (peers: [{ name, secretFile }]),
+// the TLS files and the API token file.
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -34,7 +35,7 @@ async function main (): Promise<number> {
   const options = { level: s.logLevel, base: { node: s.name, role: s.role } }
   if (!process.stdout.isTTY) output = new LogOutput(pino)
   const logger = output === undefined ? pino({ ...options, transport: { target: 'pino-pretty' } }) : pino(options, output.stream)
-  if (s.secret === '') logger.warn('no --secret: links from peers without a secret of their own (peers: [{ name, secretFile }]) are not authenticated')
+  if (s.secret === '' && s.tlsCa === '') logger.warn('no --secret and no --tls-ca: links from peers without a secret of their own (peers: [{ name, secretFile }]) are not authenticated')
   for (const w of exposureWarnings) logger.warn(w)
   if (tokens !== null) logger.info({ tokens: tokens.size, file: tokens.path }, 'control API: every request needs a bearer token')
 
@@ -65,6 +66,8 @@ async function main (): Promise<number> {
       // The secrets in use stay (peer-secrets.ts); the daemon goes on.
       logger.error({ err: (err as Error).message }, 'SIGHUP: per-peer secrets not reloaded')
     }
+    // The TLS files (links and API); live links stay up, a bad file keeps the material in use.
+    node.reloadTls()
   })
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
