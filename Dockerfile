@@ -5,10 +5,13 @@
 # that file's services in network namespaces with these ENV, ENTRYPOINT and
 # HEALTHCHECK lines.
 
-ARG NODE_VERSION=20
+# The current Node LTS (26: LTS since October 2026; Node 20 reached end of
+# life in April 2026). The package itself runs on Node >= 20.19 (README,
+# "Supported Node versions").
+ARG NODE_VERSION=26
 
 # Build: dev dependencies, generated protobuf modules, tsc.
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are here.
@@ -21,7 +24,7 @@ COPY client/src ./client/src
 RUN npm run build
 
 # Runtime: production dependencies and dist/ only.
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 WORKDIR /opt/soclink
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

@@ -1,6 +1,9 @@
-// A typed client for a daemon's control API (/v1/...), over fetch.
+// A typed client for a daemon's control API (/v1/...), over fetch, with the
+// token and TLS trust of credentials.ts.
 
 import { ApiError } from './errors.js'
+import { refusal, resolveCredentials, type ConnectionOptions, type Credentials } from './credentials.js'
+import { fetcherFor, type Fetch } from './transport.js'
 import { openEventStream, type EventStream } from './event-stream.js'
 import type {
   Device, Doorbell, Health, NodeInfo, NtbDbRequest, NtbDoorbells, NtbLinkResult, NtbPerfRequest, NtbPerfResult, NtbPerfState, NtbSpads,
@@ -25,12 +28,19 @@ function reason (err: unknown): string {
 
 export class ControlClient {
   readonly base: string
+  private readonly credentials: Credentials
+  private readonly fetch: Fetch
 
-  /** `base` is the daemon's API URL, e.g. http://127.0.0.1:7401. */
-  constructor (base = 'http://127.0.0.1:7401') {
+  /**
+   * `base` is the daemon's API URL, e.g. http://127.0.0.1:7401 or
+   * https://board:7401; `options` the token and TLS trust (files are read now).
+   */
+  constructor (base = 'http://127.0.0.1:7401', readonly options: ConnectionOptions = {}) {
     const url = new URL(base)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`control API URL ${base} is not http(s)`)
     this.base = base.replace(/\/+$/, '')
+    this.credentials = resolveCredentials(options)
+    this.fetch = fetcherFor(this.credentials)
   }
 
   private async request (method: string, path: string, body?: { json: unknown } | { bytes: Uint8Array }): Promise<Response> {
@@ -41,7 +51,7 @@ export class ControlClient {
         : { method, body: JSON.stringify(body.json), headers: { 'content-type': 'application/json' } }
     let res: Response
     try {
-      res = await fetch(this.base + path, init)
+      res = await this.fetch(this.base + path, init)
     } catch (err) {
       throw new ApiError('ERR_CONNECT', `cannot reach the control API at ${this.base}: ${reason(err)}`, 0, { cause: err })
     }
@@ -53,7 +63,7 @@ export class ControlClient {
       if (typeof e?.code === 'string') code = e.code
       if (typeof e?.message === 'string') message = e.message
     } catch {}
-    throw new ApiError(code, message, res.status)
+    throw refusal(res.status, code, message, this.credentials)
   }
 
   private async json<T> (method: string, path: string, body?: unknown): Promise<T> {
@@ -184,6 +194,6 @@ export class ControlClient {
 
   /** The live event stream; resolves once subscribed, so no later event is missed. */
   async events (): Promise<EventStream> {
-    return await openEventStream(this.base.replace(/^http/, 'ws') + '/v1/events')
+    return await openEventStream(this.base.replace(/^http/, 'ws') + '/v1/events', this.credentials)
   }
 }

@@ -4,6 +4,8 @@
 
 import WebSocket from 'ws'
 import { ApiError } from './errors.js'
+import type { Credentials } from './credentials.js'
+import { socketOptions, whenOpen } from './transport.js'
 import type { NodeEvent } from './types.js'
 
 /** A live event stream: iterate it; close() (or leaving the loop) stops it. */
@@ -17,7 +19,7 @@ function text (data: WebSocket.RawData): string {
 }
 
 /** Resolves once the socket is open, so every event from then on is seen. */
-export async function openEventStream (url: string): Promise<EventStream> {
+export async function openEventStream (url: string, credentials: Credentials = { token: null, tls: null }): Promise<EventStream> {
   const queue: NodeEvent[] = []
   let failure: ApiError | null = null
   let ended = false
@@ -26,7 +28,7 @@ export async function openEventStream (url: string): Promise<EventStream> {
 
   let ws: WebSocket
   try {
-    ws = new WebSocket(url, { perMessageDeflate: false })
+    ws = new WebSocket(url, socketOptions(credentials))
   } catch (err) {
     throw new ApiError('ERR_CONNECT', `cannot open the event stream at ${url}: ${(err as Error).message}`, 0, { cause: err })
   }
@@ -44,11 +46,8 @@ export async function openEventStream (url: string): Promise<EventStream> {
     notify()
   })
   ws.on('close', () => { ended = true; notify() })
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => { resolve() })
-    // Stays attached after open: ws follows an error with 'close', which ends the stream.
-    ws.on('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the event stream at ${url}: ${err.message}`, 0, { cause: err })) })
-  })
+  // Its error listener stays attached after open: ws follows an error with 'close', which ends the stream.
+  await whenOpen(ws, `the event stream at ${url}`, credentials)
 
   const close = (): void => {
     ended = true

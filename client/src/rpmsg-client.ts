@@ -34,6 +34,8 @@ import WebSocket from 'ws'
 import { soclink } from '../../proto/gen/rpmsg.js'
 import { BatchReader, MAX_RECORD_PAYLOAD, RecordKind, RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
 import { ApiError } from './errors.js'
+import { resolveCredentials, type ConnectionOptions } from './credentials.js'
+import { socketOptions, whenOpen } from './transport.js'
 import { ClientBatches } from './rpmsg-batches.js'
 import { RpmsgEndpoint, RPMSG_ADDR_ANY, type EndpointOwner } from './rpmsg-endpoint.js'
 import { PostFailures, SendTracker } from './rpmsg-sends.js'
@@ -63,7 +65,8 @@ export interface CreateEndpointOptions {
   announce?: boolean
 }
 
-export interface ConnectOptions {
+/** The token and TLS trust (ConnectionOptions), and the protocol version. */
+export interface ConnectOptions extends ConnectionOptions {
   /** The gateway protocol version: 2 (the default: batches) or 1 (one message per send, for a daemon that has only version 1). */
   protocol?: 1 | 2
 }
@@ -119,21 +122,22 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     ws.on('error', () => { /* followed by 'close' */ })
   }
 
-  /** Connects to the gateway of the daemon whose API is at apiBase (http://host:port). */
+  /**
+   * Connects to the gateway of the daemon whose API is at apiBase
+   * (http://host:port, or https:// with TLS: the gateway is then wss://).
+   */
   static async connect (apiBase: string, opts: ConnectOptions = {}): Promise<RpmsgClient> {
     const url = apiBase.replace(/\/+$/, '').replace(/^http/, 'ws') + '/v1/rpmsg'
+    const credentials = resolveCredentials(opts)
     // Version 1 first: a WebSocket server that takes the first offered (a daemon older than version 2) then speaks version 1.
     const protocols = (opts.protocol ?? 2) === 2 ? [RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL] : []
     let ws: WebSocket
     try {
-      ws = new WebSocket(url, protocols, { perMessageDeflate: false })
+      ws = new WebSocket(url, protocols, socketOptions(credentials))
     } catch (err) {
       throw new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${(err as Error).message}`, 0, { cause: err })
     }
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => { resolve() })
-      ws.once('error', (err) => { reject(new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${err.message}`, 0, { cause: err })) })
-    })
+    await whenOpen(ws, `the rpmsg gateway at ${url}`, credentials)
     return new RpmsgClient(ws, url)
   }
 

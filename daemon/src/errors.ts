@@ -56,6 +56,27 @@ export class ForbiddenError extends SoclinkError {
   }
 }
 
+/**
+ * A control API request without a bearer token, or with one this daemon does
+ * not hold (401). `challenge` is the WWW-Authenticate value (RFC 6750 §3).
+ */
+export class UnauthenticatedError extends SoclinkError {
+  readonly challenge: string
+  constructor (message: string, challenge: string) {
+    super('ERR_UNAUTHENTICATED', message)
+    this.challenge = challenge
+  }
+}
+
+/** A control API request whose token's scope may not do it (403 insufficient_scope, RFC 6750 §3.1). */
+export class InsufficientScopeError extends ForbiddenError {
+  readonly challenge: string
+  constructor (message: string, challenge: string) {
+    super(message)
+    this.challenge = challenge
+  }
+}
+
 /** A link or window that cannot carry the request now. */
 export class UnavailableError extends SoclinkError {
   constructor (message: string) {

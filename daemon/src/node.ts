@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { LinkTable } from './link/link-table.js'
 import type { PeerLink } from './link/peer-link.js'
 import { DoorbellTable } from './link/doorbells.js'
+import { TlsCredentials } from './link/tls.js'
 import { newIncarnation, hex } from './link/handshake.js'
 import { wire } from './link/codec.js'
 import { DEFAULT_SESSION_LIMITS } from './link/session.js'
@@ -83,6 +84,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
    * that runs no rpmsg (the NTB board).
    */
   readonly rpmsg: RpmsgDriverTable | null
+  /** TLS material (tlsCert, tlsKey, tlsCa) for links and the control API; null without tlsCert. */
+  readonly tls: TlsCredentials | null
   /** Where the link listener is bound, once started. */
   listenAddress: { host: string, port: number } | null = null
   /** The per-peer secrets of the peers setting (reloadPeerSecrets rereads them). */
@@ -97,6 +100,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     const peerSecrets = this.peerSecrets
     this.rpmsg = settings.role === 'ntb' ? null : new RpmsgDriverTable()
     this.regions = new RegionTable({ maxSize: settings.maxRegionSize, maxTotal: settings.maxRegionMemory })
+    this.tls = settings.tlsCert !== '' ? new TlsCredentials({ cert: settings.tlsCert, key: settings.tlsKey, ca: settings.tlsCa }) : null
+    if (this.tls?.outOfDate === true) logger.warn(`tlsCert is not valid now (${this.tls.summary}): peers and API clients will refuse it`)
     this.links = new LinkTable({
       name: settings.name,
       role: ROLE_WIRE[settings.role] ?? wire.Role.ROLE_UNSPECIFIED,
@@ -118,6 +123,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       limits: { ...DEFAULT_SESSION_LIMITS, maxReplayBytes: settings.maxReplayBytes },
       mask: settings.linkMask,
       features: settings.linkEncoding === 'compact' ? wire.Feature.FEATURE_COMPACT : 0,
+      tls: this.tls,
       logger: logger.child({ layer: 'link' })
     })
     this.completer = new Completer(this.regions)
@@ -201,6 +207,22 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     await this.links.close(reason)
   }
 
+  /**
+   * SIGHUP: reads the TLS files again. The link port, the control API and
+   * later dials use the new material; live links keep their connections. A
+   * file that cannot be used keeps the material in use (logged).
+   */
+  reloadTls (): void {
+    if (this.tls === null) { this.logger.info('SIGHUP: no TLS files to reload (no tlsCert)'); return }
+    try {
+      this.tls.reload()
+      this.logger.info({ certificate: this.tls.summary }, 'TLS material reloaded: new connections use it, live links keep theirs')
+      if (this.tls.outOfDate) this.logger.warn(`tlsCert is not valid now (${this.tls.summary}): peers and API clients will refuse it`)
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, `TLS reload failed; the material loaded before stays in use (${this.tls.summary})`)
+    }
+  }
+
   /** An operator's window (POST /v1/windows, the windows setting); at most maxWindows in all (ERR_LIMIT). */
   openWindow (spec: WindowSpec): Window {
     const max = this.settings.maxWindows
@@ -252,7 +274,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       version: VERSION,
       incarnation: hex(this.incarnation),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      listen: this.listenAddress === null ? null : `ws://${this.listenAddress.host}:${this.listenAddress.port}/v1/link`
+      listen: this.listenAddress === null ? null : `${this.tls !== null ? 'wss' : 'ws'}://${this.listenAddress.host}:${this.listenAddress.port}/v1/link`
     }
   }
 }

@@ -25,8 +25,8 @@ const byName = (plans: ServicePlan[]): Record<string, ServicePlan> => Object.fro
 t.test('the Dockerfile: multi-stage, production runtime, non-root, soclinkd entrypoint, health check', async (t) => {
   const stages = parseDockerfile(DOCKERFILE)
   t.same(stages.map((s) => s.name), ['build', 'runtime'], 'a build stage and a runtime stage')
-  t.match(DOCKERFILE, /^ARG NODE_VERSION=20$/m, 'Node 20')
-  t.ok(stages.every((s) => s.from === 'node:${NODE_VERSION}-bookworm-slim'), 'both on the slim Node image')
+  t.match(DOCKERFILE, /^ARG NODE_VERSION=26$/m, 'Node 26, the LTS line since October 2026')
+  t.ok(stages.every((s) => s.from === 'node:${NODE_VERSION}-trixie-slim'), 'both on the slim Node image (Debian 13, the default of node:26)')
   const runtime = stages[1]!.instructions.map((i) => `${i.keyword} ${i.args}`)
   t.ok(runtime.some((i) => /^RUN npm ci --omit=dev --ignore-scripts/.test(i)), 'runtime: production dependencies, no install scripts')
   t.ok(runtime.some((i) => i === 'COPY --from=build /src/dist ./dist'), 'runtime: dist/ from the build stage')
@@ -73,15 +73,31 @@ t.test('profile pcie: rc, ep, and an echo and a pinger, dependencies first', asy
   const plans = profile('pcie')
   t.same(plans.map((p) => p.name), ['rc', 'ep', 'ep-echo', 'rc-ping'])
   const s = byName(plans)
-  const secret = parseEnvFile(read(join(ROOT, 'soclink.env')), 'soclink.env').SOCLINK_SECRET
-  t.ok(secret !== undefined && secret !== '', 'soclink.env gives the secret')
+  const shared = parseEnvFile(read(join(ROOT, 'soclink.env')), 'soclink.env')
+  t.same(shared, {
+    SOCLINK_TLS_CERT: '/run/secrets/cert',
+    SOCLINK_TLS_KEY: '/run/secrets/key',
+    SOCLINK_TLS_CA: '/run/secrets/ca',
+    SOCLINK_API_TOKEN_FILE: '/run/secrets/api_tokens'
+  }, 'soclink.env: where the credentials are, no secret itself')
   t.same(s.rc!.argv, ['soclinkd'], 'daemons: the image\'s entrypoint, settings from the environment')
-  t.same(s.rc!.env, { ...image.env, SOCLINK_SECRET: secret, SOCLINK_ROLE: 'rc', SOCLINK_NAME: 'rc' })
-  t.same(s.ep!.env, { ...image.env, SOCLINK_SECRET: secret, SOCLINK_ROLE: 'ep', SOCLINK_NAME: 'ep', SOCLINK_PEERS: 'rc:7400' })
+  t.same(s.rc!.env, { ...image.env, ...shared, SOCLINK_ROLE: 'rc', SOCLINK_NAME: 'rc' })
+  t.same(s.ep!.env, { ...image.env, ...shared, SOCLINK_ROLE: 'ep', SOCLINK_NAME: 'ep', SOCLINK_PEERS: 'wss://rc:7400' })
+  const dir = join(ROOT, 'secrets')
+  t.same(s.ep!.secrets, [
+    { source: join(dir, 'ca.pem'), target: '/run/secrets/ca' },
+    { source: join(dir, 'api-tokens'), target: '/run/secrets/api_tokens' },
+    { source: join(dir, 'ep.pem'), target: '/run/secrets/cert' },
+    { source: join(dir, 'ep.key'), target: '/run/secrets/key' }
+  ], 'a daemon gets the CA, the API tokens and its own certificate and key, from ./secrets')
   t.same(s['ep-echo']!.argv, ['soclink', 'rpmsg', 'echo', '--announce', '--name', 'echo'])
   t.same(s['rc-ping']!.argv, ['soclink', 'rpmsg', 'ping', '--channel', 'echo', '--interval', '1000', '--timeout', '3000'])
-  t.equal(s['ep-echo']!.env.SOCLINK_API, 'http://ep:7401', 'applications reach their daemon by service name')
-  t.equal(s['ep-echo']!.env.SOCLINK_SECRET, undefined, 'applications do not get the link secret')
+  t.same(s['ep-echo']!.env, { ...image.env, SOCLINK_API: 'https://ep:7401', SOCLINK_CA_FILE: '/run/secrets/ca', SOCLINK_TOKEN_FILE: '/run/secrets/app_token' },
+    'applications reach their daemon by service name, over HTTPS, with the application token')
+  t.same(s['ep-echo']!.secrets, [
+    { source: join(dir, 'ca.pem'), target: '/run/secrets/ca' },
+    { source: join(dir, 'app-token'), target: '/run/secrets/app_token' }
+  ], 'applications get the CA and their rpmsg token: no key, no admin token')
   t.same(s['rc-ping']!.dependsOn, [{ service: 'rc', condition: 'service_healthy' }, { service: 'ep-echo', condition: 'service_started' }])
   t.same(s.ep!.dependsOn, [{ service: 'rc', condition: 'service_healthy' }])
   t.same(s.rc!.health && { ...s.rc!.health, argv: s.rc!.health.argv.slice(0, 2) },
@@ -95,10 +111,11 @@ t.test('profile ntb: the board, two hosts, an echo on host1 and a pinger on host
   t.same(plans.map((p) => p.name), ['ntb', 'host1', 'host2', 'host1-echo', 'host2-ping'])
   const s = byName(plans)
   t.same([s.ntb!.env.SOCLINK_ROLE, s.host1!.env.SOCLINK_ROLE, s.host2!.env.SOCLINK_ROLE], ['ntb', 'ntb-vhost', 'ntb-virtio'])
-  t.same([s.host1!.env.SOCLINK_PEERS, s.host2!.env.SOCLINK_PEERS], ['ntb:7400', 'ntb:7400'])
+  t.same([s.host1!.env.SOCLINK_PEERS, s.host2!.env.SOCLINK_PEERS], ['wss://ntb:7400', 'wss://ntb:7400'])
   t.equal(s.ntb!.env.SOCLINK_NTB_PAIRS, 'host1:host2', 'the board pairs the hosts by name, also after one restarts')
-  t.equal(s['host1-echo']!.env.SOCLINK_API, 'http://host1:7401')
-  t.equal(s['host2-ping']!.env.SOCLINK_API, 'http://host2:7401')
+  t.equal(s['host1-echo']!.env.SOCLINK_API, 'https://host1:7401')
+  t.equal(s['host2-ping']!.env.SOCLINK_API, 'https://host2:7401')
+  t.same(s.host2!.secrets.map((m) => m.source.replace(/.*\//, '')), ['ca.pem', 'api-tokens', 'host2.pem', 'host2.key'], 'each host its own certificate')
 })
 
 t.test('published ports: each daemon\'s API on the host\'s loopback, each on its own port', async (t) => {
@@ -129,6 +146,11 @@ t.test('compose rules: argv, environment, health, dependencies, restart', async 
   t.same(plan('services:\n  a: {restart: "no"}\n')[0]!.restart, { kind: 'no' })
   t.match(plan('services:\n  a: {stop_signal: SIGINT, stop_grace_period: 3s}\n')[0]!, { stopSignal: 'SIGINT', stopGraceMs: 3000 })
   t.same(plan('services:\n  a: {profiles: [y]}\n  b: {}\n').map((p) => p.name), ['b'], 'services of other profiles are left out; those of none are in')
+  const secrets = 'secrets:\n  s1: {file: ./k/one}\n  s2: {file: /abs/two}\n'
+  t.same(plan(`${secrets}services:\n  a: {secrets: [s1, {source: s2, target: key}]}\n`)[0]!.secrets,
+    [{ source: '/c/k/one', target: '/run/secrets/s1' }, { source: '/abs/two', target: '/run/secrets/key' }], 'file secrets at /run/secrets/NAME or TARGET')
+  t.same(planProfile({ path: '/c/compose.yml', projectDir: '/p', text: `${secrets}services:\n  a: {secrets: [s1]}\n`, image: tiny, readFile: () => '' }, 'x')[0]!.secrets,
+    [{ source: '/p/k/one', target: '/run/secrets/s1' }], 'relative to the project directory when one is given')
 })
 
 t.test('compose rules: what the test cannot honour is an error, not a guess', async (t) => {
@@ -143,6 +165,9 @@ t.test('compose rules: what the test cannot honour is an error, not a guess', as
   t.throws(() => plan('services:\n  a: {restart: sometimes}\n'), /on-failure/)
   t.throws(() => plan('services:\n  a: {profiles: [y]}\n'), /no service in profile x/)
   t.throws(() => plan('services:\n  a: {env_file: missing}\n'), /no \/c\/missing/)
+  t.throws(() => plan('services:\n  a: {secrets: [nope]}\n'), /nope is not a top-level secret/)
+  t.throws(() => plan('secrets:\n  s: {external: true}\nservices:\n  a: {}\n'), /only \{ file: PATH \} is modelled/)
+  t.throws(() => plan('secrets:\n  s: {file: x}\nservices:\n  a: {secrets: [{source: s, mode: 0400}]}\n'), /only source and target/)
 })
 
 t.test('Dockerfile rules', async (t) => {

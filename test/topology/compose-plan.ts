@@ -2,8 +2,8 @@
 // run them: argv (entrypoint and command over the image's), environment
 // (image ENV, then env_file, then environment), health check (the service's
 // over the image's, field by field, as moby's daemon/commit.go merges them),
-// depends_on conditions, restart policy, stop signal and grace period, and
-// published ports; in an order that starts every dependency first. Pure:
+// depends_on conditions, restart policy, stop signal and grace period,
+// published ports and file secrets (mounted at /run/secrets/TARGET); in an order that starts every dependency first. Pure:
 // text in, plans out; files (env_file) through `readFile`. Keys that would
 // change how a container runs and are not modelled are errors, so the
 // topology test never quietly runs something other than the file says.
@@ -18,6 +18,8 @@ export type RestartPolicy = { kind: 'no' | 'always' | 'unless-stopped' } | { kin
 
 export interface HealthPlan { argv: string[], intervalMs: number, timeoutMs: number, startPeriodMs: number, retries: number }
 export interface PortPlan { hostIp: string, hostPort: number, containerPort: number }
+/** A file secret: the host file `source`, seen in the container read-only at `target`. */
+export interface SecretMount { source: string, target: string }
 
 export interface ServicePlan {
   name: string
@@ -29,11 +31,17 @@ export interface ServicePlan {
   stopSignal: NodeJS.Signals
   stopGraceMs: number
   ports: PortPlan[]
+  secrets: SecretMount[]
 }
 
 export interface PlanSources {
-  /** The compose file's path: env_file paths are relative to its folder. */
+  /** The compose file's path. */
   path: string
+  /**
+   * What relative paths (env_file, secrets' file) are relative to: the
+   * compose file's folder unless given (`docker compose --project-directory`).
+   */
+  projectDir?: string
   text: string
   image: ImageConfig
   readFile: (path: string) => string
@@ -41,7 +49,7 @@ export interface PlanSources {
 
 /** What each service key means here: honoured, or only recorded (no effect on a process). */
 const SERVICE_KEYS = new Set(['build', 'image', 'profiles', 'environment', 'env_file', 'command', 'entrypoint', 'healthcheck',
-  'restart', 'depends_on', 'ports', 'stop_signal', 'stop_grace_period'])
+  'restart', 'depends_on', 'ports', 'stop_signal', 'stop_grace_period', 'secrets'])
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'disable'])
 const CONDITIONS: Condition[] = ['service_started', 'service_healthy', 'service_completed_successfully']
 /** Docker's default grace before SIGKILL on stop. */
@@ -55,7 +63,7 @@ export function planProfile (src: PlanSources, profile: string): ServicePlan[] {
   const doc: unknown = parseYaml(src.text, { merge: true })
   if (!isObj(doc) || !isObj(doc.services)) throw new Error(`${src.path}: no services`)
   for (const key of Object.keys(doc)) {
-    if (!['services', 'version'].includes(key) && !key.startsWith('x-')) throw new Error(`${src.path}: top-level ${key} is not modelled by the topology test`)
+    if (!['services', 'version', 'secrets'].includes(key) && !key.startsWith('x-')) throw new Error(`${src.path}: top-level ${key} is not modelled by the topology test`)
   }
   const enabled = Object.entries(doc.services).filter(([, s]) => {
     const profiles = isObj(s) ? s.profiles : undefined
@@ -63,7 +71,8 @@ export function planProfile (src: PlanSources, profile: string): ServicePlan[] {
   })
   if (enabled.length === 0) throw new Error(`${src.path}: no service in profile ${profile}`)
   const names = new Set(enabled.map(([name]) => name))
-  const plans = enabled.map(([name, s]) => servicePlan(src, name, s, names))
+  const secrets = secretFiles(src, doc.secrets)
+  const plans = enabled.map(([name, s]) => servicePlan(src, name, s, names, secrets))
   return startOrder(plans)
 }
 
@@ -80,7 +89,7 @@ export function startOrder (plans: ServicePlan[]): ServicePlan[] {
   return out
 }
 
-function servicePlan (src: PlanSources, name: string, s: unknown, enabled: Set<string>): ServicePlan {
+function servicePlan (src: PlanSources, name: string, s: unknown, enabled: Set<string>, secrets: Map<string, string>): ServicePlan {
   const where = `${src.path}: services.${name}`
   if (!isObj(s)) throw new Error(`${where}: not a mapping`)
   for (const key of Object.keys(s)) if (!SERVICE_KEYS.has(key)) throw new Error(`${where}.${key} is not modelled by the topology test`)
@@ -94,8 +103,41 @@ function servicePlan (src: PlanSources, name: string, s: unknown, enabled: Set<s
     restart: restart(s.restart, `${where}.restart`),
     stopSignal: (s.stop_signal as NodeJS.Signals | undefined) ?? 'SIGTERM',
     stopGraceMs: s.stop_grace_period === undefined ? STOP_GRACE_MS : parseDuration(s.stop_grace_period as string, `${where}.stop_grace_period`),
-    ports: ports(s.ports, `${where}.ports`)
+    ports: ports(s.ports, `${where}.ports`),
+    secrets: secretMounts(s.secrets, secrets, `${where}.secrets`)
   }
+}
+
+const projectDir = (src: PlanSources): string => src.projectDir ?? dirname(src.path)
+
+/** The top-level secrets: name to host file. Only file secrets exist without swarm. */
+function secretFiles (src: PlanSources, v: unknown): Map<string, string> {
+  const out = new Map<string, string>()
+  if (v === undefined) return out
+  if (!isObj(v)) throw new Error(`${src.path}: secrets: not a mapping`)
+  for (const [name, def] of Object.entries(v)) {
+    if (!isObj(def) || typeof def.file !== 'string' || Object.keys(def).length !== 1) {
+      throw new Error(`${src.path}: secrets.${name}: only { file: PATH } is modelled`)
+    }
+    out.set(name, resolve(projectDir(src), def.file))
+  }
+  return out
+}
+
+/** A service's secrets, short (NAME) or long ({ source, target }) syntax; target defaults to the name. */
+function secretMounts (v: unknown, files: Map<string, string>, where: string): SecretMount[] {
+  if (v === undefined) return []
+  if (!Array.isArray(v)) throw new Error(`${where}: a list`)
+  return v.map((entry: unknown) => {
+    const long = isObj(entry)
+    if (long && Object.keys(entry).some((k) => k !== 'source' && k !== 'target')) throw new Error(`${where}: only source and target are modelled`)
+    const name = long ? entry.source : entry
+    const target = long && entry.target !== undefined ? entry.target : name
+    if (typeof name !== 'string' || typeof target !== 'string' || !/^[\w.-]+$/.test(target)) throw new Error(`${where}: ${JSON.stringify(entry)} is not NAME or { source, target }`)
+    const source = files.get(name)
+    if (source === undefined) throw new Error(`${where}: ${name} is not a top-level secret`)
+    return { source, target: `/run/secrets/${target}` }
+  })
 }
 
 /** Compose would substitute $VAR from the shell; the test has no shell to take them from. */
@@ -140,7 +182,7 @@ function envFiles (src: PlanSources, v: unknown, where: string): Record<string, 
   if (v === undefined) return {}
   const out: Record<string, string> = {}
   for (const file of typeof v === 'string' ? [v] : stringList(v, `${where}.env_file`)) {
-    const path = resolve(dirname(src.path), file)
+    const path = resolve(projectDir(src), file)
     Object.assign(out, parseEnvFile(src.readFile(path), path))
   }
   return out

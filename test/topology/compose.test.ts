@@ -6,11 +6,15 @@
 // the built package's soclinkd and soclink. The ping application must see
 // round trips through the echo application; after the far daemon (the vhost
 // side) is stopped and started again, round trips must come back without
-// the pinger being restarted. Needs root: without it the test fails, it
-// does not skip.
+// the pinger being restarted. The credentials are the ones the README has
+// users make (scripts/compose-secrets.sh), made afresh in a project folder
+// of the test's own; every link must be TLS and every API must want a
+// token. Needs root: without it the test fails, it does not skip.
 
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { planProfile } from './compose-plan.js'
@@ -48,9 +52,10 @@ const roundTrips = (c: Container, from = 0): string[] =>
   c.log.slice(from).filter((l) => l.stream === 'stdout' && REPLY.test(l.text)).map((l) => l.text)
 
 
-/** Runs `soclink ARGS --json` in a service's namespace; its parsed output. */
-async function cliIn (net: Network, service: string, args: string[], binsMap: Record<string, string>): Promise<unknown> {
-  const p = net.spawn(service, [process.execPath, binsMap.soclink!, ...args, '--json'], { PATH: process.env.PATH ?? '' })
+/** Runs `soclink ARGS --json` in a service's container (namespace and secrets); exit status and output. */
+async function cliIn (project: Project, net: Network, service: string, args: string[]): Promise<{ code: number | null, out: string, err: string }> {
+  const c = project.container(service)
+  const p = net.spawn(service, [process.execPath, binsMap.soclink!, ...args, '--json'], { PATH: process.env.PATH ?? '', ...c.plan.env }, c.plan.secrets)
   let out = ''
   let err = ''
   p.stdout!.on('data', (d: Buffer) => { out += d.toString() })
@@ -58,8 +63,15 @@ async function cliIn (net: Network, service: string, args: string[], binsMap: Re
   const timer = setTimeout(() => { p.kill('SIGKILL') }, 20_000)
   const code = await new Promise<number | null>((resolve) => { p.once('close', resolve) })
   clearTimeout(timer)
-  if (code !== 0) throw new Error(`soclink ${args.join(' ')} in ${service}: exit ${String(code)}: ${err}`)
-  return JSON.parse(out)
+  return { code, out, err }
+}
+
+/** A project folder as the README has users make it: the compose file's env file and `sh scripts/compose-secrets.sh`. */
+function projectDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'soclink-compose-'))
+  copyFileSync(join(ROOT, 'soclink.env'), join(dir, 'soclink.env'))
+  execFileSync('sh', [join(ROOT, 'scripts/compose-secrets.sh')], { cwd: dir, stdio: 'ignore' })
+  return dir
 }
 
 const image = imageConfig(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')))
@@ -67,7 +79,9 @@ const binsMap = bins()
 
 for (const topo of TOPOLOGIES) {
   t.test(`docker compose --profile ${topo.profile} up, in network namespaces`, async (t) => {
-    const plans = planProfile({ path: COMPOSE, text: readFileSync(COMPOSE, 'utf8'), image, readFile: (p) => readFileSync(p, 'utf8') }, topo.profile)
+    const dir = projectDir()
+    t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+    const plans = planProfile({ path: COMPOSE, projectDir: dir, text: readFileSync(COMPOSE, 'utf8'), image, readFile: (p) => readFileSync(p, 'utf8') }, topo.profile)
     const net = Network.create(plans.map((p) => p.name))
     const project = new Project(plans, net, binsMap)
     t.teardown(async () => {
@@ -85,11 +99,24 @@ for (const topo of TOPOLOGIES) {
     await until(`3 round trips in ${topo.pinger}'s output`, () => roundTrips(pinger).length >= 3 ? true : undefined, WAIT_MS, tails)
     t.ok(roundTrips(pinger).length >= 3, `${topo.pinger} prints round trips through ${topo.echo}: ${roundTrips(pinger)[0]}`)
 
-    // The far daemon reached its peer by compose name, over the bridge.
+    // The far daemon reached its peer by compose name, over the bridge, with TLS.
     const dialed = far.plan.env.SOCLINK_PEERS!
-    const peers = await cliIn(net, topo.pinger, ['--api', `http://${topo.far}:7401`, 'peers'], binsMap) as Array<{ state: string, url: string }>
-    const link = peers.find((p) => p.url === `ws://${dialed}/v1/link`)
-    t.equal(link?.state, 'up', `${topo.far}'s link to ws://${dialed}/v1/link is up (asked from ${topo.pinger}'s namespace at ${net.attachment(topo.far).ip})`)
+    t.match(dialed, /^wss:\/\//, `${topo.far} dials with TLS: ${dialed}`)
+    const asked = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, 'peers'])
+    t.equal(asked.code, 0, `the pinger's token and CA reach ${topo.far}'s API over HTTPS: ${asked.err}`)
+    const peers = JSON.parse(asked.out) as Array<{ state: string, url: string }>
+    const link = peers.find((p) => p.url === `${dialed}/v1/link`)
+    t.equal(link?.state, 'up', `${topo.far}'s link to ${dialed}/v1/link is up (asked from ${topo.pinger}'s namespace at ${net.attachment(topo.far).ip})`)
+
+    // Every API wants a token, and an application's token may not change a daemon.
+    const bare = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, '--token-file', '/dev/null', 'peers'])
+    t.not(bare.code, 0, `without a token ${topo.far}'s API refuses: ${bare.err.trim()}`)
+    t.match(bare.err, /ERR_UNAUTHENTICATED/, 'refused as unauthenticated (401)')
+    const write = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, 'region', 'create', 'intruder', '4K'])
+    t.not(write.code, 0, 'an application\'s rpmsg token cannot create a region')
+    t.match(write.err, /ERR_FORBIDDEN/, 'refused as forbidden (403)')
+    const plain = await cliIn(project, net, topo.pinger, ['--api', `http://${topo.far}:7401`, 'peers'])
+    t.not(plain.code, 0, `plain HTTP to ${topo.far}'s API gets nothing: ${plain.err.trim()}`)
 
     // Stop the far side: the pinger sees the outage and keeps running.
     const pingerRuns = pinger.runs

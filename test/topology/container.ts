@@ -63,7 +63,7 @@ export class Container extends EventEmitter {
   private run (): void {
     const run = ++this.runs
     this.startedAt = Date.now()
-    const proc = this.network.spawn(this.name, execArgv(this.plan.argv, this.bins), this.env())
+    const proc = this.network.spawn(this.name, execArgv(this.plan.argv, this.bins), this.env(), this.plan.secrets)
     this.proc = proc
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: proc[stream]! }).on('line', (text) => {
@@ -146,7 +146,7 @@ export class Container extends EventEmitter {
 
   /** One health check in the namespace, with the service's environment, killed at `timeoutMs`. */
   private async probe (argv: string[], timeoutMs: number): Promise<{ ok: boolean, output: string }> {
-    const p = this.network.spawn(this.name, argv, this.env())
+    const p = this.network.spawn(this.name, execArgv(argv, this.bins), this.env(), this.plan.secrets)
     let output = ''
     p.stdout!.on('data', (d: Buffer) => { output += d.toString() })
     p.stderr!.on('data', (d: Buffer) => { output += d.toString() })

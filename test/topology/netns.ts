@@ -117,9 +117,17 @@ export class Network {
     return a
   }
 
-  /** Runs argv in the service's namespace, in a process group of its own. */
-  spawn (service: string, argv: string[], env: Record<string, string>): ChildProcess {
-    return spawn('ip', ['netns', 'exec', this.attachment(service).ns, ...argv], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  /**
+   * Runs argv in the service's namespace, in a process group of its own,
+   * with `mounts` (host file → path) bind-mounted read-only first, as Docker
+   * mounts file secrets. `ip netns exec` runs its command in a mount
+   * namespace of its own whose mounts do not propagate back (it makes / a
+   * slave, to bind /etc/netns/NAME), so the mounts are seen by this process
+   * tree only; /run is a fresh tmpfs there, as in a container.
+   */
+  spawn (service: string, argv: string[], env: Record<string, string>, mounts: Array<{ source: string, target: string }> = []): ChildProcess {
+    const prefix = mounts.length === 0 ? [] : ['/bin/sh', '-c', MOUNT_SCRIPT, 'mount-secrets', ...mounts.flatMap((m) => [m.source, m.target]), '--']
+    return spawn('ip', ['netns', 'exec', this.attachment(service).ns, ...prefix, ...argv], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   }
 
   /** Kills whatever still runs in the namespaces, then removes links, namespaces, hosts files and the bridge. */
@@ -155,6 +163,19 @@ export class Network {
     return out
   }
 }
+
+/** Arguments: SOURCE TARGET pairs, then --, then the command. */
+const MOUNT_SCRIPT = [
+  'set -e',
+  'mount -t tmpfs -o mode=0755,size=1m soclink-run /run',
+  'while [ "$1" != -- ]; do',
+  '  mkdir -p "$(dirname "$2")"; : > "$2"',
+  '  mount --bind "$1" "$2"; mount -o remount,bind,ro "$2"',
+  '  shift 2',
+  'done',
+  'shift',
+  'exec "$@"'
+].join('\n')
 
 function alive (pid: number): boolean {
   try {

@@ -32,6 +32,9 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     api: { host: '127.0.0.1', port: 7401 },
     peers: [],
     secret: '',
+    tlsCert: '',
+    tlsKey: '',
+    tlsCa: '',
     logLevel: 'info',
     heartbeatMs: 1000,
     deadAfterMs: 5000,
@@ -70,7 +73,9 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     vhostDriver: 'rpmsg',
     rpmsgBufSize: 512,
     rpmsgNumBufs: 256,
-    faultInjection: false
+    faultInjection: false,
+    apiTokenFile: '',
+    apiInsecure: false
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -124,7 +129,8 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['linkMask', '--link-mask', 'SOCLINK_LINK_MASK', 'random'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
     ['name', '--name', 'SOCLINK_NAME', 'board-7'],
-    ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2']
+    ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2'],
+    ['apiTokenFile', '--api-token-file', 'SOCLINK_API_TOKEN_FILE', '/run/secrets/api-tokens']
   ]
   for (const [key, flag, env, value] of cases) {
     t.equal(load([flag, String(value)])[key], value, flag)
@@ -145,6 +151,30 @@ t.test('peers: repeatable, normalized to ws:// URLs with /v1/link', async (t) =>
     ['ws://10.0.0.1:7400/v1/link', 'ws://10.0.0.2:7400/v1/link'], 'comma-separated in the environment')
   t.same(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'peers:\n  - host1:7400\n' }).peers, ['ws://host1:7400/v1/link'])
   t.same(load(['--peer', 'a:1'], { SOCLINK_PEERS: 'b:2' }).peers, ['ws://a:1/v1/link'], 'a flag replaces the list')
+})
+
+t.test('TLS files: one name each in flags, environment and file; a certificate with its key, a CA beside them', async (t) => {
+  const names: Array<[keyof Settings, string, string]> = [
+    ['tlsCert', '--tls-cert', 'SOCLINK_TLS_CERT'], ['tlsKey', '--tls-key', 'SOCLINK_TLS_KEY'], ['tlsCa', '--tls-ca', 'SOCLINK_TLS_CA']
+  ]
+  const flags = names.flatMap(([key, flag]) => [flag, `/etc/soclink/${key}.pem`])
+  const want = { tlsCert: '/etc/soclink/tlsCert.pem', tlsKey: '/etc/soclink/tlsKey.pem', tlsCa: '/etc/soclink/tlsCa.pem' }
+  t.match(load(flags), want, 'flags')
+  t.match(load([], Object.fromEntries(names.map(([key, , env]) => [env, `/etc/soclink/${key}.pem`]))), want, 'environment')
+  t.match(load(['--config', 'c.json'], {}, { 'c.json': JSON.stringify(want) }), want, 'file keys')
+  t.match(load(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']), { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: '' }, 'TLS without a CA: no mutual TLS')
+  t.throws(() => load(['--tls-cert', 'c.pem']), { ...CONFIG_ERROR, message: /tlsCert and tlsKey come together: tlsCert is set without tlsKey/ })
+  t.throws(() => load([], { SOCLINK_TLS_KEY: 'k.pem' }), { ...CONFIG_ERROR, message: /tlsKey is set without tlsCert/ })
+  t.throws(() => load(['--tls-ca', 'ca.pem']), { ...CONFIG_ERROR, message: /tlsCa needs tlsCert and tlsKey/ })
+  const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
+  for (const [key, flag, env] of names) t.match(help.kind === 'help' ? help.text : '', new RegExp(`${flag} VALUE\\s+\\[${env}\\] \\[file: ${key}\\]`), `--help lists ${flag}`)
+})
+
+t.test('peers with TLS: a bare HOST:PORT is dialed wss://, a URL as given', async (t) => {
+  const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem']
+  t.same(load([...tls, '--peer', 'rc:7400', '--peer', 'ws://plain:7400', '--peer', 'wss://board:7500']).peers,
+    ['wss://rc:7400/v1/link', 'ws://plain:7400/v1/link', 'wss://board:7500/v1/link'])
+  t.same(load(['--peer', 'rc:7400']).peers, ['ws://rc:7400/v1/link'], 'without tlsCert: ws://')
 })
 
 t.test('peer URLs: what a dialer can use, and no more than maxPeers', async (t) => {
@@ -276,6 +306,13 @@ t.test('PCIe settings: sizes, choices and functions', async (t) => {
   t.same(rp.pcieFunctions, [{ name: 'vhost0', controller: 'pcie0', vhostDriver: 'rpmsg' }], 'vhostDriver picks the vhost-client driver')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: virtio-net}\n' }), { code: 'ERR_CONFIG' }, 'only soclink-test or rpmsg')
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'pcieFunctions:\n  - {name: f1, vhostDriver: 7}\n' }), { code: 'ERR_CONFIG' })
+})
+
+t.test('apiInsecure: a bare flag, true or false in the environment and file', async (t) => {
+  t.equal(load([]).apiInsecure, false, 'off by default')
+  t.equal(load(['--api-insecure']).apiInsecure, true, '--api-insecure')
+  t.equal(load([], { SOCLINK_API_INSECURE: 'true' }).apiInsecure, true, 'SOCLINK_API_INSECURE=true')
+  t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'apiInsecure: true\n' }).apiInsecure, true, 'file key apiInsecure')
 })
 
 t.test('rpmsgSample: a bare flag, true or false in the environment and file', async (t) => {

@@ -60,7 +60,7 @@ class Session {
   get stopping (): boolean { return this.stop.stopped }
 
   static async open (ctx: Context, signals: boolean): Promise<Session> {
-    return new Session(ctx, await RpmsgClient.connect(ctx.client().base), signals)
+    return new Session(ctx, await RpmsgClient.connect(ctx.client().base, ctx.connection()), signals)
   }
 
   /**

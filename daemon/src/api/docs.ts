@@ -11,6 +11,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, 
 import { Fastify, docsPlugins } from './packages.js'
 import { installErrorHandling } from './errors.js'
 import { lazyCompilers } from './lazy-compilers.js'
+import { requiredScope } from './auth.js'
 
 export const DOCS_PREFIX = '/docs'
 
@@ -19,6 +20,8 @@ export interface DocsInfo {
   version: string
   description: string
   tags: string[]
+  /** The API takes bearer tokens (auth.ts): the document says so, and which scope each route needs. */
+  bearerTokens?: boolean
 }
 
 /** What swagger reads of a route. */
@@ -67,14 +70,36 @@ async function buildDocsApp (api: FastifyInstance, routes: DocumentedRoute[], in
     openapi: {
       openapi: '3.0.3',
       info: { title: info.title, version: info.version, description: info.description },
-      tags: info.tags.map((name) => ({ name }))
+      tags: info.tags.map((name) => ({ name })),
+      ...(info.bearerTokens === true && {
+        components: { securitySchemes: { [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', description: BEARER_DOC } } },
+        security: [{ [SECURITY_SCHEME]: [] }]
+      })
     },
     // Shared schemas appear in components under their own $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
   await docs.register(swaggerUi, { routePrefix: DOCS_PREFIX })
   const never = async (): Promise<never> => { throw new Error('the docs app serves no API route') }
-  for (const r of routes) docs.route({ ...r, handler: never } as RouteOptions)
+  for (const r of routes) docs.route({ ...r, schema: info.bearerTokens === true ? withAuthReplies(r) : r.schema, handler: never } as RouteOptions)
   await docs.ready()
   return docs
+}
+
+const SECURITY_SCHEME = 'bearerToken'
+const BEARER_DOC = 'Authorization: Bearer TOKEN, a token of the daemon\'s --api-token-file. Scope read may GET (the event stream ' +
+  'included); rpmsg may also use the rpmsg gateway (/v1/rpmsg); admin may do everything. No or an unknown token: 401 ' +
+  'ERR_UNAUTHENTICATED with WWW-Authenticate: Bearer; a scope that may not: 403 ERR_FORBIDDEN.'
+
+/** A route's schema with its 401 and 403 answers and the scope it needs. */
+function withAuthReplies (route: DocumentedRoute): Record<string, unknown> {
+  const schema = (route.schema ?? {}) as Record<string, unknown>
+  const method = Array.isArray(route.method) ? route.method[0]! : route.method
+  const scope = requiredScope(method, route.url)
+  const note = `Needs a bearer token of scope ${scope}${scope === 'admin' ? '' : ' or above'}.`
+  return {
+    ...schema,
+    description: typeof schema.description === 'string' ? `${schema.description} ${note}` : note,
+    response: { ...(schema.response as Record<string, unknown> | undefined), 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } }
+  }
 }

@@ -8,7 +8,7 @@
 
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
-import { LinkFullError, SoclinkError } from '../errors.js'
+import { InsufficientScopeError, LinkFullError, SoclinkError, UnauthenticatedError } from '../errors.js'
 
 /** A request that breaks the API's rules beyond what its JSON Schema can say. */
 export class ValidationError extends SoclinkError {
@@ -46,6 +46,7 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   ERR_BAD_URL: 400,
   ERR_OUT_OF_RANGE: 400,
   ERR_CONFIG: 400,
+  ERR_UNAUTHENTICATED: 401,
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_UNSUPPORTED_REQUEST: 404,
@@ -118,6 +119,8 @@ function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyRepl
   request.log.debug({ code: known.code, message: known.message }, 'request failed')
   // Back-pressure (RFC 9110 §10.2.3): the link is full for now; come back later.
   if (err instanceof LinkFullError) void reply.header('retry-after', String(err.retryAfterSeconds))
+  // Bearer token authentication (RFC 6750 §3): the challenge says which scheme, and why it failed.
+  if (err instanceof UnauthenticatedError || err instanceof InsufficientScopeError) void reply.header('www-authenticate', err.challenge)
   const body: ErrorBody = { error: known }
   void reply.code(STATUS_OF_CODE[known.code] ?? 500).send(body)
 }

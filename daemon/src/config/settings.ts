@@ -63,6 +63,11 @@ export interface Settings {
   rpmsgBufSize: number
   rpmsgNumBufs: number
   faultInjection: boolean
+  apiTokenFile: string
+  apiInsecure: boolean
+  tlsCert: string
+  tlsKey: string
+  tlsCa: string
 }
 
 interface Spec {
@@ -82,8 +87,11 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   name: { kind: 'string', doc: 'node name, unique among linked daemons (default HOSTNAME-ROLE)' },
   listen: { kind: 'hostport', doc: 'HOST:PORT for peer links (default 127.0.0.1:7400)' },
   api: { kind: 'hostport', doc: 'HOST:PORT for the control API (default 127.0.0.1:7401)' },
-  peers: { kind: 'peers', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link] or HOST:PORT (repeatable; comma-separated in the environment); in the config file also {name, secretFile, url?}: a peer with a secret of its own, read from secretFile (dialed if it has a url)' },
+  peers: { kind: 'peers', doc: 'peer URL to dial, ws://HOST:PORT[/v1/link], wss://HOST:PORT[/v1/link] or HOST:PORT (wss:// with tlsCert, else ws://) (repeatable; comma-separated in the environment); in the config file also {name, secretFile, url?}: a peer with a secret of its own, read from secretFile (dialed if it has a url)' },
   secret: { kind: 'string', doc: 'shared secret for link authentication (or --secret-file)' },
+  tlsCert: { kind: 'string', doc: 'TLS certificate file (PEM, with tlsKey): the link port serves wss://, the control API https://, peers given as HOST:PORT are dialed wss://, and this certificate is the client certificate of dials; reloaded on SIGHUP' },
+  tlsKey: { kind: 'string', doc: 'the private key file (PEM) of tlsCert' },
+  tlsCa: { kind: 'string', doc: 'CA certificate file (PEM; needs tlsCert): peers\' certificates must come from this CA (else the system\'s CAs verify servers); the link port requires a client certificate from it (mutual TLS), and a peer\'s node name must be one its certificate names (CN or DNS SAN)' },
   logLevel: { kind: 'string', doc: 'pino level: fatal, error, warn, info, debug, trace (default info)' },
   heartbeatMs: { kind: 'int', doc: 'ping interval on a quiet link (default 1000)' },
   deadAfterMs: { kind: 'int', doc: 'a connection silent this long is dropped (default 5000)' },
@@ -123,7 +131,9 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
   rpmsgBufSize: { kind: 'size', range: [RPMSG_BUF_SIZE, RPMSG_MAX_BUF_SIZE], doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
   rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' },
-  faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' }
+  faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' },
+  apiTokenFile: { kind: 'string', doc: 'control API: file of bearer tokens, one "SCOPE TOKEN" a line (scopes read, rpmsg, admin; # comments); every request then needs Authorization: Bearer TOKEN. Reread on SIGHUP. Required (with TLS) for an API beyond loopback (default none: open)' },
+  apiInsecure: { kind: 'boolean', doc: 'control API: let it listen beyond loopback without a token file or without TLS, with a warning. A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -132,6 +142,9 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   api: { host: '127.0.0.1', port: 7401 },
   peers: [],
   secret: '',
+  tlsCert: '',
+  tlsKey: '',
+  tlsCa: '',
   logLevel: 'info',
   heartbeatMs: 1000,
   deadAfterMs: 5000,
@@ -170,7 +183,9 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   vhostDriver: 'rpmsg',
   rpmsgBufSize: 512,
   rpmsgNumBufs: 256,
-  faultInjection: false
+  faultInjection: false,
+  apiTokenFile: '',
+  apiInsecure: false
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
@@ -233,7 +248,10 @@ export function loadSettings (src: Sources): Loaded {
   ])
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
-  s.peers = s.peers.map((p) => typeof p === 'string' ? normalizePeerUrl(p) : p)
+  checkTls(s)
+  // A bare HOST:PORT is wss:// with tlsCert (normalizePeerUrl).
+  const secure = s.tlsCert !== ''
+  s.peers = s.peers.map((p) => typeof p === 'string' ? normalizePeerUrl(p, secure) : p.url === undefined ? p : { ...p, url: normalizePeerUrl(p.url, secure) })
   const named = s.peers.filter((p): p is PeerEntry => typeof p !== 'string').map((p) => p.name)
   const twice = named.find((n, i) => named.indexOf(n) !== i)
   if (twice !== undefined) throw new ConfigError(`peers: ${twice} is given twice`)
@@ -251,6 +269,16 @@ export function dialUrls (peers: readonly PeerSetting[]): Array<{ url: string, n
 /** The peers with a secret of their own. */
 export function peerSecretFiles (peers: readonly PeerSetting[]): PeerEntry[] {
   return peers.filter((p): p is PeerEntry => typeof p !== 'string')
+}
+
+/** TLS files come as a set: a certificate with its key, and a CA only beside them. */
+function checkTls (s: Settings): void {
+  if ((s.tlsCert === '') !== (s.tlsKey === '')) {
+    throw new ConfigError(`tlsCert and tlsKey come together: ${s.tlsCert === '' ? 'tlsKey is set without tlsCert' : 'tlsCert is set without tlsKey'} (--tls-cert FILE --tls-key FILE)`)
+  }
+  if (s.tlsCa !== '' && s.tlsCert === '') {
+    throw new ConfigError('tlsCa needs tlsCert and tlsKey: a daemon that verifies its peers\' certificates (mutual TLS) presents its own (--tls-cert FILE --tls-key FILE)')
+  }
 }
 
 /**

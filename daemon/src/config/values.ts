@@ -148,7 +148,7 @@ function parsePeerEntry (p: unknown, where: string): PeerEntry {
   const ok = typeof p === 'object' && p !== null && typeof o.name === 'string' && o.name !== '' && typeof o.secretFile === 'string' && o.secretFile !== '' &&
     (o.url === undefined || typeof o.url === 'string') && Object.keys(o).every((k) => k === 'name' || k === 'secretFile' || k === 'url')
   if (!ok) throw new ConfigError(`${where}: expected a peer URL or {name, secretFile, url?}`)
-  return o.url === undefined ? { name: o.name as string, secretFile: o.secretFile as string } : { name: o.name as string, secretFile: o.secretFile as string, url: normalizePeerUrl(o.url as string) }
+  return o.url === undefined ? { name: o.name as string, secretFile: o.secretFile as string } : { name: o.name as string, secretFile: o.secretFile as string, url: o.url as string }
 }
 
 function parseRegion (s: string, where: string): RegionSetting {
@@ -185,9 +185,13 @@ function parseWindow (w: unknown, where: string): WindowSetting {
   return { peer: o.peer as string, region: o.region as string | number, offset: (o.offset as number | undefined) ?? 0, size: o.size as number, replica: (o.replica as boolean | undefined) ?? true }
 }
 
-export function normalizePeerUrl (s: string): string {
+/**
+ * A peer as a link URL: ws:// or wss:// as given; a bare HOST:PORT is
+ * wss:// when this daemon has TLS material (`secure`: tlsCert), else ws://.
+ */
+export function normalizePeerUrl (s: string, secure = false): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/^wss?:\/\//i.test(s)) throw new ConfigError(`peer ${JSON.stringify(s)}: links are ws:// or wss:// URLs`)
-  const url = /^wss?:\/\//.test(s) ? s : `ws://${s}`
+  const url = /^wss?:\/\//.test(s) ? s : `${secure ? 'wss' : 'ws'}://${s}`
   let u: URL
   try {
     u = new URL(url)

@@ -199,7 +199,10 @@ export class FaultGate {
         // ws keeps its net.Socket in `_socket` (ws 8 lib/websocket.js setSocket); a proxy acts on TCP, not on WebSocket frames.
         const socket = (ws as unknown as { _socket?: Socket } | null)?._socket
         if (socket === undefined) { ws?.terminate(); break }
-        if (f.action === 'reset') socket.resetAndDestroy()
+        // Under TLS, `_socket` is a tls.TLSSocket: the TCP socket is its parent where it has one (the acceptor's);
+        // a dialer's TLS socket owns its TCP handle, and a reset there is a close.
+        const tcp = (socket as Socket & { _parent?: Socket | null })._parent ?? socket
+        if (f.action === 'reset' && !('encrypted' in tcp)) tcp.resetAndDestroy()
         else socket.destroy()
         break
       }

@@ -18,11 +18,18 @@
 // A connection under a name that is already linked (up, or waiting to
 // resume) replaces that link only if it proved the same identity
 // (credential.ts); else it is refused and the live link stays.
+//
+// With TLS (link-server.ts) the port is wss://. Under mutual TLS (tlsCa) a
+// connection without a client certificate from that CA is refused before
+// the upgrade (HTTP 403, the reason in the body), and a Hello must claim a
+// node name the certificate proves (CN or DNS SAN), or Goodbye CODE_AUTH.
+
 
 import { EventEmitter } from 'node:events'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from './ws.js'
 import { decodePacket, encodePacket, wire } from './codec.js'
 import { AcceptorHandshake, type AcceptStep } from './handshake.js'
@@ -31,6 +38,9 @@ import type { LinkOptions } from './options.js'
 import { PreAuthFrames } from './pre-auth.js'
 import { LogLimit } from './log-limit.js'
 import { takeoverRefusal } from './credential.js'
+import { listenLink, tcpSocketOf, type LinkServer } from './link-server.js'
+import { certificateCredential, peerCertificate } from './tls.js'
+import { certificateNameRefusal, clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
 import { FrameError, LimitError, NotFoundError } from '../errors.js'
 
 export const LINK_PATH = '/v1/link'
@@ -55,7 +65,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   readonly opts: LinkOptions
   private readonly byName = new Map<string, PeerLink>()
   private readonly dialers: PeerLink[] = []
-  private server: Server | null = null
+  private server: LinkServer | null = null
   private readonly wss: WebSocketServer
   private readonly pending = new Set<WebSocket>()
   /** TCP connections not yet authenticated, with when each must have done so (ms, Date.now()). */
@@ -72,30 +82,37 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
   }
 
-  /** Starts accepting peers on host:port; resolves with the bound address. */
+  /** Starts accepting peers on host:port (wss:// with TLS material); resolves with the bound address. */
   async listen (host: string, port: number): Promise<AddressInfo> {
     // admit() closes a connection that has not upgraded at the handshake
     // timeout, and says so; Node's own bounds on a request's headers and
     // body (checked every connectionsCheckingInterval, 30 s by default) stand
     // behind it, a grace later.
     const t = this.opts.handshakeTimeoutMs + CLOSE_GRACE_MS
-    const server = createServer({ headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(t, 1000) }, (_req, res) => {
+    const tls = this.opts.tls ?? null
+    const bound = await listenLink(host, port, (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('soclink link endpoint: WebSocket only\n')
-    })
-    server.on('connection', (socket: Socket) => { this.admit(socket) })
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    }, { tls, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, logger: this.opts.logger, http: { headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(t, 1000) } })
+    // The TCP connection, before TLS: counted and timed from connect.
+    bound.server.on('connection', (socket: Socket) => { this.admit(socket) })
+    bound.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
         return
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket as Socket) })
+      if (tls?.mutual === true) {
+        const s = socket as Partial<TLSSocket>
+        const why = clientCertificateRefusal({ authorized: s.authorized === true, authorizationError: s.authorizationError?.toString() ?? null, cert: peerCertificate(socket) })
+        if (why !== null) {
+          this.logRefusal(socket, 'handshake', '', why)
+          socket.end(httpRefusal(403, 'Forbidden', why))
+          return
+        }
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => { this.acceptSocket(ws, socket) })
     })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
-    })
-    this.server = server
-    return server.address() as AddressInfo
+    this.server = bound
+    return bound.address
   }
 
   /** Connections not yet authenticated (maxPendingLinks bounds them). */
@@ -133,7 +150,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
    * fixed words, so an address has a handful of lines at most).
    */
   private logRefusal (socket: Duplex, kind: RefusalKind, name: string, why: string, level: 'warn' | 'error' = 'warn'): void {
-    const s = socket as Partial<Socket>
+    const s = tcpSocketOf(socket) as Partial<Socket>
     const remote = s.remoteAddress !== undefined ? `${s.remoteAddress}:${s.remotePort ?? 0}` : '?'
     const take = this.refusals.take(`${s.remoteAddress ?? '?'} ${kind}`, Date.now())
     if (!take.log) return
@@ -228,8 +245,10 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   }
 
   /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */
-  private acceptSocket (ws: WebSocket, socket: Socket): void {
-    this.upgraded.add(socket)
+  private acceptSocket (ws: WebSocket, socket: Duplex): void {
+    // Under TLS `socket` is the TLS socket; admit() noted the TCP socket under it.
+    const tcp = tcpSocketOf(socket)
+    this.upgraded.add(tcp)
     this.pending.add(ws)
     const hs = new AcceptorHandshake(this.opts)
     let settled = false
@@ -245,7 +264,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
       ws.terminate()
     }
     socket.prependListener('data', inspect)
-    const deadline = this.unauthenticated.get(socket) ?? Date.now() + this.opts.handshakeTimeoutMs
+    const deadline = this.unauthenticated.get(tcp) ?? Date.now() + this.opts.handshakeTimeoutMs
     const timer = setTimeout(() => {
       this.logRefusal(socket, 'timeout', '', 'no Hello within the handshake timeout')
       refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out')
@@ -272,6 +291,15 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         refuse(ws, step.code, step.why)
         return
       }
+      // Mutual TLS: the name is the one the client certificate proves (the upgrade required one), and the certificate is the credential.
+      const certificate = certificateCredential(socket, this.opts.tls)
+      if (certificate !== null) step = { ...step, credential: certificate }
+      const wrongName = this.opts.tls?.mutual === true ? certificateNameRefusal(step.name, certificate?.names ?? [], 'client') : null
+      if (wrongName !== null) {
+        this.logRefusal(socket, 'handshake', step.name, wrongName, 'error')
+        refuse(ws, Code.CODE_AUTH, wrongName)
+        return
+      }
       let link = this.byName.get(step.name)
       if (link?.url !== undefined) {
         refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${step.name}; give --peer on one side only`)
@@ -291,7 +319,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
         this.adopt(link)
         this.byName.set(step.name, link)
       }
-      this.unauthenticated.delete(socket)
+      this.unauthenticated.delete(tcp)
       const resume = link.accept(ws, step)
       ws.send(encodePacket(hs.welcome(resume)))
       link.flush()
@@ -306,10 +334,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.wss.close()
     const server = this.server
     this.server = null
-    if (server !== null) {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => { resolve() }))
-    }
+    await server?.close()
   }
 }
 

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { soclink } from '../../../proto/gen/link.js'
 import type { SessionLimits } from './session.js'
+import type { TlsCredentials } from './tls.js'
 
 export type Role = soclink.link.v1.Role
 
@@ -49,6 +50,12 @@ export interface LinkOptions {
    * masked copy of every payload; 'random' draws a fresh key per frame.
    */
   mask: 'zero' | 'random'
+  /**
+   * TLS material (tlsCert, tlsKey, tlsCa): the link port serves wss://, and
+   * wss:// peers are dialed with it; absent or null: a plain ws:// port, and
+   * wss:// peers verified against the system's CAs with no client certificate.
+   */
+  tls?: TlsCredentials | null
   /** Optional protocol features offered in the handshake (wire.Feature bits). */
   features: number
   logger: Logger

@@ -32,6 +32,7 @@ import { TurnFlush, isNotification } from './turn.js'
 import { OutstandingPings } from './pings.js'
 import { DialerHandshake, hex, sameBytes } from './handshake.js'
 import { FaultGate } from './fault-gate.js'
+import { DialWatch, dialOptions } from './dial-tls.js'
 import type { LinkOptions, Role } from './options.js'
 import type { Credential } from './credential.js'
 import { EdgeCredit } from './credit.js'
@@ -304,8 +305,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayload,
       handshakeTimeout: this.opts.handshakeTimeoutMs,
-      ...(this.opts.mask === 'zero' ? { generateMask: zeroMask } : {})
+      ...(this.opts.mask === 'zero' ? { generateMask: zeroMask } : {}),
+      ...dialOptions(this.url!, this.opts.tls ?? null)
     })
+    const watch = new DialWatch(ws, this.url!, this.opts.tls ?? null)
     this.ws = ws
     const s = this.session
     const hs = new DialerHandshake(this.opts, s !== null ? { peerIncarnation: s.peerIncarnation, nextSeq: s.nextExpected } : null, this.expect)
@@ -334,6 +337,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           return
         case 'welcomed':
           clearTimeout(timer)
+          if (!this.provedByCertificate(ws, watch, step.name)) return
           if (this.claim !== undefined && !this.claim(this, step.name)) {
             this.dialFailed(ws, Code.CODE_DUPLICATE, `already linked to ${step.name}: it dials us`)
             this.goPassive()
@@ -348,11 +352,28 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
           this.flush()
       }
     })
-    ws.on('error', (err) => { this.opts.logger.debug({ peer: this.label, err: err.message }, 'dial error'); this.lastError = err.message })
+    ws.on('error', (err) => {
+      const why = watch.reason(err)
+      // TLS failures and refusals are for people; each new one is logged once, not at every redial.
+      if (why !== err.message || watch.refused) {
+        if (why !== this.lastError) this.opts.logger.warn({ peer: this.label }, `dial failed: ${why}`)
+      } else {
+        this.opts.logger.debug({ peer: this.label, err: err.message }, 'dial error')
+      }
+      this.lastError = why
+    })
     ws.on('close', (code, reason) => {
       clearTimeout(timer)
       if (this.ws === ws) this.socketClosed(code, reason.toString())
     })
+  }
+
+  /** Under mutual TLS, whether the Welcome's name is one the server's certificate proves; if not, the dial fails (CODE_AUTH). */
+  private provedByCertificate (ws: WebSocket, watch: DialWatch, name: string): boolean {
+    const why = watch.welcomeRefusal(name)
+    if (why === null) return true
+    this.dialFailed(ws, Code.CODE_AUTH, why)
+    return false
   }
 
   private handshakeFrame (ws: WebSocket, data: Buffer, isBinary: boolean): Frame | null {

@@ -40,11 +40,11 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
         'more than maxPeers dialed peers a 409 ERR_LIMIT.',
       tags: ['peers'],
       querystring: noFields,
-      body: record({ url: { type: 'string', minLength: 1, maxLength: 2048, description: 'ws://HOST:PORT[/v1/link] or HOST:PORT' } }),
+      body: record({ url: { type: 'string', minLength: 1, maxLength: 2048, description: 'ws://HOST:PORT[/v1/link], wss://HOST:PORT[/v1/link] or HOST:PORT (wss:// when the daemon has tlsCert)' } }),
       response: { 201: ref('Peer'), ...errorReplies(400, 409, 413, 415) }
     }
   }, async (request, reply): Promise<PeerView> => {
-    const url = normalizePeerUrl(request.body.url)
+    const url = normalizePeerUrl(request.body.url, node.settings.tlsCert !== '')
     if (node.links.list().some((l) => l.url === url)) throw new ConflictError(`${url} is dialed already`)
     const link = node.links.dial(url)
     reply.code(201)
@@ -64,7 +64,7 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
   }, async (request, reply) => {
     const ref = request.params.peer
     let key = ref
-    if (node.links.get(ref) === undefined && /^wss?:\/\//.test(ref)) key = normalizePeerUrl(ref)
+    if (node.links.get(ref) === undefined && /^wss?:\/\//.test(ref)) key = normalizePeerUrl(ref, node.settings.tlsCert !== '')
     node.links.forget(key, `${node.settings.name} forgot this peer (DELETE /v1/peers)`)
     return reply.code(204).send()
   })

@@ -1,0 +1,61 @@
+// Bearer token authentication of the control API (RFC 6750), when the
+// daemon has a token file. One onRequest hook on the root instance runs
+// before every route, the WebSocket upgrades of /v1/events and /v1/rpmsg
+// included (@fastify/websocket routes an upgrade through the same hooks,
+// and the upgrade request carries the Authorization header), and before the
+// not-found handler, so an unauthenticated client learns nothing of which
+// routes exist. Refusals are thrown and answered by errors.ts: 401
+// ERR_UNAUTHENTICATED or 403 ERR_FORBIDDEN, with WWW-Authenticate.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { InsufficientScopeError, UnauthenticatedError } from '../errors.js'
+import { allows, type ApiTokens, type Scope } from './tokens.js'
+
+/** The one route of the rpmsg scope: the gateway, which sends and receives messages. */
+export const RPMSG_GATEWAY_URL = '/v1/rpmsg'
+
+const REALM = 'realm="soclink"'
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/**
+ * The scope a request needs: the gateway needs rpmsg; any other GET (or the
+ * HEAD beside it) only reads, so read; every other method changes something,
+ * so admin. `routeUrl` is the matched route's pattern (undefined: no route).
+ */
+export function requiredScope (method: string, routeUrl: string | undefined): Scope {
+  if (routeUrl === RPMSG_GATEWAY_URL) return 'rpmsg'
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'admin'
+}
+
+/** The token of an Authorization: Bearer header; null when there is none. */
+function bearerToken (request: FastifyRequest, name: string): string | null {
+  const header = request.headers.authorization
+  if (header === undefined || header === '') return null
+  const m = BEARER.exec(header)
+  if (m === null) {
+    throw new UnauthenticatedError(`the control API of ${name} takes Authorization: Bearer TOKEN, not this Authorization header`,
+      `Bearer ${REALM}, error="invalid_request"`)
+  }
+  return m[1]!
+}
+
+/** Adds the hook: call it on the root instance before any route or plugin. */
+export function installAuth (app: FastifyInstance, tokens: ApiTokens, name: string): void {
+  app.addHook('onRequest', async (request) => {
+    const token = bearerToken(request, name)
+    if (token === null) {
+      throw new UnauthenticatedError(`the control API of ${name} requires a bearer token (Authorization: Bearer TOKEN)`,
+        `Bearer ${REALM}`)
+    }
+    const scope = tokens.scopeOf(token)
+    if (scope === null) {
+      throw new UnauthenticatedError(`the bearer token is not one of ${name}'s API tokens`, `Bearer ${REALM}, error="invalid_token"`)
+    }
+    const needed = requiredScope(request.method, request.routeOptions.url)
+    if (!allows(scope, needed)) {
+      const what = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0] ?? ''}`
+      throw new InsufficientScopeError(`a ${scope} token may not ${what}: it needs an ${needed} token`,
+        `Bearer ${REALM}, error="insufficient_scope", scope="${needed}"`)
+    }
+  })
+}
