@@ -40,7 +40,9 @@ ENV NODE_ENV=production \
     SOCLINK_API=0.0.0.0:7401
 USER node
 EXPOSE 7400 7401
-# GET /healthz on the API that SOCLINK_API names (HOST:PORT; an unspecified
-# host is reached on loopback). node, since the slim image has no curl.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["node", "-e", "const a=process.env.SOCLINK_API||'127.0.0.1:7401',i=a.lastIndexOf(':'),h=a.slice(0,i).replace('[','').replace(']',''),u=['','0.0.0.0','::'].includes(h)?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+u+':'+a.slice(i+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# GET /healthz on this daemon's own control API, found from its settings
+# (SOCLINK_API; an unspecified host is asked on loopback), over https with
+# the CA when it has TLS, with a token when its API takes tokens
+# (soclinkd --help: --health-check).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["soclinkd", "--health-check"]
 ENTRYPOINT ["soclinkd"]

@@ -16,7 +16,10 @@
 // message travels between them.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { clearTimeout } from 'node:timers'
 import { parseArgs } from 'node:util'
@@ -56,12 +59,16 @@ async function until (what, check, limit = STEP_MS) {
 // ---- daemons --------------------------------------------------------------
 
 const daemons = []
-const secret = 'demo-' + Math.random().toString(36).slice(2)
+// The link secret of this run, in a file only this user reads: a secret on
+// the command line would be in /proc/PID/cmdline for every user.
+const secretDir = mkdtempSync(join(tmpdir(), 'soclink-demo-'))
+const secretFile = join(secretDir, 'link.secret')
+writeFileSync(secretFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 })
 
 /** Starts soclinkd with ports chosen by the kernel and reads them back from its ready line. */
 async function startDaemon (name, args) {
   const proc = spawn(process.execPath, [root + 'dist/daemon/src/bin/soclinkd.js', '--name', name,
-    '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--secret', secret, '--log-level', 'warn', ...args],
+    '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--secret-file', secretFile, '--log-level', 'warn', ...args],
   { stdio: ['ignore', 'pipe', 'pipe'] })
   const d = { name, pid: proc.pid, proc, logs: [], link: '', api: '' }
   d.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)))
@@ -287,7 +294,10 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
   })
 }
 // Last resort (an exit we did not plan): no daemon outlives the demo.
-process.on('exit', () => { for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL') })
+process.on('exit', () => {
+  for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL')
+  rmSync(secretDir, { recursive: true, force: true })
+})
 
 try {
   if (!existsSync(root + 'dist/client/src/index.js')) {

@@ -82,3 +82,23 @@ t.test('reload: a served server shows new connections the new certificate; a bad
   t.equal(peerCertificateNames(null), null, 'no socket: no names')
   t.ok(under.length > 0 && under.every(Boolean), 'tcpSocketOf finds the TCP socket under each accepted TLS socket')
 })
+
+t.test('TLS 1.3 only: a TLS 1.2 client is refused in the handshake, before the reload and after', async (t) => {
+  const creds = new TlsCredentials({ cert: rc.cert, key: rc.key, ca: ca.cert })
+  const server = createServer(creds.serverOptions(true), (s) => { s.end('x') })
+  creds.serve(server, true)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const port = (server.address() as { port: number }).port
+  const hello = async (maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<string> => await new Promise((resolve) => {
+    const s: TLSSocket = connect({ host: '127.0.0.1', port, ca: readFileSync(ca.cert), cert: readFileSync(ep.cert), key: readFileSync(ep.key), maxVersion, servername: 'rc' }, () => {
+      resolve(s.getProtocol() ?? '?')
+      s.destroy()
+    })
+    s.on('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? err.message) })
+  })
+  t.equal(await hello('TLSv1.3'), 'TLSv1.3')
+  t.match(await hello('TLSv1.2'), /ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL)|ECONNRESET/, 'TLS 1.2 at most: refused')
+  creds.reload()
+  t.match(await hello('TLSv1.2'), /ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL)|ECONNRESET/, 'and after a reload')
+})

@@ -6,13 +6,15 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parseEnvFile, planProfile, type ServicePlan } from './compose-plan.js'
 import { imageConfig, parseDockerfile, type ImageConfig } from './dockerfile.js'
 import { parseDuration } from './duration.js'
+import { SOCLINKD } from '../support/repo.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const COMPOSE = join(ROOT, 'docker-compose.yml')
@@ -37,23 +39,28 @@ t.test('the Dockerfile: multi-stage, production runtime, non-root, soclinkd entr
   t.same(image.cmd, null, 'no CMD: settings come from SOCLINK_* variables or arguments')
   t.same(image.exposed, ['7400', '7401'])
   t.same(image.env, { NODE_ENV: 'production', SOCLINK_LISTEN: '0.0.0.0:7400', SOCLINK_API: '0.0.0.0:7401' })
-  t.same(image.healthcheck?.test.slice(0, 3), ['CMD', 'node', '-e'])
-  t.match(image.healthcheck?.test[3], /\/healthz/)
+  t.same(image.healthcheck?.test, ['CMD', 'soclinkd', '--health-check'], 'the daemon checks its own API, as its settings describe it')
   t.match(image.healthcheck, { intervalMs: 10_000, timeoutMs: 3000, startPeriodMs: 10_000, retries: 3 })
 })
 
-t.test('the image\'s health check asks GET /healthz on the port SOCLINK_API names', async (t) => {
+t.test('the image\'s health check asks GET /healthz on the port SOCLINK_API names, with the least token of the token file', async (t) => {
   let status = 200
   const paths: string[] = []
-  const server = createServer((req, res) => { paths.push(req.url!); res.writeHead(status).end() })
+  const auths: Array<string | undefined> = []
+  const server = createServer((req, res) => { paths.push(req.url!); auths.push(req.headers.authorization); res.writeHead(status).end() })
   await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
   t.teardown(() => { server.close() })
   const port = (server.address() as { port: number }).port
-  const check = async (api: string | undefined): Promise<number> => {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
+  const dir = mkdtempSync(join(tmpdir(), 'soclink-health-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const tokens = join(dir, 'tokens')
+  writeFileSync(tokens, `admin ${'a'.repeat(32)}\nread ${'r'.repeat(32)}\nrpmsg ${'p'.repeat(32)}\n`)
+  const check = async (api: string | undefined, more: Record<string, string> = {}): Promise<number> => {
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...more }
     if (api !== undefined) env.SOCLINK_API = api
     try {
-      await promisify(execFile)(process.execPath, image.healthcheck!.test.slice(2), { env, timeout: 10_000 })
+      // soclinkd as the image's PATH has it: the built package's bin.
+      await promisify(execFile)(process.execPath, [SOCLINKD, ...image.healthcheck!.test.slice(2)], { env, timeout: 10_000 })
       return 0
     } catch (err) {
       return (err as { code: number }).code
@@ -63,6 +70,10 @@ t.test('the image\'s health check asks GET /healthz on the port SOCLINK_API name
   t.equal(await check(`0.0.0.0:${port}`), 0, 'an unspecified host is asked on loopback')
   t.equal(await check(`[::]:${port}`), 0, 'also in brackets')
   t.same(paths, ['/healthz', '/healthz', '/healthz'])
+  t.same(auths, [undefined, undefined, undefined], 'no token file, no token')
+  t.equal(await check(`127.0.0.1:${port}`, { SOCLINK_API_TOKEN_FILE: tokens }), 0)
+  t.equal(auths.at(-1), `Bearer ${'r'.repeat(32)}`, 'the read token: a health check needs no more')
+  t.equal(await check(`127.0.0.1:${port}`, { SOCLINK_API_TOKEN_FILE: join(dir, 'missing') }), 1, 'a token file it cannot read: unhealthy (1), not 2')
   status = 503
   t.equal(await check(`127.0.0.1:${port}`), 1, 'unhealthy on 503')
   server.close()
@@ -101,7 +112,7 @@ t.test('profile pcie: rc, ep, and an echo and a pinger, dependencies first', asy
   t.same(s['rc-ping']!.dependsOn, [{ service: 'rc', condition: 'service_healthy' }, { service: 'ep-echo', condition: 'service_started' }])
   t.same(s.ep!.dependsOn, [{ service: 'rc', condition: 'service_healthy' }])
   t.same(s.rc!.health && { ...s.rc!.health, argv: s.rc!.health.argv.slice(0, 2) },
-    { argv: ['node', '-e'], intervalMs: 2000, timeoutMs: 3000, startPeriodMs: 10_000, retries: 5 }, 'the image\'s check, at the compose file\'s pace')
+    { argv: ['soclinkd', '--health-check'], intervalMs: 2000, timeoutMs: 3000, startPeriodMs: 10_000, retries: 5 }, 'the image\'s check, at the compose file\'s pace')
   t.equal(s['ep-echo']!.health, null, 'applications: health check disabled')
   t.ok(plans.every((p) => p.restart.kind === 'unless-stopped'), 'every service restarts unless stopped')
 })

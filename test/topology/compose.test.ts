@@ -23,6 +23,7 @@ import { Network } from './netns.js'
 import { Project } from './compose-up.js'
 import type { Container } from './container.js'
 import { until } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const COMPOSE = join(ROOT, 'docker-compose.yml')
@@ -53,14 +54,16 @@ const roundTrips = (c: Container, from = 0): string[] =>
 
 
 /** Runs `soclink ARGS --json` in a service's container (namespace and secrets); exit status and output. */
-async function cliIn (project: Project, net: Network, service: string, args: string[]): Promise<{ code: number | null, out: string, err: string }> {
+async function cliIn (project: Project, net: Network, service: string, args: string[], without: string[] = []): Promise<{ code: number | null, out: string, err: string }> {
   const c = project.container(service)
-  const p = net.spawn(service, [process.execPath, binsMap.soclink!, ...args, '--json'], { PATH: process.env.PATH ?? '', ...c.plan.env }, c.plan.secrets)
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...c.plan.env }
+  for (const name of without) delete env[name]
+  const p = net.spawn(service, [process.execPath, binsMap.soclink!, ...args, '--json'], env, c.plan.secrets)
   let out = ''
   let err = ''
   p.stdout!.on('data', (d: Buffer) => { out += d.toString() })
   p.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  const timer = setTimeout(() => { p.kill('SIGKILL') }, 20_000)
+  const timer = setTimeout(() => { p.kill('SIGKILL') }, scaled(20_000))
   const code = await new Promise<number | null>((resolve) => { p.once('close', resolve) })
   clearTimeout(timer)
   return { code, out, err }
@@ -109,7 +112,7 @@ for (const topo of TOPOLOGIES) {
     t.equal(link?.state, 'up', `${topo.far}'s link to ${dialed}/v1/link is up (asked from ${topo.pinger}'s namespace at ${net.attachment(topo.far).ip})`)
 
     // Every API wants a token, and an application's token may not change a daemon.
-    const bare = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, '--token-file', '/dev/null', 'peers'])
+    const bare = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, 'peers'], ['SOCLINK_TOKEN_FILE'])
     t.not(bare.code, 0, `without a token ${topo.far}'s API refuses: ${bare.err.trim()}`)
     t.match(bare.err, /ERR_UNAUTHENTICATED/, 'refused as unauthenticated (401)')
     const write = await cliIn(project, net, topo.pinger, ['--api', `https://${topo.far}:7401`, 'region', 'create', 'intruder', '4K'])

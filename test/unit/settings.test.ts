@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import { hostname } from 'node:os'
-import { dialUrls, loadSettings, peerSecretFiles, type Settings, type Sources } from '../../daemon/src/config/settings.js'
+import { dialUrls, loadSettings, peerSecretFiles, type Loaded, type Settings, type Sources } from '../../daemon/src/config/settings.js'
 import { ConfigError } from '../../daemon/src/errors.js'
 
 /** A file reader over an in-memory map; missing paths throw like fs does. */
@@ -75,7 +75,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     rpmsgNumBufs: 256,
     faultInjection: false,
     apiTokenFile: '',
-    apiInsecure: false
+    apiInsecure: false,
+    linkInsecure: false
   })
   t.equal(load(['--role', 'ep']).name, `${hostname()}-ep`, 'the default name follows the role')
 })
@@ -313,6 +314,23 @@ t.test('apiInsecure: a bare flag, true or false in the environment and file', as
   t.equal(load(['--api-insecure']).apiInsecure, true, '--api-insecure')
   t.equal(load([], { SOCLINK_API_INSECURE: 'true' }).apiInsecure, true, 'SOCLINK_API_INSECURE=true')
   t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'apiInsecure: true\n' }).apiInsecure, true, 'file key apiInsecure')
+})
+
+t.test('linkInsecure: a bare flag, true or false in the environment and file', async (t) => {
+  t.equal(load([]).linkInsecure, false, 'off by default')
+  t.equal(load(['--link-insecure']).linkInsecure, true, '--link-insecure')
+  t.equal(load([], { SOCLINK_LINK_INSECURE: 'true' }).linkInsecure, true, 'SOCLINK_LINK_INSECURE=true')
+  t.equal(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'linkInsecure: true\n' }).linkInsecure, true, 'file key linkInsecure')
+})
+
+t.test('--health-check: the same settings, to check the daemon they describe instead of running one', async (t) => {
+  const src = (argv: string[]): Loaded => loadSettings({ argv, env: { SOCLINK_API: '0.0.0.0:9' }, readFile: () => { throw new Error('no files') } })
+  const checked = src(['--health-check', '--api-token-file', 't'])
+  t.equal(checked.kind, 'health-check')
+  t.match(checked.kind === 'health-check' && checked.settings, { api: { host: '0.0.0.0', port: 9 }, apiTokenFile: 't' }, 'flags and environment as for a run')
+  t.equal(src([]).kind, 'run')
+  const help = src(['--help'])
+  t.match(help.kind === 'help' && help.text, /--health-check\n.*GET \/healthz/s, '--help describes it')
 })
 
 t.test('rpmsgSample: a bare flag, true or false in the environment and file', async (t) => {

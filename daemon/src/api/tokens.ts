@@ -34,16 +34,24 @@ export const TOKEN_SYNTAX = /^[A-Za-z0-9\-._~+/]+=*$/
 
 export interface TokenEntry { scope: Scope, digest: Buffer }
 
+/** One line of a token file, the token in the clear (soclinkd --health-check sends one). */
+export interface TokenLine { scope: Scope, token: string }
+
 const digestOf = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
+/** The tokens of a token file, held as digests. */
+export function parseTokenFile (text: string, path: string): TokenEntry[] {
+  return parseTokenLines(text, path).map(({ scope, token }) => ({ scope, digest: digestOf(token) }))
+}
+
 /**
- * The tokens of a token file. Blank lines and lines starting with # are
+ * The lines of a token file. Blank lines and lines starting with # are
  * skipped; every other line is a scope and a token separated by blanks. A
  * malformed line, an unknown scope, a short token, a token twice or a file
  * with none is a ConfigError naming the file and line (never the token).
  */
-export function parseTokenFile (text: string, path: string): TokenEntry[] {
-  const entries: TokenEntry[] = []
+export function parseTokenLines (text: string, path: string): TokenLine[] {
+  const entries: TokenLine[] = []
   const seen = new Set<string>()
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim()
@@ -57,7 +65,7 @@ export function parseTokenFile (text: string, path: string): TokenEntry[] {
     if (!TOKEN_SYNTAX.test(token)) throw new ConfigError(`${where}: a token is letters, digits and - . _ ~ + / (then = padding), as an Authorization: Bearer header carries it`)
     if (seen.has(token)) throw new ConfigError(`${where}: the same token is on an earlier line`)
     seen.add(token)
-    entries.push({ scope: scope as Scope, digest: digestOf(token) })
+    entries.push({ scope: scope as Scope, token })
   })
   if (entries.length === 0) throw new ConfigError(`${path} holds no token: every request would be refused`)
   return entries

@@ -65,6 +65,7 @@ export interface Settings {
   faultInjection: boolean
   apiTokenFile: string
   apiInsecure: boolean
+  linkInsecure: boolean
   tlsCert: string
   tlsKey: string
   tlsCa: string
@@ -133,7 +134,8 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' },
   faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' },
   apiTokenFile: { kind: 'string', doc: 'control API: file of bearer tokens, one "SCOPE TOKEN" a line (scopes read, rpmsg, admin; # comments); every request then needs Authorization: Bearer TOKEN. Reread on SIGHUP. Required (with TLS) for an API beyond loopback (default none: open)' },
-  apiInsecure: { kind: 'boolean', doc: 'control API: let it listen beyond loopback without a token file or without TLS, with a warning. A bare flag; true or false in the environment and file (default false)' }
+  apiInsecure: { kind: 'boolean', doc: 'control API: let it listen beyond loopback without a token file or without TLS, with a warning. A bare flag; true or false in the environment and file (default false)' },
+  linkInsecure: { kind: 'boolean', doc: 'links: let the link port listen beyond loopback with neither mutual TLS (tlsCa) nor a shared secret, with a warning: anyone who reaches it can link. A bare flag; true or false in the environment and file (default false)' }
 }
 
 const DEFAULTS: Omit<Settings, 'name'> = {
@@ -185,7 +187,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   rpmsgNumBufs: 256,
   faultInjection: false,
   apiTokenFile: '',
-  apiInsecure: false
+  apiInsecure: false,
+  linkInsecure: false
 }
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
@@ -202,13 +205,18 @@ export interface Sources {
   readFile: (path: string) => string
 }
 
-/** Result of reading argv: either settings, or a request for help/version. */
-export type Loaded = { kind: 'run', settings: Settings } | { kind: 'help', text: string } | { kind: 'version' }
+/**
+ * Result of reading argv: settings to run a daemon with, or to check the
+ * health of the one they describe (--health-check), or a request for
+ * help/version.
+ */
+export type Loaded = { kind: 'run' | 'health-check', settings: Settings } | { kind: 'help', text: string } | { kind: 'version' }
 
 export function loadSettings (src: Sources): Loaded {
   const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string }> = {
     config: { type: 'string' },
     'secret-file': { type: 'string' },
+    'health-check': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' }
   }
@@ -258,7 +266,7 @@ export function loadSettings (src: Sources): Loaded {
   if (named.includes(s.name)) throw new ConfigError(`peers: ${s.name} is this daemon's own name`)
   const dialed = dialUrls(s.peers).length
   if (dialed > s.maxPeers) throw new ConfigError(`${dialed} peers to dial: more than maxPeers (${s.maxPeers})`)
-  return { kind: 'run', settings: s }
+  return { kind: flags['health-check'] === true ? 'health-check' : 'run', settings: s }
 }
 
 /** The peers to dial: every URL, with the name it must answer to when configured with one. */
@@ -354,6 +362,11 @@ function helpText (): string {
     '  --config FILE   [SOCLINK_CONFIG]',
     '  --secret-file FILE   [SOCLINK_SECRET_FILE] [file: secretFile]',
     ...rows,
+    '',
+    '  --health-check',
+    '      do not start: GET /healthz on the control API these settings describe (an unspecified',
+    '      host is asked on loopback; https with tlsCert, trusting tlsCa; a token from apiTokenFile)',
+    '      and exit 0 if it answers 200, else 1 with the reason. The Docker image\'s HEALTHCHECK',
     '  --help, --version'
   ].join('\n')
 }

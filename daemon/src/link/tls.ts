@@ -14,6 +14,13 @@ import { certificateNames, type CertificateFields } from './tls-reasons.js'
 
 export { certificateNames } from './tls-reasons.js'
 
+/**
+ * TLS 1.3 only, on links and the API, both ways: every cipher suite of it
+ * is an AEAD (RFC 8446 §5.2) and its handshake is encrypted after the
+ * hello. Links are daemon to daemon, and every HTTPS client in use speaks it.
+ */
+const MIN_VERSION = 'TLSv1.3'
+
 /** The files, as the settings name them; ca '' = no CA (system CAs to verify servers, no client certificates asked for). */
 export interface TlsFiles { cert: string, key: string, ca: string }
 
@@ -90,7 +97,7 @@ export class TlsCredentials {
 
   private contextOptions (clientCerts: boolean): TlsOptions {
     const m = this.material
-    return { cert: m.cert, key: m.key, ...(clientCerts && m.ca !== null ? { ca: m.ca } : {}) }
+    return { cert: m.cert, key: m.key, minVersion: MIN_VERSION, ...(clientCerts && m.ca !== null ? { ca: m.ca } : {}) }
   }
 
   private load (): Material {
@@ -122,7 +129,7 @@ export class TlsCredentials {
     let client: SecureContext
     try {
       // Also checks that the key is the certificate's (ERR_OSSL_X509_KEY_VALUES_MISMATCH).
-      client = createSecureContext({ cert, key, ...(ca !== null ? { ca } : {}) })
+      client = createSecureContext({ cert, key, minVersion: MIN_VERSION, ...(ca !== null ? { ca } : {}) })
     } catch (err) {
       throw new ConfigError(`tlsCert ${f.cert} with tlsKey ${f.key}${ca !== null ? ` and tlsCa ${f.ca}` : ''}: ${(err as Error).message}`)
     }
