@@ -172,6 +172,8 @@ export class RpmsgGateway {
     const destroyed = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelDestroyed(ch) }
     const binding = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelBinding(ch) }
     const resized = (): void => { for (const c of this.connections) c.busResized(bus) }
+    const bindingChanged = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelBindingChanged(ch) }
+    bus.on('channel-binding', bindingChanged)
     bus.on('channel-created', created)
     bus.on('channel-destroyed', destroyed)
     bus.on('channel-bound', binding)
@@ -183,6 +185,7 @@ export class RpmsgGateway {
       bus.off('channel-bound', binding)
       bus.off('channel-unbound', binding)
       bus.off('buf-size', resized)
+      bus.off('channel-binding', bindingChanged)
     }
     for (const c of this.connections) c.busCame(bus)
   }
