@@ -7,7 +7,7 @@
 // sends AS FREE and unbinds both sides again. With rpmsgBind eager the
 // channel is bound at once, and a claim takes its endpoint as it is.
 
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelBinding, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
 import type { SoclinkNode } from '../../daemon/src/node.js'
@@ -21,7 +21,7 @@ async function channels (base: string): Promise<ChannelsBody['channels']> {
   return ((await r.json()) as ChannelsBody).channels
 }
 
-async function pcie (t: Tap.Test, rcArgs: string[] = []): Promise<{ rc: SoclinkNode, rcBase: string, epBase: string, rcApp: RpmsgClient, epApp: RpmsgClient }> {
+async function pcie (t: Test, rcArgs: string[] = []): Promise<{ rc: SoclinkNode, rcBase: string, epBase: string, rcApp: RpmsgClient, epApp: RpmsgClient }> {
   const rc = await startNode('rc', ['--role', 'rc', ...rcArgs])
   const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const rcApi = await buildApi(rc)
