@@ -47,7 +47,7 @@ type ClientMessage = soclink.rpmsg.v1.ClientMessage.$Properties
 /** A channel appearing or going away on the daemon's bus (name service). */
 export interface RpmsgChannelEvent {
   name: string
-  /** Its local address on the daemon's bus. */
+  /** Its local address on the daemon's bus; 0xffffffff while unbound (virtio side, rpmsgBind kernel: no one claimed it). */
   src: number
   /** The remote address; 0xffffffff while unknown. */
   dst: number
@@ -357,7 +357,11 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     } else if (m.channelList != null) {
       this.answer(m.channelList.requestId ?? 0, m)
     } else if (m.channelBinding != null) {
-      this.emit('channel-binding', channelInfo(m.channelBinding.channel ?? {}))
+      const b = channelInfo(m.channelBinding.channel ?? {})
+      // The live channel's local address follows its binding.
+      const known = this.channels.get(b.name)
+      if (known !== undefined && known.dst === b.dst) this.channels.set(b.name, { ...known, src: b.src })
+      this.emit('channel-binding', b)
     } else if (m.channelEvent != null) {
       const ev: RpmsgChannelEvent = {
         name: m.channelEvent.name ?? '',

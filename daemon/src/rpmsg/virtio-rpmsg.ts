@@ -163,8 +163,12 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
         this.fault(new RpmsgError('ERR_RPMSG_ADDR', `NS DESTROY from ${src} for unknown channel ${msg.name} at ${msg.addr}`), 'ERR_RPMSG_ADDR')
         return
       }
-      // rpmsg_unregister_device(): a bound channel is removed from its driver first (announce_destroy: AS FREE).
-      if (existing.src !== RPMSG_ADDR_ANY) this.unbound(existing)
+      // rpmsg_unregister_device(): a bound channel is removed from its driver first (announce_destroy: AS FREE);
+      // its src stays what it was, so 'channel-destroyed' names the channel as its users knew it.
+      if (existing.src !== RPMSG_ADDR_ANY) {
+        if (existing.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(existing, RPMSG_AS_FREE)
+        this.destroyEndpoint(existing.src)
+      }
       this.channels.delete(existing.name)
       this.emit('channel-destroyed', existing)
       existing.emit('destroyed')
