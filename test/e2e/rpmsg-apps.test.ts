@@ -53,7 +53,7 @@ t.test('name service: applications on the rc see the channels an ep application 
   t.equal(ev.src, RPMSG_ADDR_ANY, 'unbound until claimed (rpmsgBind kernel)')
   const claimed = await rcApp2.claimChannel('ns-destroy')
   t.equal(await within(ept.whenBound(), 'bound'), claimed.addr, 'once claimed, the address service binds the ep endpoint to the rc\'s channel address')
-  t.same((await rcApi.rpmsgChannels()).find((c) => c.name === 'ns-destroy'), { name: 'ns-destroy', src: claimed.addr, dst: ept.addr, side: 'virtio', device: 'virtio0' },
+  t.same((await rcApi.rpmsgChannels()).find((c) => c.name === 'ns-destroy'), { name: 'ns-destroy', src: claimed.addr, dst: ept.addr, side: 'virtio', device: 'virtio0', driver: 'soclink_gateway' },
     'GET /v1/rpmsg/channels on the rc lists it')
 
   const destroyed = channelEvent(rcApp, 'ns-destroy', false)

@@ -11,17 +11,43 @@ import t, { type Test } from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelBinding, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
 import type { SoclinkNode } from '../../daemon/src/node.js'
+import type { VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 
-interface ChannelsBody { channels: Array<{ name: string, src: number, dst: number | null, side: string }> }
+interface ChannelsBody { channels: Array<{ name: string, src: number | null, dst: number | null, side: string, driver: string | null }> }
 
 async function channels (base: string): Promise<ChannelsBody['channels']> {
   const r = await fetch(base + '/v1/rpmsg/channels')
   return ((await r.json()) as ChannelsBody).channels
 }
 
-async function pcie (t: Test, rcArgs: string[] = []): Promise<{ rc: SoclinkNode, rcBase: string, epBase: string, rcApp: RpmsgClient, epApp: RpmsgClient }> {
+/** The virtio side's API and application (named rc here, HOST2 on NTB) and the vhost side's (ep, HOST1). */
+interface Sides { rcBase: string, epBase: string, rcApp: RpmsgClient, epApp: RpmsgClient }
+
+/** An NTB board and two hosts in this process; HOST1 runs the vhost side. */
+async function ntb (t: Test): Promise<Sides> {
+  const board = await startNode('board', ['--role', 'ntb'])
+  const host1 = await startNode('host1', ['--role', 'ntb-vhost', '--peer', linkUrl(board)])
+  const host2 = await startNode('host2', ['--role', 'ntb-virtio', '--peer', linkUrl(board)])
+  const apis = [await buildApi(host1), await buildApi(host2)]
+  const clients: RpmsgClient[] = []
+  t.teardown(async () => {
+    for (const c of clients) await c.close()
+    for (const a of apis) await a.close()
+    await host2.stop('test'); await host1.stop('test'); await board.stop('test')
+  })
+  const [epBase, rcBase] = [await apis[0]!.listen({ host: '127.0.0.1', port: 0 }), await apis[1]!.listen({ host: '127.0.0.1', port: 0 })]
+  // Both rpmsg buses there: HOST1's vhost bus running (it announces at once), HOST2's virtio bus at DRIVER_OK.
+  await until('HOST1\'s vhost rpmsg bus running', () => host1.rpmsg?.attachedBuses().some((b) => (b.bus as VhostRpmsgBus).running) === true ? true : undefined, 30_000)
+  await until('HOST2\'s virtio rpmsg bus', async () => (await fetch(rcBase + '/v1/rpmsg/endpoints')).ok ? true : undefined, 30_000)
+  const rcApp = await RpmsgClient.connect(rcBase)
+  const epApp = await RpmsgClient.connect(epBase)
+  clients.push(rcApp, epApp)
+  return { rcBase, epBase, rcApp, epApp }
+}
+
+async function pcie (t: Test, rcArgs: string[] = []): Promise<Sides & { rc: SoclinkNode }> {
   const rc = await startNode('rc', ['--role', 'rc', ...rcArgs])
   const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
   const rcApi = await buildApi(rc)
@@ -58,8 +84,8 @@ async function echoOnce (ept: RpmsgEndpoint): Promise<void> {
   for await (const m of ept) { await ept.send(m.src, m.payload); return }
 }
 
-t.test('rpmsgBind kernel: an announced channel stays unbound on both sides until an rc application claims it', async (t) => {
-  const { rcBase, epBase, rcApp, epApp } = await pcie(t)
+/** The kernel-binding story on one topology: the virtio side's daemon (rc, HOST2) and the vhost side's (ep, HOST1). */
+async function kernelBinding (t: Test, { rcBase, epBase, rcApp, epApp }: Sides): Promise<void> {
   const announced = channelEvent(rcApp, 'svc')
   const svc = await epApp.createEndpoint({ name: 'svc', announce: true })
   const ev = await announced
@@ -76,8 +102,8 @@ t.test('rpmsgBind kernel: an announced channel stays unbound on both sides until
   await echoed
   t.equal(Buffer.from(back!.payload).toString(), 'ping', 'a plain rc endpoint reaches the announced one (no binding needed to send)')
   t.equal(svc.remote, null, 'ep: the announcer is not bound (no AS ASSIGN came)')
-  t.match((await channels(rcBase)).find((c) => c.name === 'svc'), { src: RPMSG_ADDR_ANY, dst: svc.addr }, 'rc API: src unbound')
-  t.match((await channels(epBase)).find((c) => c.name === 'svc'), { src: svc.addr, dst: null }, 'ep API: dst null')
+  t.match((await channels(rcBase)).find((c) => c.name === 'svc'), { src: null, dst: svc.addr, side: 'virtio', driver: null }, 'virtio side API: src null, no driver')
+  t.match((await channels(epBase)).find((c) => c.name === 'svc'), { src: svc.addr, dst: null, side: 'vhost' }, 'vhost side API: dst null')
 
   // Claiming binds it: the rc endpoint is made, AS ASSIGN reaches the ep.
   const bound = binding(rcApp, 'svc', true)
@@ -88,7 +114,7 @@ t.test('rpmsgBind kernel: an announced channel stays unbound on both sides until
   t.equal(await within(boundOnEp, 'AS ASSIGN on the ep'), mine.addr, 'ep: bound to the claimed endpoint')
   t.same(await bound, { name: 'svc', src: mine.addr, dst: svc.addr, driver: 'soclink_gateway' }, 'ChannelBinding to every connection')
   t.match((await channels(epBase)).find((c) => c.name === 'svc'), { dst: mine.addr }, 'ep API: dst bound')
-  t.match((await channels(rcBase)).find((c) => c.name === 'svc'), { src: mine.addr }, 'rc API: src bound')
+  t.match((await channels(rcBase)).find((c) => c.name === 'svc'), { src: mine.addr, driver: 'soclink_gateway' }, 'rc API: src bound, the claimer named')
 
   // Messages both ways on the channel: the ep sends to its bound remote, the rc to the channel's remote.
   const it = mine[Symbol.asyncIterator]()
@@ -117,6 +143,14 @@ t.test('rpmsgBind kernel: an announced channel stays unbound on both sides until
   const again = await other.claimChannel('svc', { dst: svc.addr, driver: 'rpmsg_chrdev' })
   t.equal(await within(svc.whenBound(), 'bound again'), again.addr, 'claimed again by another application')
   t.same((await other.listChannels()).find((c) => c.name === 'svc'), { name: 'svc', src: again.addr, dst: svc.addr, driver: 'rpmsg_chrdev' }, 'its driver name shows')
+}
+
+t.test('rpmsgBind kernel, PCIe: an announced channel stays unbound on both sides until an rc application claims it', async (t) => {
+  await kernelBinding(t, await pcie(t))
+})
+
+t.test('rpmsgBind kernel, NTB: the same between HOST2 (virtio side) and HOST1 (vhost side)', async (t) => {
+  await kernelBinding(t, await ntb(t))
 })
 
 t.test('rpmsgBind eager: bound at once; a claim takes the endpoint and leaves it bound', async (t) => {

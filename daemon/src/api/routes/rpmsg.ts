@@ -22,7 +22,7 @@ type Side = 'virtio' | 'vhost'
 
 interface BusEntry { side: Side, device: string, bus: RpmsgBusCore }
 
-export interface RpmsgChannelView { name: string, src: number, dst: number | null, side: Side, device: string }
+export interface RpmsgChannelView { name: string, src: number | null, dst: number | null, side: Side, device: string, driver: string | null }
 export interface RpmsgEndpointView {
   addr: number
   side: Side
@@ -46,10 +46,11 @@ const count = { type: 'integer', minimum: 0 }
 
 const ChannelSchema = record({
   name: { type: 'string' },
-  src: { ...addr, description: 'local address' },
+  src: { anyOf: [addr, { type: 'null' }], description: 'local address; null while unbound (virtio side, rpmsgBind kernel: until a driver, an application (ClaimChannel) or rpmsgBindChannels claims it)' },
   dst: { anyOf: [addr, { type: 'null' }], description: 'remote address; null until bound (vhost side: by the address service)' },
   side,
-  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' }
+  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' },
+  driver: { type: ['string', 'null'], description: 'who holds the channel (rpdev->dev.driver): an rpmsg driver (rpmsg_client_sample), an application\'s claim (soclink_gateway, or the driver name it gave), soclink_config (rpmsgBindChannels), soclink_eager (rpmsgBind eager); null: none' }
 })
 
 const EndpointSchema = record({
@@ -118,7 +119,7 @@ function vhostBus (node: SoclinkNode): VhostRpmsgBus {
 
 function channelViews (node: SoclinkNode): RpmsgChannelView[] {
   return buses(node).flatMap(({ side, device, bus }) => [...bus.channels.values()].map((ch) =>
-    ({ name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device })))
+    ({ name: ch.name, src: ch.src === RPMSG_ADDR_ANY ? null : ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device, driver: ch.driver })))
 }
 
 function endpointViews (node: SoclinkNode): { endpoints: RpmsgEndpointView[], buses: RpmsgBusView[] } {
@@ -179,7 +180,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       throw err
     }
     reply.code(201)
-    return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name }
+    return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name, driver: ch.driver }
   })
 
   app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name', {
