@@ -9,7 +9,7 @@
 
 import t, { type Test } from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
-import { RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelBinding, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
+import { ControlClient, RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelBinding, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
 import type { SoclinkNode } from '../../daemon/src/node.js'
 import type { VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
@@ -179,4 +179,31 @@ t.test('rpmsgBindChannels: a configured name is bound as announced; others are n
   t.match(list.find((c) => c.name === 'kept'), { driver: 'soclink_config', dst: kept.addr })
   t.match(list.find((c) => c.name === 'free'), { driver: null, src: RPMSG_ADDR_ANY })
   t.equal(free.remote, null, 'the other stays unbound')
+})
+
+t.test('REST claim: POST /v1/rpmsg/channels/:name/claim binds with no reader, DELETE releases', async (t) => {
+  const { rcBase, epBase, rcApp, epApp } = await pcie(t)
+  const api = new ControlClient(rcBase)
+  const svc = await epApp.createEndpoint({ name: 'rest', announce: true })
+  await until('announced on the rc', async () => (await rcApp.listChannels()).find((c) => c.name === 'rest'))
+  const boundOnEp = svc.whenBound()
+  const ch = await api.rpmsgClaim('rest')
+  t.match(ch, { name: 'rest', dst: svc.addr, side: 'virtio', driver: 'soclink_rest' })
+  t.equal(await within(boundOnEp, 'AS ASSIGN'), ch.src, 'the ep is bound to the claimed endpoint')
+  await t.rejects(api.rpmsgClaim('rest'), { code: 'ERR_BUSY' }, 'one REST claim at a time')
+  await t.rejects(api.rpmsgClaim('nope'), { code: 'ERR_NOT_FOUND' })
+  await t.rejects(new ControlClient(epBase).rpmsgClaim('rest'), { code: 'ERR_CONFLICT' }, 'not on the vhost side')
+
+  // An application claims over it, and lets go: still bound (the REST claim holds).
+  const app = await rcApp.claimChannel('rest')
+  t.equal(app.addr, ch.src, 'the application gets the endpoint that exists')
+  app.destroy()
+  await until('the application let go', async () => (await rcApp.listChannels()).find((c) => c.name === 'rest' && c.driver === 'soclink_rest'))
+  t.equal(svc.remote, ch.src, 'still bound')
+
+  const unbound = within(new Promise<void>((resolve) => { svc.once('unbound', () => { resolve() }) }), 'AS FREE on the ep')
+  await api.rpmsgRelease('rest')
+  await unbound
+  t.match((await api.rpmsgChannels()).find((c) => c.name === 'rest'), { src: null, driver: null }, 'released: unbound')
+  await t.rejects(api.rpmsgRelease('rest'), { code: 'ERR_NOT_FOUND' }, 'nothing left to release')
 })

@@ -171,6 +171,20 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
     ctx.print(channels, () => channelsTable(channels))
   })
 
+  rpmsg.command('claim').description('bind an announced channel on the virtio side (rc) as a driver claiming it would: its endpoint made, the other side told (AS ASSIGN); no reader')
+    .argument('<name>', 'the channel name')
+    .action(async (name: string) => {
+      const ch = await ctx.client().rpmsgClaim(name)
+      ctx.print(ch, () => `channel ${ch.name} bound: local ${ch.src ?? '-'}, remote ${ch.dst ?? '-'} (driver ${ch.driver ?? '-'})`)
+    })
+
+  rpmsg.command('release').description('release a channel claimed with rpmsg claim: unbound again (AS FREE) unless something else holds it')
+    .argument('<name>', 'the channel name')
+    .action(async (name: string) => {
+      await ctx.client().rpmsgRelease(name)
+      ctx.print({ name, released: true }, () => `channel ${name} released`)
+    })
+
   rpmsg.command('endpoints').description('local addresses on the daemon\'s rpmsg bus, and each bus\'s counters').action(async () => {
     const list = await ctx.client().rpmsgEndpoints()
     ctx.print(list, () => endpointsText(list))

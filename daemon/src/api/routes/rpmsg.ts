@@ -13,6 +13,7 @@ import type { RpmsgBusCore, RpmsgCounters } from '../../rpmsg/core.js'
 import type { EndpointCounters } from '../../rpmsg/endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
 import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
+import type { VirtioRpmsgBus } from '../../rpmsg/virtio-rpmsg.js'
 import { ValidationError } from '../errors.js'
 import type { GatewayConnectionView } from '../gateway-connection.js'
 import { rpmsgGateway } from '../rpmsg-gateway.js'
@@ -117,6 +118,17 @@ function vhostBus (node: SoclinkNode): VhostRpmsgBus {
   return vhost.bus as VhostRpmsgBus
 }
 
+/** The driver name of a REST claim (POST /v1/rpmsg/channels/:name/claim). */
+export const REST_DRIVER = 'soclink_rest'
+
+/** The virtio side's rpmsg bus; 409 on a vhost-only daemon (channels are claimed on the virtio side), 404 with none. */
+function virtioBus (node: SoclinkNode): { bus: VirtioRpmsgBus, device: string } {
+  const all = buses(node)
+  const virtio = all.find((b) => b.side === 'virtio')
+  if (virtio === undefined) throw new ConflictError('channels are claimed on the virtio side (an rc, an ntb-virtio host); on the vhost side their announcer makes them')
+  return { bus: virtio.bus as VirtioRpmsgBus, device: virtio.device }
+}
+
 function channelViews (node: SoclinkNode): RpmsgChannelView[] {
   return buses(node).flatMap(({ side, device, bus }) => [...bus.channels.values()].map((ch) =>
     ({ name: ch.name, src: ch.src === RPMSG_ADDR_ANY ? null : ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device, driver: ch.driver })))
@@ -200,6 +212,43 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       throw new ConflictError(`rpmsg channel ${ch.name} belongs to an rpmsg gateway connection (GET /v1/rpmsg/connections)`)
     }
     bus.destroyChannel(request.params.name)
+    return reply.code(204).send()
+  })
+
+  app.post<{ Params: { name: string } }>('/v1/rpmsg/channels/:name/claim', {
+    schema: {
+      summary: 'Bind an announced channel on the virtio side, as a driver claiming it would (rpmsg_dev_probe(): its endpoint, AS ASSIGN)',
+      description: 'The REST claim is a binding with no reader (driver soclink_rest), as --rpmsg-bind-channel is, for this channel ' +
+        'while it lives: messages to its endpoint are counted and dropped, and an application may still claim it (ClaimChannel); ' +
+        'it stays bound when the application lets go. 409 ERR_BUSY if the configuration, eager binding or another REST claim ' +
+        `holds it already; 409 ERR_CONFLICT on the vhost side (channels are claimed on the virtio side). ${NO_BUS}`,
+      tags: ['rpmsg'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 200: ChannelSchema, ...errorReplies(400, 404, 409) }
+    }
+  }, async (request) => {
+    const { bus, device } = virtioBus(node)
+    const ch = bus.channel(request.params.name)
+    if (ch === undefined) throw new NotFoundError('rpmsg channel', request.params.name)
+    bus.claimChannel(ch, REST_DRIVER, true)
+    return { name: ch.name, src: ch.src, dst: ch.dst, side: 'virtio', device, driver: ch.driver }
+  })
+
+  app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name/claim', {
+    schema: {
+      summary: 'Release a REST claim (rpmsg_dev_remove(): AS FREE, unless an application or the configuration still holds the channel)',
+      description: `404 ERR_NOT_FOUND if the channel has no REST claim. ${NO_BUS}`,
+      tags: ['rpmsg'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const { bus } = virtioBus(node)
+    const ch = bus.channel(request.params.name)
+    if (ch?.keeper !== REST_DRIVER) throw new NotFoundError('REST claim on rpmsg channel', request.params.name)
+    bus.releaseChannel(ch, REST_DRIVER)
     return reply.code(204).send()
   })
 
