@@ -63,6 +63,8 @@ export interface RpmsgChannelBinding {
   dst: number
   /** Who holds it (a driver, an application's claim, soclink_config, soclink_eager), or null. */
   driver: string | null
+  /** The virtio or vhost device the bus runs on (virtio0: the kernel's virtio0.NAME.SRC.DST). */
+  device: string
 }
 
 export interface ClaimChannelOptions {
@@ -93,7 +95,7 @@ interface Pending {
 
 
 function channelInfo (c: soclink.rpmsg.v1.IChannelInfo): RpmsgChannelBinding {
-  return { name: c.name ?? '', src: c.src ?? 0, dst: c.dst ?? 0, driver: c.driver == null || c.driver === '' ? null : c.driver }
+  return { name: c.name ?? '', src: c.src ?? 0, dst: c.dst ?? 0, driver: c.driver == null || c.driver === '' ? null : c.driver, device: c.device ?? '' }
 }
 
 function bytesOf (data: WebSocket.RawData): Buffer {

@@ -23,6 +23,7 @@ import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
 import { VirtioRpmsgBus } from '../rpmsg/virtio-rpmsg.js'
+import { VhostRpmsgBus } from '../rpmsg/vhost-rpmsg.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
 import { V2Output } from './gateway-batches.js'
 import { CLOSED, OPEN, rpmsgWire, V1Output, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
@@ -101,7 +102,9 @@ export const GATEWAY_DRIVER = 'soclink_gateway'
 
 /** A channel as ChannelInfo shows it (driver '' when no one holds it). */
 export function channelInfo (ch: RpmsgChannel): soclink.rpmsg.v1.IChannelInfo {
-  return { name: ch.name, src: ch.src, dst: ch.dst, driver: ch.driver ?? '' }
+  const bus = ch.bus
+  const device = bus instanceof VirtioRpmsgBus || bus instanceof VhostRpmsgBus ? bus.dev.name : ''
+  return { name: ch.name, src: ch.src, dst: ch.dst, driver: ch.driver ?? '', device }
 }
 
 const codeOf = (err: unknown): string => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
