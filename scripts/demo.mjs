@@ -4,7 +4,8 @@
 // ntb: an NTB board daemon and two hosts behind it, HOST1 (ntb-vhost,
 // running the rpmsg vhost driver) and HOST2 (ntb-virtio). An application on
 // the vhost side announces an echo endpoint through the name service, an
-// application on the virtio side finds it, exchanges messages, then
+// application on the virtio side finds it, claims it (as a kernel driver
+// binds a channel), exchanges messages, then
 // measures a burst and round trips. Everything it started is stopped before
 // it exits, also on Ctrl-C. Needs only `npm install` (which builds dist/);
 // imports the built package.
@@ -208,8 +209,10 @@ async function exchange (sides, { RpmsgClient }) {
     const echo = await startEcho(vhostApp)
     say(`  ${h} app: echo endpoint "${SERVICE}" at address ${echo.ept.addr}, announced by the name service (NS CREATE to address 53)`)
     const ch = await announced
-    const mine = await virtioApp.createEndpoint()
-    say(`  ${v} app: the name service reports channel "${ch.name}": ${h} address ${ch.dst}; my endpoint is address ${mine.addr}`)
+    say(`  ${v} app: the name service reports channel "${ch.name}": ${h} address ${ch.dst}, unbound until a driver claims it (rpmsgBind: kernel)`)
+    // As a kernel driver binds the channel (rpmsg_dev_probe()): its endpoint is made here and the address service tells the other side.
+    const mine = await virtioApp.claimChannel(SERVICE, { dst: ch.dst })
+    say(`  ${v} app: claimed the channel, as a kernel driver binds it: my endpoint is address ${mine.addr}`)
     const bound = await within(echo.ept.whenBound(), `the address service binding "${SERVICE}" on ${h}`)
     say(`  ${h} app: the address service (address 54) bound the channel to ${v} address ${bound}`)
 

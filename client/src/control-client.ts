@@ -158,6 +158,10 @@ export class ControlClient {
 
   /** rpmsg channels on the daemon's rpmsg bus(es); ERR_NOT_FOUND (404) when it has none. */
   async rpmsgChannels (): Promise<RpmsgChannelInfo[]> { return (await this.json<{ channels: RpmsgChannelInfo[] }>('GET', '/v1/rpmsg/channels')).channels }
+  /** Binds an announced channel on the virtio side with no reader (a REST claim, driver soclink_rest); ERR_BUSY if the configuration holds it. */
+  async rpmsgClaim (name: string): Promise<RpmsgChannelInfo> { return await this.json('POST', `/v1/rpmsg/channels/${seg(name)}/claim`) }
+  /** Releases a REST claim: the channel is unbound (AS FREE) unless something else holds it. */
+  async rpmsgRelease (name: string): Promise<void> { await this.json('DELETE', `/v1/rpmsg/channels/${seg(name)}/claim`) }
   /** rpmsg endpoints (local addresses) and each bus's counters. */
   async rpmsgEndpoints (): Promise<RpmsgEndpointList> { return await this.json('GET', '/v1/rpmsg/endpoints') }
 

@@ -49,11 +49,31 @@ type ClientMessage = soclink.rpmsg.v1.ClientMessage.$Properties
 /** A channel appearing or going away on the daemon's bus (name service). */
 export interface RpmsgChannelEvent {
   name: string
-  /** Its local address on the daemon's bus. */
+  /** Its local address on the daemon's bus; 0xffffffff while unbound (virtio side, rpmsgBind kernel: no one claimed it). */
   src: number
   /** The remote address; 0xffffffff while unknown. */
   dst: number
   created: boolean
+}
+
+/** A channel on the daemon's bus as ListChannels and ChannelBinding show it. */
+export interface RpmsgChannelBinding {
+  name: string
+  /** Local address; 0xffffffff while unbound (virtio side: no one claimed it). */
+  src: number
+  /** Remote address; 0xffffffff while unknown. */
+  dst: number
+  /** Who holds it (a driver, an application's claim, soclink_config, soclink_eager), or null. */
+  driver: string | null
+  /** The virtio or vhost device the bus runs on (virtio0: the kernel's virtio0.NAME.SRC.DST). */
+  device: string
+}
+
+export interface ClaimChannelOptions {
+  /** The channel's remote address, when two announcements share a name; default any. */
+  dst?: number
+  /** The driver name the channel device shows (default soclink_gateway). */
+  driver?: string
 }
 
 export interface CreateEndpointOptions {
@@ -77,6 +97,10 @@ interface Pending {
 }
 
 
+function channelInfo (c: soclink.rpmsg.v1.IChannelInfo): RpmsgChannelBinding {
+  return { name: c.name ?? '', src: c.src ?? 0, dst: c.dst ?? 0, driver: c.driver == null || c.driver === '' ? null : c.driver, device: c.device ?? '' }
+}
+
 function bytesOf (data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
@@ -87,7 +111,8 @@ const SEND_IDS = 0x7fffffff
 
 /**
  * A connection to a daemon's rpmsg gateway. Events: 'channel'
- * (RpmsgChannelEvent), 'gateway-error' (ApiError not about a request, e.g.
+ * (RpmsgChannelEvent), 'channel-binding' (RpmsgChannelBinding: a channel was
+ * bound or released), 'gateway-error' (ApiError not about a request, e.g.
  * ERR_RPMSG_OVERFLOW, also emitted as 'overflow' on its endpoint), 'close'.
  * Each RpmsgEndpoint emits its own events (RpmsgEndpointEvents).
  */
@@ -156,6 +181,36 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     const remote = this.earlyBound.get(ept.addr)
     if (remote !== undefined) { this.earlyBound.delete(ept.addr); ept.bound(remote) }
     return ept
+  }
+
+  /**
+   * Claims a channel the vhost side announced, as a kernel driver binds to
+   * it (rpmsg_dev_probe(); virtio side only, proto/rpmsg.proto "Claiming
+   * channels"): the channel's endpoint is made (if not yet), the other side
+   * is told our address (AS ASSIGN), and the endpoint is this connection's,
+   * with `remote` set to the channel's remote address. ept.destroy() releases
+   * it (AS FREE). Rejects ERR_NOT_FOUND (no such channel), ERR_BUSY (held),
+   * ERR_RPMSG_UNSUPPORTED (vhost side).
+   */
+  async claimChannel (name: string, opts: ClaimChannelOptions = {}): Promise<RpmsgEndpoint> {
+    const reply = await this.request((requestId) => ({
+      claimChannel: { requestId, name, dst: opts.dst ?? RPMSG_ADDR_ANY, driver: opts.driver ?? '' }
+    }))
+    const claimed = reply.channelClaimed
+    if (claimed == null) throw new ApiError('ERR_BAD_REPLY', 'ClaimChannel was not answered ChannelClaimed', 0)
+    const addr = claimed.addr ?? 0
+    const ept = new RpmsgEndpoint(this, addr, this.justCreated.get(addr) ?? claimed.maxPayload ?? 0, claimed.name ?? name)
+    this.justCreated.delete(addr)
+    this.endpoints.set(addr, ept)
+    ept.bound(claimed.remote ?? RPMSG_ADDR_ANY)
+    return ept
+  }
+
+  /** Every channel on the daemon's bus now (ListChannels). */
+  async listChannels (): Promise<RpmsgChannelBinding[]> {
+    const reply = await this.request((requestId) => ({ listChannels: { requestId } }))
+    if (reply.channelList == null) throw new ApiError('ERR_BAD_REPLY', 'ListChannels was not answered ChannelList', 0)
+    return (reply.channelList.channels ?? []).map(channelInfo)
   }
 
   /** Resolves once every message posted (or sent) on this connection so far is in a buffer; rejects with the first post() failure since the last app.flush(). */
@@ -302,6 +357,17 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
       const ept = this.endpoints.get(addr)
       if (ept !== undefined) ept.bound(remote)
       else this.earlyBound.set(addr, remote)
+    } else if (m.channelClaimed != null) {
+      if (this.pending.has(m.channelClaimed.requestId ?? 0)) this.justCreated.set(m.channelClaimed.addr ?? 0, m.channelClaimed.maxPayload ?? 0)
+      this.answer(m.channelClaimed.requestId ?? 0, m)
+    } else if (m.channelList != null) {
+      this.answer(m.channelList.requestId ?? 0, m)
+    } else if (m.channelBinding != null) {
+      const b = channelInfo(m.channelBinding.channel ?? {})
+      // The live channel's local address follows its binding.
+      const known = this.channels.get(b.name)
+      if (known !== undefined && known.dst === b.dst) this.channels.set(b.name, { ...known, src: b.src })
+      this.emit('channel-binding', b)
     } else if (m.channelEvent != null) {
       const ev: RpmsgChannelEvent = {
         name: m.channelEvent.name ?? '',

@@ -218,12 +218,14 @@ export interface TestRunResult { sent: number, received: number, verified: numbe
 /** An rpmsg channel on a daemon's rpmsg bus (GET /v1/rpmsg/channels). */
 export interface RpmsgChannelInfo {
   name: string
-  /** Its local address. */
-  src: number
+  /** Its local address; null while unbound (virtio side, rpmsgBind kernel: until a driver or application claims it). */
+  src: number | null
   /** The remote address; null until bound (vhost side: by the address service). */
   dst: number | null
   side: 'virtio' | 'vhost'
   device: string
+  /** Who holds it: a driver, an application's claim, soclink_config, soclink_eager; null: none. */
+  driver: string | null
 }
 
 /** A local address on a daemon's rpmsg bus (GET /v1/rpmsg/endpoints). */

@@ -9,7 +9,7 @@
 // per mode and direction: a posted mode (ept.post() then flush(), when the
 // client has it) is one more entry there and nothing else.
 
-import { RpmsgClient, type RpmsgEndpoint } from '../../client/src/index.js'
+import { ApiError, RpmsgClient, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
 import { within } from '../support/daemon.js'
 import { Arrivals, counter } from './arrivals.js'
 import { Samples, ratePerSecond } from './stats.js'
@@ -95,10 +95,31 @@ export async function openPairs (virtioApi: string, vhostApi: string, n: number)
     const vhostApp = await RpmsgClient.connect(vhostApi)
     const virtioApp = await RpmsgClient.connect(virtioApi)
     const sink = await vhostApp.createEndpoint({ name: `bench-sink-${k}`, announce: true })
-    const mine = await virtioApp.createEndpoint()
+    // The virtio-side application claims the channel, as a kernel driver binds it (rpmsgBind kernel): its endpoint is the channel's.
+    const mine = await claimWhenAnnounced(virtioApp, `bench-sink-${k}`)
     await within(sink.whenBound(), `sink ${k} bound`, 60_000)
     return { virtioApp, vhostApp, mine, sink, atMine: counter(mine), atSink: counter(sink) }
   }))
+}
+
+/** Claims channel `name` once the name service has announced it on the application's daemon. */
+async function claimWhenAnnounced (app: RpmsgClient, name: string): Promise<RpmsgEndpoint> {
+  let on = (_ev: RpmsgChannelEvent): void => {}
+  const announced = new Promise<void>((resolve) => {
+    on = (ev) => { if (ev.name === name && ev.created) resolve() }
+    app.on('channel', on)
+  })
+  try {
+    try {
+      return await app.claimChannel(name)
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'ERR_NOT_FOUND') throw err
+    }
+    await within(announced, `channel ${name} announced`, 60_000)
+    return await app.claimChannel(name)
+  } finally {
+    app.off('channel', on)
+  }
 }
 
 export async function closePairs (pairs: AppPair[]): Promise<void> {
@@ -123,7 +144,7 @@ export async function oneWay (lanes: Lane[], mode: SendMode, payload: Uint8Array
 export async function pingPong (virtioApp: RpmsgClient, vhostApp: RpmsgClient, payload: Uint8Array, rounds: number): Promise<Rtt> {
   const echo = await vhostApp.createEndpoint({ name: 'bench-echo', announce: true })
   void (async () => { for await (const m of echo) await echo.send(m.src, m.payload) })().catch(() => {})
-  const pinger = await virtioApp.createEndpoint()
+  const pinger = await claimWhenAnnounced(virtioApp, 'bench-echo')
   try {
     await within(echo.whenBound(), 'the echo bound', 60_000)
     const it = pinger[Symbol.asyncIterator]()

@@ -15,6 +15,7 @@ import { Arrivals } from './arrivals.js'
 import { ratePerSecond } from './stats.js'
 import { rate, type Rate } from './figures.js'
 import { RPMSG_PAYLOAD, WARM_UP } from './sizes.js'
+import { claimAnnounced } from '../support/rpmsg-pair.js'
 
 const CHANNEL = 'bench'
 
@@ -50,7 +51,8 @@ export async function busOneWay (sides: RpmsgSides, count: number): Promise<{ to
   const ch: RpmsgChannel = buses.vhost.createChannel(CHANNEL)
   ch.on('message', () => { atVhost.hit() })
   const ept = buses.virtio.createEndpoint(RPMSG_ADDR_ANY, () => { atVirtio.hit() })
-  await until('the channel announced on the virtio side', () => buses.virtio.channel(CHANNEL))
+  // Claimed by a test driver (rpmsgBind kernel binds a channel only then: AS ASSIGN).
+  await until('the channel announced on the virtio side', () => claimAnnounced(buses.virtio, CHANNEL))
   await until('the channel bound on the vhost side', () => ch.dst !== RPMSG_ADDR_ANY ? true : undefined)
   try {
     const warm = Math.min(WARM_UP, count)

@@ -24,7 +24,7 @@ async function take (ept: RpmsgEndpoint, what: string): Promise<RpmsgMessage> {
 t.test('an enumeration that timed out is retried while the link is up, and rpmsg comes back', async (t) => {
   // The held link must not be declared dead meanwhile.
   const patient = ['--dead-after-ms', '600000', '--resume-window-ms', '600000']
-  const rc = await startDaemon('rc', ['--role', 'rc', ...patient])
+  const rc = await startDaemon('rc', ['--role', 'rc', '--rpmsg-bind-channel', 'stall', ...patient])
   t.teardown(async () => { await rc.stop() })
   const relay = await startHoldRelay(Number(new URL(rc.link).port))
   t.teardown(async () => { await relay.close() })

@@ -14,7 +14,7 @@ interface ControllersBody { controllers: Array<{ name: string, started: boolean 
 interface PeersBody { peers: Array<{ name: string, state: string, lastError: string }> }
 
 t.test('a dialer ends the session of a peer that is gone, whatever it redials', async (t) => {
-  const rc = await startDaemon('rc', ['--role', 'rc'])
+  const rc = await startDaemon('rc', ['--role', 'rc', '--rpmsg-bind-channel', 'gone'])
   t.teardown(async () => { await rc.stop('SIGKILL') })
   const ep = await startRpmsgEp(rc, ['--resume-window-ms', '1500', '--reconnect-max-ms', '100'])
   t.teardown(async () => { await ep.stop('SIGKILL') })

@@ -11,7 +11,7 @@
 //   rpmsg resumes.
 
 import t from 'tap'
-import { RpmsgClient } from '../../client/src/index.js'
+import { RpmsgClient, RPMSG_ADDR_ANY } from '../../client/src/index.js'
 import { until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent } from '../support/rpmsg-procs.js'
 import { boardState, echo, exchange, hostState, hostUp, inOrder, startBoard, startHost } from '../support/ntb-daemons.js'
@@ -70,8 +70,9 @@ t.test(`an echo application on HOST1 and a sender on HOST2: ${N} messages each w
   const e = echo(ept1)
   const ch = await announced
   t.equal(ch.dst, ept1.addr, 'HOST2 finds HOST1\'s endpoint by name service')
-  const ept2 = await app2.createEndpoint({ name: 'ntb-sender' })
-  t.equal(await within(ept1.whenBound(), 'the address service binds the echo endpoint'), ch.src, 'bound to HOST2\'s channel address')
+  t.equal(ch.src, RPMSG_ADDR_ANY, 'unbound on HOST2 until claimed (rpmsgBind kernel)')
+  const ept2 = await app2.claimChannel('ntb-echo')
+  t.equal(await within(ept1.whenBound(), 'the address service binds the echo endpoint'), ept2.addr, 'bound to HOST2\'s channel address once claimed')
   t.equal(ept2.maxPayload, 496, 'a 512-byte buffer carries 496 bytes')
   const problems = await within(exchange(ept2, ch.dst, TAG, N), `${N} round trips`, 240_000)
   t.same(problems, [], `HOST2 got ${N} echoes in order, each once, bytes intact`)

@@ -28,7 +28,7 @@ t.test('kill -9 of the rc: a new rc process brings rpmsg back with the ep untouc
   })
   const ep = await startRpmsgEp(null)
   daemons.push(ep)
-  const rc1 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link])
+  const rc1 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link, '--rpmsg-bind-channel', 'kill9'])
   daemons.push(rc1)
   await rpmsgBus(ep)
   await rpmsgBus(rc1)
@@ -46,7 +46,7 @@ t.test('kill -9 of the rc: a new rc process brings rpmsg back with the ep untouc
   await rc1.stop('SIGKILL')
   const detached = nextEvent(epEpt, 'detached')
   const attached = nextEvent(epEpt, 'attached')
-  const rc2 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link])
+  const rc2 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link, '--rpmsg-bind-channel', 'kill9'])
   daemons.push(rc2)
   await detached
   await attached

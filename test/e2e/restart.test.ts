@@ -83,7 +83,8 @@ async function traffic (virtioSide: () => Daemon, vhostSide: () => Daemon, round
       const echoEpt = await vhostApp.createEndpoint({ name, announce: true })
       echo(echoEpt)
       const ch = await announced
-      const sender = await virtioApp.createEndpoint()
+      // Claimed, as a kernel driver binds the channel (rpmsgBind kernel): the address service then binds the echo.
+      const sender = await virtioApp.claimChannel(name, { dst: ch.dst })
       await within(echoEpt.whenBound(), 'the address service binds the echo', 30_000)
       return await within(exchange(sender, ch.dst, 0x5253, ROUNDS), `${ROUNDS} round trips`, 30_000)
     } catch (err) {

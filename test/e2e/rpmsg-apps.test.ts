@@ -5,7 +5,7 @@
 // without harming the connection.
 
 import t from 'tap'
-import { ControlClient, RpmsgClient, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
+import { ControlClient, RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
 import { until, within } from '../support/daemon.js'
 import { startRpmsgPair } from '../support/rpmsg-daemons.js'
 
@@ -50,14 +50,16 @@ t.test('name service: applications on the rc see the channels an ep application 
   const ev = await created
   t.equal(ev.dst, ept.addr, 'the rc learns the ep endpoint\'s address from NS CREATE')
   t.same(await created2, ev, 'every rc application hears it')
-  t.equal(await within(ept.whenBound(), 'bound'), ev.src, 'the address service binds the ep endpoint to the rc\'s channel address')
-  t.same((await rcApi.rpmsgChannels()).find((c) => c.name === 'ns-destroy'), { name: 'ns-destroy', src: ev.src, dst: ept.addr, side: 'virtio', device: 'virtio0' },
+  t.equal(ev.src, RPMSG_ADDR_ANY, 'unbound until claimed (rpmsgBind kernel)')
+  const claimed = await rcApp2.claimChannel('ns-destroy')
+  t.equal(await within(ept.whenBound(), 'bound'), claimed.addr, 'once claimed, the address service binds the ep endpoint to the rc\'s channel address')
+  t.same((await rcApi.rpmsgChannels()).find((c) => c.name === 'ns-destroy'), { name: 'ns-destroy', src: claimed.addr, dst: ept.addr, side: 'virtio', device: 'virtio0', driver: 'soclink_gateway' },
     'GET /v1/rpmsg/channels on the rc lists it')
 
   const destroyed = channelEvent(rcApp, 'ns-destroy', false)
   const destroyed2 = channelEvent(rcApp2, 'ns-destroy', false)
   ept.destroy()
-  t.match(await destroyed, { name: 'ns-destroy', src: ev.src, created: false }, 'destroy() is NS DESTROY: the rc application hears it')
+  t.match(await destroyed, { name: 'ns-destroy', src: claimed.addr, created: false }, 'destroy() is NS DESTROY: the rc application hears it')
   t.match(await destroyed2, { name: 'ns-destroy', created: false }, 'and so does the other')
   t.notOk(rcApp.channels.has('ns-destroy'), 'the client forgets the channel')
   await until('the rc forgets the channel', async () => (await rcChannels()).includes('ns-destroy') ? undefined : true)

@@ -100,7 +100,7 @@ t.test('the rc daemon restarts: the ep application keeps its announced endpoint,
   const { daemons, connect } = harness(t)
   const ep = await startRpmsgEp(null)
   daemons.push(ep)
-  const rc1 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link])
+  const rc1 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link, '--rpmsg-bind-channel', 'churn-b'])
   daemons.push(rc1)
   await rpmsgBus(ep)
   await rpmsgBus(rc1)
@@ -127,7 +127,7 @@ t.test('the rc daemon restarts: the ep application keeps its announced endpoint,
   const boundEvent = nextEvent<[number]>(epEpt, 'bound')
   const attached = nextEvent(epEpt, 'attached')
 
-  const rc2 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link])
+  const rc2 = await startDaemon('rc', ['--role', 'rc', '--peer', ep.link, '--rpmsg-bind-channel', 'churn-b'])
   daemons.push(rc2)
   await attached
   const remote2 = await within(rebound, 'bound to the new rc', 30_000)

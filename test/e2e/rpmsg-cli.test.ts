@@ -10,7 +10,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { cli, startDaemon, until, within, SOCLINK, type Daemon } from '../support/daemon.js'
-import { startRpmsgEp } from '../support/rpmsg-procs.js'
+import { getJson, startRpmsgEp } from '../support/rpmsg-procs.js'
 import { spawn } from '../support/children.js'
 
 interface Running {
@@ -80,7 +80,7 @@ t.test('echo on the ep, channels and ping on the rc', async (t) => {
     return r.stdout.includes('echo') ? r : undefined
   })
   t.equal(channels.code, 0)
-  t.match(channels.stdout, new RegExp(`^NAME +SRC +DST +SIDE +DEVICE\\necho +\\d+ +${addr} +virtio +virtio0$`, 'm'), 'rpmsg channels: the rc\'s table shows the ep\'s address as dst')
+  t.match(channels.stdout, new RegExp(`^NAME +SRC +DST +SIDE +DEVICE +DRIVER\\necho +- +${addr} +virtio +virtio0 +-$`, 'm'), 'rpmsg channels: the rc\'s table shows the ep\'s address as dst, the channel unbound (no src, no driver)')
 
   const ping = await cli(rc.api, 'rpmsg', 'ping', '--channel', 'echo', '--count', '5')
   t.equal(ping.code, 0, `ping exits 0 ${ping.stderr}`)
@@ -198,4 +198,29 @@ t.test('the ep restarting: a listener on the rc is detached and attached again; 
   t.equal(sent.code, 0, sent.stderr)
   t.equal(await within(listener.exited, 'listen --count 1 exits'), 0)
   t.match(listener.lines.at(-1), /^from \d+ \(17 bytes\): "after the restart"$/, 'the new ep reaches it')
+})
+
+t.test('ping --claim: claims the channel (the echo is bound to it), and claims it again after the ep restarts', async (t) => {
+  const echo1 = start(ep!.api, '--json', 'rpmsg', 'echo', '--announce', '--name', 'claimed')
+  await echo1.line(/"type":"echoing"/)
+  const ping = start(rc.api, '--json', 'rpmsg', 'ping', '--channel', 'claimed', '--claim', '--interval', '100', '--timeout', '2000')
+  const header = JSON.parse(await ping.line(/"type":"ping"/)) as { src: number, dst: number }
+  await ping.line(/"type":"reply"/)
+  const bound = JSON.parse(await echo1.line(/"type":"bound"/)) as { remote: number }
+  t.equal(bound.remote, header.src, 'the echo is bound to the rc\'s claimed endpoint (AS ASSIGN)')
+  const listed = (await getJson<{ channels: Array<{ name: string, src: number | null, driver: string | null }> }>(rc.api, '/v1/rpmsg/channels')).body.channels
+  t.match(listed.find((c) => c.name === 'claimed'), { src: header.src, driver: 'soclink_gateway' }, 'the rc lists the claim')
+
+  await ep!.stop()
+  await ping.line(/"type":"detached"/)
+  ep = await startRpmsgEp(rc)
+  const echo2 = start(ep.api, '--json', 'rpmsg', 'echo', '--announce', '--name', 'claimed')
+  const again = JSON.parse(await ping.line(/"type":"claimed"/)) as { addr: number, dst: number }
+  const before = ping.lines.length
+  await until('a reply after the restart', () => ping.lines.slice(before).find((l) => l.includes('"type":"reply"')))
+  t.equal((JSON.parse(await echo2.line(/"type":"bound"/)) as { remote: number }).remote, again.addr, 'the new echo is bound to the new claim')
+  ping.proc.kill('SIGINT')
+  t.equal(await within(ping.exited, 'ping ends on SIGINT'), 0, 'and ends cleanly')
+  echo2.proc.kill('SIGINT')
+  await within(echo2.exited, 'echo ends')
 })

@@ -21,7 +21,7 @@ async function channel (d: Daemon, name: string): Promise<{ name: string, src: n
 t.test('an application that exits with a send backlog: the rc is told its channel is gone, and the name comes back', async (t) => {
   // No side may declare the other dead while the rc is stopped.
   const slow = ['--dead-after-ms', '600000', '--resume-window-ms', '600000']
-  const rc = await startDaemon('rc', ['--role', 'rc', ...slow])
+  const rc = await startDaemon('rc', ['--role', 'rc', '--rpmsg-bind-channel', 'backlog', ...slow])
   t.teardown(async () => { rc.proc.kill('SIGCONT'); await rc.stop() })
   const ep = await startRpmsgEp(rc, slow)
   t.teardown(async () => { await ep.stop() })

@@ -25,7 +25,8 @@ const msgOf = (line: string): string => {
 const sentOf = async (d: Daemon): Promise<number> => (await get<BusesBody>(d, '/v1/rpmsg/endpoints')).buses[0]!.counters.sent
 
 t.test('rpmsg-client-sample both ways: 100 messages received on each side, then silence', async (t) => {
-  const rc = await startDaemon('rc', ['--role', 'rc', '--rpmsg-sample'])
+  // The barrier channel below has no driver: the configuration binds it (rpmsgBind kernel binds only what is claimed).
+  const rc = await startDaemon('rc', ['--role', 'rc', '--rpmsg-sample', '--rpmsg-bind-channel', 'barrier'])
   const ep = await startDaemon('ep', ['--role', 'ep', '--rpmsg-sample', '--peer', rc.link])
   t.teardown(async () => { await ep.stop(); await rc.stop() })
 

@@ -10,6 +10,7 @@ import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { SoclinkNode } from '../../daemon/src/node.js'
 import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
+import { claimAnnounced } from '../support/rpmsg-pair.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
 
@@ -18,7 +19,8 @@ const N = 2000
 async function channels (rc: SoclinkNode, ep: SoclinkNode): Promise<{ rcCh: RpmsgChannel, epCh: RpmsgChannel }> {
   const { virtioBus, vhostBus } = await rpmsgReady(rc, ep)
   const epCh = vhostBus.createChannel('encoding')
-  const rcCh = await until('the rc sees the channel', () => virtioBus.channel('encoding'))
+  // Claimed by a test driver once seen: rpmsgBind kernel binds it (AS ASSIGN) only then.
+  const rcCh = await until('the rc sees the channel', () => claimAnnounced(virtioBus, 'encoding'))
   await until('the ep channel bound', () => epCh.dst !== RPMSG_ADDR_ANY ? true : undefined)
   return { rcCh, epCh }
 }

@@ -2,8 +2,9 @@
 // ep in one process as in rpmsg-gateway.test.ts, each with its API listening
 // on loopback. The ep's app creates an announced endpoint; the rc's app a
 // plain one, and learns the ep's address from the channel event. The ep's
-// whenBound() resolves with the remote address the address service names:
-// the rc bus's local address for the channel (the rc channel event's src).
+// whenBound() resolves, once an rc application claims the channel (rpmsgBind
+// kernel), with the remote address the address service names:
+// the rc bus's local address for the channel (the claimed endpoint's).
 
 import t from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
@@ -61,8 +62,12 @@ t.test('RpmsgClient: announced endpoint on the ep, 2000 messages each way', asyn
   const ev = await channelUp
   t.equal(ev.dst, epEpt.addr, 'the channel event names the ep endpoint')
   t.same(rcApp.channels.get('soclink-demo'), ev, 'the client keeps the live channel')
+  // rpmsgBind kernel: bound once a driver claims it on the rc (here a second rc application).
+  const claimer = await RpmsgClient.connect(rcBase)
+  clients.push(claimer)
+  const claimed = await claimer.claimChannel('soclink-demo')
   const remote = await within(epEpt.whenBound(), 'endpoint bound on the ep')
-  t.equal(remote, ev.src, 'EndpointBound: the rc bus\'s address for the channel')
+  t.equal(remote, claimed.addr, 'EndpointBound: the rc bus\'s address for the channel')
   t.equal(epEpt.remote, remote, 'remote is set')
 
   await t.rejects(rcEpt.send(epEpt.addr, new Uint8Array(rcEpt.maxPayload + 1)), { code: 'ERR_RPMSG_SIZE' }, 'maxPayload + 1 bytes')

@@ -6,7 +6,8 @@
 // announces endpoints (createChannel: NS CREATE | AS_ANNOUNCE), so the ep's
 // client creates an announced endpoint 'soclink-demo'; the rc's client
 // creates a plain endpoint, learns the ep's address from the ChannelEvent
-// the name service causes, and sends to it; the ep's client answers to the
+// the name service causes, and sends to it (it also claims the
+// channel, ClaimChannel, which binds the ep's endpoint: rpmsgBind kernel); the ep's client answers to the
 // source address of what it received. 1,000 messages each way, in order and
 // intact; Send retries on ERR_RPMSG_NO_BUFFER as applications must.
 
@@ -60,7 +61,13 @@ class Client {
   /** The answer (Sent, EndpointCreated or Error) to the request with this id. */
   async answer (requestId: number): Promise<ServerMessage> {
     return await this.next(`answer to ${requestId}`, (m) =>
-      m.sent?.requestId === requestId || m.endpointCreated?.requestId === requestId || m.error?.requestId === requestId)
+      m.sent?.requestId === requestId || m.endpointCreated?.requestId === requestId || m.channelClaimed?.requestId === requestId || m.error?.requestId === requestId)
+  }
+
+  async claimChannel (name: string): Promise<ServerMessage> {
+    const requestId = this.nextId++
+    this.write({ claimChannel: { requestId, name } })
+    return await this.answer(requestId)
   }
 
   write (msg: soclink.rpmsg.v1.ClientMessage.$Properties): void {
@@ -135,8 +142,12 @@ t.test('rpmsg gateway: announced endpoint on the ep, 1000 messages each way over
 
   const ev = await rcApp.next('channel event on the rc', (m) => m.channelEvent?.name === 'soclink-demo' && m.channelEvent.created === true)
   t.equal(ev.channelEvent!.dst, epAddr, 'the name service names the ep\'s endpoint')
+  t.equal(ev.channelEvent!.src, RPMSG_ADDR_ANY, 'unbound on the rc until claimed (rpmsgBind kernel)')
+  const claimed = (await rcApp.claimChannel('soclink-demo')).channelClaimed
+  t.match(claimed, { name: 'soclink-demo', remote: epAddr, maxPayload: 496 }, 'ClaimChannel answered ChannelClaimed')
   const bound = await epApp.next('endpoint bound on the ep', (m) => m.endpointBound != null)
   t.equal(bound.endpointBound!.addr, epAddr, 'the address service binds the announced endpoint')
+  t.equal(bound.endpointBound!.remote, claimed!.addr, 'to the claimed channel\'s endpoint')
 
   const oversized = await rcApp.send(rcAddr, epAddr, new Uint8Array(497))
   t.equal(oversized.error?.code, 'ERR_RPMSG_SIZE', 'a payload over max_payload')

@@ -10,6 +10,7 @@ import { buildApi } from '../../daemon/src/api/server.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_ID_RPMSG } from '../../daemon/src/uapi/virtio-config.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
+import { claimAnnounced, TEST_CLAIMER } from '../support/rpmsg-pair.js'
 import { linkUrl, startNode } from '../support/nodes.js'
 import { until, within } from '../support/daemon.js'
 import { seqPayload } from '../support/rpmsg-payloads.js'
@@ -74,16 +75,17 @@ t.test('rpmsg over PCIe: a vhost channel by API, NS and AS, 1000 messages each w
   const dup = await epApi.inject({ method: 'POST', url: '/v1/rpmsg/channels', payload: { name: 'rpmsg-client-sample' } })
   t.equal(dup.statusCode, 409, 'a name in use')
 
-  const rcCh = await until('the rc sees the channel by name service', () => virtioBus.channel('rpmsg-client-sample'))
+  // No rpmsg driver on the rc here: a test driver claims the channel (rpmsgBind kernel binds it, AS ASSIGN, only then).
+  const rcCh = await until('the rc sees the channel by name service', () => claimAnnounced(virtioBus, 'rpmsg-client-sample'))
   t.equal(rcCh.dst, view.src, 'the rc\'s channel sends to the ep\'s endpoint')
   const epCh = vhostBus.channel('rpmsg-client-sample')!
   await until('the ep learns its remote address by address service', () => epCh.dst !== RPMSG_ADDR_ANY ? true : undefined)
   t.equal(epCh.dst, rcCh.src, 'the ep\'s channel sends to the rc\'s endpoint')
 
   const rcList = (await rcApi.inject({ url: '/v1/rpmsg/channels' })).json<{ channels: ChannelBody[] }>().channels
-  t.same(rcList, [{ name: 'rpmsg-client-sample', src: rcCh.src, dst: view.src, side: 'virtio', device: dev.name }])
+  t.same(rcList, [{ name: 'rpmsg-client-sample', src: rcCh.src, dst: view.src, side: 'virtio', device: dev.name, driver: TEST_CLAIMER }])
   const epList = (await epApi.inject({ url: '/v1/rpmsg/channels' })).json<{ channels: ChannelBody[] }>().channels
-  t.same(epList, [{ name: 'rpmsg-client-sample', src: view.src, dst: rcCh.src, side: 'vhost', device: view.device }])
+  t.same(epList, [{ name: 'rpmsg-client-sample', src: view.src, dst: rcCh.src, side: 'vhost', device: view.device, driver: null }])
 
   const N = 1000
   const [toRc, toEp] = await Promise.all([exchange(epCh, rcCh, 'ep->rc', N), exchange(rcCh, epCh, 'rc->ep', N)])

@@ -55,13 +55,32 @@ export async function rpmsgPair (opts: RpmsgPairOptions = {}): Promise<RpmsgPair
   return { loop, virtioBus, vhostDriver, virtioDriver, vhost: vhostDriver.bus(loop.vhost), virtio: virtioDriver.bus(loop.virtio) }
 }
 
-/** A pair with one channel made on the vhost side, seen on the virtio side (name service) and bound (address service). */
+/** The driver name rpmsgChannelPair claims its virtio-side channel with. */
+export const TEST_CLAIMER = 'rpmsg_test_driver'
+
+/**
+ * A pair with one channel made on the vhost side, seen on the virtio side
+ * (name service), claimed there by a driver (TEST_CLAIMER: rpmsgBind kernel
+ * binds only then) and so bound (address service).
+ */
 export async function rpmsgChannelPair (name: string, opts: RpmsgPairOptions = {}): Promise<{ pair: RpmsgPair, host: RpmsgChannel, guest: RpmsgChannel }> {
   const pair = await rpmsgPair(opts)
   const created = once(pair.virtio, 'channel-created') as Promise<[RpmsgChannel]>
   const bound = once(pair.vhost, 'channel-bound') as Promise<[RpmsgChannel]>
   const host = pair.vhost.createChannel(name)
   const [guest] = await created
+  pair.virtio.claimChannel(guest, TEST_CLAIMER)
   await bound
   return { pair, host, guest }
+}
+
+/**
+ * The virtio side's channel `name`, if announced, claimed by TEST_CLAIMER if
+ * no one holds it (rpmsgBind kernel binds it only then: AS ASSIGN follows).
+ * Safe to call from a polling check.
+ */
+export function claimAnnounced (virtio: VirtioRpmsgBus, name: string): RpmsgChannel | undefined {
+  const ch = virtio.channel(name)
+  if (ch !== undefined && ch.driver === null) virtio.claimChannel(ch, TEST_CLAIMER)
+  return ch
 }

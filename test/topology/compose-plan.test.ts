@@ -102,7 +102,7 @@ t.test('profile pcie: rc, ep, and an echo and a pinger, dependencies first', asy
     { source: join(dir, 'ep.key'), target: '/run/secrets/key' }
   ], 'a daemon gets the CA, the API tokens and its own certificate and key, from ./secrets')
   t.same(s['ep-echo']!.argv, ['soclink', 'rpmsg', 'echo', '--announce', '--name', 'echo'])
-  t.same(s['rc-ping']!.argv, ['soclink', 'rpmsg', 'ping', '--channel', 'echo', '--interval', '1000', '--timeout', '3000'])
+  t.same(s['rc-ping']!.argv, ['soclink', 'rpmsg', 'ping', '--channel', 'echo', '--claim', '--interval', '1000', '--timeout', '3000'])
   t.same(s['ep-echo']!.env, { ...image.env, SOCLINK_API: 'https://ep:7401', SOCLINK_CA_FILE: '/run/secrets/ca', SOCLINK_TOKEN_FILE: '/run/secrets/app_token' },
     'applications reach their daemon by service name, over HTTPS, with the application token')
   t.same(s['ep-echo']!.secrets, [

@@ -132,8 +132,9 @@ t.test('a received message as a line and as a JSON record', async (t) => {
 })
 
 const channels: RpmsgChannelInfo[] = [
-  { name: 'echo', src: 1024, dst: 1025, side: 'virtio', device: 'virtio0' },
-  { name: 'rpmsg-client-sample', src: 1026, dst: null, side: 'vhost', device: 'vhost0' }
+  { name: 'echo', src: 1024, dst: 1025, side: 'virtio', device: 'virtio0', driver: 'soclink_gateway' },
+  { name: 'rpmsg-client-sample', src: 1026, dst: null, side: 'vhost', device: 'vhost0', driver: 'rpmsg_client_sample' },
+  { name: 'idle', src: null, dst: 1027, side: 'virtio', device: 'virtio0', driver: null }
 ]
 const endpoints: RpmsgEndpointInfo[] = [
   { addr: 53, side: 'virtio', device: 'virtio0', channel: null, service: 'ns', owner: 'bus', connection: null, client: null, counters: { sent: 0, received: 2, dropped: 0 } },
@@ -146,9 +147,10 @@ const list: RpmsgEndpointList = { endpoints, buses: [{ side: 'virtio', device: '
 
 t.test('tables', async (t) => {
   t.equal(channelsTable(channels),
-    'NAME                  SRC  DST   SIDE    DEVICE\n' +
-    'echo                 1024  1025  virtio  virtio0\n' +
-    'rpmsg-client-sample  1026  -     vhost   vhost0', 'an unbound channel shows dst as -')
+    'NAME                 SRC   DST   SIDE    DEVICE   DRIVER\n' +
+    'echo                 1024  1025  virtio  virtio0  soclink_gateway\n' +
+    'rpmsg-client-sample  1026  -     vhost   vhost0   rpmsg_client_sample\n' +
+    'idle                 -     1027  virtio  virtio0  -', 'an unbound channel shows dst (vhost side) or src and driver (virtio side) as -')
   t.equal(channelsTable([]), 'no channels')
   t.equal(endpointsTable(endpoints),
     'ADDR  SIDE    DEVICE   CHANNEL  SERVICE  OWNER    CONNECTION  CLIENT           SENT  RECEIVED  DROPPED\n' +

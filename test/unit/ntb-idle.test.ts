@@ -7,6 +7,7 @@
 // next poll. Polls are counted (counters.polls), never timed.
 
 import t, { type Test } from 'tap'
+import { claimAnnounced } from '../support/rpmsg-pair.js'
 import { ntbPair, silent, type NtbSide } from '../support/ntb-pair.js'
 import { until } from '../support/daemon.js'
 import { NtbVhost } from '../../daemon/src/transport/ntb-vhost.js'
@@ -63,7 +64,7 @@ async function rig (t: Test, packed: boolean): Promise<Rig> {
   await Promise.all([vhost.start(), virtio.start()])
   await device
   const dev = virtioBus.devices[0]!
-  await until('the channel is announced and bound', () => virtioDriver.bus(dev).channel(NAME) !== undefined && host.dst !== RPMSG_ADDR_ANY ? true : undefined)
+  await until('the channel is announced and bound', () => claimAnnounced(virtioDriver.bus(dev), NAME) !== undefined && host.dst !== RPMSG_ADDR_ANY ? true : undefined)
   return { host1, host2, vhost, virtio, host, guest: virtioDriver.bus(dev).channel(NAME)!, tally: tally(host1, host2) }
 }
 

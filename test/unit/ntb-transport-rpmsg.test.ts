@@ -6,6 +6,7 @@
 // virtio side's TYPE disappears from HOST1's spad 0 with the link up.
 
 import t, { type Test } from 'tap'
+import { claimAnnounced } from '../support/rpmsg-pair.js'
 import { ntbTransports, type NtbTransports } from '../support/ntb-pair.js'
 import { until } from '../support/daemon.js'
 import { VhostRpmsgDriver, type VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
@@ -63,7 +64,7 @@ async function rig (t: Test): Promise<Rig & { dev: VirtioDevice }> {
 /** The channel on HOST2 once name service and address service joined it. */
 async function joined (r: Rig, dev: VirtioDevice): Promise<{ virtio: VirtioRpmsgBus, guest: RpmsgChannel }> {
   const virtio = r.virtioDriver.bus(dev)
-  await until('the channel is announced and bound', () => virtio.channel(NAME) !== undefined && r.host.dst !== RPMSG_ADDR_ANY ? true : undefined)
+  await until('the channel is announced and bound', () => claimAnnounced(virtio, NAME) !== undefined && r.host.dst !== RPMSG_ADDR_ANY ? true : undefined)
   return { virtio, guest: virtio.channel(NAME)! }
 }
 

@@ -7,7 +7,7 @@
 
 import t from 'tap'
 import { once } from 'node:events'
-import { rpmsgPair, type RpmsgPair } from '../support/rpmsg-pair.js'
+import { rpmsgPair, type RpmsgPair, TEST_CLAIMER } from '../support/rpmsg-pair.js'
 import type { soclink } from '../../proto/gen/rpmsg.js'
 import { CONNECTION_QUEUE_BYTES, ENDPOINT_QUEUE_BYTES, RpmsgGatewayConnection, rpmsgWire as wire, type GatewaySocket } from '../../daemon/src/api/gateway-connection.js'
 import { RpmsgGateway } from '../../daemon/src/api/rpmsg-gateway.js'
@@ -72,6 +72,8 @@ async function announced (name: string): Promise<{ pair: RpmsgPair, sock: HeldSo
   const bound = once(pair.vhost, 'channel-bound')
   request(conn, { createEndpoint: { requestId: 1, name, addr: RPMSG_ADDR_ANY, announce: true } })
   const [guest] = await created
+  // rpmsgBind kernel: bound once a driver claims it (rpmsg_dev_probe()).
+  pair.virtio.claimChannel(guest, TEST_CLAIMER)
   await bound
   const addr = sock.flush().find((m) => m.endpointCreated != null)!.endpointCreated!.addr!
   return { pair, sock, conn, addr, guest }
@@ -169,6 +171,8 @@ t.test('the gateway follows the bus: endpoints are detached when it goes and mad
   const first = await rpmsgPair()
   table.attach(first.vhost, { side: 'vhost', device: 'vhost0' }, first.vhost)
   t.equal(gateway.serving(), first.vhost as RpmsgBusCore, 'the gateway serves on the attached bus')
+  // rpmsgBind kernel: the virtio side binds the announced channel once a driver claims it.
+  void (once(first.virtio, 'channel-created') as Promise<[RpmsgChannel]>).then(([ch]) => { first.virtio.claimChannel(ch, TEST_CLAIMER) })
   request(conn, { createEndpoint: { requestId: 2, name: 'churn', addr: RPMSG_ADDR_ANY, announce: true } })
   request(conn, { createEndpoint: { requestId: 3, name: 'plain', addr: 1500, announce: false } })
   const addr = (await answer(sock, 'answer 2', (m) => m.endpointCreated?.requestId === 2)).endpointCreated!.addr!
@@ -195,6 +199,7 @@ t.test('the gateway follows the bus: endpoints are detached when it goes and mad
   }
   t.ok(second.vhost.endpoints.has(addr) && second.vhost.endpoints.has(1500), 'at the same addresses on the new bus')
   const [guest] = await guestMade
+  second.virtio.claimChannel(guest, TEST_CLAIMER)
   t.equal(guest.name, 'churn', 'announced again under its name')
   t.equal(guest.dst, addr)
   const remote2 = (await answer(sock, 'bound again', (m) => m.endpointBound?.addr === addr)).endpointBound!.remote!

@@ -10,12 +10,22 @@ import t from 'tap'
 import { capturingLogger, settle, tablePair, type TablePair } from '../support/rpmsg-tables.js'
 import { MSG_LIMIT, RpmsgClientSample, SAMPLE_ID, SAMPLE_MSG } from '../../daemon/src/rpmsg/sample.js'
 import type { VirtioRpmsgBus } from '../../daemon/src/rpmsg/virtio-rpmsg.js'
+import type { RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 
-/** Resolves once a fresh channel has crossed both ways (NS to the virtio side, AS back). */
+/** The virtio side's channel `name` once announced, claimed by a test driver (rpmsgBind kernel binds it only then: AS ASSIGN). */
+async function claimed (virtio: VirtioRpmsgBus, name: string): Promise<RpmsgChannel> {
+  await settle(`channel ${name} on the virtio side`, () => virtio.channel(name) !== undefined)
+  const ch = virtio.channel(name)!
+  virtio.claimChannel(ch, 'rpmsg_test_driver')
+  return ch
+}
+
+/** Resolves once a fresh channel has crossed both ways (NS to the virtio side, claimed there, AS back). */
 async function barrier (p: TablePair, virtio: VirtioRpmsgBus, name: string): Promise<void> {
   const ch = p.vhost.createChannel(name)
-  await settle(`barrier ${name}`, () => virtio.channel(name) !== undefined && ch.dst !== RPMSG_ADDR_ANY)
+  await claimed(virtio, name)
+  await settle(`barrier ${name}`, () => ch.dst !== RPMSG_ADDR_ANY)
 }
 
 t.test('on both sides: 100 messages each way, then silence', async (t) => {
@@ -69,8 +79,7 @@ t.test('facing a peer that keeps talking: answers 99, then goodbye to every mess
   p.ep.makeItem(SAMPLE_ID, 'c1')
   p.ep.link('vhost0', SAMPLE_ID, 'c1')
   const virtio = await p.connect()
-  await settle('the channel on the virtio side', () => virtio.channel(SAMPLE_ID) !== undefined)
-  const peer = virtio.channel(SAMPLE_ID)!
+  const peer = await claimed(virtio, SAMPLE_ID)
   const heard: string[] = []
   peer.on('message', (payload) => { heard.push(Buffer.from(payload).toString()) })
   await settle('hello from the sample', () => heard.length === 1)
@@ -99,6 +108,7 @@ t.test('a send that fails is counted and logged, and ends nothing', async (t) =>
   t.ok(log.lines.some((l) => l.msg === 'rpmsg_send failed'))
   t.ok(log.lines.some((l) => l.msg === 'incoming msg 1 (src: 0x500)'))
   const virtio = await p.connect()
+  await claimed(virtio, SAMPLE_ID)
   await settle('the hello once bound', () => sample.views()[0]!.tx === 1)
   t.equal(virtio.channel(SAMPLE_ID)?.dst, ch.src)
 })

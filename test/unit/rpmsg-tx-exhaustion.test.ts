@@ -8,7 +8,7 @@
 
 import t from 'tap'
 import { once } from 'node:events'
-import { rpmsgChannelPair, rpmsgPair } from '../support/rpmsg-pair.js'
+import { rpmsgChannelPair, rpmsgPair, TEST_CLAIMER } from '../support/rpmsg-pair.js'
 import { RPMSG_ADDR_ANY } from '../../daemon/src/rpmsg/wire.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../../daemon/src/rpmsg/core.js'
 import { scaled } from '../support/time.js'
@@ -19,6 +19,8 @@ async function connected (): Promise<{ pair: Awaited<ReturnType<typeof rpmsgPair
   const bound = once(pair.vhost, 'channel-bound')
   const host = pair.vhost.createChannel('tx-exhaustion')
   const [guest] = await created
+  // rpmsgBind kernel: bound once a driver claims it (rpmsg_dev_probe()).
+  pair.virtio.claimChannel(guest, TEST_CLAIMER)
   await bound
   return { pair, host, guest }
 }

@@ -73,6 +73,8 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
     vhostDriver: 'rpmsg',
     rpmsgBufSize: 512,
     rpmsgNumBufs: 256,
+    rpmsgBind: 'kernel',
+    rpmsgBindChannels: [],
     faultInjection: false,
     apiTokenFile: '',
     apiInsecure: false,
@@ -128,6 +130,7 @@ t.test('every setting has one name in flags, environment and file', async (t) =>
     ['linkWaitMs', '--link-wait-ms', 'SOCLINK_LINK_WAIT_MS', 2500],
     ['linkEncoding', '--link-encoding', 'SOCLINK_LINK_ENCODING', 'protobuf'],
     ['linkMask', '--link-mask', 'SOCLINK_LINK_MASK', 'random'],
+    ['rpmsgBind', '--rpmsg-bind', 'SOCLINK_RPMSG_BIND', 'eager'],
     ['logLevel', '--log-level', 'SOCLINK_LOG_LEVEL', 'debug'],
     ['name', '--name', 'SOCLINK_NAME', 'board-7'],
     ['secret', '--secret', 'SOCLINK_SECRET', 'hunter2'],
@@ -402,6 +405,14 @@ t.test('ntbPairs: repeatable --ntb-pair HOSTA:HOSTB, a list in the file; a host 
   t.throws(() => load(['--config', 'c.yaml'], {}, { 'c.yaml': 'ntbPairs:\n  - [h1, h2]\n' }), CONFIG_ERROR, 'strings in the file')
   const help = loadSettings({ argv: ['--help'], env: {}, readFile: files({}) })
   t.match(help.kind === 'help' ? help.text : '', /--ntb-pair VALUE\s+\[SOCLINK_NTB_PAIRS\] \[file: ntbPairs\]/, 'help lists the singular flag')
+})
+
+t.test('rpmsgBind: kernel (default) or eager; rpmsgBindChannels: names, repeatable', async (t) => {
+  t.equal(load([]).rpmsgBind, 'kernel')
+  t.throws(() => load(['--rpmsg-bind', 'lazy']), { code: 'ERR_CONFIG' })
+  t.same(load(['--rpmsg-bind-channel', 'a', '--rpmsg-bind-channel', 'b']).rpmsgBindChannels, ['a', 'b'])
+  t.same(load([], { SOCLINK_RPMSG_BIND_CHANNELS: 'a,b' }).rpmsgBindChannels, ['a', 'b'])
+  t.same(load(['--config', 'c.json'], {}, { 'c.json': '{"rpmsgBindChannels": ["x"]}' }).rpmsgBindChannels, ['x'])
 })
 
 t.test('rpmsgNumBufs: 256 per direction (Linux), a power of two up to 4096', async (t) => {

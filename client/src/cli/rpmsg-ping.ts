@@ -110,13 +110,31 @@ export interface PingRun {
   emit: (record: object, human: () => string) => void
   /** The error for an endpoint or connection that ended under the run. */
   ended: () => ApiError
+  /**
+   * A claimed channel's endpoint goes with the channel (the other side
+   * restarted): claims it again once it is announced again, and the run
+   * goes on from the new endpoint; null if the command was stopped first.
+   */
+  reclaim?: () => Promise<{ ept: RpmsgEndpoint, dst: number } | null>
 }
 
 export interface PingOptions { count?: number, size: number, interval: number, timeout: number }
 
 /** Pings until --count, Ctrl-C or the endpoint ends; prints each reply and the summary; ERR_NO_REPLY if none came back. */
-export async function pingRounds ({ ept, dst, stop, emit, ended }: PingRun, o: PingOptions): Promise<void> {
-  const inbox = new Inbox(ept[Symbol.asyncIterator]())
+export async function pingRounds (run: PingRun, o: PingOptions): Promise<void> {
+  const { stop, emit, ended, reclaim } = run
+  let { ept, dst } = run
+  let inbox = new Inbox(ept[Symbol.asyncIterator]())
+  /** A claimed channel went: claim it again (false: stopped first). */
+  const again = async (why: string): Promise<boolean> => {
+    emit({ type: 'detached', addr: ept.addr, reason: why }, () => `channel ${ept.name} detached: ${why}; claiming it again once it is announced`)
+    const next = await reclaim!()
+    if (next === null) return false
+    ;({ ept, dst } = next)
+    inbox = new Inbox(ept[Symbol.asyncIterator]())
+    emit({ type: 'claimed', addr: ept.addr, dst }, () => `channel ${ept.name} claimed again: endpoint ${ept.addr}, remote ${dst}`)
+    return true
+  }
   /** The echo of `expected`; late replies to earlier pings and stray messages are skipped. */
   const reply = async (expected: Uint8Array, deadline: number): Promise<RpmsgMessage | 'timeout' | 'stopped' | 'closed'> => {
     for (;;) {
@@ -142,6 +160,10 @@ export async function pingRounds ({ ept, dst, stop, emit, ended }: PingRun, o: P
       await ept.send(dst, payload, { timeoutMs: o.timeout })
     } catch (err) {
       if (stop.stopped) { sent--; break }
+      if (reclaim !== undefined && err instanceof ApiError && (err.code === 'ERR_RPMSG_DESTROYED' || err.code === 'ERR_RPMSG_ADDR')) {
+        if (!await again(err.message)) break
+        continue
+      }
       if (!(err instanceof ApiError) || err.code === 'ERR_CLOSED' || err.code === 'ERR_RPMSG_DESTROYED') throw err
       // Like ping(8) on a send error: say so, count the ping as lost, go on (the bus may come back).
       emit({ type: 'error', seq, code: err.code, message: err.message }, () => `seq=${seq} not sent: ${err.code}: ${err.message}`)
@@ -149,7 +171,12 @@ export async function pingRounds ({ ept, dst, stop, emit, ended }: PingRun, o: P
     }
     const r = await reply(payload, t0 + o.timeout)
     if (r === 'stopped') break
-    if (r === 'closed') throw ended()
+    if (r === 'closed') {
+      const err = ended()
+      if (reclaim === undefined || err.code !== 'ERR_RPMSG_DESTROYED') throw err
+      if (!await again(err.message)) break
+      continue
+    }
     if (r === 'timeout') {
       emit({ type: 'timeout', seq }, () => `no reply for seq=${seq} within ${o.timeout} ms`)
       continue

@@ -7,7 +7,7 @@ import { table, type Cell } from './format.js'
 
 export function channelsTable (channels: RpmsgChannelInfo[]): string {
   if (channels.length === 0) return 'no channels'
-  return table(['name', 'src', 'dst', 'side', 'device'], channels.map((c) => [c.name, c.src, c.dst, c.side, c.device]))
+  return table(['name', 'src', 'dst', 'side', 'device', 'driver'], channels.map((c) => [c.name, c.src, c.dst, c.side, c.device, c.driver]))
 }
 
 const ENDPOINT_COLUMNS = ['addr', 'side', 'device', 'channel', 'service']

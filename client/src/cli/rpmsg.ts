@@ -79,6 +79,16 @@ class Session {
     }
   }
 
+  /** Claims channel `name` (remote `dst`) on the virtio side: its endpoint, bound (RpmsgClient.claimChannel). */
+  async claim (name: string, dst: number): Promise<RpmsgEndpoint> {
+    try {
+      return await this.client.claimChannel(name, { dst })
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'ERR_CLOSED' && this.firstError !== null) throw this.firstError
+      throw err
+    }
+  }
+
   /** The error for an endpoint or connection that ended while the command still needed it. */
   endedError (ept: RpmsgEndpoint, why: string | null): ApiError {
     if (!this.clientClosed && why !== null) return new ApiError('ERR_RPMSG_DESTROYED', `rpmsg endpoint ${ept.addr} is destroyed: ${why}`, 0)
@@ -161,6 +171,20 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
     ctx.print(channels, () => channelsTable(channels))
   })
 
+  rpmsg.command('claim').description('bind an announced channel on the virtio side (rc) as a driver claiming it would: its endpoint made, the other side told (AS ASSIGN); no reader')
+    .argument('<name>', 'the channel name')
+    .action(async (name: string) => {
+      const ch = await ctx.client().rpmsgClaim(name)
+      ctx.print(ch, () => `channel ${ch.name} bound: local ${ch.src ?? '-'}, remote ${ch.dst ?? '-'} (driver ${ch.driver ?? '-'})`)
+    })
+
+  rpmsg.command('release').description('release a channel claimed with rpmsg claim: unbound again (AS FREE) unless something else holds it')
+    .argument('<name>', 'the channel name')
+    .action(async (name: string) => {
+      await ctx.client().rpmsgRelease(name)
+      ctx.print({ name, released: true }, () => `channel ${name} released`)
+    })
+
   rpmsg.command('endpoints').description('local addresses on the daemon\'s rpmsg bus, and each bus\'s counters').action(async () => {
     const list = await ctx.client().rpmsgEndpoints()
     ctx.print(list, () => endpointsText(list))
@@ -225,22 +249,49 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
   rpmsg.command('ping').description('round trips to an echo endpoint (soclink rpmsg echo), printed like ping(8); Ctrl-C ends with the summary')
     .option('--dst <addr>', 'the echo endpoint\'s address (decimal or 0x hex)', asAddr)
     .option('--channel <name>', 'ping this channel\'s remote address, waiting until it is announced')
+    .option('--claim', 'with --channel, on the virtio side (an rc): claim the channel as a kernel driver binds it (the other side learns our address by AS ASSIGN) and ping from its endpoint')
     .option('--count <n>', 'stop after N pings (default: until Ctrl-C)', asCount('count'))
     .option('--size <bytes>', `payload bytes, at least ${MIN_PING_SIZE} (default ${DEFAULT_PING_SIZE})`, asPingSize, DEFAULT_PING_SIZE)
     .option('--interval <ms>', 'wait between pings (default 1000)', asNumber('interval'), 1000)
     .option('--timeout <ms>', `wait this long for the channel and for each reply (default ${DEFAULT_TIMEOUT_MS})`, asCount('timeout'), DEFAULT_TIMEOUT_MS)
-    .action(async (o: Target & { count?: number, size: number, interval: number, timeout: number }, cmd: Command) => {
+    .action(async (o: Target & { claim?: boolean, count?: number, size: number, interval: number, timeout: number }, cmd: Command) => {
       checkTarget(o, cmd)
+      if (o.claim === true && o.channel === undefined) cmd.error('error: --claim needs --channel NAME')
       const s = await Session.open(ctx, true)
       try {
-        const ept = await s.endpoint({ name: 'soclink-ping' })
+        const claim = async (): Promise<{ ept: RpmsgEndpoint, dst: number }> => {
+          const dst = await resolveTarget(ctx, s, o, o.timeout)
+          return { ept: await s.claim(o.channel!, dst), dst }
+        }
+        const first = o.claim === true ? await claim() : null
+        const ept = first?.ept ?? await s.endpoint({ name: 'soclink-ping' })
         if (o.size > ept.maxPayload) throw sizeError(`--size ${o.size} is`, ept.maxPayload)
-        const dst = await resolveTarget(ctx, s, o, o.timeout)
+        const dst = first?.dst ?? await resolveTarget(ctx, s, o, o.timeout)
         emit(ctx, { type: 'ping', src: ept.addr, dst, ...(o.channel !== undefined && { channel: o.channel }), size: o.size },
           () => pingHeader(dst, o.channel, ept.addr, o.size))
         const why = follow(ctx, ept)
 
-        await pingRounds({ ept, dst, stop: s.stop, emit: (record, human) => { emit(ctx, record, human) }, ended: () => s.endedError(ept, why()) }, o)
+        // A claimed channel goes with the other side's restart: claimed again when announced again, until stopped.
+        const reclaim = async (): Promise<{ ept: RpmsgEndpoint, dst: number } | null> => {
+          while (!s.stopping) {
+            try {
+              return await claim()
+            } catch (err) {
+              if (!(err instanceof ApiError) || err.code === 'ERR_CLOSED') throw err
+              if (!await s.stop.sleep(Math.max(o.interval, 100))) break
+            }
+          }
+          return null
+        }
+        let current = ept
+        await pingRounds({
+          ept,
+          dst,
+          stop: s.stop,
+          emit: (record, human) => { emit(ctx, record, human) },
+          ended: () => s.endedError(current, why()),
+          ...(first !== null && { reclaim: async () => { const next = await reclaim(); if (next !== null) current = next.ept; return next } })
+        }, o)
       } finally {
         await s.close()
       }

@@ -22,6 +22,8 @@ import { SoclinkError } from '../errors.js'
 import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
+import { VirtioRpmsgBus } from '../rpmsg/virtio-rpmsg.js'
+import { VhostRpmsgBus } from '../rpmsg/vhost-rpmsg.js'
 import { GatewayEndpoint, type GatewayEndpointCounters } from './gateway-endpoint.js'
 import { V2Output } from './gateway-batches.js'
 import { CLOSED, OPEN, rpmsgWire, V1Output, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
@@ -93,6 +95,16 @@ export interface GatewayConnectionView {
   buffered: number
   /** Sends waiting for a free buffer. */
   waiting: number
+}
+
+/** The driver name of a channel an application claims without naming one (ClaimChannel.driver). */
+export const GATEWAY_DRIVER = 'soclink_gateway'
+
+/** A channel as ChannelInfo shows it (driver '' when no one holds it). */
+export function channelInfo (ch: RpmsgChannel): soclink.rpmsg.v1.IChannelInfo {
+  const bus = ch.bus
+  const device = bus instanceof VirtioRpmsgBus || bus instanceof VhostRpmsgBus ? bus.dev.name : ''
+  return { name: ch.name, src: ch.src, dst: ch.dst, driver: ch.driver ?? '', device }
 }
 
 const codeOf = (err: unknown): string => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
@@ -299,6 +311,8 @@ export class RpmsgGatewayConnection {
   private request (msg: ClientMessage): void {
     if (msg.createEndpoint != null) this.createEndpoint(msg.createEndpoint)
     else if (msg.destroyEndpoint != null) this.destroyEndpoint(msg.destroyEndpoint.addr ?? 0)
+    else if (msg.claimChannel != null) this.claimChannel(msg.claimChannel)
+    else if (msg.listChannels != null) this.listChannels(msg.listChannels.requestId ?? 0)
   }
 
   /** Destroys every endpoint this connection owns; idempotent. */
@@ -340,9 +354,20 @@ export class RpmsgGatewayConnection {
     }
   }
 
-  /** The bus went away: each endpoint still on it is detached (its channel, if any, was reported destroyed already). */
+  /** The bus went away: each endpoint still on it is detached (its channel, if any, was reported destroyed already); a claimed channel's is gone. */
   busGone (): void {
-    for (const ept of this.endpoints.values()) if (ept.bus !== null) this.detached(ept, 'the rpmsg bus went away')
+    for (const ept of [...this.endpoints.values()]) {
+      if (ept.claimed) this.lost(ept, 'the rpmsg bus went away with the channel')
+      else if (ept.bus !== null) this.detached(ept, 'the rpmsg bus went away')
+    }
+  }
+
+  /** A claimed channel went (NS DESTROY, or its bus): its endpoint is no longer this connection's. */
+  private lost (ept: GatewayEndpoint, reason: string): void {
+    ept.detach()
+    this.endpoints.delete(ept.addr)
+    this.budget.endpoints--
+    this.send({ endpointState: { addr: ept.addr, state: State.STATE_DESTROYED, reason } })
   }
 
   /** A new bus: each detached endpoint is made again on it, or destroyed if its address is taken there. */
@@ -378,7 +403,13 @@ export class RpmsgGatewayConnection {
   channelDestroyed (ch: RpmsgChannel): void {
     this.channelEvent(ch, false)
     const ept = [...this.endpoints.values()].find((e) => e.owns(ch))
-    if (ept !== undefined) this.detached(ept, `channel ${ch.name} was destroyed with its rpmsg bus`)
+    if (ept?.claimed === true) this.lost(ept, `channel ${ch.name} was destroyed (NS DESTROY, or its rpmsg bus went)`)
+    else if (ept !== undefined) this.detached(ept, `channel ${ch.name} was destroyed with its rpmsg bus`)
+  }
+
+  /** A channel was bound or released (ChannelBinding, to every connection). */
+  channelBindingChanged (ch: RpmsgChannel): void {
+    this.send({ channelBinding: { channel: channelInfo(ch) } })
   }
 
   /** The address service bound (AS ASSIGN) or unbound (AS FREE, a reset) one of our channels. */
@@ -401,15 +432,7 @@ export class RpmsgGatewayConnection {
       this.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
       return
     }
-    const limit = this.budget.limits
-    if (this.endpoints.size >= limit.endpointsPerConnection) {
-      this.error(requestId, 'ERR_RPMSG_LIMIT', `this connection owns ${this.endpoints.size} endpoints: maxEndpointsPerConnection is ${limit.endpointsPerConnection}`)
-      return
-    }
-    if (this.budget.endpoints >= limit.endpoints) {
-      this.error(requestId, 'ERR_RPMSG_LIMIT', `the gateway's connections own ${this.budget.endpoints} endpoints: maxEndpoints is ${limit.endpoints}`)
-      return
-    }
+    if (!this.underLimits(requestId)) return
     try {
       const ept = GatewayEndpoint.create(bus, { name: req.name ?? '', addr: req.addr ?? 0, announce: req.announce === true },
         (e, src, payload) => { this.received(e, src, payload) }, this)
@@ -419,6 +442,61 @@ export class RpmsgGatewayConnection {
     } catch (err) {
       this.error(requestId, codeOf(err), messageOf(err))
     }
+  }
+
+  /** ClaimChannel: rpmsg_dev_probe() for an application (proto/rpmsg.proto, "Claiming channels"). */
+  private claimChannel (req: soclink.rpmsg.v1.ClaimChannel.$Properties): void {
+    const requestId = req.requestId ?? 0
+    const bus = this.bus()
+    if (bus === null) {
+      this.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
+      return
+    }
+    if (!(bus instanceof VirtioRpmsgBus)) {
+      this.error(requestId, 'ERR_RPMSG_UNSUPPORTED', 'channels are claimed on the virtio side; on the vhost side an application announces its own (CreateEndpoint with announce)')
+      return
+    }
+    if (!this.underLimits(requestId)) return
+    const name = req.name ?? ''
+    const dst = req.dst ?? 0
+    const ch = bus.channel(name)
+    if (ch === undefined || (dst !== 0 && dst !== RPMSG_ADDR_ANY && ch.dst !== dst)) {
+      this.error(requestId, 'ERR_NOT_FOUND', `no rpmsg channel ${JSON.stringify(name)}${dst !== 0 && dst !== RPMSG_ADDR_ANY ? ` at remote ${dst}` : ''} on this bus`)
+      return
+    }
+    try {
+      const ept = GatewayEndpoint.claim(bus, ch, req.driver !== undefined && req.driver !== null && req.driver !== '' ? req.driver : GATEWAY_DRIVER,
+        (e, src, payload) => { this.received(e, src, payload) }, this)
+      this.endpoints.set(ept.addr, ept)
+      this.budget.endpoints++
+      this.send({ channelClaimed: { requestId, addr: ept.addr, remote: ch.dst, maxPayload: bus.maxPayload, name: ch.name } })
+    } catch (err) {
+      this.error(requestId, codeOf(err), messageOf(err))
+    }
+  }
+
+  /** ListChannels: every channel on the bus now. */
+  private listChannels (requestId: number): void {
+    const bus = this.bus()
+    if (bus === null) {
+      this.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
+      return
+    }
+    this.send({ channelList: { requestId, channels: [...bus.channels.values()].map(channelInfo) } })
+  }
+
+  /** Room for one more endpoint, or Error ERR_RPMSG_LIMIT and false. */
+  private underLimits (requestId: number): boolean {
+    const limit = this.budget.limits
+    if (this.endpoints.size >= limit.endpointsPerConnection) {
+      this.error(requestId, 'ERR_RPMSG_LIMIT', `this connection owns ${this.endpoints.size} endpoints: maxEndpointsPerConnection is ${limit.endpointsPerConnection}`)
+      return false
+    }
+    if (this.budget.endpoints >= limit.endpoints) {
+      this.error(requestId, 'ERR_RPMSG_LIMIT', `the gateway's connections own ${this.budget.endpoints} endpoints: maxEndpoints is ${limit.endpoints}`)
+      return false
+    }
+    return true
   }
 
   private destroyEndpoint (addr: number): void {

@@ -2,7 +2,8 @@
 // asked for, a local address and, for an announced endpoint, a channel name,
 // kept across buses. On a bus it is a plain endpoint in the bus's endpoint
 // table (rpmsg_create_ept()) or, announced, a channel of the vhost bus
-// (vhost_rpmsg_create_channel(), NS CREATE | AS_ANNOUNCE). When the bus goes
+// (vhost_rpmsg_create_channel(), NS CREATE | AS_ANNOUNCE), or a channel the
+// other side announced, claimed (ClaimChannel: rpmsg_dev_probe()). When the bus goes
 // the bus drops those; attach() makes them again on the next bus at the
 // same address, which the application already knows.
 //
@@ -44,7 +45,29 @@ export class GatewayEndpoint {
   private plain: Endpoint | null = null
   private channel: RpmsgChannel | null = null
 
+  /** A claimed channel's: the driver name it holds the channel under (ClaimChannel); null for the others. */
+  private claimedAs: string | null = null
+
   private constructor (private at: number, readonly name: string, readonly announce: boolean, private readonly deliver: Delivery, private readonly queue: object) {}
+
+  /**
+   * Claims `ch` on `bus` as driver `driver` (rpmsg_dev_probe(): on the
+   * virtio side its endpoint is made and AS ASSIGN sent, unless a keeper
+   * binding made them already): the channel's endpoint is this one.
+   * ERR_BUSY if a driver or application holds it.
+   */
+  static claim (bus: RpmsgBusCore, ch: RpmsgChannel, driver: string, deliver: Delivery, queue: object = {}): GatewayEndpoint {
+    bus.claimChannel(ch, driver)
+    const ept = new GatewayEndpoint(ch.src, ch.name, false, deliver, queue)
+    ept.claimedAs = driver
+    ept.channel = ch
+    ch.on('message', ept.onChannelMessage)
+    ept.onBus = bus
+    return ept
+  }
+
+  /** Whether it is a claimed channel (which cannot come back on another bus). */
+  get claimed (): boolean { return this.claimedAs !== null }
 
   /**
    * A new endpoint on `bus`; addr RPMSG_ADDR_ANY takes the lowest free from
@@ -78,6 +101,7 @@ export class GatewayEndpoint {
   /** Made again on a new bus at the same address (and name); ERR_RPMSG_ADDR or ERR_CONFLICT if taken there. */
   attach (bus: RpmsgBusCore): void {
     if (this.onBus !== null) return
+    if (this.claimedAs !== null) throw new RpmsgError('ERR_RPMSG_DETACHED', `channel ${this.name} went with its bus; a new announcement is a new channel, to claim again`)
     if (this.announce && !(bus instanceof VhostRpmsgBus)) throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', `${this.name}: only a vhost bus announces`)
     this.make(bus)
   }
@@ -91,13 +115,17 @@ export class GatewayEndpoint {
     this.channel = null
   }
 
-  /** Removes it from its bus: an announced one with NS DESTROY to the other side. */
+  /** Removes it from its bus: an announced one with NS DESTROY to the other side; a claimed one is released (rpmsg_dev_remove()). */
   destroy (): void {
     const bus = this.onBus
     const ch = this.channel
     const plain = this.plain
     this.detach()
     if (plain !== null) bus?.destroyEndpoint(plain)
+    if (ch !== null && this.claimedAs !== null) {
+      bus?.releaseChannel(ch, this.claimedAs)
+      return
+    }
     if (ch !== null && bus instanceof VhostRpmsgBus && bus.channels.get(ch.name) === ch) bus.destroyChannel(ch.name)
   }
 

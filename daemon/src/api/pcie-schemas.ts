@@ -29,7 +29,7 @@ export const FUNCTION_ATTRS: Record<string, Record<string, unknown>> = {
   interruptPin: { type: 'integer', minimum: 0, maximum: 4, description: '0 none, 1..4 INTA..INTD' },
   msiInterrupts: { type: 'integer', minimum: 1, maximum: 32, description: 'MSI vectors asked for (1..32)' },
   numVrings: { type: 'integer', minimum: 1, maximum: 8, description: 'virtqueues of the vhost device (BAR0 has room for 8)' },
-  vringSize: { type: 'integer', minimum: 1, maximum: 32768, description: 'buffers in each virtqueue' },
+  vringSize: { type: 'integer', minimum: 0, maximum: 32768, description: 'buffers in each virtqueue; 0 (the default): as many as the vhost driver asks (rpmsg: rpmsgNumBufs; a function running rpmsg must leave 0 or equal rpmsgNumBufs, else 400 ERR_CONFIG)' },
   vhostDriver: {
     type: 'string',
     enum: [...VHOST_DRIVERS],

@@ -8,9 +8,13 @@
 // gateway-endpoint.ts); they are all destroyed when the connection closes.
 // CreateEndpoint with announce makes a channel on the vhost side (NS CREATE
 // | AS_ANNOUNCE to the rc); the virtio side cannot announce and answers
-// ERR_RPMSG_UNSUPPORTED. Channel events (name service) go to every
-// connection; EndpointBound goes to the owner of the announced endpoint
-// when the address service names its remote, or takes it back.
+// ERR_RPMSG_UNSUPPORTED. ClaimChannel, on the virtio side, binds a channel
+// the other side announced as a driver would (rpmsg_dev_probe(): its
+// endpoint, AS ASSIGN) and makes that endpoint the connection's;
+// DestroyEndpoint or closing releases it (AS FREE). Channel events (name
+// service) and ChannelBinding go to every connection; EndpointBound goes to
+// the owner of the announced endpoint when the address service names its
+// remote, or takes it back.
 //
 // Following the bus
 //   The gateway (one per daemon) serves on the daemon's first rpmsg bus and
@@ -172,6 +176,8 @@ export class RpmsgGateway {
     const destroyed = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelDestroyed(ch) }
     const binding = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelBinding(ch) }
     const resized = (): void => { for (const c of this.connections) c.busResized(bus) }
+    const bindingChanged = (ch: RpmsgChannel): void => { for (const c of this.connections) c.channelBindingChanged(ch) }
+    bus.on('channel-binding', bindingChanged)
     bus.on('channel-created', created)
     bus.on('channel-destroyed', destroyed)
     bus.on('channel-bound', binding)
@@ -183,6 +189,7 @@ export class RpmsgGateway {
       bus.off('channel-bound', binding)
       bus.off('channel-unbound', binding)
       bus.off('buf-size', resized)
+      bus.off('channel-binding', bindingChanged)
     }
     for (const c of this.connections) c.busCame(bus)
   }

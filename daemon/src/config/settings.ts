@@ -62,6 +62,8 @@ export interface Settings {
   ntbPairs: NtbPairSetting[]
   rpmsgBufSize: number
   rpmsgNumBufs: number
+  rpmsgBind: 'kernel' | 'eager'
+  rpmsgBindChannels: string[]
   faultInjection: boolean
   apiTokenFile: string
   apiInsecure: boolean
@@ -129,8 +131,10 @@ export const SETTINGS: Record<keyof Settings, Spec> = {
   ntbDbCount: { kind: 'int', range: [4, 32], doc: 'NTB board: MSI vectors per host, the link vector included, 4 to 32 (db_count; default 32)' },
   ntbSpadCount: { kind: 'int', range: [1, 1024], doc: 'NTB board: scratchpads per host, 1 to 1024 (spad_count; default 64)' },
   ntbPairs: { kind: 'pairs', doc: 'NTB board: two hosts joined by one NTB function, HOSTA:HOSTB (repeatable; comma-separated in the environment; in the file a list of "HOSTA:HOSTB"). None (default): hosts are paired in the order they link, 1st with 2nd, 3rd with 4th' },
-  rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it, the virtio side posts at most this many of the ring\'s entries' },
+  rpmsgNumBufs: { kind: 'int', range: [1, 4096], pow2: true, doc: 'rpmsg buffers per direction, a power of two up to 4096 (default 256, as Linux): the vhost side sizes its rings with it (a PCIe rpmsg function\'s vringSize must be 0 or equal, else refused), the virtio side posts at most this many of the ring\'s entries' },
   rpmsgBufSize: { kind: 'size', range: [RPMSG_BUF_SIZE, RPMSG_MAX_BUF_SIZE], doc: 'rpmsg buffer size, header included: 512 (default, as Linux) up to 65551; larger buffers are used when both sides are configured for them (VIRTIO_RPMSG_F_BUFSZ), and the largest payload follows' },
+  rpmsgBind: { kind: 'rpmsgBind', doc: 'virtio side (rc, ntb-virtio): when a channel the vhost side announces is bound (its endpoint made, AS ASSIGN sent): kernel (default) when a driver claims it, as rpmsg_dev_probe() (the rpmsg sample, an application\'s ClaimChannel, rpmsgBindChannels); eager at once, for every channel' },
+  rpmsgBindChannels: { kind: 'list', doc: 'virtio side: channel names bound as soon as they are announced, with rpmsgBind kernel too (repeatable; comma-separated in the environment); an application may still claim them' },
   rpmsgSample: { kind: 'boolean', doc: 'load the kernel\'s rpmsg-client-sample driver (rc, ep, NTB hosts); the vhost side also links its channel. A bare flag; true or false in the environment and file (default false)' },
   faultInjection: { kind: 'boolean', doc: 'allow fault plans on links (PUT /v1/peers/:peer/faults: close, reset, blackhole, delay), for tests and drills. A bare flag; true or false in the environment and file (default false)' },
   apiTokenFile: { kind: 'string', doc: 'control API: file of bearer tokens, one "SCOPE TOKEN" a line (scopes read, rpmsg, admin; # comments); every request then needs Authorization: Bearer TOKEN. Reread on SIGHUP. Required (with TLS) for an API beyond loopback (default none: open)' },
@@ -185,6 +189,8 @@ const DEFAULTS: Omit<Settings, 'name'> = {
   vhostDriver: 'rpmsg',
   rpmsgBufSize: 512,
   rpmsgNumBufs: 256,
+  rpmsgBind: 'kernel',
+  rpmsgBindChannels: [],
   faultInjection: false,
   apiTokenFile: '',
   apiInsecure: false,
@@ -194,7 +200,7 @@ const DEFAULTS: Omit<Settings, 'name'> = {
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())
 export const envOf = (key: string): string => 'SOCLINK_' + flagOf(key).replace(/-/g, '_').toUpperCase()
 /** Repeatable flags are singular (--peer, --region, --doorbell); their keys plural. */
-const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell', ntbPairs: 'ntb-pair' }
+const SINGULAR: Partial<Record<keyof Settings, string>> = { peers: 'peer', regions: 'region', doorbells: 'doorbell', ntbPairs: 'ntb-pair', rpmsgBindChannels: 'rpmsg-bind-channel' }
 /** Kinds whose flag repeats and whose environment variable is comma-separated. */
 const repeats = (kind: Kind): boolean => kind === 'list' || kind === 'peers' || kind === 'regions' || kind === 'pairs'
 const flagName = (key: keyof Settings): string => SINGULAR[key] ?? flagOf(key)

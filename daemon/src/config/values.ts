@@ -38,7 +38,7 @@ export interface PcieFunctionSetting {
   vhostDriver?: typeof VHOST_DRIVERS[number]
 }
 
-export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'linkMask' | 'functions' | 'vhostDriver' | 'pairs' | 'peers'
+export type Kind = 'string' | 'int' | 'size' | 'boolean' | 'hostport' | 'list' | 'role' | 'regions' | 'windows' | 'ring' | 'interrupts' | 'linkEncoding' | 'linkMask' | 'functions' | 'vhostDriver' | 'pairs' | 'peers' | 'rpmsgBind'
 
 export function fromText (key: string, kind: Kind, raw: string | string[], where: string): unknown {
   const one = Array.isArray(raw) ? raw[raw.length - 1]! : raw
@@ -52,6 +52,7 @@ export function fromText (key: string, kind: Kind, raw: string | string[], where
     case 'linkEncoding': return oneOf(one, ['compact', 'protobuf'], where)
     case 'linkMask': return oneOf(one, ['zero', 'random'], where)
     case 'vhostDriver': return oneOf(one, VHOST_DRIVERS, where)
+    case 'rpmsgBind': return oneOf(one, ['kernel', 'eager'], where)
     case 'functions': throw new ConfigError(`${key} can only be set in the config file`)
     case 'hostport': return parseHostPort(one, where)
     case 'role': return parseRole(one, where)
@@ -73,6 +74,7 @@ export function fromFile (kind: Kind, v: unknown, where: string): unknown {
     case 'linkEncoding': if (typeof v === 'string') return oneOf(v, ['compact', 'protobuf'], where); break
     case 'linkMask': if (typeof v === 'string') return oneOf(v, ['zero', 'random'], where); break
     case 'vhostDriver': if (typeof v === 'string') return oneOf(v, VHOST_DRIVERS, where); break
+    case 'rpmsgBind': if (typeof v === 'string') return oneOf(v, ['kernel', 'eager'], where); break
     case 'functions': if (Array.isArray(v)) return v.map((f, i) => parseFunction(f, `${where}[${i}]`)); break
     case 'hostport': if (typeof v === 'string') return parseHostPort(v, where); break
     case 'role': if (typeof v === 'string') return parseRole(v, where); break

@@ -89,7 +89,7 @@ export class NtbHostRole {
     const packed = s.ring === 'packed'
     await this.virtioBus?.registerDriver(new TestVirtioDriver({ packed }))
     // As the PCIe roles build them: the same drivers, the same buffer size.
-    await this.virtioBus?.registerDriver(new VirtioRpmsgDriver({ packed, drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs }))
+    await this.virtioBus?.registerDriver(new VirtioRpmsgDriver({ packed, drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs, binding: { mode: s.rpmsgBind, channels: s.rpmsgBindChannels } }))
     await this.vhostBus?.registerDriver(new TestVhostDriver())
     await this.vhostBus?.registerDriver(new VhostRpmsgDriver({ drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs }))
     if (this.vhostBus !== null) this.vhostLink = new NtbVhostLink(this.vhostBus, s.vhostDriver, this.logger)

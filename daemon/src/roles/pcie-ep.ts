@@ -15,7 +15,7 @@ import { VhostBus } from '../vhost/bus.js'
 import { TestVhostDriver } from '../vhost/test-driver.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { vhostDriverDeviceId } from '../uapi/soclink-ids.js'
-import { UnavailableError } from '../errors.js'
+import { ConfigError, UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
 
@@ -40,7 +40,8 @@ export class PcieEndpointRole {
     this.rpmsgDriver = new VhostRpmsgDriver({ drivers: node.rpmsg!, bufSize: node.settings.rpmsgBufSize, numBufs: node.settings.rpmsgNumBufs })
     this.functions = new FunctionTable([CONTROLLER], {
       start: async (_ctrl, fn) => { await this.startFunction(fn) },
-      stop: async () => { await this.stopFunction() }
+      stop: async () => { await this.stopFunction() },
+      check: (fn) => { checkRpmsgRings(fn, node.settings.rpmsgNumBufs) }
     })
   }
 
@@ -103,4 +104,16 @@ export class PcieEndpointRole {
 
   get controller (): EndpointController | null { return this.ctrl }
   get epf (): PciEpfVhost | null { return this.transport }
+}
+
+/**
+ * rpmsgNumBufs sizes the rings of every function running the rpmsg driver
+ * (vhost_rpmsg_bus asks vhost_create_vqs() for that many buffers, as the
+ * RFC's asks for MAX_RPMSG_NUM_BUFS / 2). A function's vringSize may say
+ * the same, or 0 (as the driver asks); another size is refused, not
+ * silently preferred.
+ */
+export function checkRpmsgRings (fn: FunctionConfig, rpmsgNumBufs: number): void {
+  if (fn.vhostDriver !== 'rpmsg' || fn.vringSize === 0 || fn.vringSize === rpmsgNumBufs) return
+  throw new ConfigError(`function ${fn.name}: vringSize ${fn.vringSize} disagrees with rpmsgNumBufs ${rpmsgNumBufs}, which sizes the rings of the rpmsg driver; leave vringSize 0 (as the driver asks) or set it to ${rpmsgNumBufs}`)
 }

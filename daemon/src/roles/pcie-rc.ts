@@ -40,7 +40,7 @@ export class PcieRootComplexRole {
     this.rc = new RootComplex({ regions: node.regions, requester: node.requester, doorbells: node.doorbells, memorySize: s.memorySize, logger: this.logger })
     this.pool = new FirstFitPool(this.rc.sysmem, POOL_BASE, s.memorySize - POOL_BASE)
     this.testDriver = new TestVirtioDriver({ packed: s.ring === 'packed' })
-    this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed', drivers: node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs })
+    this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed', drivers: node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs, binding: { mode: s.rpmsgBind, channels: s.rpmsgBindChannels } })
   }
 
   async init (): Promise<void> {

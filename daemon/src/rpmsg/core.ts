@@ -18,7 +18,7 @@
 // be told when buffers come back (arm / disarm).
 
 import { EventEmitter } from 'node:events'
-import type { SoclinkError } from '../errors.js'
+import { BusyError, NotFoundError, type SoclinkError } from '../errors.js'
 import { asSoclinkError } from '../virtio/virtio.js'
 import { EndpointTable, type Endpoint, type EndpointCallback } from './endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, checkMessage, decodeMessage, putMessageHeader } from './wire.js'
@@ -40,13 +40,24 @@ export interface RpmsgChannelEvents {
   destroyed: []
 }
 
-/** A named channel: messages from `src` (local) to `dst` (remote; RPMSG_ADDR_ANY until known). */
+/**
+ * A named channel (an rpmsg device): messages from `src` (local;
+ * RPMSG_ADDR_ANY on the virtio side until a driver binds it) to `dst`
+ * (remote; RPMSG_ADDR_ANY until known).
+ */
 export class RpmsgChannel extends EventEmitter<RpmsgChannelEvents> {
   /** The other side asked to be told our address (RPMSG_AS_ANNOUNCE). */
   announce = false
-  constructor (readonly bus: RpmsgBusCore, readonly name: string, readonly src: number, public dst: number) {
+  /** The driver or application that claimed it (rpdev->dev.driver), or null. */
+  claimer: string | null = null
+  /** A binding with no reader (rpmsgBind eager, rpmsgBindChannels): it keeps the channel bound under and after claimers. */
+  keeper: string | null = null
+  constructor (readonly bus: RpmsgBusCore, readonly name: string, public src: number, public dst: number) {
     super()
   }
+
+  /** Who holds it now (a claimer over a keeper), or null: unbound. */
+  get driver (): string | null { return this.claimer ?? this.keeper }
 
   async send (payload: Uint8Array, options: SendOptions = {}): Promise<void> {
     await this.bus.send(this.src, this.checkDst(), payload, options)
@@ -69,6 +80,8 @@ export interface RpmsgBusEvents {
   'channel-bound': [channel: RpmsgChannel]
   /** vhost side: AS FREE, or a reset. */
   'channel-unbound': [channel: RpmsgChannel]
+  /** A driver (or an application, or the configuration) bound the channel or let it go: channel.driver, channel.src. */
+  'channel-binding': [channel: RpmsgChannel]
   /** bufSize (and so maxPayload) changed: vhost side at DRIVER_OK and at a reset, virtio side at probe (VIRTIO_RPMSG_F_BUFSZ). */
   'buf-size': [bufSize: number]
   /** A message or service message that was dropped, with why. */
@@ -112,6 +125,42 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   get waiting (): number { return this.waiters }
 
   channel (name: string): RpmsgChannel | undefined { return this.channels.get(name) }
+
+  /**
+   * rpmsg_dev_probe()'s part for the bus: `driver` holds the channel from
+   * now on. A keeper binding (rpmsgBind eager, rpmsgBindChannels: bound,
+   * with no reader) lies under any claimer: an application or an rpmsg
+   * driver may claim a kept channel, and it stays bound when they let go.
+   * ERR_BUSY if another claimer (or keeper) holds it. Here (the vhost side)
+   * the channel's endpoint exists from its creation; the virtio side makes
+   * it when the channel is first bound and tells the other side
+   * (VirtioRpmsgBus.bound).
+   */
+  claimChannel (ch: RpmsgChannel, driver: string, keeper = false): void {
+    if (this.channels.get(ch.name) !== ch) throw new NotFoundError('rpmsg channel', ch.name)
+    const taken = keeper ? ch.keeper : ch.claimer
+    if (taken !== null) throw new BusyError(`rpmsg channel ${ch.name} is bound to ${taken}`)
+    const was = ch.driver
+    if (keeper) ch.keeper = driver
+    else ch.claimer = driver
+    if (was === null) this.bound(ch)
+    this.emit('channel-binding', ch)
+  }
+
+  /** rpmsg_dev_remove()'s part: `driver` lets go (no-op if it does not hold `ch`, or `ch` is gone). */
+  releaseChannel (ch: RpmsgChannel, driver: string): void {
+    if (this.channels.get(ch.name) !== ch) return
+    if (ch.claimer === driver) ch.claimer = null
+    else if (ch.keeper === driver) ch.keeper = null
+    else return
+    if (ch.driver === null) this.unbound(ch)
+    this.emit('channel-binding', ch)
+  }
+
+  /** The channel's first holder came: the virtio side makes its endpoint here. */
+  protected bound (_ch: RpmsgChannel): void {}
+  /** Its last holder went. */
+  protected unbound (_ch: RpmsgChannel): void {}
 
   /** An endpoint at `addr` (or the lowest free from 1024 for RPMSG_ADDR_ANY). */
   createEndpoint (addr: number, callback: EndpointCallback): Endpoint { return this.endpoints.create(addr, callback) }

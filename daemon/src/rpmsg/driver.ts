@@ -6,7 +6,10 @@
 // registered driver whose id table holds the channel's name, and the
 // driver's probe() runs when the channel appears on any bus attached to the
 // table (a virtio-side or a vhost-side rpmsg bus), or when the driver is
-// registered after the channel. remove() runs when the channel is destroyed,
+// registered after the channel. Before probe() the channel is bound to the
+// driver (RpmsgBusCore.claimChannel: on the virtio side its endpoint is made
+// and AS ASSIGN sent, as rpmsg_dev_probe() does); a channel another driver or
+// an application holds is left alone (-EBUSY). remove() runs when the channel is destroyed,
 // when its bus stops, or when the driver is unregistered. A probe that
 // throws leaves the channel unbound (kept in lastError), as a failed
 // rpmsg_dev_probe() does.
@@ -133,10 +136,18 @@ export class RpmsgDriverTable extends EventEmitter<RpmsgDriverTableEvents> {
     const drv = this.drivers.find((d) => d.idTable.includes(ch.name))
     if (drv === undefined || this.bound.has(ch)) return
     try {
+      // rpmsg_dev_probe(): the channel is bound (its endpoint made, AS ASSIGN on the virtio side) before the driver's probe runs.
+      ch.bus.claimChannel(ch, drv.name)
+    } catch (err) {
+      this.lastError = asSoclinkError(err, 'ERR_RPMSG_DRIVER')
+      return
+    }
+    try {
       drv.probe(ch, parent)
       this.bound.set(ch, drv)
     } catch (err) {
       this.lastError = asSoclinkError(err, 'ERR_RPMSG_DRIVER')
+      ch.bus.releaseChannel(ch, drv.name)
     }
   }
 
@@ -149,6 +160,7 @@ export class RpmsgDriverTable extends EventEmitter<RpmsgDriverTableEvents> {
     } catch (err) {
       this.lastError = asSoclinkError(err, 'ERR_RPMSG_DRIVER')
     }
+    ch.bus.releaseChannel(ch, drv.name)
   }
 
   // configfs

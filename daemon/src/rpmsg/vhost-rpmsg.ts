@@ -1,5 +1,5 @@
 // The vhost side of rpmsg (the RFC's drivers/rpmsg/vhost_rpmsg_bus.c).
-// probe offers F_NS | F_AS (and VERSION_1, EVENT_IDX) and creates two
+// probe offers F_NS | F_AS (and VERSION_1, EVENT_IDX, RING_PACKED) and creates two
 // queues: vq0 "output" (the device writes messages into the virtio side's
 // rx buffers) and vq1 "input" (the device reads the virtio side's tx
 // buffers). On FINALIZE_FEATURES it creates the address service endpoint at
@@ -11,7 +11,7 @@
 // which then finds no channel and is ignored).
 
 import {
-  VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_VERSION_1, VIRTIO_ID_RPMSG, VIRTIO_RING_F_EVENT_IDX, features as featureSet, hasFeature
+  VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_RING_PACKED, VIRTIO_F_VERSION_1, VIRTIO_ID_RPMSG, VIRTIO_RING_F_EVENT_IDX, features as featureSet, hasFeature
 } from '../uapi/virtio-config.js'
 import { VIRTIO_DEV_ANY_ID, type DeviceId } from '../uapi/soclink-ids.js'
 import { ConflictError, NotFoundError } from '../errors.js'
@@ -25,7 +25,13 @@ import {
   RPMSG_NS_CREATE, RPMSG_NS_DESTROY, RpmsgError, VIRTIO_RPMSG_F_AS, VIRTIO_RPMSG_F_NS, checkName, decodeAsMsg, encodeNsMsg
 } from './wire.js'
 
-export const VHOST_RPMSG_FEATURES = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX)
+/**
+ * What the device offers: F_NS | F_AS (the RFC's), VERSION_1, EVENT_IDX and
+ * RING_PACKED. The driver chooses: a virtio side asked for packed rings
+ * (setting ring: packed) gets them, as the test device's do; one that does
+ * not ask keeps split rings.
+ */
+export const VHOST_RPMSG_FEATURES = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_F_RING_PACKED)
 
 export class VhostRpmsgBus extends RpmsgBusCore {
   /** vq0 "output": messages to the virtio side. */

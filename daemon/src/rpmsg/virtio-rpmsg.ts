@@ -8,6 +8,18 @@
 // with AS {name, dst: local, src: remote, ASSIGN} to 54; NS DESTROY removes
 // the channel, sending AS FREE first for an announced one.
 //
+// Binding (rpmsgBind). NS CREATE makes a channel device (rpmsg_ns_cb():
+// src RPMSG_ADDR_ANY, dst the announced address, no endpoint). With "kernel"
+// (the default) nothing more happens until something claims it
+// (RpmsgBusCore.claimChannel: an rpmsg driver whose id table names it, an
+// application through the gateway, or the names in rpmsgBindChannels), as
+// rpmsg_dev_probe() runs only for a matching driver: then the local
+// endpoint is made (rpmsg_create_ept(), lowest free from 1024) and
+// announce_create sends AS ASSIGN. When the last holder lets go
+// (rpmsg_dev_remove()), announce_destroy sends AS FREE and the endpoint
+// goes; src is RPMSG_ADDR_ANY again. "eager" binds every channel at once
+// (a keeper binding, "soclink_eager"), as soclink did before.
+//
 // Unlike the RFC's announce_create, no NS message is echoed back for a
 // channel the other side announced (the vhost side has no endpoint 53 and
 // would drop it).
@@ -41,7 +53,8 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
    */
   private live = false
 
-  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE, readonly numBufs = RPMSG_BUFS_PER_DIRECTION) {
+  constructor (readonly dev: VirtioDevice, readonly pool: BufferPool, readonly ownBufSize = RPMSG_BUF_SIZE, readonly numBufs = RPMSG_BUFS_PER_DIRECTION,
+    readonly binding: RpmsgBinding = DEFAULT_BINDING) {
     super(RPMSG_BUF_SIZE)
   }
 
@@ -150,9 +163,13 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
         this.fault(new RpmsgError('ERR_RPMSG_ADDR', `NS DESTROY from ${src} for unknown channel ${msg.name} at ${msg.addr}`), 'ERR_RPMSG_ADDR')
         return
       }
-      if (existing.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(existing, RPMSG_AS_FREE)
+      // rpmsg_unregister_device(): a bound channel is removed from its driver first (announce_destroy: AS FREE);
+      // its src stays what it was, so 'channel-destroyed' names the channel as its users knew it.
+      if (existing.src !== RPMSG_ADDR_ANY) {
+        if (existing.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(existing, RPMSG_AS_FREE)
+        this.destroyEndpoint(existing.src)
+      }
       this.channels.delete(existing.name)
-      this.destroyEndpoint(existing.src)
       this.emit('channel-destroyed', existing)
       existing.emit('destroyed')
       return
@@ -162,13 +179,27 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
       this.fault(new RpmsgError('ERR_RPMSG_ADDR', `NS CREATE from ${src}: channel ${msg.name} at ${msg.addr} is a duplicate or has no address`), 'ERR_RPMSG_ADDR')
       return
     }
-    const name = msg.name
-    const ept = this.endpoints.create(RPMSG_ADDR_ANY, (p, from) => { this.channels.get(name)?.emit('message', p, from) })
-    const ch = new RpmsgChannel(this, name, ept.addr, msg.addr)
+    const ch = new RpmsgChannel(this, msg.name, RPMSG_ADDR_ANY, msg.addr)
     ch.announce = (msg.flags & RPMSG_AS_ANNOUNCE) !== 0
     this.channels.set(ch.name, ch)
+    // Kept before anyone hears of it (as eager binding always was): 'channel-created' shows it bound, and drivers claim over the keeper.
+    ch.keeper = this.binding.mode === 'eager' ? EAGER_DRIVER : this.binding.channels.includes(ch.name) ? CONFIG_DRIVER : null
+    if (ch.keeper !== null) this.bound(ch)
     this.emit('channel-created', ch)
+  }
+
+  /** rpmsg_dev_probe(): the channel's endpoint, then announce_create (AS ASSIGN). */
+  protected override bound (ch: RpmsgChannel): void {
+    const ept = this.endpoints.create(RPMSG_ADDR_ANY, (p, from) => { ch.emit('message', p, from) })
+    ch.src = ept.addr
     if (ch.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(ch, RPMSG_AS_ASSIGN)
+  }
+
+  /** rpmsg_dev_remove(): announce_destroy (AS FREE, from the endpoint about to go), then the endpoint. */
+  protected override unbound (ch: RpmsgChannel): void {
+    if (ch.announce && this.dev.hasFeature(VIRTIO_RPMSG_F_AS)) this.sendAs(ch, RPMSG_AS_FREE)
+    this.destroyEndpoint(ch.src)
+    ch.src = RPMSG_ADDR_ANY
   }
 
   /** The RFC's announce_create / announce_destroy: AS {name, dst: local, src: remote, flags} to 54. */
@@ -177,6 +208,20 @@ export class VirtioRpmsgBus extends RpmsgBusCore {
     this.sendService(ch.src, RPMSG_AS_ADDR, body, 'ERR_RPMSG_TIMEOUT')
   }
 }
+
+/** The keeper binding of rpmsgBind eager, and of rpmsgBindChannels (RpmsgBusCore.claimChannel). */
+export const EAGER_DRIVER = 'soclink_eager'
+export const CONFIG_DRIVER = 'soclink_config'
+
+/** rpmsgBind and rpmsgBindChannels: when announced channels are bound. */
+export interface RpmsgBinding {
+  /** kernel: when claimed (rpmsg_dev_probe); eager: at once. */
+  mode: 'kernel' | 'eager'
+  /** Bound at once, in kernel mode too. */
+  channels: readonly string[]
+}
+
+export const DEFAULT_BINDING: RpmsgBinding = { mode: 'kernel', channels: [] }
 
 export interface VirtioRpmsgDriverOptions {
   /** Ask for VIRTIO_RING_F_EVENT_IDX; default true. */
@@ -189,6 +234,8 @@ export interface VirtioRpmsgDriverOptions {
   numBufs?: number
   /** The daemon's rpmsg drivers, matched against the channels of every bus this driver makes. */
   drivers?: RpmsgDriverTable
+  /** When announced channels are bound; default kernel, none by configuration. */
+  binding?: RpmsgBinding
 }
 
 /** virtio_rpmsg_bus: {VIRTIO_ID_RPMSG, any vendor}, features F_NS | F_AS. */
@@ -206,9 +253,11 @@ export class VirtioRpmsgDriver implements VirtioDriver {
   private readonly drivers: RpmsgDriverTable | undefined
   private readonly bufSize: number
   private readonly numBufs: number
+  private readonly binding: RpmsgBinding
 
   constructor (options: VirtioRpmsgDriverOptions = {}) {
     this.drivers = options.drivers
+    this.binding = options.binding ?? DEFAULT_BINDING
     this.bufSize = checkBufSize(options.bufSize ?? RPMSG_BUF_SIZE)
     this.numBufs = options.numBufs ?? RPMSG_BUFS_PER_DIRECTION
     this.features = featureSet(VIRTIO_RPMSG_F_NS, VIRTIO_RPMSG_F_AS) |
@@ -223,7 +272,7 @@ export class VirtioRpmsgDriver implements VirtioDriver {
     // The device was reset before this probe (virtio/bus.ts start): a failed probe's buffers are free again.
     this.failed.get(dev)?.release()
     this.failed.delete(dev)
-    const bus = new VirtioRpmsgBus(dev, pool, this.bufSize, this.numBufs)
+    const bus = new VirtioRpmsgBus(dev, pool, this.bufSize, this.numBufs, this.binding)
     // Attached before start: a name service message may follow DRIVER_OK at once.
     this.drivers?.attach(bus, { side: 'virtio', device: dev.name })
     try {

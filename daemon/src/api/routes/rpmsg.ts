@@ -13,6 +13,7 @@ import type { RpmsgBusCore, RpmsgCounters } from '../../rpmsg/core.js'
 import type { EndpointCounters } from '../../rpmsg/endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
 import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
+import type { VirtioRpmsgBus } from '../../rpmsg/virtio-rpmsg.js'
 import { ValidationError } from '../errors.js'
 import type { GatewayConnectionView } from '../gateway-connection.js'
 import { rpmsgGateway } from '../rpmsg-gateway.js'
@@ -22,7 +23,7 @@ type Side = 'virtio' | 'vhost'
 
 interface BusEntry { side: Side, device: string, bus: RpmsgBusCore }
 
-export interface RpmsgChannelView { name: string, src: number, dst: number | null, side: Side, device: string }
+export interface RpmsgChannelView { name: string, src: number | null, dst: number | null, side: Side, device: string, driver: string | null }
 export interface RpmsgEndpointView {
   addr: number
   side: Side
@@ -46,10 +47,11 @@ const count = { type: 'integer', minimum: 0 }
 
 const ChannelSchema = record({
   name: { type: 'string' },
-  src: { ...addr, description: 'local address' },
+  src: { anyOf: [addr, { type: 'null' }], description: 'local address; null while unbound (virtio side, rpmsgBind kernel: until a driver, an application (ClaimChannel) or rpmsgBindChannels claims it)' },
   dst: { anyOf: [addr, { type: 'null' }], description: 'remote address; null until bound (vhost side: by the address service)' },
   side,
-  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' }
+  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' },
+  driver: { type: ['string', 'null'], description: 'who holds the channel (rpdev->dev.driver): an rpmsg driver (rpmsg_client_sample), an application\'s claim (soclink_gateway, or the driver name it gave), soclink_config (rpmsgBindChannels), soclink_eager (rpmsgBind eager); null: none' }
 })
 
 const EndpointSchema = record({
@@ -116,9 +118,20 @@ function vhostBus (node: SoclinkNode): VhostRpmsgBus {
   return vhost.bus as VhostRpmsgBus
 }
 
+/** The driver name of a REST claim (POST /v1/rpmsg/channels/:name/claim). */
+export const REST_DRIVER = 'soclink_rest'
+
+/** The virtio side's rpmsg bus; 409 on a vhost-only daemon (channels are claimed on the virtio side), 404 with none. */
+function virtioBus (node: SoclinkNode): { bus: VirtioRpmsgBus, device: string } {
+  const all = buses(node)
+  const virtio = all.find((b) => b.side === 'virtio')
+  if (virtio === undefined) throw new ConflictError('channels are claimed on the virtio side (an rc, an ntb-virtio host); on the vhost side their announcer makes them')
+  return { bus: virtio.bus as VirtioRpmsgBus, device: virtio.device }
+}
+
 function channelViews (node: SoclinkNode): RpmsgChannelView[] {
   return buses(node).flatMap(({ side, device, bus }) => [...bus.channels.values()].map((ch) =>
-    ({ name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device })))
+    ({ name: ch.name, src: ch.src === RPMSG_ADDR_ANY ? null : ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side, device, driver: ch.driver })))
 }
 
 function endpointViews (node: SoclinkNode): { endpoints: RpmsgEndpointView[], buses: RpmsgBusView[] } {
@@ -179,7 +192,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       throw err
     }
     reply.code(201)
-    return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name }
+    return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name, driver: ch.driver }
   })
 
   app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name', {
@@ -199,6 +212,43 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       throw new ConflictError(`rpmsg channel ${ch.name} belongs to an rpmsg gateway connection (GET /v1/rpmsg/connections)`)
     }
     bus.destroyChannel(request.params.name)
+    return reply.code(204).send()
+  })
+
+  app.post<{ Params: { name: string } }>('/v1/rpmsg/channels/:name/claim', {
+    schema: {
+      summary: 'Bind an announced channel on the virtio side, as a driver claiming it would (rpmsg_dev_probe(): its endpoint, AS ASSIGN)',
+      description: 'The REST claim is a binding with no reader (driver soclink_rest), as --rpmsg-bind-channel is, for this channel ' +
+        'while it lives: messages to its endpoint are counted and dropped, and an application may still claim it (ClaimChannel); ' +
+        'it stays bound when the application lets go. 409 ERR_BUSY if the configuration, eager binding or another REST claim ' +
+        `holds it already; 409 ERR_CONFLICT on the vhost side (channels are claimed on the virtio side). ${NO_BUS}`,
+      tags: ['rpmsg'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 200: ChannelSchema, ...errorReplies(400, 404, 409) }
+    }
+  }, async (request) => {
+    const { bus, device } = virtioBus(node)
+    const ch = bus.channel(request.params.name)
+    if (ch === undefined) throw new NotFoundError('rpmsg channel', request.params.name)
+    bus.claimChannel(ch, REST_DRIVER, true)
+    return { name: ch.name, src: ch.src, dst: ch.dst, side: 'virtio', device, driver: ch.driver }
+  })
+
+  app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name/claim', {
+    schema: {
+      summary: 'Release a REST claim (rpmsg_dev_remove(): AS FREE, unless an application or the configuration still holds the channel)',
+      description: `404 ERR_NOT_FOUND if the channel has no REST claim. ${NO_BUS}`,
+      tags: ['rpmsg'],
+      params: nameParams,
+      querystring: noFields,
+      response: { 204: noContent, ...errorReplies(400, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const { bus } = virtioBus(node)
+    const ch = bus.channel(request.params.name)
+    if (ch?.keeper !== REST_DRIVER) throw new NotFoundError('REST claim on rpmsg channel', request.params.name)
+    bus.releaseChannel(ch, REST_DRIVER)
     return reply.code(204).send()
   })
 

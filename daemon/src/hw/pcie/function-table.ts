@@ -30,8 +30,14 @@ export interface FunctionConfig {
   subsysId: number
   interruptPin: number
   msiInterrupts: number
-  /** Virtqueues the vhost device creates, and buffers in each. */
+  /** Virtqueues the vhost device creates at most. */
   numVrings: number
+  /**
+   * Buffers in each virtqueue; 0 (the default): as many as the vhost driver
+   * asks (vhost_create_vqs()'s num_bufs: rpmsgNumBufs for rpmsg). A
+   * function running the rpmsg driver must leave it 0 or set it equal to
+   * rpmsgNumBufs (FunctionChecks), so that one setting sizes rpmsg rings.
+   */
   vringSize: number
   /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...); one of VHOST_DRIVERS. */
   vhostDriver: string
@@ -56,13 +62,15 @@ export const FUNCTION_DEFAULTS: Omit<FunctionConfig, 'name'> = {
   interruptPin: 1,
   msiInterrupts: 9,
   numVrings: 2,
-  vringSize: 256,
+  vringSize: 0,
   vhostDriver: 'soclink-test'
 }
 
 export interface ControllerHooks {
   start (ctrl: string, fn: FunctionConfig): Promise<void>
   stop (ctrl: string): Promise<void>
+  /** Refuses (throws) a function's attributes the role cannot run, before create() or update() keeps them. */
+  check?: (fn: FunctionConfig) => void
 }
 
 export class FunctionTable {
@@ -80,6 +88,7 @@ export class FunctionTable {
   create (name: string, attrs: Partial<Omit<FunctionConfig, 'name'>> = {}): FunctionConfig {
     if (this.functions.has(name)) throw new ConflictError(`function ${name} exists`)
     const fn: FunctionConfig = { ...FUNCTION_DEFAULTS, ...attrs, name }
+    this.hooks.check?.(fn)
     this.functions.set(name, fn)
     return fn
   }
@@ -89,6 +98,7 @@ export class FunctionTable {
     const fn = this.fn(name)
     const ctrl = this.controllerOf(name)
     if (ctrl?.started === true) throw new ConflictError(`function ${name} is busy: controller ${ctrl.name} is started`)
+    this.hooks.check?.({ ...fn, ...attrs })
     Object.assign(fn, attrs)
     return fn
   }
