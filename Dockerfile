@@ -10,8 +10,12 @@
 # "Supported Node versions").
 ARG NODE_VERSION=26
 
-# Build: dev dependencies, generated protobuf modules, tsc.
+# Build: dev dependencies, generated protobuf modules, tsc, and the
+# rpmsg_char shim for `soclink run` (client/native: a C compiler and
+# <linux/rpmsg.h>).
 FROM node:${NODE_VERSION}-trixie-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are here.
@@ -21,7 +25,8 @@ COPY scripts ./scripts
 COPY proto ./proto
 COPY daemon/src ./daemon/src
 COPY client/src ./client/src
-RUN npm run build
+COPY client/native ./client/native
+RUN npm run build && test -f dist/native/libsoclink-rpmsg.so
 
 # Runtime: production dependencies and dist/ only.
 FROM node:${NODE_VERSION}-trixie-slim AS runtime

@@ -11,6 +11,7 @@ import { doorbellCommands, eventCommands } from './signals.js'
 import { pciEpCommands, virtioCommands } from './pcie.js'
 import { rpmsgCommands } from './rpmsg.js'
 import { ntbCommands } from './ntb.js'
+import { runCommand } from './run.js'
 import { nodeText, peersTable } from './views.js'
 
 export interface Output { out (text: string): void }
@@ -76,5 +77,6 @@ export function buildProgram (io: Output = stdout): Command {
   virtioCommands(program, ctx)
   rpmsgCommands(program, ctx)
   ntbCommands(program, ctx)
+  runCommand(program, ctx)
   return program
 }
