@@ -10,7 +10,10 @@
 
 import t, { type Test } from 'tap'
 import { RpmsgClient } from '../../client/src/index.js'
-import { until } from '../support/daemon.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, until } from '../support/daemon.js'
 import { startRpmsgPair } from '../support/rpmsg-daemons.js'
 import { getJson, type EndpointsBody } from '../support/rpmsg-procs.js'
 import { compilePrograms, missing, runProgram, startProgram } from '../support/rpmsg-char.js'
@@ -93,9 +96,36 @@ if (why !== null) {
     const r = await runProgram(rc.api, progs.path('bind'), ['raw-echo', '200'])
     t.equal(r.code, 0, r.stderr)
     t.match(r.stdout, `bind ok virtio0.raw-echo.-1.${ept.addr}`)
-    const after = await getJson<{ channels: Array<{ name: string, src: number }> }>(rc.api, '/v1/rpmsg/channels')
-    t.equal(after.body.channels.find((c) => c.name === 'raw-echo')?.src, 0xffffffff, 'released: unbound again')
+    const after = await getJson<{ channels: Array<{ name: string, src: number | null }> }>(rc.api, '/v1/rpmsg/channels')
+    t.equal(after.body.channels.find((c) => c.name === 'raw-echo')?.src, null, 'released: unbound again (no local endpoint)')
     await app.close()
+  })
+
+  t.test('behind API tokens: the program\'s gateway connections carry the token; refused ones say so before the program starts', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'soclink-rpmsg-char-auth-'))
+    t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+    const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p }
+    const tokens = file('api-tokens', 'admin char-admin-0123456789abcdef0123\nrpmsg char-rpmsg-0123456789abcdef0123\nread char-read-0123456789abcdef01234\n')
+    const env = { SOCLINK_TOKEN_FILE: file('rpmsg', 'char-rpmsg-0123456789abcdef0123\n') }
+    const arc = await startDaemon('rc-auth', ['--role', 'rc', '--api-token-file', tokens])
+    const aep = await startDaemon('ep-auth', ['--role', 'ep', '--api-token-file', tokens, '--peer', arc.link])
+    t.teardown(async () => { await aep.stop(); await arc.stop() })
+    const authorized = { authorization: 'Bearer char-read-0123456789abcdef01234' }
+    for (const d of [arc, aep]) await until(`${d.name}'s rpmsg bus`, async () => (await fetch(d.api + '/v1/rpmsg/endpoints', { headers: authorized })).status === 200 ? true : undefined)
+
+    const server = await startProgram(aep.api, progs.path('echo'), ['100', '1024:1025'], 30_000, env)
+    const client = await runProgram(arc.api, progs.path('client'), ['block', '100', '200', '1025:1024'], 120_000, env)
+    t.equal(client.code, 0, `client: ${client.stderr}`)
+    t.match(client.stdout, 'ok 100 x 1')
+    t.equal(await server.exit, 0, `server: ${server.stderr()}`)
+
+    const bare = await runProgram(arc.api, '/bin/echo', ['started'])
+    t.equal(bare.code, 1, 'no token: soclink run fails')
+    t.match(bare.stderr, /ERR_UNAUTHENTICATED/)
+    t.notMatch(bare.stdout, 'started', 'and the program did not start')
+    const read = await runProgram(arc.api, '/bin/echo', ['started'], 60_000, { SOCLINK_TOKEN_FILE: file('read', 'char-read-0123456789abcdef01234\n') })
+    t.equal(read.code, 1)
+    t.match(read.stderr, /ERR_FORBIDDEN/, 'a read token may not use the rpmsg gateway')
   })
 
   t.test('soclink run passes the exit status through, and says when the shim is missing', async (t) => {

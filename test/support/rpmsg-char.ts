@@ -47,8 +47,8 @@ export async function runProgram (api: string, exe: string, args: readonly strin
 export interface Started { proc: ChildProcess, lines: string[], stderr: () => string, exit: Promise<number> }
 
 /** Starts a program through `soclink run` and resolves once it prints "ready". */
-export async function startProgram (api: string, exe: string, args: readonly string[], ms = 30_000): Promise<Started> {
-  const proc = spawn(process.execPath, runArgs(api, exe, args), { stdio: ['pipe', 'pipe', 'pipe'] })
+export async function startProgram (api: string, exe: string, args: readonly string[], ms = 30_000, env: Record<string, string> = {}): Promise<Started> {
+  const proc = spawn(process.execPath, runArgs(api, exe, args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   const lines: string[] = []
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })

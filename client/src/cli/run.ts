@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import type { Command } from 'commander'
 import type { Context } from './context.js'
+import { resolveCredentials, type Credentials } from '../credentials.js'
+import { socketOptions, whenOpen } from '../transport.js'
 
 /** Where `npm run build` puts the shim (scripts/build-native.mjs). */
 export const SHIM_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../native/libsoclink-rpmsg.so')
@@ -24,8 +26,8 @@ export const SHIM_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 const MAX_FRAME = 1 << 20
 
 /** Relays one shim connection to one gateway connection until either ends. */
-function relay (local: Socket, gatewayUrl: string): void {
-  const ws = new WebSocket(gatewayUrl, { perMessageDeflate: false })
+function relay (local: Socket, gatewayUrl: string, credentials: Credentials): void {
+  const ws = new WebSocket(gatewayUrl, socketOptions(credentials))
   const early: Buffer[] = []
   let pending: Buffer = Buffer.alloc(0)
   const end = (): void => {
@@ -72,13 +74,20 @@ export function runCommand (program: Command, ctx: Context): void {
         throw new Error(`the rpmsg_char shim is not built (${shim}): install a C compiler (cc) and run \`npm run build:native\``)
       }
       const gatewayUrl = ctx.client().base.replace(/\/+$/, '').replace(/^http/, 'ws') + '/v1/rpmsg'
+      // The token and TLS trust of --token-file, --ca (every relayed connection carries them).
+      const credentials = resolveCredentials(ctx.connection())
+      // A gateway that refuses us (401, 403, an untrusted certificate) says
+      // so before the program starts, not as an EPIPE in its first open().
+      const probe = new WebSocket(gatewayUrl, socketOptions(credentials))
+      await whenOpen(probe, `the rpmsg gateway ${gatewayUrl}`, credentials)
+      probe.close()
       const dir = mkdtempSync(join(tmpdir(), 'soclink-run-'))
       const socketPath = join(dir, 'gateway.sock')
       const open = new Set<Socket>()
       const server: Server = createServer((s) => {
         open.add(s)
         s.on('close', () => open.delete(s))
-        relay(s, gatewayUrl)
+        relay(s, gatewayUrl, credentials)
       })
       await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(socketPath, resolve) })
       const preload = [shim, process.env.LD_PRELOAD].filter((x) => x !== undefined && x !== '').join(' ')
