@@ -10,6 +10,7 @@ import t, { type Test } from 'tap'
 import { WebSocket } from 'ws'
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { startDaemon, until, type Daemon } from '../support/daemon.js'
 import { scaled } from '../support/time.js'
 import { TestPki, type Issued } from '../support/pki.js'
@@ -175,6 +176,29 @@ t.test('a TLS link port closes connections that send nothing, or stall in the TL
     })
     t.ok(closed, `a connection that sent ${what} was closed by the daemon`)
   }
+})
+
+t.test('refusals an outsider can repeat are logged once per address and reason a period: TLS 1.2 clients, plain HTTP clients', async (t) => {
+  const rc = await daemon(t, 'rc', ['--role', 'rc', ...tlsArgs(cert.rc!, ca)])
+  const port = Number(new URL(rc.link).port)
+  const tls12 = async (): Promise<void> => { await new Promise<void>((resolve) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(ca.cert), maxVersion: 'TLSv1.2', servername: 'rc' }, () => { s.destroy(); resolve() })
+    s.on('error', () => { resolve() })
+  }) }
+  const plain = async (): Promise<void> => { await new Promise<void>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => { s.write('GET /v1/link HTTP/1.1\r\nHost: x\r\n\r\n') })
+    // Read the 426 answer to its end, or 'close' never comes.
+    s.resume()
+    s.on('error', () => { resolve() })
+    s.on('close', () => { resolve() })
+  }) }
+  for (let i = 0; i < 10; i++) await tls12()
+  for (let i = 0; i < 10; i++) await plain()
+  const refusedTls = await until('the TLS 1.2 refusal is logged', () => rc.logs.filter((l) => l.includes('link connection refused')).length > 0 ? true : undefined)
+  t.ok(refusedTls)
+  await until('the plain client refusal is logged', () => rc.logs.some((l) => l.includes('refused a plain HTTP client')) ? true : undefined)
+  t.equal(rc.logs.filter((l) => l.includes('link connection refused')).length, 1, 'ten TLS 1.2 handshakes: one line')
+  t.equal(rc.logs.filter((l) => l.includes('refused a plain HTTP client')).length, 1, 'ten plain clients: one line')
 })
 
 t.test('settings: a certificate without its key, or a CA alone, is a configuration error', async (t) => {

@@ -6,6 +6,7 @@
 // doubling, back to 100 ms after 10 s of running) and `stop` as `docker
 // stop` (stop signal, SIGKILL after the grace period).
 
+import { scaled } from '../support/time.js'
 import { EventEmitter } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import { dirname } from 'node:path'
@@ -150,7 +151,8 @@ export class Container extends EventEmitter {
     let output = ''
     p.stdout!.on('data', (d: Buffer) => { output += d.toString() })
     p.stderr!.on('data', (d: Buffer) => { output += d.toString() })
-    const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL') } catch {} }, timeoutMs)
+    // The compose file's timeout, scaled as every limit of the suite (test/support/time.ts).
+    const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL') } catch {} }, scaled(timeoutMs))
     const code = await new Promise<number | null>((resolve) => {
       p.once('error', () => { resolve(null) })
       p.once('close', (c) => { resolve(c) })

@@ -36,7 +36,7 @@ import { AcceptorHandshake, type AcceptStep } from './handshake.js'
 import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
 import { PreAuthFrames } from './pre-auth.js'
-import { LogLimit } from './log-limit.js'
+import { LogLimit, REFUSAL_LOG_PERIOD_MS } from './log-limit.js'
 import { takeoverRefusal } from './credential.js'
 import { listenLink, tcpSocketOf, type LinkServer } from './link-server.js'
 import { certificateCredential, peerCertificate } from './tls.js'
@@ -46,8 +46,6 @@ import { FrameError, LimitError, NotFoundError } from '../errors.js'
 export const LINK_PATH = '/v1/link'
 /** How long a refused connection has to end the close handshake before it is terminated. */
 export const CLOSE_GRACE_MS = 1000
-/** One log line per remote address per this period about refused connections. */
-export const REFUSAL_LOG_PERIOD_MS = 10_000
 /** The kinds of refusal, each rate-limited on its own per address. */
 type RefusalKind = 'pending' | 'timeout' | 'pre-auth' | 'handshake' | 'takeover'
 const Code = wire.Goodbye.Code

@@ -4,6 +4,9 @@
 // lines per period in all, so that many addresses cannot flood the log
 // either. Pure: the caller gives the time.
 
+/** One line per address and kind of refusal in this period. */
+export const REFUSAL_LOG_PERIOD_MS = 10_000
+
 export type Take = { log: true, suppressed: number } | { log: false }
 
 export class LogLimit {
