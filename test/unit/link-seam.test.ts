@@ -10,6 +10,7 @@ import { PeerLink } from '../../daemon/src/link/peer-link.js'
 import type { SessionLoss } from '../../daemon/src/link/peer-link.js'
 import type { DialedSocket } from '../../daemon/src/link/transport.js'
 import type { LinkOptions } from '../../daemon/src/link/options.js'
+import { decodePacket, wire } from '../../daemon/src/link/codec.js'
 import { ManualClock } from '../support/manual-clock.js'
 import { MemoryNet, MemoryNode, memoryLinkOptions } from '../support/memory-link.js'
 
@@ -212,4 +213,26 @@ t.test('a dial whose handshake never finishes times out and is tried again', asy
   t.equal(p.a.lastError, 'handshake timed out', 'given up at handshakeTimeoutMs')
   p.clock.advance(p.o.reconnectMinMs)
   t.equal(p.dials.length, 2, 'and dialed again after the backoff')
+})
+
+t.test('the acceptor says Goodbye to a connection that sends no Hello within the handshake timeout', async (t) => {
+  const p = pair(t)
+  const sock = p.net.dial(URL)
+  const got: string[] = []
+  let closed: number | null = null
+  sock.listen({
+    message: (data) => {
+      const f = decodePacket(data).frame
+      got.push(f.challenge != null ? 'challenge' : f.goodbye != null ? `goodbye ${f.goodbye.reason ?? ''}` : 'other')
+    },
+    close: (code) => { closed = code },
+    error: () => {}
+  })
+  p.clock.advance(p.b.opts.handshakeTimeoutMs - 1)
+  t.same(got, ['challenge'], 'challenged, and waiting')
+  p.clock.advance(1)
+  t.same(got, ['challenge', 'goodbye handshake timed out'], 'Goodbye at the handshake timeout')
+  t.equal(closed, 4000 + wire.Goodbye.Code.CODE_PROTOCOL, 'closed with 4000 + CODE_PROTOCOL')
+  t.same(p.b.refusals, ['timeout : no Hello within the handshake timeout'], 'the refusal is reported for the log')
+  t.equal(p.b.links.size, 0, 'no link for it')
 })

@@ -53,7 +53,9 @@ export class Dialer {
 
   constructor (
     readonly url: string,
-    private readonly opts: LinkOptions & { expect?: string },
+    /** The name the peer is configured under (peers: [{ name, url }]); it must answer to it. */
+    private readonly expect: string | undefined,
+    private readonly opts: LinkOptions,
     private readonly transport: LinkTransport,
     private readonly clock: Clock,
     private readonly link: DialerLink
@@ -75,7 +77,7 @@ export class Dialer {
     }
     const sock = this.transport.dial(this.url)
     this.link.attach(sock)
-    const hs = new DialerHandshake(this.opts, this.link.resumePoint(), this.opts.expect)
+    const hs = new DialerHandshake(this.opts, this.link.resumePoint(), this.expect)
     const timer = this.clock.setTimeout(() => { this.fail(sock, Code.CODE_PROTOCOL, 'handshake timed out') }, this.opts.handshakeTimeoutMs)
     let up = false
     sock.listen({
