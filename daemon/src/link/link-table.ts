@@ -1,6 +1,7 @@
-// Every link of one daemon: the listening socket that accepts peers (the
-// acceptor side of the handshake lives here), the peers this daemon dials,
-// and one PeerLink per peer name. Upper layers subscribe to its events.
+// Every link of one daemon: the listening socket that accepts peers (each
+// connection's handshake is acceptor.ts's; what only the socket knows is
+// here), the peers this daemon dials, and one PeerLink per peer name. Upper
+// layers subscribe to its events.
 //
 // Before a connection has authenticated it holds little and not for long:
 // - at most maxPendingLinks connections are unauthenticated at once; past
