@@ -3,7 +3,19 @@
 // promised to them this turn, and the writers waiting for room, first come
 // first served. PeerLink owns one per link and tells it when acks free bytes
 // and when a turn ends; the session itself is never ended by an edge writer.
+//
+// Writers at the edge (REST writes and reads through windows, region writes
+// streamed to subscribers, read completions, the rpmsg gateway) ask for room
+// first (hasRoom, waitForRoom) and may fill the replay buffer up to
+// EDGE_SHARE of its bound; they wait, and the session goes on. The rest is
+// kept for protocol frames, which are never refused: vring and buffer
+// writes are bounded by the rings (a buffer comes back only in a packet that
+// acknowledges the frames that carried it, so at most the rings' buffers are
+// unacknowledged), and acks, pings, doorbells, Ordered and Subscribe frames
+// are a few bytes each. Only past the whole bound does the session fail
+// (ReplayOverflowError).
 
+import { realClock, type Clock, type Timer } from './clock.js'
 import { LinkFullError, TooLargeError, UnavailableError } from '../errors.js'
 
 /** Share of maxReplayBytes writers at the edge may fill; the rest is kept for protocol frames. */
@@ -13,7 +25,7 @@ interface RoomWaiter {
   bytes: number
   resolve: () => void
   reject: (err: Error) => void
-  timer: NodeJS.Timeout
+  timer: Timer
 }
 
 export interface CreditHost {
@@ -36,7 +48,8 @@ export class EdgeCredit {
   /** A writer found no room: onRoom is called once there is some again. */
   private starved = false
 
-  constructor (maxReplayBytes: number, private readonly host: CreditHost) {
+  /** `clock` times waitForRoom (PeerLink passes the link's). */
+  constructor (maxReplayBytes: number, private readonly host: CreditHost, private readonly clock: Clock = realClock) {
     this.limit = Math.floor(maxReplayBytes * EDGE_SHARE)
   }
 
@@ -77,7 +90,7 @@ export class EdgeCredit {
         bytes,
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.clock.setTimeout(() => {
           const i = this.waiters.indexOf(w)
           if (i >= 0) this.waiters.splice(i, 1)
           reject(new LinkFullError(`the link to ${label} has had no room for ${bytes} bytes for ${timeoutMs} ms (${this.host.unackedBytes() ?? 0} bytes unacknowledged); try again`))
@@ -92,7 +105,7 @@ export class EdgeCredit {
   serve (): void {
     while (this.waiters.length > 0 && this.waiters[0]!.bytes <= this.room) {
       const w = this.waiters.shift()!
-      clearTimeout(w.timer)
+      this.clock.clearTimeout(w.timer)
       this.reserve(w.bytes)
       w.resolve()
     }
@@ -112,7 +125,7 @@ export class EdgeCredit {
   sessionEnded (reason: string): void {
     this.reserved = 0
     for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer)
+      this.clock.clearTimeout(w.timer)
       w.reject(new UnavailableError(`link to ${this.host.label()} went down: ${reason}`))
     }
   }

@@ -5,9 +5,9 @@
 // faults: that is what the plan exercises. With no plan the gate is idle and
 // packets go straight to the socket.
 
-import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
-import { WebSocket } from './ws.js'
+import type { Clock, Timer } from './clock.js'
+import type { LinkSocket } from './transport.js'
 import { FaultPlan, FAULT_ACTIONS, type Fault, type FaultAction, type FaultPlanSettings } from './faults.js'
 
 export interface FaultView {
@@ -27,21 +27,22 @@ export interface FaultView {
 /** What the gate needs from its link. */
 export interface GateEdge {
   /** The connection the link uses now, or null between connections. */
-  socket: () => WebSocket | null
+  socket: () => LinkSocket | null
   /** Hands a packet that came in on `ws` to the link. */
-  deliver: (ws: WebSocket, data: Buffer, isBinary: boolean) => void
+  deliver: (ws: LinkSocket, data: Buffer, isBinary: boolean) => void
   logger: Logger
+  clock: Clock
 }
 
-interface Held { ws: WebSocket, data: Buffer, isBinary: boolean, at: number }
+interface Held { ws: LinkSocket, data: Buffer, isBinary: boolean, at: number }
 
 /** Packets one way, released in order at their times. */
 class Lane {
   readonly items: Held[] = []
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
   private last = 0
 
-  constructor (private readonly release: (h: Held) => void) {}
+  constructor (private readonly clock: Clock, private readonly release: (h: Held) => void) {}
 
   push (h: Held): void {
     h.at = Math.max(h.at, this.last)
@@ -53,18 +54,19 @@ class Lane {
   private arm (): void {
     const head = this.items[0]
     if (head === undefined) return
-    this.timer = setTimeout(() => { this.timer = null; this.run() }, Math.max(0, head.at - Date.now()))
+    this.timer = this.clock.setTimeout(() => { this.timer = null; this.run() }, Math.max(0, head.at - this.clock.now()))
   }
 
   private run (): void {
-    const now = Date.now()
+    const now = this.clock.now()
     while (this.items.length > 0 && this.items[0]!.at <= now) this.release(this.items.shift()!)
     this.arm()
   }
 
   /** Drops everything held (returns how many). */
   clear (): number {
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null }
+    this.clock.clearTimeout(this.timer)
+    this.timer = null
     const n = this.items.length
     this.items.length = 0
     this.last = 0
@@ -75,7 +77,8 @@ class Lane {
 export class FaultGate {
   private readonly edge: GateEdge
   private plan: FaultPlan | null = null
-  private timer: NodeJS.Timeout | null = null
+  private readonly clock: Clock
+  private timer: Timer | null = null
   private episode: { action: 'blackhole' | 'delay', until: number, delayMs: number } | null = null
   private readonly out: Lane
   private readonly in: Lane
@@ -84,11 +87,12 @@ export class FaultGate {
 
   constructor (edge: GateEdge) {
     this.edge = edge
-    this.out = new Lane((h) => {
+    this.clock = edge.clock
+    this.out = new Lane(edge.clock, (h) => {
       if (this.live(h.ws)) h.ws.send(h.data)
       else this.lost++
     })
-    this.in = new Lane((h) => {
+    this.in = new Lane(edge.clock, (h) => {
       if (this.live(h.ws)) this.edge.deliver(h.ws, h.data, h.isBinary)
       else this.lost++
     })
@@ -101,7 +105,7 @@ export class FaultGate {
 
   /** How long a dialer waits before it dials: a blackhole lets no connection through. */
   dialWaitMs (): number {
-    return this.episode?.action === 'blackhole' ? Math.max(0, this.episode.until - Date.now()) : 0
+    return this.episode?.action === 'blackhole' ? Math.max(0, this.episode.until - this.clock.now()) : 0
   }
 
   /** Starts a plan (replacing any); null clears it and releases what is held. */
@@ -122,7 +126,7 @@ export class FaultGate {
     const first = this.plan.next()
     if (first === null) return
     if (first.waitMs === 0) this.fire(first)
-    else this.timer = setTimeout(() => { this.timer = null; this.fire(first) }, first.waitMs)
+    else this.timer = this.clock.setTimeout(() => { this.timer = null; this.fire(first) }, first.waitMs)
   }
 
   view (): FaultView | null {
@@ -141,12 +145,12 @@ export class FaultGate {
   }
 
   /** An outgoing packet on `ws`, while the gate is active. */
-  send (ws: WebSocket, data: Buffer): void {
+  send (ws: LinkSocket, data: Buffer): void {
     this.out.push({ ws, data, isBinary: true, at: this.releaseAt() })
   }
 
   /** An incoming packet on `ws`, while the gate is active. */
-  receive (ws: WebSocket, data: Buffer, isBinary: boolean): void {
+  receive (ws: LinkSocket, data: Buffer, isBinary: boolean): void {
     this.in.push({ ws, data, isBinary, at: this.releaseAt() })
   }
 
@@ -160,12 +164,12 @@ export class FaultGate {
 
   private releaseAt (): number {
     const e = this.episode
-    if (e === null) return Date.now()
-    return e.action === 'blackhole' ? e.until : Date.now() + e.delayMs
+    if (e === null) return this.clock.now()
+    return e.action === 'blackhole' ? e.until : this.clock.now() + e.delayMs
   }
 
-  private live (ws: WebSocket): boolean {
-    return ws === this.edge.socket() && ws.readyState === WebSocket.OPEN
+  private live (ws: LinkSocket): boolean {
+    return ws === this.edge.socket() && ws.open
   }
 
   private releaseHeld (): void {
@@ -180,13 +184,14 @@ export class FaultGate {
   }
 
   private stopPlan (): void {
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null }
+    this.clock.clearTimeout(this.timer)
+    this.timer = null
   }
 
   private scheduleNext (): void {
     const f = this.plan?.next() ?? null
     if (f === null) return
-    this.timer = setTimeout(() => { this.timer = null; this.fire(f) }, f.waitMs)
+    this.timer = this.clock.setTimeout(() => { this.timer = null; this.fire(f) }, f.waitMs)
   }
 
   private fire (f: Fault): void {
@@ -195,21 +200,14 @@ export class FaultGate {
     this.edge.logger.warn({ fault: f, connected: ws !== null }, `fault injected: ${f.action}`)
     switch (f.action) {
       case 'close':
-      case 'reset': {
-        // ws keeps its net.Socket in `_socket` (ws 8 lib/websocket.js setSocket); a proxy acts on TCP, not on WebSocket frames.
-        const socket = (ws as unknown as { _socket?: Socket } | null)?._socket
-        if (socket === undefined) { ws?.terminate(); break }
-        // Under TLS, `_socket` is a tls.TLSSocket: the TCP socket is its parent where it has one (the acceptor's);
-        // a dialer's TLS socket owns its TCP handle, and a reset there is a close.
-        const tcp = (socket as Socket & { _parent?: Socket | null })._parent ?? socket
-        if (f.action === 'reset' && !('encrypted' in tcp)) tcp.resetAndDestroy()
-        else socket.destroy()
+      case 'reset':
+        // As a proxy between the daemons would: under the WebSocket, not with a close frame (ws-transport.ts).
+        ws?.cut(f.action)
         break
-      }
       case 'blackhole':
       case 'delay':
-        this.episode = { action: f.action, until: Date.now() + f.ms, delayMs: f.delayMs }
-        this.timer = setTimeout(() => { this.timer = null; this.episode = null; this.scheduleNext() }, f.ms)
+        this.episode = { action: f.action, until: this.clock.now() + f.ms, delayMs: f.delayMs }
+        this.timer = this.clock.setTimeout(() => { this.timer = null; this.episode = null; this.scheduleNext() }, f.ms)
         return
     }
     this.scheduleNext()

@@ -72,7 +72,7 @@ export type DialStep =
 
 /**
  * The dialer's side of the handshake as a pure state machine: Challenge in,
- * Hello out; Welcome in, its proof checked. The socket edge (peer-link.ts)
+ * Hello out; Welcome in, its proof checked. The socket edge (dialer.ts)
  * feeds it decoded frames and carries out each step. `expect` is the name
  * the peer is configured under (peers: [{ name, url }]): the Hello proves
  * that peer's own secret, and a Welcome from any other name is refused.

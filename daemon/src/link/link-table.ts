@@ -1,6 +1,7 @@
-// Every link of one daemon: the listening socket that accepts peers (the
-// acceptor side of the handshake lives here), the peers this daemon dials,
-// and one PeerLink per peer name. Upper layers subscribe to its events.
+// Every link of one daemon: the listening socket that accepts peers (each
+// connection's handshake is acceptor.ts's; what only the socket knows is
+// here), the peers this daemon dials, and one PeerLink per peer name. Upper
+// layers subscribe to its events.
 //
 // Before a connection has authenticated it holds little and not for long:
 // - at most maxPendingLinks connections are unauthenticated at once; past
@@ -31,24 +32,23 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { WebSocket, WebSocketServer } from './ws.js'
-import { decodePacket, encodePacket, wire } from './codec.js'
-import { AcceptorHandshake, type AcceptStep } from './handshake.js'
-import { PeerLink, refuse, type PeerLinkEvents } from './peer-link.js'
+import { PeerLink, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
 import { PreAuthFrames } from './pre-auth.js'
 import { LogLimit, REFUSAL_LOG_PERIOD_MS } from './log-limit.js'
-import { takeoverRefusal } from './credential.js'
 import { listenLink, tcpSocketOf, type LinkServer } from './link-server.js'
 import { certificateCredential, peerCertificate } from './tls.js'
-import { certificateNameRefusal, clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
-import { FrameError, LimitError, NotFoundError } from '../errors.js'
+import { clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
+import { accept, CLOSE_GRACE_MS } from './acceptor.js'
+import { WsLinkSocket } from './ws-transport.js'
+import { realClock, type Clock } from './clock.js'
+import { LimitError, NotFoundError } from '../errors.js'
+
+export { CLOSE_GRACE_MS } from './acceptor.js'
 
 export const LINK_PATH = '/v1/link'
-/** How long a refused connection has to end the close handshake before it is terminated. */
-export const CLOSE_GRACE_MS = 1000
 /** The kinds of refusal, each rate-limited on its own per address. */
 type RefusalKind = 'pending' | 'timeout' | 'pre-auth' | 'handshake' | 'takeover'
-const Code = wire.Goodbye.Code
 
 /**
  * Peers that dialed this daemon and whose session has ended (down: no
@@ -61,6 +61,7 @@ export const MAX_DOWN_PEERS = 64
 
 export class LinkTable extends EventEmitter<PeerLinkEvents> {
   readonly opts: LinkOptions
+  private readonly clock: Clock
   private readonly byName = new Map<string, PeerLink>()
   private readonly dialers: PeerLink[] = []
   private server: LinkServer | null = null
@@ -77,6 +78,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   constructor (opts: LinkOptions) {
     super()
     this.opts = opts
+    this.clock = opts.clock ?? realClock
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
   }
 
@@ -242,13 +244,12 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     }
   }
 
-  /** Acceptor side of the handshake (AcceptorHandshake), then the peer's link. */
+  /** A connection that upgraded: the acceptor's handshake (acceptor.ts), its first frame bounded (pre-auth.ts). */
   private acceptSocket (ws: WebSocket, socket: Duplex): void {
     // Under TLS `socket` is the TLS socket; admit() noted the TCP socket under it.
     const tcp = tcpSocketOf(socket)
     this.upgraded.add(tcp)
     this.pending.add(ws)
-    const hs = new AcceptorHandshake(this.opts)
     let settled = false
     const gate = new PreAuthFrames(this.opts.maxPreAuthBytes)
     // Ahead of ws's own listener: a frame is judged before ws buffers or answers it.
@@ -263,64 +264,18 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     }
     socket.prependListener('data', inspect)
     const deadline = this.unauthenticated.get(tcp) ?? Date.now() + this.opts.handshakeTimeoutMs
-    const timer = setTimeout(() => {
-      this.logRefusal(socket, 'timeout', '', 'no Hello within the handshake timeout')
-      refuse(ws, Code.CODE_PROTOCOL, 'handshake timed out')
-      setTimeout(() => { ws.terminate() }, CLOSE_GRACE_MS).unref()
-    }, Math.max(0, deadline - Date.now()))
-    const done = (): void => { settled = true; clearTimeout(timer); socket.off('data', inspect); this.pending.delete(ws) }
-    ws.once('close', done)
-    ws.on('error', () => {})
-    ws.send(encodePacket(hs.challenge()))
-    ws.once('message', (data: Buffer, isBinary: boolean) => {
-      done()
-      // Timed out or cut off already: no link on a closing socket.
-      if (ws.readyState !== WebSocket.OPEN) return
-      let step: AcceptStep
-      try {
-        if (!isBinary) throw new FrameError('text message on a binary link')
-        step = hs.check(decodePacket(data).frame)
-      } catch (err) {
-        step = { kind: 'refuse', code: Code.CODE_PROTOCOL, why: `bad handshake: ${(err as Error).message}` }
-      }
-      const claimed = (step.kind === 'hello' ? step.name : undefined) ?? helloName(data)
-      if (step.kind === 'refuse') {
-        this.logRefusal(socket, 'handshake', claimed, step.why, step.code === Code.CODE_AUTH ? 'error' : 'warn')
-        refuse(ws, step.code, step.why)
-        return
-      }
-      // Mutual TLS: the name is the one the client certificate proves (the upgrade required one), and the certificate is the credential.
-      const certificate = certificateCredential(socket, this.opts.tls)
-      if (certificate !== null) step = { ...step, credential: certificate }
-      const wrongName = this.opts.tls?.mutual === true ? certificateNameRefusal(step.name, certificate?.names ?? [], 'client') : null
-      if (wrongName !== null) {
-        this.logRefusal(socket, 'handshake', step.name, wrongName, 'error')
-        refuse(ws, Code.CODE_AUTH, wrongName)
-        return
-      }
-      let link = this.byName.get(step.name)
-      if (link?.url !== undefined) {
-        refuse(ws, Code.CODE_DUPLICATE, `${this.opts.name} already dials ${step.name}; give --peer on one side only`)
-        return
-      }
-      // Up, or waiting to resume: only the same identity takes the link over (a restart of the same node does).
-      const live = link?.hasSession === true ? link.credential : null
-      const taken = live !== null ? takeoverRefusal(step.name, live, step.credential) : null
-      if (taken !== null) {
-        const why = `authentication failed: ${taken}`
-        this.logRefusal(socket, 'takeover', step.name, why, 'error')
-        refuse(ws, Code.CODE_AUTH, why)
-        return
-      }
-      if (link === undefined) {
-        link = new PeerLink(this.opts, { name: step.name })
+    accept(new WsLinkSocket(ws), this.opts, this.clock, deadline - Date.now(), {
+      link: (name) => this.byName.get(name),
+      newLink: (name) => {
+        const link = new PeerLink(this.opts, { name })
         this.adopt(link)
-        this.byName.set(step.name, link)
-      }
-      this.unauthenticated.delete(tcp)
-      const resume = link.accept(ws, step)
-      ws.send(encodePacket(hs.welcome(resume)))
-      link.flush()
+        this.byName.set(name, link)
+        return link
+      },
+      certificate: () => certificateCredential(socket, this.opts.tls),
+      refused: (kind, name, why, level) => { this.logRefusal(socket, kind, name, why, level) },
+      settled: () => { settled = true; socket.off('data', inspect); this.pending.delete(ws) },
+      joined: () => { this.unauthenticated.delete(tcp) }
     })
   }
 
@@ -333,14 +288,5 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     const server = this.server
     this.server = null
     await server?.close()
-  }
-}
-
-/** The name a Hello claims, for the log of a refusal ('' if the frame is no Hello). */
-function helloName (data: Buffer): string {
-  try {
-    return decodePacket(data).frame.hello?.name ?? ''
-  } catch {
-    return '' // not a packet: the refusal says so already
   }
 }

@@ -4,6 +4,8 @@ import type { Logger } from 'pino'
 import type { soclink } from '../../../proto/gen/link.js'
 import type { SessionLimits } from './session.js'
 import type { TlsCredentials } from './tls.js'
+import type { Clock } from './clock.js'
+import type { LinkTransport } from './transport.js'
 
 export type Role = soclink.link.v1.Role
 
@@ -59,4 +61,8 @@ export interface LinkOptions {
   /** Optional protocol features offered in the handshake (wire.Feature bits). */
   features: number
   logger: Logger
+  /** The links' timers (default: Node's); tests pass one they advance themselves. */
+  clock?: Clock
+  /** How dialers connect (default: WebSocket, ws-transport.ts); tests pass an in-memory one. */
+  transport?: LinkTransport
 }

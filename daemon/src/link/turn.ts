@@ -4,6 +4,7 @@
 // that latency does not pay for throughput.
 
 import type { Frame } from './codec.js'
+import { realClock, type Clock } from './clock.js'
 
 /**
  * A frame someone waits on: a doorbell, a read or its completion, or (with
@@ -21,7 +22,7 @@ export class TurnFlush {
   private urgentSent = false
 
   /** `transmit` sends everything queued now; `endOfTurn` is true for the flush at the turn's end. */
-  constructor (private readonly transmit: (endOfTurn: boolean) => void) {}
+  constructor (private readonly transmit: (endOfTurn: boolean) => void, private readonly clock: Clock = realClock) {}
 
   /** A frame was queued: sent at once if it is the turn's first notification, else at the turn's end. */
   queued (notification: boolean): void {
@@ -36,7 +37,7 @@ export class TurnFlush {
   schedule (): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(this.endOfTurn)
+    this.clock.setImmediate(this.endOfTurn)
   }
 
   private readonly endOfTurn = (): void => {
