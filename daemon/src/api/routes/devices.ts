@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { NotFoundError, SoclinkError, TimeoutError, UnavailableError } from '../../errors.js'
-import type { TestCounters } from '../../virtio/test-driver.js'
+import type { TestCounters } from '../../virtio/virtio-soclink-test.js'
 import { STATUS_OF_CODE } from '../errors.js'
 import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
 import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
