@@ -26,6 +26,8 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { NtbDevice } from '../hw/ntb/ntb.js'
+import type { MemoryAccess } from '../mem/access.js'
+import { OffsetView } from '../mem/offset-view.js'
 import { VhostDevice, type VhostConfigOps } from '../vhost/vhost.js'
 import { VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
@@ -33,7 +35,6 @@ import type { DeviceId } from '../uapi/soclink-ids.js'
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../uapi/virtio-config.js'
 import { OutOfRangeError, SoclinkError, UnavailableError } from '../errors.js'
 import { NtbDoorbells } from './ntb-doorbells.js'
-import { VirtioMwAccess } from './ntb-mw-access.js'
 import { NtbVhostCommands } from './ntb-vhost-commands.js'
 import { announce, forget, publish, publishFeatures, publishQueues, virtioMw0Addr, withdraw } from './ntb-vhost-link.js'
 import { NtbVhostRings, type VhostRingPosition } from './ntb-vhost-rings.js'
@@ -87,7 +88,7 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   /** The vhost device is registered on its bus: link work may announce it. */
   private registered: boolean
   private offered = 0n
-  private mw: VirtioMwAccess | null = null
+  private mw: OffsetView | null = null
   /** Stops the peer MW's change notices (PeerMw.onUpdate) of this session. */
   private stopWatching: (() => void) | null = null
   private retry: NodeJS.Timeout | null = null
@@ -240,7 +241,7 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   /** Each queue's ring size, as VHOST_QUEUE_NUM_BUFFERS publishes them. */
   private nums (): number[] { return this.queues.map((q) => q.num) }
 
-  private space (): VirtioMwAccess {
+  private space (): OffsetView {
     if (this.mw === null) throw new UnavailableError('the virtio host\'s MW0 is not mapped (no NTB session)')
     return this.mw
   }
@@ -286,13 +287,13 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   private up (): void {
     const addr = virtioMw0Addr(this.ntb)
     const peerMw = this.ntb.peerMwGetAddr(0)
-    this.mw = new VirtioMwAccess(peerMw.memory, addr)
+    this.mw = virtioMw(peerMw.memory, addr)
     this.stopWatching = peerMw.onUpdate?.((offset, length) => { if (this.state === 'up') this.rings.driverWrote(addr + offset, length, this.queues) }) ?? null
     this.virtioAddr = addr
     this.state = 'up'
     this.lastError = null
     this.poll = setInterval(() => { this.slowPoll() }, this.pollMs)
-    this.logger.info({ ntb: this.ntb.name, virtioAddr: addr, mwSize: this.mw.window.size }, 'NTB virtio side is up')
+    this.logger.info({ ntb: this.ntb.name, virtioAddr: addr, mwSize: this.mw.length }, 'NTB virtio side is up')
     this.emit('up', addr)
     this.commands.check()
   }
@@ -385,3 +386,16 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   }
 }
 
+/**
+ * The virtio host's memory window 0 as ntb_vhost reaches it: by the virtio
+ * host's own physical addresses, [virtio_addr, virtio_addr + size), which is
+ * what descriptors hold (ntb_virtio hands out buffers from a pool over its
+ * MW0 block). An address maps to offset addr - virtio_addr of the peer
+ * window, as ntb_vhost_read/ntb_vhost_write compute it; anything else is
+ * refused before it reaches the window. The RFC checks only reads and
+ * writes of buffers, with unsigned arithmetic that lets an address below
+ * virtio_addr wrap; here every access is checked, rings included.
+ */
+export function virtioMw (window: MemoryAccess, virtioAddr: number): OffsetView {
+  return new OffsetView(window, 0, window.size, { start: virtioAddr, name: 'virtio host\'s MW0' })
+}
