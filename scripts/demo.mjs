@@ -72,7 +72,12 @@ async function startDaemon (name, args) {
   const ready = new Promise((resolve) => {
     createInterface({ input: proc.stdout }).on('line', (line) => {
       d.logs.push(line)
-      try { const r = JSON.parse(line); if (r.api && r.listen) resolve(r) } catch {}
+      try {
+        const r = JSON.parse(line)
+        if (r.api && r.listen) resolve(r)
+      } catch {
+        // Not a JSON log line (a Node warning, say): kept in the logs above, not the ready line.
+      }
     })
   })
   const early = d.exited.then((code) => { throw new DemoError(`${name} exited (${code}) before it was ready:\n${d.logs.join('\n')}`) })

@@ -60,7 +60,9 @@ export async function startDaemon (name: string, args: string[] = [], env: Recor
           clearTimeout(timer)
           resolve({ api: rec.api, link: rec.listen })
         }
-      } catch {}
+      } catch {
+        // Not a JSON log line (a Node warning, say): kept in the logs, not the ready line.
+      }
     })
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })
   }).catch((err: unknown) => {

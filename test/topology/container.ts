@@ -114,7 +114,7 @@ export class Container extends EventEmitter {
     if (proc === null) return null
     const exit = this.exit!
     proc.kill(this.plan.stopSignal)
-    const timer = setTimeout(() => { try { process.kill(-proc.pid!, 'SIGKILL') } catch {} }, this.plan.stopGraceMs)
+    const timer = setTimeout(() => { killGone(-proc.pid!) }, this.plan.stopGraceMs)
     try {
       return await exit
     } finally {
@@ -150,7 +150,7 @@ export class Container extends EventEmitter {
     let output = ''
     p.stdout!.on('data', (d: Buffer) => { output += d.toString() })
     p.stderr!.on('data', (d: Buffer) => { output += d.toString() })
-    const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL') } catch {} }, timeoutMs)
+    const timer = setTimeout(() => { killGone(-p.pid!) }, timeoutMs)
     const code = await new Promise<number | null>((resolve) => {
       p.once('error', () => { resolve(null) })
       p.once('close', (c) => { resolve(c) })
@@ -162,5 +162,14 @@ export class Container extends EventEmitter {
   /** The last `n` lines of output, for a failure message. */
   tail (n = 20): string {
     return this.log.slice(-n).map((l) => `${this.name} | ${l.text}`).join('\n')
+  }
+}
+
+/** SIGKILL to `pid` (a group when negative), from a timer; one already gone (ESRCH) is what was wanted, anything else is said. */
+function killGone (pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') process.stderr.write(`topology: cannot kill ${pid}: ${(err as Error).message}\n`)
   }
 }
