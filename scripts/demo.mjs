@@ -35,26 +35,20 @@ const STEP_MS = 20_000
 const say = (s = '') => process.stdout.write(s + '\n')
 const n = (x) => Math.round(x).toLocaleString('en-US')
 const ms = (x) => x.toFixed(3)
-const sleep = (t) => new Promise((resolve) => setTimeout(resolve, t))
 
 class DemoError extends Error {}
 
+/** client/src/deadline.ts, as built: loaded with the client below. */
+let deadline
+
 /** `p`, or a DemoError naming `what` if it has not settled within `limit` ms. */
 async function within (p, what, limit = STEP_MS) {
-  let timer
-  const late = new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new DemoError(`${what}: nothing after ${limit / 1000} s`)), limit) })
-  try { return await Promise.race([p, late]) } finally { clearTimeout(timer) }
+  return await deadline.within(p, limit, () => { throw new DemoError(`${what}: nothing after ${limit / 1000} s`) })
 }
 
-/** Polls `check` until it returns something other than undefined. */
+/** Polls `check` until it returns something other than undefined (a check that fails counts as undefined). */
 async function until (what, check, limit = STEP_MS) {
-  const deadline = Date.now() + limit
-  for (;;) {
-    const v = await check().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new DemoError(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
+  return await deadline.until(async () => await check().catch(() => undefined), limit, () => new DemoError(`timed out waiting for ${what}`))
 }
 
 // ---- daemons --------------------------------------------------------------
@@ -78,7 +72,12 @@ async function startDaemon (name, args) {
   const ready = new Promise((resolve) => {
     createInterface({ input: proc.stdout }).on('line', (line) => {
       d.logs.push(line)
-      try { const r = JSON.parse(line); if (r.api && r.listen) resolve(r) } catch {}
+      try {
+        const r = JSON.parse(line)
+        if (r.api && r.listen) resolve(r)
+      } catch {
+        // Not a JSON log line (a Node warning, say): kept in the logs above, not the ready line.
+      }
     })
   })
   const early = d.exited.then((code) => { throw new DemoError(`${name} exited (${code}) before it was ready:\n${d.logs.join('\n')}`) })
@@ -309,6 +308,7 @@ try {
     if (b.status !== 0) throw new DemoError('npm run build failed')
   }
   const lib = await import(root + 'dist/client/src/index.js')
+  deadline = await import(root + 'dist/client/src/deadline.js')
   const topology = TOPOLOGIES[opts.topology]
   say(`soclink demo: rpmsg over ${topology.title} on this machine`)
   say()

@@ -62,7 +62,9 @@ export class ControlClient {
       const e = (await res.json() as { error?: { code?: unknown, message?: unknown } }).error
       if (typeof e?.code === 'string') code = e.code
       if (typeof e?.message === 'string') message = e.message
-    } catch {}
+    } catch {
+      // Not our JSON error shape (a proxy's page, an empty body): ERR_HTTP and the status say what is known.
+    }
     throw refusal(res.status, code, message, this.credentials)
   }
 

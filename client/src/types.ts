@@ -249,7 +249,7 @@ export interface RpmsgBusInfo { side: 'virtio' | 'vhost', device: string, counte
 export interface RpmsgEndpointList { endpoints: RpmsgEndpointInfo[], buses: RpmsgBusInfo[] }
 
 // ---------------------------------------------------------------- NTB
-// (daemon/src/api/routes/ntb-schemas.ts and ntb-tool-schemas.ts)
+// (daemon/src/api/ntb-schemas.ts and routes/ntb-tool-schemas.ts)
 
 /** One host's interface of the board's NTB function. */
 export interface NtbInterface {

@@ -18,9 +18,6 @@ export class FrameError extends SoclinkError {
   }
 }
 
-/** A handshake the other side failed (version, authentication, identity). */
-export class HandshakeError extends SoclinkError {}
-
 /** An access outside a region or window: PCIe Completer Abort. */
 export class OutOfRangeError extends SoclinkError {
   constructor (message: string) {

@@ -24,7 +24,7 @@ const VIRTIO_RING_F_INDIRECT_DESC = 1n << 28n
 const VIRTIO_RING_F_EVENT_IDX = 1n << 29n
 const VIRTIO_F_VERSION_1 = 1n << 32n
 const VIRTIO_F_RING_PACKED = 1n << 34n
-/** What the soclink test device offers (vhost/test-driver.ts TEST_DEVICE_FEATURES). */
+/** What the soclink test device offers (vhost/vhost-soclink-test.ts TEST_DEVICE_FEATURES). */
 const OFFERED = VIRTIO_F_VERSION_1 | VIRTIO_RING_F_EVENT_IDX | VIRTIO_RING_F_INDIRECT_DESC | VIRTIO_F_RING_PACKED
 
 interface Pair {

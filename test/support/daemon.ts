@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline'
 import { killGroup, run, spawn, WATCH_PARENT, type RunResult } from './children.js'
 import { SOCLINK, SOCLINKD } from './repo.js'
 import { scaled } from './time.js'
+import { until as untilDone, within as settledWithin } from '../../client/src/deadline.js'
 
 export { SOCLINK, SOCLINKD } from './repo.js'
 
@@ -59,7 +60,9 @@ export async function startDaemon (name: string, args: string[] = [], env: Recor
           clearTimeout(timer)
           resolve({ api: rec.api, link: rec.listen })
         }
-      } catch {}
+      } catch {
+        // Not a JSON log line (a Node warning, say): kept in the logs, not the ready line.
+      }
     })
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)}: ${stderr}`)) })
   }).catch((err: unknown) => {
@@ -97,13 +100,7 @@ export async function cli (api: string, ...args: string[]): Promise<CliResult> {
  * `detail()` too when given (recent output, say).
  */
 export async function until<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, detail?: () => string): Promise<T> {
-  const deadline = Date.now() + scaled(ms)
-  for (;;) {
-    const v = await check()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail === undefined ? '' : `; ${detail()}`}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  return await untilDone(check, scaled(ms), () => new Error(`timed out waiting for ${what}${detail === undefined ? '' : `; ${detail()}`}`))
 }
 
 /**
@@ -113,12 +110,6 @@ export async function until<T> (what: string, check: () => Promise<T | undefined
  * bound is generous.
  */
 export async function within<T> (p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
   const limit = scaled(ms)
-  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: not done within ${limit} ms`)) }, limit) })
-  try {
-    return await Promise.race([p, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await settledWithin(p, limit, () => { throw new Error(`${what}: not done within ${limit} ms`) })
 }

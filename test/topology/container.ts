@@ -6,13 +6,13 @@
 // doubling, back to 100 ms after 10 s of running) and `stop` as `docker
 // stop` (stop signal, SIGKILL after the grace period).
 
-import { scaled } from '../support/time.js'
 import { EventEmitter } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { ServicePlan } from './compose-plan.js'
 import type { Network } from './netns.js'
+import { scaled } from '../support/time.js'
 
 export interface LogLine { stream: 'stdout' | 'stderr', text: string, run: number }
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
@@ -115,7 +115,7 @@ export class Container extends EventEmitter {
     if (proc === null) return null
     const exit = this.exit!
     proc.kill(this.plan.stopSignal)
-    const timer = setTimeout(() => { try { process.kill(-proc.pid!, 'SIGKILL') } catch {} }, this.plan.stopGraceMs)
+    const timer = setTimeout(() => { killGone(-proc.pid!) }, this.plan.stopGraceMs)
     try {
       return await exit
     } finally {
@@ -152,7 +152,7 @@ export class Container extends EventEmitter {
     p.stdout!.on('data', (d: Buffer) => { output += d.toString() })
     p.stderr!.on('data', (d: Buffer) => { output += d.toString() })
     // The compose file's timeout, scaled as every limit of the suite (test/support/time.ts).
-    const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL') } catch {} }, scaled(timeoutMs))
+    const timer = setTimeout(() => { killGone(-p.pid!) }, scaled(timeoutMs))
     const code = await new Promise<number | null>((resolve) => {
       p.once('error', () => { resolve(null) })
       p.once('close', (c) => { resolve(c) })
@@ -164,5 +164,14 @@ export class Container extends EventEmitter {
   /** The last `n` lines of output, for a failure message. */
   tail (n = 20): string {
     return this.log.slice(-n).map((l) => `${this.name} | ${l.text}`).join('\n')
+  }
+}
+
+/** SIGKILL to `pid` (a group when negative), from a timer; one already gone (ESRCH) is what was wanted, anything else is said. */
+function killGone (pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') process.stderr.write(`topology: cannot kill ${pid}: ${(err as Error).message}\n`)
   }
 }

@@ -91,7 +91,11 @@ export class Network {
       if (alive(rec.pid)) continue
       const tag = file.slice(0, 4)
       // Without the rights to remove them, create() says why next.
-      try { new Network(tag, `scl${tag}`, rec.subnet, rec.services).destroy() } catch {}
+      try {
+        new Network(tag, `scl${tag}`, rec.subnet, rec.services).destroy()
+      } catch {
+        // Left for create() to report, as said above.
+      }
     }
   }
 
@@ -136,7 +140,11 @@ export class Network {
     this.destroyed = true
     for (const a of this.attachments.values()) {
       for (const pid of quiet(() => ip('netns', 'pids', a.ns)).split('\n').filter((p) => /^\d+$/.test(p))) {
-        try { process.kill(Number(pid), 'SIGKILL') } catch {}
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {
+          // It exited between the listing and the kill: gone is what was wanted.
+        }
       }
       // Deleting the host end removes both ends at once (the namespace's
       // teardown would take its end only later).

@@ -298,4 +298,12 @@ t.test('OffsetView refuses accesses outside its range', async (t) => {
   v.write(0x1c, Uint8Array.of(1, 2, 3, 4))
   t.equal(bar.window.read32(0x2c), 0x0403_0201)
   t.equal(v.read32(0x1c), 0x0403_0201)
+  // By addresses of its own (ntb_vhost's view of the virtio host's MW0).
+  const at = new OffsetView(bar.window, 0x10, 0x20, { start: 0x8000_0000, name: 'MW0' })
+  t.equal(at.size, 0x8000_0020, 'size is the end address')
+  t.equal(at.read32(0x8000_001c), 0x0403_0201)
+  t.ok(at.contains(0x8000_0000, 0x20))
+  t.notOk(at.contains(0x7fff_ffff, 1))
+  t.throws(() => at.read8(0x1c), { code: 'ERR_OUT_OF_RANGE', message: /outside the MW0/ }, 'below start')
+  t.throws(() => at.read8(0x8000_0020), { code: 'ERR_OUT_OF_RANGE' })
 })

@@ -7,7 +7,8 @@ import pino from 'pino'
 import { MemNode, connect } from '../support/mem-node.js'
 import { settle } from '../support/loop-link.js'
 import { EndpointController, MSI_DOORBELL } from '../../daemon/src/hw/pcie/endpoint-controller.js'
-import { RootComplex } from '../../daemon/src/hw/pcie/root-complex.js'
+import { RootComplex, type EndpointFunction } from '../../daemon/src/hw/pcie/root-complex.js'
+import { PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_STATUS, PCI_STATUS_INTERRUPT } from '../../daemon/src/hw/pcie/config-header.js'
 
 function rig (): { ep: MemNode, rc: MemNode, ctrl: EndpointController, root: RootComplex, events: string[], ends: ReturnType<typeof connect> } {
   const ep = new MemNode('ep')
@@ -96,4 +97,40 @@ t.test('interrupts with no function are counted; destroy removes the rc model', 
   root.destroy()
   t.same(rc.doorbells.list(), [])
   t.equal(rc.regions.find('pcie.sysmem'), undefined)
+})
+
+// PCI Local Bus Spec 3.0 §6.2.2 and §6.2.3: with COMMAND's Interrupt Disable
+// (bit 10) set the function may not assert INTx#, and one asserted is
+// deasserted; Status.Interrupt keeps the function's interrupt state either way,
+// so clearing the bit again asserts the pin of an interrupt still pending.
+t.test('INTx honours the Interrupt Disable bit of COMMAND', async (t) => {
+  const { ctrl, root, ends } = rig()
+  const found: EndpointFunction[] = []
+  root.on('enumerated', (fn) => { found.push(fn) })
+  ctrl.setBar(0, 0x1000)
+  ctrl.start()
+  await settle(ends)
+  const cfg = found[0]!.config
+  const levels: boolean[] = []
+  root.onIntx('ep', (level) => { levels.push(level) })
+  const command = cfg.read16(PCI_COMMAND)
+  cfg.write16(PCI_COMMAND, command | PCI_COMMAND_INTX_DISABLE)
+  await settle(ends)
+  t.equal(ctrl.state().command & PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_INTX_DISABLE, 'the bit is writable')
+  ctrl.raiseIntx(true)
+  await settle(ends)
+  t.same(levels, [], 'no INTx while disabled')
+  t.equal(cfg.read16(PCI_STATUS) & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT, 'Interrupt Status shows the pending interrupt')
+  t.equal(ctrl.state().intx, false)
+  cfg.write16(PCI_COMMAND, command)
+  await settle(ends)
+  t.same(levels, [true], 'enabled again: the pending interrupt asserts the pin')
+  cfg.write16(PCI_COMMAND, command | PCI_COMMAND_INTX_DISABLE)
+  await settle(ends)
+  t.same(levels, [true, false], 'disabled while asserted: deasserted')
+  ctrl.raiseIntx(false)
+  cfg.write16(PCI_COMMAND, command)
+  await settle(ends)
+  t.same(levels, [true, false], 'nothing pending: nothing asserted')
+  t.equal(cfg.read16(PCI_STATUS) & PCI_STATUS_INTERRUPT, 0)
 })

@@ -5,7 +5,7 @@
 
 import t from 'tap'
 import { VhostCfs, clientItemName, clientItems, type VhostClientItem, type VhostTransportSide, type VhostTransportState } from '../../daemon/src/vhost/cfs.js'
-import { TestVhostDriver } from '../../daemon/src/vhost/test-driver.js'
+import { TestVhostDriver } from '../../daemon/src/vhost/vhost-soclink-test.js'
 import { VhostRpmsgDriver } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import type { VhostDriver } from '../../daemon/src/vhost/vhost.js'
 import { VIRTIO_DEV_ANY_ID } from '../../daemon/src/uapi/soclink-ids.js'

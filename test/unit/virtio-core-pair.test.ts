@@ -11,9 +11,9 @@ import {
 } from '../../daemon/src/uapi/virtio-config.js'
 import { SOCLINK_TEST_DEVICE_ID } from '../../daemon/src/uapi/soclink-ids.js'
 import { VirtioBus } from '../../daemon/src/virtio/bus.js'
-import { TestVirtioDriver } from '../../daemon/src/virtio/test-driver.js'
+import { TestVirtioDriver } from '../../daemon/src/virtio/virtio-soclink-test.js'
 import { VhostBus } from '../../daemon/src/vhost/bus.js'
-import { TestVhostDriver } from '../../daemon/src/vhost/test-driver.js'
+import { TestVhostDriver } from '../../daemon/src/vhost/vhost-soclink-test.js'
 import { VirtioLoop } from '../support/virtio-loop.js'
 
 async function pair (opts: { packed?: boolean, offered?: bigint, numBufs?: number } = {}): Promise<{ loop: VirtioLoop, drv: TestVirtioDriver, dev: TestVhostDriver, bus: VirtioBus }> {

@@ -1,5 +1,8 @@
 // Pure formatting and parsing for the soclink command: hexdumps, hex
-// strings, numbers and sizes, API URLs, plain-text tables. No I/O.
+// strings, numbers and sizes (the one grammar of ../sizes.ts), API URLs,
+// plain-text tables. No I/O.
+
+export { formatSize, parseSize } from '../sizes.js'
 
 const offsetText = (n: number): string => n.toString(16).padStart(8, '0')
 
@@ -60,27 +63,6 @@ export function parseNumber (text: string, what = 'number'): number {
   const n = Number(text)
   if (!Number.isSafeInteger(n)) throw new Error(`${what} ${text} is above 2^53 - 1`)
   return n
-}
-
-const UNITS = 'KMGT'
-
-/** A size in bytes: 4096, 0x1000, 64K, 1M, 2G (powers of 1024; K, KB and KiB alike). */
-export function parseSize (text: string): number {
-  const m = /^(0x[0-9a-f]+|\d+)(?:([kmgt])(?:i?b)?)?$/i.exec(text)
-  if (m === null) throw new Error(`size ${JSON.stringify(text)} is not like 4096, 0x1000, 64K or 1M`)
-  const n = Number(m[1]) * 1024 ** (m[2] === undefined ? 0 : UNITS.indexOf(m[2].toUpperCase()) + 1)
-  if (n === 0) throw new Error('size must be at least 1 byte')
-  if (!Number.isSafeInteger(n)) throw new Error(`size ${text} is above 2^53 - 1 bytes`)
-  return n
-}
-
-/** A size the way parseSize reads it back: the largest unit that divides it exactly. */
-export function formatSize (n: number): string {
-  for (let u = UNITS.length; u > 0; u--) {
-    const unit = 1024 ** u
-    if (n >= unit && n % unit === 0) return `${n / unit}${UNITS[u - 1]}`
-  }
-  return String(n)
 }
 
 /** A control API URL: http(s)://HOST:PORT, or HOST:PORT (taken as http). */

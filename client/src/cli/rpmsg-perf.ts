@@ -10,6 +10,7 @@ import { ApiError } from '../errors.js'
 import type { RpmsgClient, RpmsgEndpoint } from '../rpmsg-client.js'
 import { addCounts, Arrivals, percentile, phaseOf, stamp } from './rpmsg-perf-check.js'
 import { flowOf, type PerfFlow, type PerfResult, type PerfRtt } from './rpmsg-perf-views.js'
+import { within } from '../deadline.js'
 
 export interface PerfSide { name: string, client: RpmsgClient, endpoints: RpmsgEndpoint[] }
 
@@ -142,17 +143,6 @@ async function receive (ept: RpmsgEndpoint, timeout: number, take: (payload: Uin
   }
 }
 
-/** `p`, or null once `ms` pass first. */
-async function within<T> (p: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<null>((resolve) => { timer = setTimeout(() => { resolve(null) }, ms) })
-  try {
-    return await Promise.race([p, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** All pairs at once, each one round trip at a time: A posts, B echoes, A times the echo; `replies` counts them as they come. */
 async function roundTrips (a: PerfSide, b: PerfSide, phase: number, o: PerfOptions, replies: { n: number }): Promise<PerfRtt> {
   const rtts: number[] = []
@@ -175,7 +165,7 @@ async function roundTrips (a: PerfSide, b: PerfSide, phase: number, o: PerfOptio
       const t0 = performance.now()
       ept.post(dst, buf)
       for (;;) {
-        const r = await within(it.next(), o.timeout)
+        const r = await within(it.next(), o.timeout, () => null)
         if (r === null || r.done === true) break
         const m = r.value.payload
         // Only this round's echo, byte for byte: a late echo of an earlier round is skipped.

@@ -13,8 +13,8 @@
 import type { SoclinkNode } from '../node.js'
 import { barRegion } from '../hw/pcie/endpoint-controller.js'
 import { mwBar } from '../hw/ntb/epf-ntb-regs.js'
-import { TestVirtioDriver } from '../virtio/test-driver.js'
-import { TestVhostDriver } from '../vhost/test-driver.js'
+import { TestVirtioDriver } from '../virtio/virtio-soclink-test.js'
+import { TestVhostDriver } from '../vhost/vhost-soclink-test.js'
 import { tryRead, vhostDeviceView, vhostQueues, virtioDeviceView, virtioQueues, type DeviceView, type VirtqueueView } from './pcie-views.js'
 
 /** An NTB host's device: ntb-virtio's while presented, ntb-vhost's while registered; none on other daemons. */

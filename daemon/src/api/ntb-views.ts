@@ -3,7 +3,7 @@
 // MSIs they raised, memory windows and where they are translated,
 // scratchpads), and a host's NTB device (ntb_hw_epf as include/linux/ntb.h
 // reports it) with the transport above it. Plain objects that match
-// routes/ntb-schemas.ts.
+// ntb-schemas.ts.
 
 import type { SoclinkNode } from '../node.js'
 import { SoclinkError } from '../errors.js'

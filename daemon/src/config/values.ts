@@ -5,6 +5,7 @@
 
 import { ConfigError } from '../errors.js'
 import { VHOST_DRIVERS } from '../hw/pcie/function-table.js'
+import { parseSize as parseSizeText, SizeSyntaxError } from '../../../client/src/sizes.js'
 
 export const ROLES = ['rc', 'ep', 'ntb', 'ntb-virtio', 'ntb-vhost'] as const
 export type RoleName = typeof ROLES[number]
@@ -113,13 +114,14 @@ function parseInteger (s: string, where: string): number {
   return Number(s)
 }
 
-/** Sizes accept K, M, G suffixes (powers of 1024) and 0x hex. */
+/** A size, in the grammar the CLI reads too (client/src/sizes.ts). */
 export function parseSize (s: string, where: string): number {
-  const m = /^(0x[0-9a-f]+|\d+)([kmg]?)i?b?$/i.exec(s)
-  if (m === null) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a size (e.g. 4096, 64K, 1M, 0x1000)`)
-  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] ?? '').toLowerCase() || ' ')
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${where}: size ${s} out of range`)
-  return n
+  try {
+    return parseSizeText(s)
+  } catch (err) {
+    if (err instanceof SizeSyntaxError) throw new ConfigError(`${where}: ${err.message}`)
+    throw err
+  }
 }
 
 function parseHostPort (s: string, where: string): HostPort {

@@ -7,7 +7,6 @@ import { FrameError } from '../errors.js'
 
 export const wire = soclink.link.v1
 export type Frame = soclink.link.v1.IFrame
-export type FrameBody = NonNullable<soclink.link.v1.Frame['body']>
 
 export const PROTOCOL_VERSION = wire.Version.VERSION_1
 const HEADER_PREFIX = 4

@@ -102,7 +102,11 @@ export class Requester extends EventEmitter<RequesterEvents> {
     const w = this.get(id)
     this.windows.delete(id)
     w.state = 'closed'
-    try { w.link?.send({ unsubscribe: { window: w.id } }) } catch {}
+    try {
+      w.link?.send({ unsubscribe: { window: w.id } })
+    } catch {
+      // The link cannot send (it is closed): the owner drops this window's subscription with the session.
+    }
     w.link = null
     this.emit('window', w)
   }

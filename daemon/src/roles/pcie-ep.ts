@@ -12,7 +12,7 @@ import { EndpointController, PCIE_LINK } from '../hw/pcie/endpoint-controller.js
 import { FunctionTable, type FunctionConfig } from '../hw/pcie/function-table.js'
 import { PciEpfVhost } from '../transport/pci-epf-vhost.js'
 import { VhostBus } from '../vhost/bus.js'
-import { TestVhostDriver } from '../vhost/test-driver.js'
+import { TestVhostDriver } from '../vhost/vhost-soclink-test.js'
 import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { vhostDriverDeviceId } from '../uapi/soclink-ids.js'
 import { ConfigError, UnavailableError } from '../errors.js'

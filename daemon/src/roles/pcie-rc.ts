@@ -14,7 +14,7 @@ import type { ProbeOutcome } from '../virtio/bus.js'
 import { isEpfVhost, VirtioPciEpf } from '../transport/virtio-pci-epf.js'
 import { VirtioBus } from '../virtio/bus.js'
 import { FirstFitPool } from '../virtio/buffer-pool.js'
-import { TestVirtioDriver } from '../virtio/test-driver.js'
+import { TestVirtioDriver } from '../virtio/virtio-soclink-test.js'
 import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
 
 /** System memory below this stays unused, so that address 0 is never a buffer. */

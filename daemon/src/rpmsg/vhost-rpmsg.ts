@@ -16,7 +16,8 @@ import {
 import { VIRTIO_DEV_ANY_ID, type DeviceId } from '../uapi/soclink-ids.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from '../vhost/vhost.js'
-import type { Segment, VhostQueue } from '../vhost/virtqueue.js'
+import type { VhostQueue } from '../vhost/virtqueue.js'
+import { iovPull, iovPush } from '../vhost/vringh-iov.js'
 import { RpmsgBusCore, RpmsgChannel } from './core.js'
 import { VIRTIO_RPMSG_CONFIG_SIZE, VIRTIO_RPMSG_F_BUFSZ, acceptedBufSize, checkBufSize, decodeBufSizes, encodeBufSizes } from './bufsz.js'
 import type { RpmsgDriverTable } from './driver.js'
@@ -113,7 +114,9 @@ export class VhostRpmsgBus extends RpmsgBusCore {
         vq.complete(d.head, 0)
         continue
       }
-      this.scatter(d.writable, header, payload)
+      // vringh_iov_push_iotlb() of header then payload, each where the segments put it.
+      iovPush(this.dev, d.writable, header)
+      iovPush(this.dev, d.writable, payload, header.length)
       vq.complete(d.head, length)
       vq.kick()
       return true
@@ -229,42 +232,12 @@ export class VhostRpmsgBus extends RpmsgBusCore {
           this.counters.malformed++
           this.fault(new RpmsgError('ERR_RPMSG_SIZE', `tx buffer of ${d.readableBytes} bytes (${d.writable.length} writable segments)`), 'ERR_RPMSG_SIZE')
         } else {
-          this.receive(this.gather(d.readable, d.readableBytes))
+          this.receive(iovPull(this.dev, d.readable, d.readableBytes))
         }
         vq.complete(d.head, 0)
       }
       vq.kick()
     } while (!vq.notifyEnable())
-  }
-
-  private gather (segs: readonly Segment[], total: number): Uint8Array {
-    if (segs.length === 1) return this.dev.read(segs[0]!.addr, segs[0]!.len)
-    const out = new Uint8Array(total)
-    let at = 0
-    for (const s of segs) {
-      out.set(this.dev.read(s.addr, s.len), at)
-      at += s.len
-    }
-    return out
-  }
-
-  /** vringh_iov_push_iotlb() of header then payload: each written where the segments put it, never joined first. */
-  private scatter (segs: readonly Segment[], header: Uint8Array, payload: Uint8Array): void {
-    this.pushAt(segs, 0, header)
-    this.pushAt(segs, header.length, payload)
-  }
-
-  /** Writes `part` at byte `pos` of the chain's writable bytes. */
-  private pushAt (segs: readonly Segment[], pos: number, part: Uint8Array): void {
-    let at = 0
-    for (const s of segs) {
-      if (at === part.length) return
-      if (pos >= s.len) { pos -= s.len; continue }
-      const n = Math.min(s.len - pos, part.length - at)
-      this.dev.write(s.addr + pos, n === part.length ? part : part.subarray(at, at + n))
-      at += n
-      pos = 0
-    }
   }
 }
 

@@ -30,6 +30,7 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { NtbDevice } from '../hw/ntb/ntb.js'
+import { ntbLinkIsUp, ntbSetCtx } from '../hw/ntb/ntb-ctx.js'
 import { BusyError, OutOfRangeError, SoclinkError, TimeoutError, UnavailableError } from '../errors.js'
 import { MAX_VQS } from './ntb-spads.js'
 import { perfBits, perfBuffer, type PerfBits, type PerfBuffer } from './ntb-perf-layout.js'
@@ -123,11 +124,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
   /** Listens to the device (ntb_set_ctx beside the transport's); the transport enables the link. */
   start (): void {
     if (this.current !== 'stopped') return
-    const onLink = (): void => { this.linkEvent() }
-    const onDb = (vector: number): void => { this.dbEvent(vector) }
-    this.ntb.on('link', onLink)
-    this.ntb.on('db', onDb)
-    this.unlisten.push(() => { this.ntb.off('link', onLink) }, () => { this.ntb.off('db', onDb) })
+    this.unlisten.push(ntbSetCtx(this.ntb, { linkEvent: () => { this.linkEvent() }, dbEvent: (vector) => { this.dbEvent(vector) } }))
     this.setState('down')
     this.linkEvent()
   }
@@ -220,11 +217,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
 
   private linkEvent (): void {
     if (this.current === 'stopped') return
-    let up = false
-    try {
-      up = this.ntb.linkIsUp()
-    } catch {}
-    if (!up) {
+    if (!ntbLinkIsUp(this.ntb)) {
       if (this.current === 'down' || this.current === 'unavailable') return
       this.generation++
       // Requests of the old link are answered on it or not at all.
@@ -281,7 +274,10 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
   private async untranslate (): Promise<void> {
     if (!this.translated) return
     this.translated = false
-    await this.ntb.mwClearTrans(PERF_MW).catch(() => {})
+    await this.ntb.mwClearTrans(PERF_MW).catch((err: unknown) => {
+      // The window stays translated onto the perf buffer, which nothing else uses; the next link up translates it again.
+      this.lastError = err instanceof Error ? err.message : String(err)
+    })
   }
 
   /** A request rings: answer it (while ready); an answer: wakes the run waiting for it. */
@@ -292,6 +288,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     try {
       mask = this.ntb.dbVectorMask(vector)
     } catch {
+      // No such vector on this NTB: none of ntb_perf's bits rang (the transport reports the vector).
       return
     }
     const request = 2 ** bits.request

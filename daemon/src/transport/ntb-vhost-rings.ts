@@ -1,7 +1,7 @@
 // The vhost side's rings (the RFC's ntb_vhost_create_vq in
 // drivers/ntb/ntb_vhost.c: vring_init over peer MW 0 at the ring's offset,
 // then vringh_init_mmio): where each ring lies in the virtio host's MW0
-// (ntb-spads.ts ringOffsets), reached through peer MW 0 (ntb-mw-access.ts);
+// (ntb-spads.ts ringOffsets), reached through peer MW 0 (ntb-vhost.ts virtioMw);
 // and how this side notices what the driver did without a kick.
 //
 // Differences from the RFC, on purpose: rings are built at DRIVER_OK from
@@ -19,7 +19,7 @@ import { ringBytes } from '../virtio/virtqueue.js'
 import { ringAddrs, type RingAddrs } from '../uapi/ring-addrs.js'
 import { RingError } from '../uapi/ring-error.js'
 import { hasFeature, VIRTIO_F_RING_PACKED } from '../uapi/virtio-config.js'
-import type { VirtioMwAccess } from './ntb-mw-access.js'
+import type { OffsetView } from '../mem/offset-view.js'
 import { AvailWatch } from './ntb-avail-watch.js'
 import { BUFFER_OFFSET, ringOffsets, VRING_ALIGN } from './ntb-spads.js'
 
@@ -43,7 +43,7 @@ export class NtbVhostRings {
   }
 
   /** DRIVER_OK: the rings the virtio side laid out in its MW0, in the negotiated layout. */
-  activate (mw: VirtioMwAccess, features: bigint, queues: readonly VhostVirtqueue[]): void {
+  activate (mw: OffsetView, features: bigint, queues: readonly VhostVirtqueue[]): void {
     const layout = hasFeature(features, VIRTIO_F_RING_PACKED) ? 'packed' : 'split'
     const { offsets } = ringOffsets(layout, queues.map((q) => q.num))
     this.avail.reset()
@@ -53,7 +53,7 @@ export class NtbVhostRings {
         if (at + ringBytes(layout, vq.num, VRING_ALIGN) > BUFFER_OFFSET) {
           throw new RingError('ERR_RING_SIZE', `vq ${vq.index}: a ${layout} ring of ${vq.num} at MW0 offset 0x${at.toString(16)} runs past BUFFER_OFFSET 0x${BUFFER_OFFSET.toString(16)}`)
         }
-        const addrs = ringAddrs(layout, mw.virtioAddr + at, vq.num, VRING_ALIGN)
+        const addrs = ringAddrs(layout, mw.start + at, vq.num, VRING_ALIGN)
         this.addrs[vq.index] = addrs
         // As createDeviceRing(), keeping the ring for position().
         const opts = { features, canAccess: (addr: number, len: number): boolean => mw.contains(addr, len) }
@@ -72,7 +72,7 @@ export class NtbVhostRings {
    * driver made buffers available since the last look (`mw`: null without
    * a session).
    */
-  look (mw: VirtioMwAccess | null, queues: readonly VhostVirtqueue[]): void {
+  look (mw: OffsetView | null, queues: readonly VhostVirtqueue[]): void {
     for (const vq of queues) {
       if (!vq.ready) continue
       vq.recheck()

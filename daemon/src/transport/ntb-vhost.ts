@@ -1,8 +1,9 @@
 // ntb_vhost (HOST1): the vhost side of virtio over an NTB (the RFC's
 // drivers/ntb/ntb_vhost.c), written against the NtbDevice of ntb.h.
 //
-// This file holds the transport's life: probe and remove, link events, the
-// link work's timers and states, doorbells and the vhost config ops. Link
+// This file holds the session and the vhost config ops; probe and remove,
+// link events, the link work's timers and doorbells are the life both NTB
+// transports share (ntb-link-client.ts). Link
 // work (RFC ntb_vhost_link_work, every NTB_LINK_DOWN_TIMEOUT ms while the
 // link is up): once the vhost device is registered, publish the device's
 // ids, features, the peer MW0 size and the ring sizes in this host's
@@ -23,36 +24,26 @@
 // an interrupt owed, and runs a queue's callback only when buffers were
 // made available.
 
-import { EventEmitter } from 'node:events'
-import type { Logger } from 'pino'
-import type { NtbDevice } from '../hw/ntb/ntb.js'
+import type { MemoryAccess } from '../mem/access.js'
+import { OffsetView } from '../mem/offset-view.js'
 import { VhostDevice, type VhostConfigOps } from '../vhost/vhost.js'
 import { VhostVirtqueue, type VhostCallback, type VhostQueue } from '../vhost/virtqueue.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import type { DeviceId } from '../uapi/soclink-ids.js'
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../uapi/virtio-config.js'
-import { OutOfRangeError, SoclinkError, UnavailableError } from '../errors.js'
-import { NtbDoorbells } from './ntb-doorbells.js'
-import { VirtioMwAccess } from './ntb-mw-access.js'
+import { OutOfRangeError, UnavailableError } from '../errors.js'
+import { NtbLinkClient, type NtbLinkClientOptions, type NtbLinkCounters, type NtbLinkState } from './ntb-link-client.js'
 import { NtbVhostCommands } from './ntb-vhost-commands.js'
 import { announce, forget, publish, publishFeatures, publishQueues, virtioMw0Addr, withdraw } from './ntb-vhost-link.js'
 import { NtbVhostRings, type VhostRingPosition } from './ntb-vhost-rings.js'
-import {
-  FALLBACK_POLL_MS, MAX_VQS, NTB_LINK_DOWN_TIMEOUT_MS, ownSpads, readConfigSpads, Spad, TYPE_VHOST, TYPE_VIRTIO, typesInPlace, writeConfigSpads
-} from './ntb-spads.js'
+import { MAX_VQS, ownSpads, readConfigSpads, Spad, TYPE_VHOST, TYPE_VIRTIO, writeConfigSpads } from './ntb-spads.js'
 
 /** stopped: not started; down: no link; waiting: link work until TYPE_VIRTIO; up: serving the virtio side. */
-export type NtbVhostState = 'stopped' | 'down' | 'waiting' | 'up'
+export type NtbVhostState = Exclude<NtbLinkState, 'configuring'>
 
-export interface NtbVhostOptions {
-  ntb: NtbDevice
+export interface NtbVhostOptions extends NtbLinkClientOptions {
   /** The vhost client's id (the RFC sets it through configfs: vhost-client item linked into vhost-transport). */
   id: DeviceId
-  logger: Logger
-  /** Link work retry period (ms); default NTB_LINK_DOWN_TIMEOUT_MS. */
-  retryMs?: number
-  /** Fallback look at the scratchpads and rings (ms); default FALLBACK_POLL_MS. */
-  pollMs?: number
   /**
    * Whether the vhost device is on its bus before start() (default true).
    * False: link work waits for deviceRegistered(), as the RFC's waits for
@@ -69,48 +60,30 @@ export interface NtbVhostEvents {
 }
 
 /** polls: fallback looks (slowPoll), which read and write nothing unless something changed. */
-export interface NtbVhostCounters { sessions: number, commands: number, commandErrors: number, doorbells: number, doorbellErrors: number, polls: number }
+export interface NtbVhostCounters extends NtbLinkCounters { commands: number, commandErrors: number }
 
-export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfigOps {
+export class NtbVhost extends NtbLinkClient<NtbVhostEvents> implements VhostConfigOps {
   readonly device: VhostDevice
-  readonly ntb: NtbDevice
   readonly counters: NtbVhostCounters = { sessions: 0, commands: 0, commandErrors: 0, doorbells: 0, doorbellErrors: 0, polls: 0 }
   /** Where each active ring is, for state views. */
   readonly addrs: Array<RingAddrs | undefined>
-  state: NtbVhostState = 'stopped'
   /** The virtio host's MW0 address while up. */
   virtioAddr: number | null = null
-  lastError: SoclinkError | null = null
   private queues: VhostVirtqueue[] = []
   /** The rings in the virtio host's MW0, once activated. */
   private readonly rings = new NtbVhostRings()
   /** The vhost device is registered on its bus: link work may announce it. */
   private registered: boolean
   private offered = 0n
-  private mw: VirtioMwAccess | null = null
+  private mw: OffsetView | null = null
   /** Stops the peer MW's change notices (PeerMw.onUpdate) of this session. */
   private stopWatching: (() => void) | null = null
-  private retry: NodeJS.Timeout | null = null
-  private poll: NodeJS.Timeout | null = null
-  private readonly unlisten: Array<() => void> = []
-  private readonly doorbells: NtbDoorbells
   private readonly commands: NtbVhostCommands
-  private readonly logger: Logger
-  private readonly retryMs: number
-  private readonly pollMs: number
 
   constructor (opts: NtbVhostOptions) {
-    super()
-    this.ntb = opts.ntb
-    this.logger = opts.logger
-    this.retryMs = opts.retryMs ?? NTB_LINK_DOWN_TIMEOUT_MS
-    this.pollMs = opts.pollMs ?? FALLBACK_POLL_MS
+    super(opts, { own: TYPE_VHOST, peer: TYPE_VIRTIO, name: 'NTB vhost', peerName: 'virtio' })
     this.registered = opts.registered ?? true
     this.addrs = this.rings.addrs
-    this.doorbells = new NtbDoorbells(opts.ntb, (err, what) => {
-      this.counters.doorbellErrors++
-      this.note(err, what)
-    })
     this.device = new VhostDevice(opts.id, this)
     this.commands = new NtbVhostCommands({
       ntb: opts.ntb,
@@ -131,27 +104,6 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
         this.ringConfig()
       })
     })
-  }
-
-  /** ntb_vhost_probe: listen to the NTB (ntb_set_ctx) and enable its link. */
-  async start (): Promise<void> {
-    if (this.state !== 'stopped') return
-    this.state = 'down'
-    const onLink = (): void => { this.linkEvent() }
-    const onDb = (vector: number): void => { this.dbEvent(vector) }
-    this.ntb.on('link', onLink)
-    this.ntb.on('db', onDb)
-    this.unlisten.push(() => { this.ntb.off('link', onLink) }, () => { this.ntb.off('db', onDb) })
-    await this.ntb.linkEnable()
-    this.linkEvent()
-  }
-
-  async stop (): Promise<void> {
-    if (this.state === 'stopped') return
-    for (const off of this.unlisten.splice(0)) off()
-    this.teardown('transport stopped')
-    this.state = 'stopped'
-    await this.ntb.linkDisable().catch((err: Error) => { this.logger.warn({ err: err.message }, 'link_disable failed') })
   }
 
   get vqs (): readonly VhostVirtqueue[] { return this.queues }
@@ -240,70 +192,39 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   /** Each queue's ring size, as VHOST_QUEUE_NUM_BUFFERS publishes them. */
   private nums (): number[] { return this.queues.map((q) => q.num) }
 
-  private space (): VirtioMwAccess {
+  private space (): OffsetView {
     if (this.mw === null) throw new UnavailableError('the virtio host\'s MW0 is not mapped (no NTB session)')
     return this.mw
   }
 
   // ---------------------------------------------------------- link
 
-  private linkEvent (): void {
-    if (this.state === 'stopped') return
-    let up = false
-    try {
-      up = this.ntb.linkIsUp()
-    } catch {}
-    if (!up) {
-      if (this.state !== 'down') this.teardown('link down')
-      return
-    }
-    if (this.state === 'down') this.begin()
-  }
-
-  private begin (): void {
-    this.state = 'waiting'
-    this.counters.sessions++
-    this.linkWork()
-  }
-
-  /** ntb_vhost_link_work. */
-  private linkWork (): void {
-    this.clearRetry()
-    if (this.state !== 'waiting') return
-    try {
-      if (!this.ntb.linkIsUp()) { this.teardown('link down'); return }
-      // The RFC waits for the device to be registered with a valid id (vhost configfs).
-      if (this.registered && this.device.index >= 0 && (this.device.id.device !== 0 || this.device.id.vendor !== 0)) {
-        publish(this.ntb, this.device.id, this.offered, this.nums())
-        if (announce(this.ntb)) { this.up(); return }
-      }
-    } catch (err) {
-      this.note(err, 'link work')
-    }
-    this.retry = setTimeout(() => { this.linkWork() }, this.retryMs)
+  /** ntb_vhost_link_work's step: the RFC waits for the device to be registered with a valid id (vhost configfs). */
+  protected linkStep (): boolean {
+    if (!this.registered || this.device.index < 0 || (this.device.id.device === 0 && this.device.id.vendor === 0)) return false
+    publish(this.ntb, this.device.id, this.offered, this.nums())
+    if (!announce(this.ntb)) return false
+    this.up()
+    return true
   }
 
   private up (): void {
     const addr = virtioMw0Addr(this.ntb)
     const peerMw = this.ntb.peerMwGetAddr(0)
-    this.mw = new VirtioMwAccess(peerMw.memory, addr)
+    this.mw = virtioMw(peerMw.memory, addr)
     this.stopWatching = peerMw.onUpdate?.((offset, length) => { if (this.state === 'up') this.rings.driverWrote(addr + offset, length, this.queues) }) ?? null
     this.virtioAddr = addr
     this.state = 'up'
     this.lastError = null
-    this.poll = setInterval(() => { this.slowPoll() }, this.pollMs)
-    this.logger.info({ ntb: this.ntb.name, virtioAddr: addr, mwSize: this.mw.window.size }, 'NTB virtio side is up')
+    this.startPolling()
+    this.logger.info({ ntb: this.ntb.name, virtioAddr: addr, mwSize: this.mw.length }, 'NTB virtio side is up')
     this.emit('up', addr)
     this.commands.check()
   }
 
   /** ntb_vhost_link_cleanup, plus the reset a surprise removal means for the device. */
-  private teardown (reason: string): void {
-    const was = this.state
-    this.clearRetry()
-    if (this.poll !== null) clearInterval(this.poll)
-    this.poll = null
-    this.state = 'down'
+  protected teardown (reason: string): void {
+    const was = this.endSession()
     this.stopWatching?.()
     this.stopWatching = null
     for (const q of this.queues) q.deactivate()
@@ -317,43 +238,19 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
     this.emit('down', reason)
   }
 
-  /** The link is still up but the virtio side went away: reset, and wait for it again. */
-  private restart (reason: string): void {
-    this.teardown(reason)
-    this.begin()
-  }
-
   /**
-   * The fallback for a lost doorbell, and only reads: a command is answered
-   * only if one is there, and the rings are looked at (NtbVhostRings.look);
+   * The fallback look at the rings (NtbVhostRings.look), which only reads:
    * a queue's callback re-arms notifications, which writes the ring, so an
    * idle pair would otherwise write and send on every poll.
    */
-  private slowPoll (): void {
-    this.counters.polls++
-    this.linkEvent()
-    this.configDoorbell()
-    this.rings.look(this.mw, this.queues)
-  }
-
-  /** Whether both TYPEs are still in place: the virtio side's in ours, ours in its. */
-  private peerCheck (): void {
-    if (this.state === 'up' && !typesInPlace(this.ntb, TYPE_VHOST, TYPE_VIRTIO)) this.restart('the virtio side\'s TYPE went away')
-  }
+  protected lookAtQueues (): void { this.rings.look(this.mw, this.queues) }
 
   // ---------------------------------------------------------- doorbells
 
-  /** db_event: bit k is vq k's kick, CONFIG_DB the scratchpads. */
-  private dbEvent (vector: number): void {
-    if (this.state === 'stopped') return
-    this.doorbells.handle(vector, {
-      rang: () => { this.counters.doorbells++ },
-      config: () => { this.configDoorbell() },
-      queue: (k) => { if (this.state === 'up') this.queues[k]?.trigger() }
-    })
-  }
+  /** Bit k: vq k's kick. */
+  protected queueDoorbell (k: number): void { this.queues[k]?.trigger() }
 
-  private configDoorbell (): void {
+  protected configDoorbell (): void {
     this.commands.check()
     this.peerCheck()
   }
@@ -361,27 +258,18 @@ export class NtbVhost extends EventEmitter<NtbVhostEvents> implements VhostConfi
   private ringConfig (): void {
     if (this.state === 'up') this.doorbells.ringConfig()
   }
-
-  // ---------------------------------------------------------- helpers
-
-  private clearRetry (): void {
-    if (this.retry !== null) clearTimeout(this.retry)
-    this.retry = null
-  }
-
-  private attempt (what: string, fn: () => void): void {
-    try {
-      fn()
-    } catch (err) {
-      this.note(err, what)
-    }
-  }
-
-  /** Keeps the error; logs it once until another one comes. */
-  private note (err: unknown, what: string): void {
-    const error = err instanceof SoclinkError ? err : new SoclinkError('ERR_NTB', err instanceof Error ? err.message : String(err))
-    if (this.lastError?.message !== error.message) this.logger.warn({ ntb: this.ntb.name, what, code: error.code, err: error.message }, 'NTB vhost')
-    this.lastError = error
-  }
 }
 
+/**
+ * The virtio host's memory window 0 as ntb_vhost reaches it: by the virtio
+ * host's own physical addresses, [virtio_addr, virtio_addr + size), which is
+ * what descriptors hold (ntb_virtio hands out buffers from a pool over its
+ * MW0 block). An address maps to offset addr - virtio_addr of the peer
+ * window, as ntb_vhost_read/ntb_vhost_write compute it; anything else is
+ * refused before it reaches the window. The RFC checks only reads and
+ * writes of buffers, with unsigned arithmetic that lets an address below
+ * virtio_addr wrap; here every access is checked, rings included.
+ */
+export function virtioMw (window: MemoryAccess, virtioAddr: number): OffsetView {
+  return new OffsetView(window, 0, window.size, { start: virtioAddr, name: 'virtio host\'s MW0' })
+}

@@ -11,8 +11,9 @@
 // BUFFER_OFFSET (ntb-virtio-rings.ts), buffers come from a pool over
 // [base + BUFFER_OFFSET, base + size); features, status and reset go
 // through peer spads 3-6 and 11 and commands in 13/14 (ntb-host-command.ts).
-// This file holds the transport's life around them: probe and remove, link
-// events, the link work's timers and states, doorbells and the config ops.
+// This file holds the session around them and the config ops; probe and
+// remove, link events, the link work's timers and doorbells are the
+// life both NTB transports share (ntb-link-client.ts).
 //
 // Differences from the RFC, on purpose: CONFIG_DB doorbells instead of
 // polling (ntb-spads.ts); DEVICE_NEEDS_RESET in the status is acted on
@@ -21,31 +22,26 @@
 // removes the device (surprise removal; the RFC leaves it registered) and
 // the handshake starts over.
 
-import { EventEmitter } from 'node:events'
-import type { Logger } from 'pino'
-import type { NtbDevice } from '../hw/ntb/ntb.js'
 import type { Region } from '../mem/region.js'
 import { VirtioDevice, type VirtioConfigOps, type VqSpec, type FindVqsOptions } from '../virtio/virtio.js'
 import type { ProbeOutcome, VirtioBus } from '../virtio/bus.js'
 import type { Virtqueue, DriverQueue } from '../virtio/virtqueue.js'
 import { FirstFitPool, type BufferPool } from '../virtio/buffer-pool.js'
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../uapi/virtio-config.js'
-import { SoclinkError, UnavailableError } from '../errors.js'
-import { NtbDoorbells } from './ntb-doorbells.js'
+import { UnavailableError } from '../errors.js'
 import { NtbHostCommands } from './ntb-host-command.js'
 import { announce, mw0Size } from './ntb-virtio-link.js'
 import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
 import { deviceWrote, findVqs } from './ntb-virtio-rings.js'
+import { NtbLinkClient, type NtbLinkClientOptions, type NtbLinkCounters, type NtbLinkState } from './ntb-link-client.js'
 import {
-  BUFFER_OFFSET, COMMAND_TIMEOUT_MS, FALLBACK_POLL_MS, HostCmd, joinFeatures, NTB_LINK_DOWN_TIMEOUT_MS, peerSpads,
-  readConfigSpads, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, typesInPlace, writeConfigSpads
+  BUFFER_OFFSET, COMMAND_TIMEOUT_MS, HostCmd, joinFeatures, peerSpads, readConfigSpads, Spad, splitSpads, TYPE_VHOST, TYPE_VIRTIO, writeConfigSpads
 } from './ntb-spads.js'
 
 /** stopped: not started; down: no link; waiting: link work until TYPE_VHOST; configuring: MW0 being set up; up: a device is presented. */
-export type NtbVirtioState = 'stopped' | 'down' | 'waiting' | 'configuring' | 'up'
+export type NtbVirtioState = NtbLinkState
 
-export interface NtbVirtioOptions {
-  ntb: NtbDevice
+export interface NtbVirtioOptions extends NtbLinkClientOptions {
   /** This host's system memory: MW0 is carved out of it (the RFC's dma_alloc_coherent). */
   memory: Region
   /** Where MW0 starts in `memory`, a multiple of the window's address alignment. */
@@ -54,11 +50,6 @@ export interface NtbVirtioOptions {
   size: number
   /** The bus the device is added to and removed from. */
   bus: VirtioBus
-  logger: Logger
-  /** Link work retry period (ms); default NTB_LINK_DOWN_TIMEOUT_MS. */
-  retryMs?: number
-  /** Fallback look at the scratchpads (ms); default FALLBACK_POLL_MS. */
-  pollMs?: number
   commandTimeoutMs?: number
   /** Fallback re-read of a command's status (ms); default 5. */
   commandPollMs?: number
@@ -72,17 +63,14 @@ export interface NtbVirtioEvents {
 }
 
 /** polls: fallback looks (slowPoll), which only read unless a kick is owed. */
-export interface NtbVirtioCounters { sessions: number, doorbells: number, doorbellErrors: number, needsReset: number, polls: number }
+export interface NtbVirtioCounters extends NtbLinkCounters { needsReset: number }
 
-export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioConfigOps {
-  readonly ntb: NtbDevice
+export class NtbVirtio extends NtbLinkClient<NtbVirtioEvents> implements VirtioConfigOps {
   readonly counters: NtbVirtioCounters = { sessions: 0, doorbells: 0, doorbellErrors: 0, needsReset: 0, polls: 0 }
-  state: NtbVirtioState = 'stopped'
   /** The device of the current session. */
   device: VirtioDevice | null = null
   /** MW0's size in this session (the vhost side's offer, clamped). */
   mwSize: number | null = null
-  lastError: SoclinkError | null = null
   private pool: FirstFitPool | null = null
   private queues: Array<Virtqueue<unknown>> = []
   /** Bumped whenever a session ends: work of an older session stops. */
@@ -90,29 +78,14 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
   /** The last session's removal and translation teardown. */
   private settling: Promise<void> = Promise.resolve()
   private needsResetSeen = false
-  private retry: NodeJS.Timeout | null = null
   /** The session's device probed again after a timeout, with backoff. */
   private readonly probeRetry = new BringUpRetry()
-  private poll: NodeJS.Timeout | null = null
   private readonly commands: NtbHostCommands
-  private readonly doorbells: NtbDoorbells
-  private readonly unlisten: Array<() => void> = []
   private readonly opts: NtbVirtioOptions
-  private readonly logger: Logger
-  private readonly retryMs: number
-  private readonly pollMs: number
 
   constructor (opts: NtbVirtioOptions) {
-    super()
+    super(opts, { own: TYPE_VIRTIO, peer: TYPE_VHOST, name: 'NTB virtio', peerName: 'vhost' })
     this.opts = opts
-    this.ntb = opts.ntb
-    this.logger = opts.logger
-    this.retryMs = opts.retryMs ?? NTB_LINK_DOWN_TIMEOUT_MS
-    this.pollMs = opts.pollMs ?? FALLBACK_POLL_MS
-    this.doorbells = new NtbDoorbells(opts.ntb, (err, what) => {
-      this.counters.doorbellErrors++
-      this.note(err, what)
-    })
     this.commands = new NtbHostCommands(opts.ntb, {
       timeoutMs: opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
       pollMs: opts.commandPollMs ?? 5,
@@ -125,33 +98,13 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   get vqs (): ReadonlyArray<Virtqueue<unknown>> { return this.queues }
 
-  /** ntb_virtio_probe: listen to the NTB and enable its link. */
-  async start (): Promise<void> {
-    if (this.state !== 'stopped') return
-    this.state = 'down'
-    const onLink = (): void => { this.linkEvent() }
-    const onDb = (vector: number): void => { this.dbEvent(vector) }
-    this.ntb.on('link', onLink)
-    this.ntb.on('db', onDb)
-    this.unlisten.push(
-      () => { this.ntb.off('link', onLink) },
-      () => { this.ntb.off('db', onDb) },
-      // The vhost side wrote into this host's memory (ntb-virtio-rings.ts deviceWrote).
-      this.opts.memory.observe((offset, length, origin) => { if (origin !== null && this.state === 'up') deviceWrote(this.queues, offset, length) })
-    )
-    await this.ntb.linkEnable()
-    this.linkEvent()
+  /** ntb_virtio_probe's listeners beside the NTB's: the vhost side wrote into this host's memory (ntb-virtio-rings.ts deviceWrote). */
+  protected override listen (): Array<() => void> {
+    return [this.opts.memory.observe((offset, length, origin) => { if (origin !== null && this.state === 'up') deviceWrote(this.queues, offset, length) })]
   }
 
-  /** ntb_virtio_free: the device removed, the translation cleared, the link disabled. */
-  async stop (): Promise<void> {
-    if (this.state === 'stopped') return
-    for (const off of this.unlisten.splice(0)) off()
-    this.teardown('transport stopped')
-    this.state = 'stopped'
-    await this.settling
-    await this.ntb.linkDisable().catch((err: Error) => { this.logger.warn({ err: err.message }, 'link_disable failed') })
-  }
+  /** ntb_virtio_free waits for the device's removal and the translation's teardown. */
+  protected override async settled (): Promise<void> { await this.settling }
 
   // ---------------------------------------------------------- config ops
 
@@ -221,40 +174,12 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   // ---------------------------------------------------------- link
 
-  private linkEvent (): void {
-    if (this.state === 'stopped') return
-    let up = false
-    try {
-      up = this.ntb.linkIsUp()
-    } catch {}
-    if (!up) {
-      if (this.state !== 'down') this.teardown('link down')
-      return
-    }
-    if (this.state === 'down') this.begin()
-  }
-
-  private begin (): void {
-    this.state = 'waiting'
-    this.counters.sessions++
-    this.linkWork()
-  }
-
-  /** ntb_virtio_link_work, up to the point where it needs the NTB to act. */
-  private linkWork (): void {
-    this.clearRetry()
-    if (this.state !== 'waiting') return
-    try {
-      if (!this.ntb.linkIsUp()) { this.teardown('link down'); return }
-      if (this.ntb.spadRead(Spad.VIRTIO_TYPE) === TYPE_VHOST) {
-        this.state = 'configuring'
-        void this.configure(this.generation)
-        return
-      }
-    } catch (err) {
-      this.note(err, 'link work')
-    }
-    this.retry = setTimeout(() => { this.linkWork() }, this.retryMs)
+  /** ntb_virtio_link_work's step: once the vhost side's TYPE is in spad 0, MW0 is set up (configure). */
+  protected linkStep (): boolean {
+    if (this.ntb.spadRead(Spad.VIRTIO_TYPE) !== TYPE_VHOST) return false
+    this.state = 'configuring'
+    void this.configure(this.generation)
+    return true
   }
 
   private async configure (gen: number): Promise<void> {
@@ -265,7 +190,7 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
       const size = mw0Size(this.ntb, base, this.opts.size)
       await this.ntb.mwSetTrans(0, base, size)
       if (gen !== this.generation) {
-        await this.ntb.mwClearTrans(0).catch(() => {})
+        await this.ntb.mwClearTrans(0).catch((err: unknown) => { this.note(err, 'mw_clear_trans') })
         return
       }
       const id = announce(this.ntb, base)
@@ -275,14 +200,14 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
       this.device = dev
       this.state = 'up'
       this.lastError = null
-      this.poll = setInterval(() => { this.slowPoll() }, this.pollMs)
+      this.startPolling()
       this.logger.info({ ntb: this.ntb.name, base, size, device: id.device, vendor: id.vendor }, 'NTB vhost side is up; adding the virtio device')
       this.probed(dev, await this.opts.bus.addDevice(dev), gen)
     } catch (err) {
       this.note(err, 'configure')
       if (gen !== this.generation || this.state !== 'configuring') return
       this.state = 'waiting'
-      this.retry = setTimeout(() => { this.linkWork() }, this.retryMs)
+      this.retryLater()
     }
   }
 
@@ -304,19 +229,17 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
   }
 
   /** ntb_virtio_link_cleanup, and the device removed as on surprise removal. */
-  private teardown (reason: string): void {
-    const was = this.state
+  protected teardown (reason: string): void {
+    const was = this.endSession()
     this.generation++
-    this.clearRetry()
     this.probeRetry.reset()
-    if (this.poll !== null) clearInterval(this.poll)
-    this.poll = null
-    this.state = 'down'
     this.commands.abort(`${this.ntb.name}: ${reason}`)
     // Forget the vhost side's TYPE, so that the next session waits for a fresh one.
     try {
       this.ntb.spadWrite(Spad.VIRTIO_TYPE, 0)
-    } catch {}
+    } catch {
+      // The NTB cannot be written (its board went away): its scratchpads, the TYPE with them, start from 0 when it comes back.
+    }
     const dev = this.device
     this.device = null
     if (dev !== null) dev.retrying = false
@@ -334,22 +257,9 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
     }).catch((err: unknown) => { this.note(err, 'cleanup') })
   }
 
-  private restart (reason: string): void {
-    this.teardown(reason)
-    this.begin()
-  }
-
-  /** The fallback for a lost doorbell; it reads, and rings only a kick that is owed (recheck). */
-  private slowPoll (): void {
-    this.counters.polls++
-    this.linkEvent()
-    this.configDoorbell()
+  /** The fallback look at the queues: each reads, and rings only a kick that is owed (recheck). */
+  protected lookAtQueues (): void {
     for (const vq of this.queues) vq.recheck()
-  }
-
-  /** Whether both TYPEs are still in place: the vhost side's in ours, ours in its. */
-  private peerCheck (): void {
-    if (this.state === 'up' && !typesInPlace(this.ntb, TYPE_VIRTIO, TYPE_VHOST)) this.restart('the vhost side\'s TYPE went away')
   }
 
   private needsResetCheck (): void {
@@ -363,17 +273,10 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
 
   // ---------------------------------------------------------- doorbells
 
-  /** db_event: bit k is vq k's used-buffer notification, CONFIG_DB the scratchpads. */
-  private dbEvent (vector: number): void {
-    if (this.state === 'stopped') return
-    this.doorbells.handle(vector, {
-      rang: () => { this.counters.doorbells++ },
-      config: () => { this.configDoorbell() },
-      queue: (k) => { if (this.state === 'up') this.queues[k]?.interrupt() }
-    })
-  }
+  /** Bit k: vq k's used-buffer notification. */
+  protected queueDoorbell (k: number): void { this.queues[k]?.interrupt() }
 
-  private configDoorbell (): void {
+  protected configDoorbell (): void {
     this.commands.check()
     this.needsResetCheck()
     this.peerCheck()
@@ -382,17 +285,5 @@ export class NtbVirtio extends EventEmitter<NtbVirtioEvents> implements VirtioCo
   /** ntb_virtio_notify: vq i rings bit i, from the session that made it only. */
   private kick (gen: number, i: number): void {
     if (gen === this.generation && this.state === 'up') this.doorbells.ringQueue(i)
-  }
-
-  private clearRetry (): void {
-    if (this.retry !== null) clearTimeout(this.retry)
-    this.retry = null
-  }
-
-  /** Keeps the error; logs it once until another one comes. */
-  private note (err: unknown, what: string): void {
-    const error = err instanceof SoclinkError ? err : new SoclinkError('ERR_NTB', err instanceof Error ? err.message : String(err))
-    if (this.lastError?.message !== error.message) this.logger.warn({ ntb: this.ntb.name, what, code: error.code, err: error.message }, 'NTB virtio')
-    this.lastError = error
   }
 }

@@ -2,8 +2,8 @@
 // id-table rule both buses share, the id each vhostDriver name stands for,
 // and the payload format of the test device.
 //
-// SOCLINK_TEST_DEVICE_ID is a soclink test device (virtio/test-driver.ts,
-// vhost/test-driver.ts): two queues, vq0 "tx" (driver to device) and vq1 "rx"
+// SOCLINK_TEST_DEVICE_ID is a soclink test device (virtio/virtio-soclink-test.ts,
+// vhost/vhost-soclink-test.ts): two queues, vq0 "tx" (driver to device) and vq1 "rx"
 // (device to driver), each buffer holding testPayload(seq) for the next
 // sequence number of its queue. 0xffe0 lies far above the ids OASIS assigns.
 

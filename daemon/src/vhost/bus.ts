@@ -78,7 +78,9 @@ export class VhostBus extends EventEmitter<VhostBusEvents> {
       this.report(dev, err)
       try {
         if (dev.vqs.length > 0) dev.delVqs()
-      } catch {}
+      } catch {
+        // The probe's error is the one reported; queues a transport cannot delete now go with the device's next reset.
+      }
       return 'failed'
     }
     this.emit('bound', dev, drv)

@@ -157,7 +157,10 @@ export class VhostDevice extends EventEmitter<VhostDeviceEvents> {
     this.needsReset ??= error
     try {
       this.emit('needs-reset', vq, error)
-    } catch {}
+    } catch {
+      // A transport that cannot set DEVICE_NEEDS_RESET now must not throw into the ring code that asked;
+      // the error is kept above (lastError, needsReset) for the state views and the next look.
+    }
   }
 
   private tell<K extends keyof VhostNotifierEvents> (event: K, ...args: VhostNotifierEvents[K]): void {

@@ -167,12 +167,19 @@ export class VirtioBus extends EventEmitter<VirtioBusEvents> {
     const error = asSoclinkError(err, 'ERR_VIRTIO_DRIVER')
     dev.failed = true
     dev.lastError = error
+    // Best effort: a transport that cannot take FAILED or delete the queues
+    // (its link went away) leaves the device failed here all the same, and
+    // the error reported is the driver's, kept above.
     try {
       await dev.addStatus(VIRTIO_CONFIG_S_FAILED)
-    } catch {}
+    } catch {
+      // See above: the device is failed on this side whatever the transport says.
+    }
     try {
       if (dev.vqs.length > 0) await dev.delVqs()
-    } catch {}
+    } catch {
+      // See above: the queues go with the device's reset.
+    }
     this.emit('failed', dev, error)
   }
 

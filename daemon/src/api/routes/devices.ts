@@ -7,12 +7,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { NotFoundError, SoclinkError, TimeoutError, UnavailableError } from '../../errors.js'
-import type { TestCounters } from '../../virtio/test-driver.js'
+import type { TestCounters } from '../../virtio/virtio-soclink-test.js'
 import { STATUS_OF_CODE } from '../errors.js'
 import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
 import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
 import { ENTRY_NAME } from '../pcie-schemas.js'
 import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
+import { within } from '../../../../client/src/deadline.js'
 
 interface TestBody { tx: number, rx: number, timeoutMs?: number }
 export interface TestRunView extends TestCounters { seconds: number }
@@ -23,18 +24,6 @@ const buffers = (description: string): Record<string, unknown> => ({ type: 'inte
 
 const allDevices = (node: SoclinkNode): DeviceView[] => [...deviceViews(node), ...ntbDeviceViews(node)]
 const allVirtqueues = (node: SoclinkNode): VirtqueueView[] => [...virtqueueViews(node), ...ntbVirtqueueViews(node)]
-
-/** Settles like `p`, or fails with a TimeoutError after `ms`; `p` may still settle later, unobserved. */
-async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
-  p.catch(() => {})
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new TimeoutError(`${what} did not finish in ${ms} ms`)) }, ms) })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** A failure of the device under test (removed, broken ring) is the device being unavailable, not a daemon fault. */
 function asApiError (err: unknown, name: string): unknown {
@@ -98,7 +87,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const started = performance.now()
     let after: TestCounters
     try {
-      after = await within(role.testDriver.run({ tx, rx }, dev), timeoutMs, `the test run on ${name}`)
+      after = await within(role.testDriver.run({ tx, rx }, dev), timeoutMs, () => { throw new TimeoutError(`the test run on ${name} did not finish in ${timeoutMs} ms`) })
     } catch (err) {
       throw asApiError(err, name)
     }

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { boardRole, ntbView, pairView, type PairView } from '../ntb-views.js'
 import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
-import { HOST_NAME } from './ntb-schemas.js'
+import { HOST_NAME } from '../ntb-schemas.js'
 
 const host = { type: 'string', pattern: HOST_NAME, description: 'a host\'s node name' }
 const NOT_BOARD = 'On a daemon that is not the NTB board (role ntb): 404 ERR_NOT_FOUND.'

@@ -162,6 +162,8 @@ export class ConfigSpace {
   readonly header: FunctionHeader
   private readonly regions: RegionTable
   private readonly stopObserving: () => void
+  /** Called after the rc wrote COMMAND (the endpoint acts on Interrupt Disable). */
+  onCommand: ((command: number) => void) | null = null
   /** The header as the register rules last left it. */
   private shadow: Buffer
 
@@ -187,7 +189,10 @@ export class ConfigSpace {
     return (is64 ? this.region.read32(barOffset(n + 1)) * TWO32 : 0) + (low >>> 0)
   }
 
-  /** Sets or clears Status.Interrupt Status, which mirrors the INTx level (§6.2.3). */
+  /**
+   * Sets or clears Status.Interrupt Status: the function's interrupt state,
+   * which Interrupt Disable does not change (§6.2.3).
+   */
   setInterruptStatus (asserted: boolean): void {
     const s = this.region.read16(PCI_STATUS)
     const b = Buffer.alloc(2)
@@ -215,8 +220,8 @@ export class ConfigSpace {
       if (at < end && at + 4 > offset) fixed.writeUInt32LE(this.barValue(n, now.readUInt32LE(at)), at)
     }
     this.shadow = fixed
-    if (fixed.equals(now)) return
-    this.region.writeFrom(0, fixed, SELF)
+    if (!fixed.equals(now)) this.region.writeFrom(0, fixed, SELF)
+    if (offset <= PCI_COMMAND + 1 && end > PCI_COMMAND) this.onCommand?.(fixed.readUInt16LE(PCI_COMMAND))
   }
 
   private barValue (n: number, written: number): number {

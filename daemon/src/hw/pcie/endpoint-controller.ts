@@ -11,7 +11,7 @@ import type { Requester } from '../../mem/requester.js'
 import type { Window } from '../../mem/window.js'
 import { ConflictError, OutOfRangeError } from '../../errors.js'
 import {
-  ConfigSpace, PCI_STD_NUM_BARS, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_IO, checkBars,
+  ConfigSpace, PCI_COMMAND_INTX_DISABLE, PCI_STD_NUM_BARS, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_IO, checkBars,
   type BarSpec, type FunctionIds
 } from './config-header.js'
 
@@ -91,7 +91,10 @@ export class EndpointController {
   private readonly bars: Array<{ spec: BarSpec, region: Region } | null> = new Array<null>(PCI_STD_NUM_BARS).fill(null)
   private cfg: ConfigSpace | null = null
   private readonly outbound = new Set<OutboundMap>()
+  /** The INTx pin's level as last sent to the rc. */
   private intx = false
+  /** The function's interrupt state (Status.Interrupt): the pin asserts it unless COMMAND disables INTx. */
+  private intxPending = false
   readonly counters: EndpointCounters = { msi: 0, intxAssert: 0, intxDeassert: 0, outboundMaps: 0, outboundUnmaps: 0, linkEventErrors: 0 }
 
   constructor (opts: EndpointControllerOptions) {
@@ -151,7 +154,9 @@ export class EndpointController {
     if (this.cfg !== null) return
     const bars = this.bars.map((b) => b === null ? null : { ...b.spec })
     this.cfg = new ConfigSpace(this.opts.regions, this.scoped(CFG_REGION), { ...this.ids, bars })
+    this.cfg.onCommand = () => { this.driveIntx(false) }
     this.intx = false
+    this.intxPending = false
     this.linkEvent(true, 'endpoint started')
   }
 
@@ -209,13 +214,16 @@ export class EndpointController {
     this.counters.msi++
   }
 
-  /** Asserts or deasserts the function's INTx pin (level-triggered; Status.Interrupt mirrors it). */
+  /**
+   * Sets the function's interrupt state (Status.Interrupt); the INTx pin
+   * (level-triggered) follows it unless COMMAND's Interrupt Disable is set.
+   */
   raiseIntx (assert: boolean): void {
     const cfg = this.running('raise INTx')
     if (this.ids.interruptPin === 0) throw new ConflictError('the function has no interrupt pin')
     cfg.setInterruptStatus(assert)
-    this.intx = assert
-    this.opts.doorbellRing(INTX_DOORBELL, assert ? 1 : 0)
+    this.intxPending = assert
+    this.driveIntx(true)
     if (assert) this.counters.intxAssert++
     else this.counters.intxDeassert++
   }
@@ -238,6 +246,22 @@ export class EndpointController {
       intx: this.intx,
       counters: { ...this.counters }
     }
+  }
+
+  /**
+   * The pin's level: the interrupt state unless Interrupt Disable (COMMAND
+   * bit 10) is set, which keeps INTx deasserted and deasserts one asserted
+   * (PCI Local Bus Spec 3.0 §6.2.2). Sent when it changes, and on every
+   * raiseIntx the pin follows (`always`), as the rc saw before.
+   */
+  private driveIntx (always: boolean): void {
+    const cfg = this.cfg
+    if (cfg === null) return
+    const enabled = (cfg.command & PCI_COMMAND_INTX_DISABLE) === 0
+    const level = this.intxPending && enabled
+    if (level === this.intx && !(always && enabled)) return
+    this.intx = level
+    this.opts.doorbellRing(INTX_DOORBELL, level ? 1 : 0)
   }
 
   private linkEvent (up: boolean, reason: string): void {

@@ -4,7 +4,7 @@
 // OpenAPI lists them under components by $id.
 
 import type { FastifyInstance } from 'fastify'
-import { record, ref } from '../schemas.js'
+import { record, ref } from './schemas.js'
 
 const int = { type: 'integer' } as const
 const count = { type: 'integer', minimum: 0 } as const

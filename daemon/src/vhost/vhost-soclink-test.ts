@@ -16,7 +16,8 @@ import {
 } from '../uapi/soclink-ids.js'
 import { NotFoundError } from '../errors.js'
 import type { VhostDevice, VhostDriver } from './vhost.js'
-import type { Segment, VhostQueue } from './virtqueue.js'
+import type { VhostQueue } from './virtqueue.js'
+import { iovPull, iovPush } from './vringh-iov.js'
 
 /** sent/received: buffers given to / taken from the other side; bytes: payload both ways. */
 export interface TestCounters { sent: number, received: number, verified: number, errors: number, bytes: number }
@@ -33,7 +34,7 @@ export interface TestVhostDriverOptions {
 class Session {
   readonly counters: TestCounters = { sent: 0, received: 0, verified: 0, errors: 0, bytes: 0 }
   vqs: VhostQueue[] = []
-  /** One payload on its way into a buffer (scatter copies it). */
+  /** One payload on its way into a buffer (iovPush copies it). */
   private readonly scratch = Buffer.alloc(TEST_MAX_PAYLOAD)
   private txSeq = 0
   private rxSeq = 0
@@ -51,7 +52,7 @@ class Session {
       vq.notifyDisable()
       for (let d = vq.getDesc(); d !== null; d = vq.getDesc()) {
         const seq = this.txSeq++
-        const data = this.gather(d.readable, d.readableBytes)
+        const data = iovPull(this.dev, d.readable, d.readableBytes)
         this.counters.received++
         this.counters.bytes += data.length
         if (d.writable.length === 0 && data.length === testPayloadSize(seq) && checkTestPayload(seq, data)) this.counters.verified++
@@ -74,7 +75,7 @@ class Session {
         const seq = this.rxSeq++
         const payload = this.scratch.subarray(0, Math.min(testPayloadSize(seq), d.writableBytes))
         fillTestPayload(seq, payload)
-        this.scatter(d.writable, payload)
+        iovPush(this.dev, d.writable, payload)
         vq.complete(d.head, payload.length)
         this.counters.sent++
         this.counters.bytes += payload.length
@@ -90,27 +91,6 @@ class Session {
       service(vq)
     } catch (err) {
       vq.fail(err)
-    }
-  }
-
-  private gather (segs: readonly Segment[], total: number): Uint8Array {
-    if (segs.length === 1) return this.dev.read(segs[0]!.addr, segs[0]!.len)
-    const out = new Uint8Array(total)
-    let at = 0
-    for (const s of segs) {
-      out.set(this.dev.read(s.addr, s.len), at)
-      at += s.len
-    }
-    return out
-  }
-
-  private scatter (segs: readonly Segment[], payload: Uint8Array): void {
-    let at = 0
-    for (const s of segs) {
-      if (at === payload.length) break
-      const n = Math.min(s.len, payload.length - at)
-      this.dev.write(s.addr, payload.subarray(at, at + n))
-      at += n
     }
   }
 }
