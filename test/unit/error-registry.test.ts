@@ -122,3 +122,14 @@ t.test('every error class makes a registry code', async (t) => {
   const command = new coreErrors.CommandError('refused', 3)
   t.match(command, { code: 'ERR_COMMAND', command: 3 }, 'one class makes ERR_COMMAND')
 })
+
+t.test('README\'s error table has every code with its status and gateway or link mapping', async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  for (const code of codes) {
+    const spec: ErrorSpec = ERRORS[code]
+    const row = new RegExp(`^\\| \`${code}\` \\| ${spec.http} \\| ([^|]*) \\|`, 'm').exec(readme)
+    if (row === null) { t.fail(`${code}: no row with status ${spec.http}`); continue }
+    const mapped = [spec.close !== undefined ? `close ${spec.close}` : '', spec.linkStatus ?? '', spec.goodbye !== undefined ? `Goodbye ${spec.goodbye}` : ''].filter(Boolean).join('; ')
+    t.equal(row[1], mapped === '' ? '-' : mapped, `${code}: ${row[1]!}`)
+  }
+})
