@@ -111,8 +111,11 @@ export function isErrorCode (code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code)
 }
 
-/** The control API's status for `code`. */
-export const httpStatusOf = (code: ErrorCode): number => ERRORS[code].http
+/** The entry of `code`; undefined only for a code forced past the types (a cast, a HandshakeError's caller). */
+const specOf = (code: ErrorCode): ErrorSpec | undefined => isErrorCode(code) ? ERRORS[code] : undefined
+
+/** The control API's status for `code` (500, a daemon fault, for a code not in the registry). */
+export const httpStatusOf = (code: ErrorCode): number => specOf(code)?.http ?? 500
 
 /** The close code when `code` ends an rpmsg gateway connection (1008, policy violation, unless the registry says otherwise). */
-export const closeCodeOf = (code: ErrorCode): number => (ERRORS[code] as ErrorSpec).close ?? 1008
+export const closeCodeOf = (code: ErrorCode): number => specOf(code)?.close ?? 1008

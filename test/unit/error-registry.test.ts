@@ -57,6 +57,7 @@ t.test('every code has an HTTP error status, and valid gateway and link mappings
   t.equal(closeCodeOf('ERR_RPMSG_BATCH_SIZE'), 1009, 'a batch too big closes with Message Too Big')
   t.equal(closeCodeOf('ERR_RPMSG_FORMAT'), 1008)
   t.notOk(isErrorCode('ERR_NOPE'))
+  t.equal(httpStatusOf('ERR_NOPE' as ErrorCode), 500, 'a code forced past the types is a daemon fault, not a crash')
   t.notOk(isErrorCode('toString'), 'no inherited names')
   for (const code of Object.values(batchCodes)) t.ok(isErrorCode(code), `${code}: a batch code`)
   // The link's completion statuses each name one code, so a completion and its error agree both ways.
