@@ -24,7 +24,7 @@ export const ERRORS = {
   // ---- requests the API refuses (fastify, Node's HTTP parser, JSON Schema)
   ERR_VALIDATION: { http: 400, doc: 'a request its JSON Schema, or a rule beyond it, refuses' },
   ERR_BAD_JSON: { http: 400, doc: 'a JSON body that does not parse, or is empty' },
-  ERR_BAD_REQUEST: { http: 400, doc: 'a malformed HTTP request (bad Content-Length, request line, plain HTTP to HTTPS)' },
+  ERR_BAD_REQUEST: { http: 400, doc: 'a malformed HTTP request (bad Content-Length, request line, plain HTTP to HTTPS, a WebSocket upgrade to a plain route)' },
   ERR_BAD_URL: { http: 400, doc: 'a URL that does not decode' },
   ERR_UNAUTHENTICATED: { http: 401, doc: 'no bearer token, or one this daemon does not hold' },
   ERR_ROUTE_NOT_FOUND: { http: 404, doc: 'a method and path no route serves' },

@@ -2,14 +2,16 @@
 // - what fastify and Node's HTTP parser refuse before any route runs (a body
 //   too large, a path parameter too long, headers too large, a URL that does
 //   not decode, bad JSON, no such route, a content type no route reads, a
-//   malformed request) answers in the API's shape, {"error":{"code",
-//   "message"}} and nothing else, with the registry's status for the code;
+//   malformed request, a WebSocket upgrade to a plain route) answers in the
+//   API's shape, {"error":{"code","message"}} and nothing else, with the
+//   registry's status for the code;
 // - the same fault has the same code over REST and over the rpmsg gateway
 //   (an announcement on the virtio side, a claim on the vhost side, a name
 //   rpmsg cannot carry, a channel name in use).
 
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
+import { WebSocket } from 'ws'
 import { RpmsgClient } from '../../client/src/index.js'
 import { ERRORS, httpStatusOf, type ErrorCode } from '../../daemon/src/error-codes.js'
 import { startDaemon, within, type Daemon } from '../support/daemon.js'
@@ -55,6 +57,21 @@ async function rawRequest (api: string, raw: string): Promise<Answer> {
   }
 }
 
+/** A WebSocket upgrade that must be refused: the HTTP answer instead of a socket. */
+async function upgrade (api: string, path: string): Promise<Answer> {
+  return await within(new Promise<Answer>((resolve, reject) => {
+    const ws = new WebSocket(api.replace(/^http/, 'ws') + path, { perMessageDeflate: false })
+    ws.on('unexpected-response', (_req, res) => {
+      let text = ''
+      res.on('data', (d: Buffer) => { text += d.toString() })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body: JSON.parse(text) }) })
+    })
+    ws.on('open', () => { ws.terminate(); reject(new Error(`${path}: the upgrade was accepted`)) })
+    // The refusal comes as unexpected-response; a socket error after it says nothing more.
+    ws.on('error', () => {})
+  }), `the answer to an upgrade to ${path}`)
+}
+
 /** The documented shape, exactly: one key, error, holding code and message; the status is the code's. */
 function isShaped (t: Test, a: Answer, code: ErrorCode, what: string): void {
   t.equal(a.status, httpStatusOf(code), `${what}: ${httpStatusOf(code)}`)
@@ -81,6 +98,8 @@ t.test('what fastify and Node refuse before any route answers in the documented 
   isShaped(t, await request(api, '/v1/regions', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' }), 'ERR_MEDIA_TYPE', 'a content type no route reads')
   isShaped(t, await rawRequest(api, 'GET /v1/regions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'), 'ERR_BAD_REQUEST', 'a bad Content-Length')
   isShaped(t, await rawRequest(api, 'NOT A REQUEST\r\n\r\n'), 'ERR_BAD_REQUEST', 'no request line')
+  isShaped(t, await upgrade(api, '/v1/regions'), 'ERR_BAD_REQUEST', 'a WebSocket upgrade to a plain route')
+  isShaped(t, await upgrade(api, '/v1/nope'), 'ERR_ROUTE_NOT_FOUND', 'a WebSocket upgrade to no route')
   t.match(await request(api, '/healthz'), { status: 200, body: { status: 'ok' } }, 'the daemon still serves')
 })
 

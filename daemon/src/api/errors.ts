@@ -125,6 +125,25 @@ export const errorOptions = {
   clientErrorHandler
 } satisfies Partial<FastifyServerOptions>
 
+/**
+ * A WebSocket upgrade to a plain HTTP route is refused in our shape (400
+ * ERR_BAD_REQUEST) before @fastify/websocket would accept it and close it at
+ * once, answerless. Call it after registering that plugin (its onRequest hook
+ * marks upgrades as request.ws) and before any route.
+ */
+export function refuseUpgradesToPlainRoutes (app: FastifyInstance): void {
+  const webSockets = new Set<string>()
+  app.addHook('onRoute', (route) => {
+    const options = route as typeof route & { websocket?: boolean, wsHandler?: unknown }
+    if (options.websocket === true || options.wsHandler !== undefined) webSockets.add(route.url)
+  })
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url
+    if ((request as FastifyRequest & { ws?: boolean }).ws !== true || url === undefined || webSockets.has(url)) return
+    throw new SoclinkError('ERR_BAD_REQUEST', `${request.method} ${url} is plain HTTP, not a WebSocket: ask without Upgrade: websocket`)
+  })
+}
+
 /** Installs the error and not-found handlers on the root instance. */
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler(errorHandler)
