@@ -1,10 +1,15 @@
 // Errors carry a stable `code` (as Node's and fastify's do). They are thrown
 // where the fault is found and mapped once, at the edge, to an HTTP status or
-// a frame status.
+// a frame status. Every code, and what it maps to, is in error-codes.ts.
+
+import type { ErrorCode } from './error-codes.js'
+
+export { ERRORS, closeCodeOf, httpStatusOf, isErrorCode } from './error-codes.js'
+export type { ErrorCode, ErrorSpec, RingErrorCode, RpmsgErrorCode, VhostErrorCode, VirtioErrorCode } from './error-codes.js'
 
 export class SoclinkError extends Error {
-  readonly code: string
-  constructor (code: string, message: string, options?: ErrorOptions) {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -134,5 +139,18 @@ export class LinkFullError extends SoclinkError {
 export class TooLargeError extends SoclinkError {
   constructor (message: string) {
     super('ERR_BODY_TOO_LARGE', message)
+  }
+}
+
+/**
+ * The other side answered a command with ERROR: the RFC's virtio-pci-epf
+ * HOST_CMD/QUEUE_CMD status, or ntb_epf_send_command's COMMAND_STATUS_ERROR
+ * (the kernel's -EINVAL). `command` is the command's number, where it has one.
+ */
+export class CommandError extends SoclinkError {
+  readonly command: number | undefined
+  constructor (message: string, command?: number) {
+    super('ERR_COMMAND', message)
+    this.command = command
   }
 }

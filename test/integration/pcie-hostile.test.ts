@@ -105,7 +105,7 @@ const cases: Case[] = [
   {
     name: 'avail->idx jumping more than num ahead',
     queue: 0,
-    code: 'ERR_RING_IDX',
+    code: 'ERR_RING_AVAIL',
     corrupt: (r) => {
       r.desc(0, { addr: SCRATCH, len: 64, flags: 0 })
       r.setAvailIdx(r.availIdx + r.num + 1)

@@ -192,7 +192,7 @@ t.test('REST claim: POST /v1/rpmsg/channels/:name/claim binds with no reader, DE
   t.equal(await within(boundOnEp, 'AS ASSIGN'), ch.src, 'the ep is bound to the claimed endpoint')
   await t.rejects(api.rpmsgClaim('rest'), { code: 'ERR_BUSY' }, 'one REST claim at a time')
   await t.rejects(api.rpmsgClaim('nope'), { code: 'ERR_NOT_FOUND' })
-  await t.rejects(new ControlClient(epBase).rpmsgClaim('rest'), { code: 'ERR_CONFLICT' }, 'not on the vhost side')
+  await t.rejects(new ControlClient(epBase).rpmsgClaim('rest'), { code: 'ERR_RPMSG_UNSUPPORTED' }, 'not on the vhost side: the code the gateway answers')
 
   // An application claims over it, and lets go: still bound (the REST claim holds).
   const app = await rcApp.claimChannel('rest')

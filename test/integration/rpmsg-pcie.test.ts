@@ -61,7 +61,7 @@ t.test('rpmsg over PCIe: a vhost channel by API, NS and AS, 1000 messages each w
 
   const refused = await rcApi.inject({ method: 'POST', url: '/v1/rpmsg/channels', payload: { name: 'rpmsg-client-sample' } })
   t.equal(refused.statusCode, 409, 'channels are not created on the virtio side')
-  t.equal(refused.json<{ error: { code: string } }>().error.code, 'ERR_CONFLICT')
+  t.equal(refused.json<{ error: { code: string } }>().error.code, 'ERR_RPMSG_UNSUPPORTED', 'the code the gateway answers an announcement on the virtio side')
   const bad = await epApi.inject({ method: 'POST', url: '/v1/rpmsg/channels', payload: { name: 'x', extra: 1 } })
   t.equal(bad.statusCode, 400, 'strict body')
   const long = await epApi.inject({ method: 'POST', url: '/v1/rpmsg/channels', payload: { name: 'é'.repeat(20) } })

@@ -106,13 +106,13 @@ for (const [name, code, descs, build, features, canAccess] of cases) {
   })
 }
 
-t.test('a list that would overrun slots the device holds: ERR_RING_IDX', async (t) => {
+t.test('a list that would overrun slots the device holds: ERR_RING_AVAIL', async (t) => {
   const { mem, dev } = setup()
   for (let i = 0; i < NUM; i++) avail(mem, i, 0x3000, 1, 0, i)
   for (let i = 0; i < NUM; i++) dev.getDesc()
   t.same([dev.held, dev.lastAvail, dev.availWrap], [NUM, 0, 0])
   desc(mem, 0, 0, 0x3000, 1, 0x8000, 9) // slot 0 available in lap 0, while the device still holds it
-  t.throws(() => dev.getDesc(), { name: 'RingError', code: 'ERR_RING_IDX' })
+  t.throws(() => dev.getDesc(), { name: 'RingError', code: 'ERR_RING_AVAIL' })
   t.same([dev.lastAvail, dev.held], [0, NUM], 'nothing consumed')
   dev.complete(3, 0)
   t.same([mem.read16(12), mem.read16(14)], [3, 0x8080], 'the device uses slot 0 over it')
@@ -198,6 +198,6 @@ t.test('random rings: only RingErrors, always bounded', async (t) => {
   }
   t.same(others, [], 'no exception but RingError')
   t.ok(found > 100, `${found} well-formed buffers among them`)
-  t.same([...seen.keys()].sort(), ['ERR_RING_ADDRESS', 'ERR_RING_IDX', 'ERR_RING_INDIRECT', 'ERR_RING_LENGTH', 'ERR_RING_LOOP', 'ERR_RING_ORDER'],
+  t.same([...seen.keys()].sort(), ['ERR_RING_ADDRESS', 'ERR_RING_AVAIL', 'ERR_RING_INDIRECT', 'ERR_RING_LENGTH', 'ERR_RING_LOOP', 'ERR_RING_ORDER'],
     JSON.stringify(Object.fromEntries(seen)))
 })

@@ -9,7 +9,7 @@
 import t from 'tap'
 import { VirtioBus } from '../../daemon/src/virtio/bus.js'
 import { VhostBus } from '../../daemon/src/vhost/bus.js'
-import { VirtioError } from '../../daemon/src/virtio/virtio.js'
+import { TimeoutError } from '../../daemon/src/errors.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import { VirtioRpmsgDriver } from '../../daemon/src/rpmsg/virtio-rpmsg.js'
 import { VhostRpmsgDriver } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
@@ -68,7 +68,7 @@ t.test('a probe that fails fails the sends that waited for it with ERR_RPMSG_DET
   })
   const probed = virtioBus.addDevice(loop.virtio)
   await until('the bus attached', () => sends.length === 2)
-  loop.unstall(new VirtioError('ERR_TIMEOUT', 'the device did not answer'))
+  loop.unstall(new TimeoutError('the device did not answer'))
   t.equal(await probed, 'failed')
   t.same(await Promise.all(sends), ['ERR_RPMSG_DETACHED', 'ERR_RPMSG_DETACHED'])
   t.same(got, [], 'nothing was delivered')
@@ -82,7 +82,7 @@ t.test('a probe that fails at DRIVER_OK gives its buffers back on the next probe
   ops.setStatus = async (s) => {
     if (refuse && (s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
       refuse = false
-      throw new VirtioError('ERR_TIMEOUT', 'the device did not answer DRIVER_OK')
+      throw new TimeoutError('the device did not answer DRIVER_OK')
     }
     await setStatus(s)
   }

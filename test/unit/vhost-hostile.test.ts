@@ -83,8 +83,8 @@ const cases: Case[] = [
     desc(m, TABLE, 1, 0x3000, 1, 0)
     publish(m, 0)
   }, F_INDIRECT],
-  ['avail->idx num + 1 ahead', 'ERR_RING_IDX', (m) => { m.write16(AVAIL + 2, NUM + 1) }],
-  ['avail->idx half the u16 space ahead', 'ERR_RING_IDX', (m) => { m.write16(AVAIL + 2, 0x8000) }],
+  ['avail->idx num + 1 ahead', 'ERR_RING_AVAIL', (m) => { m.write16(AVAIL + 2, NUM + 1) }],
+  ['avail->idx half the u16 space ahead', 'ERR_RING_AVAIL', (m) => { m.write16(AVAIL + 2, 0x8000) }],
   ['an indirect table inside an indirect table', 'ERR_RING_INDIRECT', (m) => {
     desc(m, TABLE, 0, TABLE + 0x100, 16, INDIRECT)
     desc(m, 0, 0, TABLE, 16, INDIRECT)
@@ -112,7 +112,7 @@ for (const [name, code, build, features, canAccess] of cases) {
     t.equal(dev.lastError, thrown, 'kept for inspection')
     t.equal(dev.counters.errors, 1)
     t.equal(dev.counters.descs, 0)
-    if (code === 'ERR_RING_IDX') {
+    if (code === 'ERR_RING_AVAIL') {
       t.equal(dev.lastAvailIdx, 0, 'nothing consumed')
       t.throws(() => dev.getDesc(), { code }, 'still refused')
       mem.write16(AVAIL + 2, 0)
@@ -198,6 +198,6 @@ t.test('random rings: only RingErrors, always bounded', async (t) => {
   }
   t.same(others, [], 'no exception but RingError')
   t.ok(found > 100, `${found} well-formed buffers among them`)
-  t.same([...seen.keys()].sort(), ['ERR_RING_ADDRESS', 'ERR_RING_IDX', 'ERR_RING_INDEX', 'ERR_RING_INDIRECT', 'ERR_RING_LENGTH', 'ERR_RING_LOOP', 'ERR_RING_ORDER'],
+  t.same([...seen.keys()].sort(), ['ERR_RING_ADDRESS', 'ERR_RING_AVAIL', 'ERR_RING_INDEX', 'ERR_RING_INDIRECT', 'ERR_RING_LENGTH', 'ERR_RING_LOOP', 'ERR_RING_ORDER'],
     JSON.stringify(Object.fromEntries(seen)))
 })

@@ -1,6 +1,7 @@
 // The one place where errors become HTTP replies. Handlers throw (our
 // SoclinkError classes, or fastify's own errors for bodies and validation);
-// the error handler below picks the status from the code and answers with
+// the error handler below takes the status from the code's entry in the
+// registry (error-codes.ts), never from the route, and answers with
 // { "error": { "code", "message" } }. The errors fastify meets before any
 // route (a bad URL, a parameter too long: frameworkErrors) and the ones
 // Node's HTTP parser meets before fastify (headers too large, a malformed
@@ -8,7 +9,7 @@
 
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
-import { InsufficientScopeError, LinkFullError, SoclinkError, UnauthenticatedError } from '../errors.js'
+import { InsufficientScopeError, LinkFullError, SoclinkError, UnauthenticatedError, httpStatusOf, type ErrorCode } from '../errors.js'
 
 /** A request that breaks the API's rules beyond what its JSON Schema can say. */
 export class ValidationError extends SoclinkError {
@@ -38,37 +39,8 @@ export class RouteNotFoundError extends SoclinkError {
   }
 }
 
-/** HTTP status of every error code the API answers with. */
-export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
-  ERR_VALIDATION: 400,
-  ERR_BAD_JSON: 400,
-  ERR_BAD_REQUEST: 400,
-  ERR_BAD_URL: 400,
-  ERR_OUT_OF_RANGE: 400,
-  ERR_CONFIG: 400,
-  ERR_UNAUTHENTICATED: 401,
-  ERR_FORBIDDEN: 403,
-  ERR_NOT_FOUND: 404,
-  ERR_UNSUPPORTED_REQUEST: 404,
-  ERR_ROUTE_NOT_FOUND: 404,
-  ERR_REQUEST_TIMEOUT: 408,
-  ERR_CONFLICT: 409,
-  ERR_BUSY: 409,
-  ERR_LIMIT: 409,
-  ERR_REGION_INTERNAL: 409,
-  ERR_BODY_TOO_LARGE: 413,
-  ERR_URI_TOO_LONG: 414,
-  ERR_MEDIA_TYPE: 415,
-  ERR_UPGRADE_REQUIRED: 426,
-  ERR_HEADERS_TOO_LARGE: 431,
-  ERR_INTERNAL: 500,
-  ERR_UNAVAILABLE: 503,
-  ERR_LINK_FULL: 503,
-  ERR_TIMEOUT: 504
-}
-
 /** fastify's own request errors, renamed into our codes. */
-const FASTIFY_CODES: Readonly<Record<string, string>> = {
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_BAD_JSON',
@@ -77,7 +49,7 @@ const FASTIFY_CODES: Readonly<Record<string, string>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'ERR_URI_TOO_LONG'
 }
 
-export interface ErrorBody { error: { code: string, message: string } }
+export interface ErrorBody { error: { code: ErrorCode, message: string } }
 
 interface AjvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
 
@@ -92,11 +64,9 @@ function validationMessage (err: FastifyError): string {
   return parts.length > 0 ? parts.join('; ') : err.message
 }
 
-/** Code and message for any thrown value; null for an internal error. */
-function classify (err: unknown): { code: string, message: string } | null {
-  if (err instanceof SoclinkError) {
-    return err.code in STATUS_OF_CODE && err.code !== 'ERR_INTERNAL' ? { code: err.code, message: err.message } : null
-  }
+/** Code and message for any thrown value; null for an internal error (a code whose status is 500, or no code of ours). */
+function classify (err: unknown): { code: ErrorCode, message: string } | null {
+  if (err instanceof SoclinkError) return httpStatusOf(err.code) === 500 ? null : { code: err.code, message: err.message }
   const e = err as Partial<FastifyError>
   if (e.validation !== undefined) return { code: 'ERR_VALIDATION', message: validationMessage(e as FastifyError) }
   const renamed = FASTIFY_CODES[e.code ?? '']
@@ -122,7 +92,7 @@ function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyRepl
   // Bearer token authentication (RFC 6750 §3): the challenge says which scheme, and why it failed.
   if (err instanceof UnauthenticatedError || err instanceof InsufficientScopeError) void reply.header('www-authenticate', err.challenge)
   const body: ErrorBody = { error: known }
-  void reply.code(STATUS_OF_CODE[known.code] ?? 500).send(body)
+  void reply.code(httpStatusOf(known.code)).send(body)
 }
 
 /**
@@ -132,12 +102,12 @@ function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyRepl
  */
 function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const [code, message] = err.code === 'HPE_HEADER_OVERFLOW'
+  const [code, message]: [ErrorCode, string] = err.code === 'HPE_HEADER_OVERFLOW'
     ? ['ERR_HEADERS_TOO_LARGE', 'the request line and headers are larger than the server accepts']
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? ['ERR_REQUEST_TIMEOUT', 'the request did not arrive in time']
       : ['ERR_BAD_REQUEST', `malformed HTTP request: ${err.message}`]
-  const status = STATUS_OF_CODE[code]!
+  const status = httpStatusOf(code)
   this.log.debug({ code, err: err.message }, 'client error')
   if (socket.writable) {
     const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody)
@@ -154,6 +124,25 @@ export const errorOptions = {
   frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => { errorHandler(err, request, reply) },
   clientErrorHandler
 } satisfies Partial<FastifyServerOptions>
+
+/**
+ * A WebSocket upgrade to a plain HTTP route is refused in our shape (400
+ * ERR_BAD_REQUEST) before @fastify/websocket would accept it and close it at
+ * once, answerless. Call it after registering that plugin (its onRequest hook
+ * marks upgrades as request.ws) and before any route.
+ */
+export function refuseUpgradesToPlainRoutes (app: FastifyInstance): void {
+  const webSockets = new Set<string>()
+  app.addHook('onRoute', (route) => {
+    const options = route as typeof route & { websocket?: boolean, wsHandler?: unknown }
+    if (options.websocket === true || options.wsHandler !== undefined) webSockets.add(route.url)
+  })
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url
+    if ((request as FastifyRequest & { ws?: boolean }).ws !== true || url === undefined || webSockets.has(url)) return
+    throw new SoclinkError('ERR_BAD_REQUEST', `${request.method} ${url} is plain HTTP, not a WebSocket: ask without Upgrade: websocket`)
+  })
+}
 
 /** Installs the error and not-found handlers on the root instance. */
 export function installErrorHandling (app: FastifyInstance): void {

@@ -11,6 +11,7 @@ import { BatchWriter, RECEIVED_HEADER_BYTES } from '../../../proto/rpmsg-batch.j
 import type { GatewayEndpoint } from './gateway-endpoint.js'
 import { OPEN, rpmsgWire, type Admit, type GatewayOutput, type GatewaySocket, type ServerMessage } from './gateway-output.js'
 import { SendWatermark } from './gateway-watermark.js'
+import type { ErrorCode } from '../errors.js'
 
 export class V2Output implements GatewayOutput {
   private readonly writer = new BatchWriter()
@@ -60,7 +61,7 @@ export class V2Output implements GatewayOutput {
     this.wake()
   }
 
-  sendFailed (seq: number, src: number, code: string, message: string): void {
+  sendFailed (seq: number, src: number, code: ErrorCode, message: string): void {
     // The Error goes before the SENT that counts it.
     this.control({ error: { requestId: 0, sendSeq: seq >>> 0, addr: src, code, message } })
     this.watermark.done(seq)

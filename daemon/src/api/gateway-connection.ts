@@ -18,7 +18,7 @@
 import type { RawData } from 'ws'
 import { soclink } from '../../../proto/gen/rpmsg.js'
 import { BatchError, BatchReader, RecordKind } from '../../../proto/rpmsg-batch.js'
-import { SoclinkError } from '../errors.js'
+import { SoclinkError, closeCodeOf, type ErrorCode } from '../errors.js'
 import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import { RPMSG_ADDR_ANY } from '../rpmsg/wire.js'
@@ -107,7 +107,7 @@ export function channelInfo (ch: RpmsgChannel): soclink.rpmsg.v1.IChannelInfo {
   return { name: ch.name, src: ch.src, dst: ch.dst, driver: ch.driver ?? '', device }
 }
 
-const codeOf = (err: unknown): string => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
+const codeOf = (err: unknown): ErrorCode => err instanceof SoclinkError ? err.code : 'ERR_INTERNAL'
 const messageOf = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
 export class RpmsgGatewayConnection {
@@ -240,7 +240,7 @@ export class RpmsgGatewayConnection {
       }
     } catch (err) {
       const code = err instanceof BatchError ? err.code : 'ERR_RPMSG_FORMAT'
-      this.refuse(code, `malformed batch: ${messageOf(err)}`, code === 'ERR_RPMSG_BATCH_SIZE' ? 1009 : 1008)
+      this.refuse(code, `malformed batch: ${messageOf(err)}`)
       return
     }
     reader.rewind()
@@ -300,11 +300,11 @@ export class RpmsgGatewayConnection {
     else this.socket.resume?.()
   }
 
-  /** Bad input: one Error, then the socket is closed and the connection's endpoints go. */
-  private refuse (code: string, message: string, closeCode = 1008): void {
+  /** Bad input: one Error, then the socket is closed (with the code's close code) and the connection's endpoints go. */
+  private refuse (code: ErrorCode, message: string): void {
     this.out.control({ error: { requestId: 0, code, message } })
     this.out.drain()
-    this.socket.close(closeCode, code)
+    this.socket.close(closeCodeOf(code), code)
     this.close()
   }
 
@@ -587,7 +587,7 @@ export class RpmsgGatewayConnection {
     this.out.received(ept, src, payload)
   }
 
-  private error (requestId: number, code: string, message: string): void {
+  private error (requestId: number, code: ErrorCode, message: string): void {
     this.out.control({ error: { requestId, code, message } })
   }
 

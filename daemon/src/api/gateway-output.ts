@@ -5,6 +5,7 @@
 
 import { soclink } from '../../../proto/gen/rpmsg.js'
 import type { GatewayEndpoint } from './gateway-endpoint.js'
+import type { ErrorCode } from '../errors.js'
 
 export const rpmsgWire = soclink.rpmsg.v1
 export type ServerMessage = soclink.rpmsg.v1.ServerMessage.$Properties
@@ -40,7 +41,7 @@ export interface GatewayOutput {
   /** The send is in a buffer. */
   sent (ref: number): void
   /** The send from endpoint `src` failed. */
-  sendFailed (ref: number, src: number, code: string, message: string): void
+  sendFailed (ref: number, src: number, code: ErrorCode, message: string): void
   /** The send waits for a buffer; sent() or sendFailed() follows. */
   sendWaits (ref: number): void
   /** Reading one WebSocket message from the application: begin() and end() around it. */
@@ -72,7 +73,7 @@ export class V1Output implements GatewayOutput {
   }
 
   sent (ref: number): void { this.control({ sent: { requestId: ref } }) }
-  sendFailed (ref: number, _src: number, code: string, message: string): void { this.control({ error: { requestId: ref, code, message } }) }
+  sendFailed (ref: number, _src: number, code: ErrorCode, message: string): void { this.control({ error: { requestId: ref, code, message } }) }
   sendWaits (): void {}
   begin (): void {}
   end (): void {}

@@ -95,6 +95,7 @@ import type { SoclinkNode } from '../node.js'
 import type { RpmsgBusCore, RpmsgChannel } from '../rpmsg/core.js'
 import type { RpmsgDriverTable } from '../rpmsg/driver.js'
 import { UpgradeRequiredError } from './errors.js'
+import { closeCodeOf } from '../errors.js'
 import { DEFAULT_GATEWAY_LIMITS, NO_LINKS, RpmsgGatewayConnection, rpmsgWire, type GatewayBudget, type GatewayConnectionView, type GatewayLimits, type GatewayLinks, type GatewaySocket, type GatewayVersion } from './gateway-connection.js'
 import type { AckedSession, DeliveryMark } from '../link/delivery.js'
 import type { PeerLink } from '../link/peer-link.js'
@@ -287,7 +288,7 @@ export function rpmsgGatewayRoutes (app: FastifyInstance, node: SoclinkNode): vo
         socket.send(rpmsgWire.ServerMessage.encode({
           error: { requestId: 0, code: 'ERR_NOT_FOUND', message: `no rpmsg on ${node.settings.name} (role ${node.settings.role})` }
         }).finish(), { binary: true })
-        socket.close(1011, 'no rpmsg bus')
+        socket.close(closeCodeOf('ERR_NOT_FOUND'), 'no rpmsg bus')
         return
       }
       const version = socket.protocol === RPMSG_V2_PROTOCOL ? 2 : 1

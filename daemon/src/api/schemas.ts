@@ -5,6 +5,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { FAULT_ACTIONS } from '../link/faults.js'
+import { ERRORS } from '../errors.js'
 
 const int = { type: 'integer' } as const
 const count = { type: 'integer', minimum: 0 } as const
@@ -20,7 +21,7 @@ export const ErrorSchema = {
   description: 'Every failure. `code` is stable; `message` is for people.',
   ...record({
     error: record({
-      code: { type: 'string', description: 'ERR_VALIDATION, ERR_NOT_FOUND, ERR_CONFLICT, ERR_OUT_OF_RANGE, ...' },
+      code: { type: 'string', enum: Object.keys(ERRORS), description: 'one of the registry\'s codes (README, Errors); the HTTP status is the code\'s' },
       message: str
     })
   })

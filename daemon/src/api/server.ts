@@ -17,7 +17,7 @@ import { answerPlainClients } from '../link/plain-clients.js'
 import { requestedUrl } from '../link/tls-reasons.js'
 import { Fastify, websocket } from './packages.js'
 import { VERSION, type SoclinkNode } from '../node.js'
-import { errorOptions, installErrorHandling } from './errors.js'
+import { errorOptions, installErrorHandling, refuseUpgradesToPlainRoutes } from './errors.js'
 import { boundRequestStrings } from './bounded-strings.js'
 import { addSharedSchemas } from './schemas.js'
 import { nodeRoutes } from './routes/node.js'
@@ -119,6 +119,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   // Before any route, so that it guards every route, upgrade and not-found answer; after the
   // websocket plugin's own onRequest hook, which marks an upgrade so that a refused one's socket is closed.
   if (tokens !== null) installAuth(app, tokens, node.settings.name)
+  refuseUpgradesToPlainRoutes(app)
 
   docsRoutes(app, {
     title: 'soclink control API',

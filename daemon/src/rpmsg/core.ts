@@ -18,7 +18,7 @@
 // be told when buffers come back (arm / disarm).
 
 import { EventEmitter } from 'node:events'
-import { BusyError, NotFoundError, type SoclinkError } from '../errors.js'
+import { BusyError, NotFoundError, type ErrorCode, type SoclinkError } from '../errors.js'
 import { asSoclinkError } from '../virtio/virtio.js'
 import { EndpointTable, type Endpoint, type EndpointCallback } from './endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, checkMessage, decodeMessage, putMessageHeader } from './wire.js'
@@ -222,7 +222,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
    * goes, and must still reach the other side, or the channel stays there
    * for good. A failure is a fault (`code`), never thrown.
    */
-  protected sendService (src: number, dst: number, payload: Uint8Array, code: string): void {
+  protected sendService (src: number, dst: number, payload: Uint8Array, code: ErrorCode): void {
     this.sendOrQueue(src, dst, payload, RPMSG_SEND_TIMEOUT_MS, BUS_QUEUE, true).catch((err: unknown) => { this.fault(err, code) })
   }
 
@@ -339,7 +339,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     this.endpoints.dispatch(msg.src, msg.dst, msg.payload)
   }
 
-  protected fault (err: unknown, code: string): void {
+  protected fault (err: unknown, code: ErrorCode): void {
     this.lastError = asSoclinkError(err, code)
     this.emit('fault', this.lastError)
   }

@@ -11,7 +11,7 @@
 // Names are NUL-padded to 32 bytes: at most 31 bytes of UTF-8, no NUL
 // inside, every byte after the terminating NUL zero.
 
-import { SoclinkError } from '../errors.js'
+import { SoclinkError, type RpmsgErrorCode } from '../errors.js'
 
 export const RPMSG_ADDR_ANY = 0xffff_ffff
 /** Addresses below this are reserved for the buses' own endpoints. */
@@ -54,7 +54,12 @@ export const RPMSG_BUFS_PER_DIRECTION = RPMSG_NUM_BUFS / 2
  * ERR_RPMSG_TIMEOUT    send() waited longer than its timeout for a buffer
  * ERR_RPMSG_NO_BUFFER  trySend() found no free buffer
  */
-export class RpmsgError extends SoclinkError {}
+export class RpmsgError extends SoclinkError {
+  declare readonly code: RpmsgErrorCode
+  constructor (code: RpmsgErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
 
 export interface RpmsgHeader {
   readonly src: number

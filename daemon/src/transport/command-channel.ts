@@ -8,14 +8,8 @@
 // that queue waits for it and is coalesced with other kicks.
 
 import type { Window } from '../mem/window.js'
-import { SoclinkError, TimeoutError } from '../errors.js'
+import { CommandError, TimeoutError, UnavailableError } from '../errors.js'
 import { CmdStatus, COMMAND_TIMEOUT_MS, HOST_CMD, HOST_CMD_STATUS, QueueCmd, queueReg } from './epf-vhost-regs.js'
-
-export class CommandError extends SoclinkError {
-  constructor (message: string) {
-    super('ERR_COMMAND', message)
-  }
-}
 
 interface Slot {
   /** The tail of this register's queue of commands. */
@@ -75,7 +69,7 @@ export class CommandChannel {
     let release!: () => void
     slot.tail = new Promise((resolve) => { release = resolve })
     await prev
-    if (this.bar.state !== 'open') { release(); throw new CommandError(`${what}: BAR0 is not mapped (${this.bar.state})`) }
+    if (this.bar.state !== 'open') { release(); throw new UnavailableError(`${what}: BAR0 is not mapped (${this.bar.state})`) }
     slot.busy = true
     try {
       this.bar.write8(statusOff, CmdStatus.NONE)
@@ -93,7 +87,7 @@ export class CommandChannel {
     return await new Promise((resolve, reject) => {
       const check = (): void => {
         const s = this.bar.state === 'open' ? this.bar.read8(statusOff) : -1
-        if (s === CmdStatus.OKAY || s === CmdStatus.ERROR) { done(); resolve(s) } else if (s < 0) { done(); reject(new CommandError(`${what}: BAR0 went away`)) }
+        if (s === CmdStatus.OKAY || s === CmdStatus.ERROR) { done(); resolve(s) } else if (s < 0) { done(); reject(new UnavailableError(`${what}: BAR0 went away`)) }
       }
       const timer = setTimeout(() => { done(); reject(new TimeoutError(`${what}: no answer from the endpoint within ${this.timeoutMs} ms`)) }, this.timeoutMs)
       const done = (): void => { clearTimeout(timer); this.waiters.delete(check) }

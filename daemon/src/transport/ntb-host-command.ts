@@ -8,8 +8,7 @@
 // event loop never blocks.
 
 import type { NtbDevice } from '../hw/ntb/ntb.js'
-import { TimeoutError, UnavailableError } from '../errors.js'
-import { CommandError } from './command-channel.js'
+import { CommandError, TimeoutError, UnavailableError } from '../errors.js'
 import { CmdStatus, Spad } from './ntb-spads.js'
 
 export interface NtbHostCommandsOptions {
@@ -38,7 +37,7 @@ export class NtbHostCommands {
     this.tail = new Promise((resolve) => { release = resolve })
     await prev
     try {
-      if (epoch !== this.epoch) throw new CommandError(`${what}: the link went down`)
+      if (epoch !== this.epoch) throw new UnavailableError(`${what}: the link went down`)
       this.ntb.peerSpadWrite(Spad.VHOST_COMMAND_STATUS, CmdStatus.NONE)
       this.ntb.peerSpadWrite(Spad.VHOST_COMMAND, cmd)
       this.opts.ring()

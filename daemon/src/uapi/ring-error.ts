@@ -6,7 +6,7 @@
 //     ERR_RING_USED      the device broke the used ring (an id not outstanding, used->idx too far ahead)
 //     ERR_RING_BROKEN    the queue saw a device bug earlier and takes no more work (as vq->broken)
 //   device side (vhost/), where the driver may be hostile:
-//     ERR_RING_IDX       avail->idx more than num ahead of the entries consumed (packed: a list that would overrun slots still held)
+//     ERR_RING_AVAIL     avail->idx more than num ahead of the entries consumed (packed: a list that would overrun slots still held)
 //     ERR_RING_INDEX     a head or next index outside its table
 //     ERR_RING_LOOP      a chain longer than its table (a loop)
 //     ERR_RING_ADDRESS   a ring part, indirect table or buffer the device may not access
@@ -17,11 +17,9 @@
 //   both:
 //     ERR_RING_SIZE      a ring size not a power of two in [1, 32768] (packed: any size in [1, 32768]), or a bad alignment
 
-import { SoclinkError } from '../errors.js'
+import { SoclinkError, type RingErrorCode } from '../errors.js'
 
-export type RingErrorCode = 'ERR_RING_SIZE' | 'ERR_RING' | 'ERR_RING_FULL' | 'ERR_RING_USED' | 'ERR_RING_BROKEN' |
-  'ERR_RING_IDX' | 'ERR_RING_INDEX' | 'ERR_RING_LOOP' | 'ERR_RING_ADDRESS' | 'ERR_RING_LENGTH' | 'ERR_RING_ORDER' |
-  'ERR_RING_INDIRECT' | 'ERR_RING_ID'
+export type { RingErrorCode } from '../errors.js'
 
 export class RingError extends SoclinkError {
   declare readonly code: RingErrorCode

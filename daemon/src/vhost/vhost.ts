@@ -11,7 +11,7 @@
 // it needs a reset with 'needs-reset'.
 
 import { EventEmitter } from 'node:events'
-import { SoclinkError } from '../errors.js'
+import { SoclinkError, type ErrorCode, type VhostErrorCode } from '../errors.js'
 import type { DeviceId } from '../uapi/soclink-ids.js'
 import type { VhostCallback, VhostQueue } from './virtqueue.js'
 
@@ -59,9 +59,14 @@ export interface VhostDriver {
  * ERR_VHOST_DRIVER    a driver's probe or remove threw something without a code
  * ERR_VHOST_QUEUE     a queue callback threw something without a code
  */
-export class VhostError extends SoclinkError {}
+export class VhostError extends SoclinkError {
+  declare readonly code: VhostErrorCode
+  constructor (code: VhostErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
 
-export function asSoclinkError (err: unknown, code: string): SoclinkError {
+export function asSoclinkError (err: unknown, code: ErrorCode): SoclinkError {
   if (err instanceof SoclinkError) return err
   return new SoclinkError(code, err instanceof Error ? err.message : String(err), { cause: err })
 }

@@ -205,7 +205,7 @@ export class VringhPacked {
       flags = this.mem.read16(this.slot(i) + PACKED_DESC_FLAGS)
     }
     if (this.held + descs > this.num) {
-      throw new RingError('ERR_RING_IDX', `list of ${descs} from slot ${head} overruns the ${this.held} slots the device holds in a ring of ${this.num}`)
+      throw new RingError('ERR_RING_AVAIL', `list of ${descs} from slot ${head} overruns the ${this.held} slots the device holds in a ring of ${this.num}`)
     }
     const id = this.mem.read16(this.slot((head + descs - 1) % this.num) + PACKED_DESC_ID)
     this.lastAvail += descs

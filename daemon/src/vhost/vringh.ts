@@ -184,7 +184,7 @@ export class Vringh {
     const availIdx = this.mem.read16(this.f.availIdx)
     const pending = (availIdx - this.lastAvailIdx) & 0xffff
     if (pending === 0) return null
-    if (pending > this.num) throw new RingError('ERR_RING_IDX', `avail->idx ${availIdx} is ${pending} ahead of ${this.lastAvailIdx} in a ring of ${this.num}`)
+    if (pending > this.num) throw new RingError('ERR_RING_AVAIL', `avail->idx ${availIdx} is ${pending} ahead of ${this.lastAvailIdx} in a ring of ${this.num}`)
     const head = this.mem.read16(this.f.availRing + 2 * (this.lastAvailIdx & (this.num - 1)))
     this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff
     if (head >= this.num) throw new RingError('ERR_RING_INDEX', `avail head ${head} is outside the ring of ${this.num}`)

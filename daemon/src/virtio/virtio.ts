@@ -5,7 +5,7 @@
 // bus.ts.
 
 import { EventEmitter } from 'node:events'
-import { SoclinkError } from '../errors.js'
+import { SoclinkError, type ErrorCode, type VirtioErrorCode } from '../errors.js'
 import { VIRTIO_F_RING_PACKED, VIRTIO_F_VERSION_1, featureBit, hasFeature } from '../uapi/virtio-config.js'
 import type { DeviceId } from '../uapi/soclink-ids.js'
 import type { BufferPool } from './buffer-pool.js'
@@ -57,10 +57,15 @@ export interface VirtioDriver {
  * ERR_VIRTIO_DRIVER     a driver's probe or remove threw something without a code
  * ERR_VIRTIO_REMOVED    work a driver could not finish because it was removed
  */
-export class VirtioError extends SoclinkError {}
+export class VirtioError extends SoclinkError {
+  declare readonly code: VirtioErrorCode
+  constructor (code: VirtioErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
 
 /** An error of any kind as a SoclinkError, keeping its code if it has one. */
-export function asSoclinkError (err: unknown, code: string): SoclinkError {
+export function asSoclinkError (err: unknown, code: ErrorCode): SoclinkError {
   if (err instanceof SoclinkError) return err
   return new SoclinkError(code, err instanceof Error ? err.message : String(err), { cause: err })
 }

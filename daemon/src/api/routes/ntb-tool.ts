@@ -21,8 +21,7 @@ import { checkDbBits } from '../../hw/ntb/doorbell-status.js'
 import type { NtbPerf, NtbPerfRequest } from '../../transport/ntb-perf.js'
 import { PERF_MW } from '../../transport/ntb-perf.js'
 import { configDbBit, MAX_VQS, Spad } from '../../transport/ntb-spads.js'
-import { BusyError, ConflictError, OutOfRangeError, SoclinkError, UnavailableError } from '../../errors.js'
-import { STATUS_OF_CODE } from '../errors.js'
+import { BusyError, OutOfRangeError, UnavailableError } from '../../errors.js'
 import { NotNtbError } from '../ntb-views.js'
 import { parseNumber } from '../numbers.js'
 import { errorReplies, noFields } from '../schemas.js'
@@ -105,12 +104,6 @@ function guardSpad (role: NtbHostRole, dev: NtbHwEpf, idx: number, what: string,
   if (hit !== undefined) throw refuse(`${what} ${idx}`, hit.owner)
 }
 
-/** A board's refusal (ERR_COMMAND) is a conflict with the board's state, not a daemon fault. */
-function asApiError (err: unknown): unknown {
-  if (err instanceof SoclinkError && !(err.code in STATUS_OF_CODE)) return new ConflictError(`${err.message} (${err.code})`)
-  return err
-}
-
 function dbView (role: NtbHostRole, dev: NtbHwEpf): Record<string, unknown> {
   return { bits: dev.dbRead(), mask: dev.dbReadMask(), validMask: dev.dbValidMask(), vectorCount: dev.dbVectorCount(), owned: dbOwners(role, dev) }
 }
@@ -139,11 +132,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const { up, force } = request.body
     const t = transportName(role)
     if (!up && force !== true && t !== null) throw refuse('the link', `${t} (its session ends when the link goes down)`)
-    try {
-      await (up ? dev.linkEnable() : dev.linkDisable())
-    } catch (err) {
-      throw asApiError(err)
-    }
+    await (up ? dev.linkEnable() : dev.linkDisable())
     return { enabled: up, link: dev.linkIsUp() }
   })
 
@@ -273,11 +262,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const widx = index(request.params.widx, 'memory window')
     const owner = mwOwner(role, widx)
     if (owner !== null && request.body.force !== true) throw refuse(`memory window ${widx}`, owner)
-    try {
-      await dev.mwSetTrans(widx, request.body.addr, request.body.size)
-    } catch (err) {
-      throw asApiError(err)
-    }
+    await dev.mwSetTrans(widx, request.body.addr, request.body.size)
     return windowView(role, dev, widx)
   })
 
@@ -296,11 +281,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const widx = index(request.params.widx, 'memory window')
     const owner = mwOwner(role, widx)
     if (owner !== null && request.query.force !== 'true') throw refuse(`memory window ${widx}`, owner)
-    try {
-      await dev.mwClearTrans(widx)
-    } catch (err) {
-      throw asApiError(err)
-    }
+    await dev.mwClearTrans(widx)
     return windowView(role, dev, widx)
   })
 

@@ -8,11 +8,10 @@
 // the kernel answers -ENODEV. Also the rpmsg client sample's counters.
 
 import type { FastifyInstance } from 'fastify'
-import { ConflictError, NotFoundError } from '../../errors.js'
+import { NotFoundError } from '../../errors.js'
 import type { SoclinkNode } from '../../node.js'
 import type { ChannelGroupView, ChannelItemView, RpmsgDriverTable, VirtprocLinkView, VirtprocView } from '../../rpmsg/driver.js'
 import { RpmsgClientSample, SAMPLE_DRIVER, type SampleView } from '../../rpmsg/sample.js'
-import { RpmsgError } from '../../rpmsg/wire.js'
 import { ENTRY_NAME } from '../pcie-schemas.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
@@ -120,13 +119,7 @@ export function rpmsgCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async (request, reply): Promise<VirtprocLinkView> => {
     const { group: g, item: i } = request.body
-    let ch
-    try {
-      ch = table(node).link(request.params.dev, g, i)
-    } catch (err) {
-      if (err instanceof RpmsgError) throw new ConflictError(err.message)
-      throw err
-    }
+    const ch = table(node).link(request.params.dev, g, i)
     reply.code(201)
     return { group: g, item: i, channel: { name: ch.name, src: ch.src } }
   })

@@ -14,7 +14,6 @@ import type { EndpointCounters } from '../../rpmsg/endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
 import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
 import type { VirtioRpmsgBus } from '../../rpmsg/virtio-rpmsg.js'
-import { ValidationError } from '../errors.js'
 import type { GatewayConnectionView } from '../gateway-connection.js'
 import { rpmsgGateway } from '../rpmsg-gateway.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
@@ -109,11 +108,11 @@ function buses (node: SoclinkNode): BusEntry[] {
   return out
 }
 
-/** The ep's vhost rpmsg bus; 409 on an rc (channels are made on the vhost side), 404 with none. */
+/** The ep's vhost rpmsg bus; 409 ERR_RPMSG_UNSUPPORTED on an rc (channels are made on the vhost side, as the gateway answers), 404 with none. */
 function vhostBus (node: SoclinkNode): VhostRpmsgBus {
   const all = node.rpmsg?.attachedBuses() ?? []
   const vhost = all.find((a) => a.parent.side === 'vhost')
-  if (vhost === undefined && (node.settings.role === 'rc' || node.settings.role === 'ntb-virtio' || all.length > 0)) throw new ConflictError(VHOST_ONLY)
+  if (vhost === undefined && (node.settings.role === 'rc' || node.settings.role === 'ntb-virtio' || all.length > 0)) throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', VHOST_ONLY)
   if (vhost === undefined) throw new NotFoundError('vhost rpmsg bus on', node.settings.name)
   return vhost.bus as VhostRpmsgBus
 }
@@ -121,11 +120,11 @@ function vhostBus (node: SoclinkNode): VhostRpmsgBus {
 /** The driver name of a REST claim (POST /v1/rpmsg/channels/:name/claim). */
 export const REST_DRIVER = 'soclink_rest'
 
-/** The virtio side's rpmsg bus; 409 on a vhost-only daemon (channels are claimed on the virtio side), 404 with none. */
+/** The virtio side's rpmsg bus; 409 ERR_RPMSG_UNSUPPORTED on a vhost-only daemon (channels are claimed on the virtio side, as the gateway answers), 404 with none. */
 function virtioBus (node: SoclinkNode): { bus: VirtioRpmsgBus, device: string } {
   const all = buses(node)
   const virtio = all.find((b) => b.side === 'virtio')
-  if (virtio === undefined) throw new ConflictError('channels are claimed on the virtio side (an rc, an ntb-virtio host); on the vhost side their announcer makes them')
+  if (virtio === undefined) throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', 'channels are claimed on the virtio side (an rc, an ntb-virtio host); on the vhost side their announcer makes them')
   return { bus: virtio.bus as VirtioRpmsgBus, device: virtio.device }
 }
 
@@ -175,7 +174,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.post<{ Body: { name: string } }>('/v1/rpmsg/channels', {
     schema: {
       summary: 'Create a channel on the ep\'s vhost rpmsg bus, announced to the rc by the name service',
-      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). A name in use is a 409. ${NO_BUS}`,
+      description: `On an rc: 409 ERR_RPMSG_UNSUPPORTED (${VHOST_ONLY}). A name in use: 409 ERR_CONFLICT; a name rpmsg cannot carry: 400 ERR_RPMSG_FORMAT; no free address: 409 ERR_RPMSG_ADDR. ${NO_BUS}`,
       tags: ['rpmsg'],
       querystring: noFields,
       body: record({ name: channelName }),
@@ -183,14 +182,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async (request, reply): Promise<RpmsgChannelView> => {
     const bus = vhostBus(node)
-    let ch
-    try {
-      ch = bus.createChannel(request.body.name)
-    } catch (err) {
-      if (err instanceof RpmsgError && err.code === 'ERR_RPMSG_FORMAT') throw new ValidationError(`body/name: ${err.message}`)
-      if (err instanceof RpmsgError) throw new ConflictError(err.message)
-      throw err
-    }
+    const ch = bus.createChannel(request.body.name)
     reply.code(201)
     return { name: ch.name, src: ch.src, dst: ch.dst === RPMSG_ADDR_ANY ? null : ch.dst, side: 'vhost', device: bus.dev.name, driver: ch.driver }
   })
@@ -198,7 +190,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.delete<{ Params: { name: string } }>('/v1/rpmsg/channels/:name', {
     schema: {
       summary: 'Destroy a channel on the ep\'s vhost rpmsg bus (NS DESTROY to the rc)',
-      description: `On an rc: 409 ERR_CONFLICT (${VHOST_ONLY}). A channel an application announced through ws /v1/rpmsg: 409 ERR_CONFLICT. ${NO_BUS}`,
+      description: `On an rc: 409 ERR_RPMSG_UNSUPPORTED (${VHOST_ONLY}). A channel an application announced through ws /v1/rpmsg: 409 ERR_CONFLICT. ${NO_BUS}`,
       tags: ['rpmsg'],
       params: nameParams,
       querystring: noFields,
@@ -221,7 +213,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: 'The REST claim is a binding with no reader (driver soclink_rest), as --rpmsg-bind-channel is, for this channel ' +
         'while it lives: messages to its endpoint are counted and dropped, and an application may still claim it (ClaimChannel); ' +
         'it stays bound when the application lets go. 409 ERR_BUSY if the configuration, eager binding or another REST claim ' +
-        `holds it already; 409 ERR_CONFLICT on the vhost side (channels are claimed on the virtio side). ${NO_BUS}`,
+        `holds it already; 409 ERR_RPMSG_UNSUPPORTED on the vhost side (channels are claimed on the virtio side). ${NO_BUS}`,
       tags: ['rpmsg'],
       params: nameParams,
       querystring: noFields,

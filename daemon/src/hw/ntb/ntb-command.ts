@@ -8,17 +8,8 @@
 // turn, where the kernel writes them before taking the lock.
 
 import type { Window } from '../../mem/window.js'
-import { SoclinkError, TimeoutError, UnavailableError } from '../../errors.js'
+import { CommandError, TimeoutError, UnavailableError } from '../../errors.js'
 import * as R from './epf-ntb-regs.js'
-
-/** The board answered COMMAND_STATUS_ERROR (the kernel's -EINVAL). */
-export class NtbCommandError extends SoclinkError {
-  readonly command: number
-  constructor (command: number, message: string) {
-    super('ERR_COMMAND', message)
-    this.command = command
-  }
-}
 
 /** The board did not answer within NTB_EPF_COMMAND_TIMEOUT (the kernel's WARN_ON and -ETIMEDOUT). */
 export class NtbCommandTimeoutError extends TimeoutError {
@@ -97,7 +88,7 @@ export class NtbCommandQueue {
     }
     if (status === R.COMMAND_STATUS_ERROR) {
       this.counters.refused++
-      throw new NtbCommandError(cmd, `${what}: the NTB function answered ERROR`)
+      throw new CommandError(`${what}: the NTB function answered ERROR`, cmd)
     }
   }
 

@@ -26,9 +26,9 @@ import { EventEmitter } from 'node:events'
 import type { Window } from '../../mem/window.js'
 import { OffsetView } from '../../mem/offset-view.js'
 import type { EndpointFunction, EnumeratedBar, RootComplex } from '../pcie/root-complex.js'
-import { ConflictError, OutOfRangeError, UnavailableError } from '../../errors.js'
+import { CommandError, ConflictError, OutOfRangeError, UnavailableError } from '../../errors.js'
 import type { MwAlign, NtbDevice, NtbEvents, PeerMw } from './ntb.js'
-import { NtbCommandError, NtbCommandQueue, type NtbCommandCounters } from './ntb-command.js'
+import { NtbCommandQueue, type NtbCommandCounters } from './ntb-command.js'
 import { DoorbellStatus, vectorsOf } from './doorbell-status.js'
 import * as R from './epf-ntb-regs.js'
 
@@ -142,9 +142,9 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
         await this.commands.send(R.CMD_CONFIGURE_DOORBELL, vectors)
         break
       } catch (err) {
-        if (!(err instanceof NtbCommandError)) throw err
+        if (!(err instanceof CommandError)) throw err
         // pci_alloc_irq_vectors' range: MSI counts are powers of two, down to the minimum.
-        if (vectors / 2 < MIN_VECTORS) throw new NtbCommandError(R.CMD_CONFIGURE_DOORBELL, `${this.name}: CONFIGURE_DOORBELL refused every vector count from ${MAX_VECTORS} down to ${MIN_VECTORS}`)
+        if (vectors / 2 < MIN_VECTORS) throw new CommandError(`${this.name}: CONFIGURE_DOORBELL refused every vector count from ${MAX_VECTORS} down to ${MIN_VECTORS}`, R.CMD_CONFIGURE_DOORBELL)
         vectors /= 2
       }
     }
