@@ -111,7 +111,7 @@ export function isErrorCode (code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code)
 }
 
-/** The entry of `code`; undefined only for a code forced past the types (a cast, a HandshakeError's caller). */
+/** The entry of `code`; undefined only for a code forced past the types (a cast). */
 const specOf = (code: ErrorCode): ErrorSpec | undefined => isErrorCode(code) ? ERRORS[code] : undefined
 
 /** The control API's status for `code` (500, a daemon fault, for a code not in the registry). */
