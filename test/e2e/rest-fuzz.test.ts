@@ -4,13 +4,15 @@
 // added, wrong types, any JSON, bad JSON, wrong media types, odd bytes in
 // paths). An rc and an ep linked by rpmsg are fuzzed, each through its own
 // API. Every answer must be 2xx, or the documented error shape
-// {"error":{"code","message"}} with a 4xx status (5xx: only 503, where the
+// {"error":{"code","message"}} with a code of the error registry and the
+// status the registry gives it, a 4xx status (5xx: only 503, where the
 // route documents it); none may hang, and both daemons keep serving /healthz.
 // Seeded and bounded; SOCLINK_FUZZ_SEED=N replays a run.
 
 import t from 'tap'
 import fc from 'fast-check'
 import { startDaemon, type Daemon } from '../support/daemon.js'
+import { httpStatusOf, isErrorCode } from '../../daemon/src/error-codes.js'
 import { rpmsgBus } from '../support/rpmsg-procs.js'
 import { anyJson, broken, resolverOf, valid, type Resolve, type Schema } from '../support/schema-arbitrary.js'
 
@@ -120,6 +122,9 @@ function problem (op: Operation | undefined, a: Answer): string | null {
   const shaped = body !== null && typeof body === 'object' && Object.keys(body).length === 1 && e !== undefined && e !== null &&
     typeof e.code === 'string' && typeof e.message === 'string' && Object.keys(e).length === 2
   if (!shaped) return 'outside the documented error shape'
+  // The code is one the registry defines, answered with the status the registry gives it.
+  if (!isErrorCode(e.code)) return `a code the error registry does not define (${String(e.code)})`
+  if (a.status !== httpStatusOf(e.code)) return `status ${a.status} for ${e.code}, which the error registry answers ${httpStatusOf(e.code)}`
   if (a.status >= 400 && a.status < 500) return null
   if (a.status === 503 && op?.responses['503'] !== undefined) return null
   return `status ${a.status}${a.status === 503 ? ' not documented for this route' : ''}`
