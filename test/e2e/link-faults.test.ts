@@ -20,8 +20,12 @@ const rcApi = new ControlClient(rc.api)
 const epApi = new ControlClient(ep.api)
 
 const peer = async (): Promise<Peer> => await epApi.peer('rc')
+/** Until the peer is up and `check` holds; the ep knows the peer by name only once a handshake named it (404 before). */
 const up = async (what: string, check: (p: Peer) => boolean = () => true): Promise<Peer> =>
-  await until(what, async () => { const p = await peer(); return p.state === 'up' && check(p) ? p : undefined }, 30_000)
+  await until(what, async () => {
+    const p = await peer().catch((err: { code?: string }) => { if (err.code === 'ERR_NOT_FOUND') return undefined; throw err })
+    return p !== undefined && p.state === 'up' && check(p) ? p : undefined
+  }, 30_000)
 
 interface ErrorReply { error?: { code: string, message: string } }
 async function put (api: string, path: string, body: unknown): Promise<{ status: number, body: ErrorReply }> {
