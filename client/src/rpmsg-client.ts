@@ -1,6 +1,9 @@
 // A client for the rpmsg gateway (GET /v1/rpmsg, proto/rpmsg.proto): one
 // WebSocket to the local daemon, endpoints owned by it (rpmsg-endpoint.ts),
-// messages as async iterators and channel events on an EventEmitter.
+// messages as async iterators and channel events on an EventEmitter. This
+// file is the connection: it decodes what the daemon says and routes it to
+// the endpoints, the requests waiting (rpmsg-requests.ts), the sends
+// (rpmsg-sends.ts) and the channel table (rpmsg-channels.ts).
 //
 // It speaks version 2 of the protocol unless told otherwise: many sends in
 // one WebSocket message and one cumulative answer for them (rpmsg-batches.ts,
@@ -39,42 +42,15 @@ import { socketOptions, whenOpen } from './transport.js'
 import { ClientBatches } from './rpmsg-batches.js'
 import { RpmsgEndpoint, RPMSG_ADDR_ANY, type EndpointOwner } from './rpmsg-endpoint.js'
 import { PostFailures, SendTracker } from './rpmsg-sends.js'
+import { channelEvent, channelInfo, noteChannelBinding, noteChannelEvent, type ClaimChannelOptions, type RpmsgChannelBinding, type RpmsgChannelEvent } from './rpmsg-channels.js'
+import { PendingRequests, SEND_IDS, v1RequestId, v1Seq } from './rpmsg-requests.js'
 
 export { RpmsgEndpoint, RPMSG_ADDR_ANY, type RpmsgMessage, type RpmsgEndpointEvents, type SendOptions } from './rpmsg-endpoint.js'
+export type { RpmsgChannelEvent, RpmsgChannelBinding, ClaimChannelOptions } from './rpmsg-channels.js'
 
 const wire = soclink.rpmsg.v1
 type ServerMessage = soclink.rpmsg.v1.ServerMessage
 type ClientMessage = soclink.rpmsg.v1.ClientMessage.$Properties
-
-/** A channel appearing or going away on the daemon's bus (name service). */
-export interface RpmsgChannelEvent {
-  name: string
-  /** Its local address on the daemon's bus; 0xffffffff while unbound (virtio side, rpmsgBind kernel: no one claimed it). */
-  src: number
-  /** The remote address; 0xffffffff while unknown. */
-  dst: number
-  created: boolean
-}
-
-/** A channel on the daemon's bus as ListChannels and ChannelBinding show it. */
-export interface RpmsgChannelBinding {
-  name: string
-  /** Local address; 0xffffffff while unbound (virtio side: no one claimed it). */
-  src: number
-  /** Remote address; 0xffffffff while unknown. */
-  dst: number
-  /** Who holds it (a driver, an application's claim, soclink_config, soclink_eager), or null. */
-  driver: string | null
-  /** The virtio or vhost device the bus runs on (virtio0: the kernel's virtio0.NAME.SRC.DST). */
-  device: string
-}
-
-export interface ClaimChannelOptions {
-  /** The channel's remote address, when two announcements share a name; default any. */
-  dst?: number
-  /** The driver name the channel device shows (default soclink_gateway). */
-  driver?: string
-}
 
 export interface CreateEndpointOptions {
   /** Channel name (required with announce). */
@@ -91,23 +67,10 @@ export interface ConnectOptions extends ConnectionOptions {
   protocol?: 1 | 2
 }
 
-interface Pending {
-  resolve: (m: ServerMessage) => void
-  reject: (err: Error) => void
-}
-
-
-function channelInfo (c: soclink.rpmsg.v1.IChannelInfo): RpmsgChannelBinding {
-  return { name: c.name ?? '', src: c.src ?? 0, dst: c.dst ?? 0, driver: c.driver == null || c.driver === '' ? null : c.driver, device: c.device ?? '' }
-}
-
 function bytesOf (data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
 }
-
-/** Version 1 request ids: sends number 1..SEND_IDS (their sequence number, wrapped), other requests above. */
-const SEND_IDS = 0x7fffffff
 
 /**
  * A connection to a daemon's rpmsg gateway. Events: 'channel'
@@ -121,7 +84,7 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   readonly channels = new Map<string, RpmsgChannelEvent>()
   /** The protocol version the handshake chose. */
   readonly protocol: 1 | 2
-  private readonly pending = new Map<number, Pending>()
+  private readonly pending = new PendingRequests()
   private readonly endpoints = new Map<number, RpmsgEndpoint>()
   private readonly earlyBound = new Map<number, number>()
   /** EndpointCreated answers whose createEndpoint() has not made the endpoint yet: their max payload, updated by an EndpointMaxPayload that comes first. */
@@ -132,7 +95,6 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   /** Version 2: the writer and the reader. */
   private readonly batches: ClientBatches | null
   private readonly reader = new BatchReader('server')
-  private nextId = SEND_IDS + 1
   /** Version 1: posted sends not yet answered, and the endpoint each is from. */
   private readonly v1Posts = new Map<number, number>()
   private closed = false
@@ -251,7 +213,7 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     } else {
       // Version 1's Error does not name the endpoint: remember whose posted send this is.
       if (!answer) this.v1Posts.set(seq, ept.addr)
-      this.write({ send: { requestId: ((seq - 1) % SEND_IDS) + 1, src: ept.addr, dst, payload, timeoutMs } })
+      this.write({ send: { requestId: v1RequestId(seq), src: ept.addr, dst, payload, timeoutMs } })
     }
     return waited ?? seq
   }
@@ -270,9 +232,7 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   /** One request (not a send); resolves with its answer, rejects ApiError(code) on Error. */
   private async request (make: (requestId: number) => ClientMessage): Promise<ServerMessage> {
     if (this.closed) throw new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
-    const requestId = this.nextId
-    this.nextId = this.nextId >= 0xfffffffe ? SEND_IDS + 1 : this.nextId + 1
-    const answer = new Promise<ServerMessage>((resolve, reject) => { this.pending.set(requestId, { resolve, reject }) })
+    const { requestId, answer } = this.pending.open()
     this.write(make(requestId))
     return await answer
   }
@@ -364,19 +324,11 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
       this.answer(m.channelList.requestId ?? 0, m)
     } else if (m.channelBinding != null) {
       const b = channelInfo(m.channelBinding.channel ?? {})
-      // The live channel's local address follows its binding.
-      const known = this.channels.get(b.name)
-      if (known !== undefined && known.dst === b.dst) this.channels.set(b.name, { ...known, src: b.src })
+      noteChannelBinding(this.channels, b)
       this.emit('channel-binding', b)
     } else if (m.channelEvent != null) {
-      const ev: RpmsgChannelEvent = {
-        name: m.channelEvent.name ?? '',
-        src: m.channelEvent.src ?? 0,
-        dst: m.channelEvent.dst ?? 0,
-        created: m.channelEvent.created === true
-      }
-      if (ev.created) this.channels.set(ev.name, ev)
-      else if (this.channels.get(ev.name)?.src === ev.src) this.channels.delete(ev.name)
+      const ev = channelEvent(m.channelEvent)
+      noteChannelEvent(this.channels, ev)
       this.emit('channel', ev)
     }
   }
@@ -406,18 +358,13 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     }
     if (this.batches === null && requestId !== 0 && requestId <= SEND_IDS) {
       // Version 1: an Error for a send, named by its request id.
-      const seq = this.v1Seq(requestId)
+      const seq = v1Seq(requestId, this.sends.answeredUpTo)
       this.failed(seq, this.v1Posts.get(seq) ?? 0, err)
       this.v1Posts.delete(seq)
       this.sends.answeredOne(seq)
       return
     }
-    const p = this.pending.get(requestId)
-    if (requestId !== 0 && p !== undefined) {
-      this.pending.delete(requestId)
-      p.reject(err)
-      return
-    }
+    if (this.pending.reject(requestId, err)) return
     if (err.code === 'ERR_RPMSG_OVERFLOW') this.endpoints.get(e.addr ?? 0)?.emit('overflow', err)
     this.emit('gateway-error', err)
   }
@@ -425,7 +372,7 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   /** Version 1: a Sent, for a send (request id up to SEND_IDS) or nothing else. */
   private answered (requestId: number, m: ServerMessage): void {
     if (requestId >= 1 && requestId <= SEND_IDS) {
-      const seq = this.v1Seq(requestId)
+      const seq = v1Seq(requestId, this.sends.answeredUpTo)
       this.v1Posts.delete(seq)
       this.sends.answeredOne(seq)
     } else {
@@ -433,25 +380,15 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     }
   }
 
-  /** Version 1: the sequence number of the send with this request id, the first after what was answered. */
-  private v1Seq (requestId: number): number {
-    const base = this.sends.answeredUpTo
-    return base + 1 + ((((requestId - 1 - base) % SEND_IDS) + SEND_IDS) % SEND_IDS)
-  }
-
   private answer (requestId: number, m: ServerMessage): void {
-    const p = this.pending.get(requestId)
-    if (p === undefined) return
-    this.pending.delete(requestId)
-    p.resolve(m)
+    this.pending.answer(requestId, m)
   }
 
   private shutdown (): void {
     if (this.closed) return
     this.closed = true
     const err = new ApiError('ERR_CLOSED', `the rpmsg gateway connection to ${this.url} is closed`, 0)
-    for (const p of this.pending.values()) p.reject(err)
-    this.pending.clear()
+    this.pending.close(err)
     this.sends.close(err)
     this.batches?.close()
     for (const ept of this.endpoints.values()) ept.end()

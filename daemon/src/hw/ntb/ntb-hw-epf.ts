@@ -31,6 +31,7 @@ import type { MwAlign, NtbDevice, NtbEvents, PeerMw } from './ntb.js'
 import { NtbCommandQueue, type NtbCommandCounters } from './ntb-command.js'
 import { DoorbellStatus, vectorsOf } from './doorbell-status.js'
 import * as R from './epf-ntb-regs.js'
+import { type CtrlInfo, checkCtrlLayout, checkIndex, mwSpanOf, readCtrlLayout, u32 } from './ntb-hw-epf-ctrl.js'
 
 /** ntb_epf_init_isr(ndev, NTB_EPF_MIN_DB_COUNT + 1, NTB_EPF_MAX_DB_COUNT + 1): vector 0 is the link. */
 export const MIN_VECTORS = R.MIN_HOST_DB_COUNT + 1
@@ -85,16 +86,6 @@ export interface NtbHwEpfState {
   counters: NtbHwEpfCounters
 }
 
-/** What init() reads from struct epf_ntb_ctrl. */
-interface CtrlInfo {
-  mwCount: number
-  mw1Offset: number
-  spadOffset: number
-  spadCount: number
-  dbEntrySize: number
-  vectors: number
-}
-
 export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   readonly name: string
   readonly peer: string
@@ -127,15 +118,8 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   /** ntb_epf_init_dev: reads the layout, then CONFIGURE_DOORBELL with 32 vectors, or fewer if refused. */
   async init (): Promise<void> {
     if (this.info !== null) throw new ConflictError(`${this.name} is initialised`)
-    const c = this.ctrl
-    const layout = {
-      mwCount: c.read32(R.MW_COUNT),
-      mw1Offset: c.read32(R.MW1_OFFSET),
-      spadOffset: c.read32(R.SPAD_OFFSET),
-      spadCount: c.read32(R.SPAD_COUNT),
-      dbEntrySize: c.read32(R.DB_ENTRY_SIZE)
-    }
-    this.checkLayout(layout)
+    const layout = readCtrlLayout(this.ctrl)
+    checkCtrlLayout(layout, (i) => this.bar(i), this.name)
     let vectors = MAX_VECTORS
     for (;;) {
       try {
@@ -343,11 +327,7 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
 
   /** Where MW widx is: BAR widx + 2, MW1 after the doorbell slots. */
   private mwSpan (widx: number): { bar: EnumeratedBar, offset: number, size: number } {
-    const { mwCount, mw1Offset } = this.layout()
-    if (!Number.isInteger(widx) || widx < 0 || widx >= mwCount) throw new OutOfRangeError(`memory window ${widx} is outside 0..${mwCount - 1}`)
-    const bar = this.bar(R.mwBar(widx))
-    const offset = widx === 0 ? mw1Offset : 0
-    return { bar, offset, size: bar.size - offset }
+    return mwSpanOf(this.layout(), widx, (i) => this.bar(i))
   }
 
   private spadAt (idx: number, what: string): number {
@@ -360,21 +340,6 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   private peerSpadAt (idx: number, what: string): number {
     checkIndex(idx, this.layout().spadCount, what)
     return 4 * idx
-  }
-
-  private checkLayout (l: Omit<CtrlInfo, 'vectors'>): void {
-    const bar0 = this.bar(R.BAR_CONFIG)
-    if (l.mwCount > R.MAX_MW) throw new UnavailableError(`${this.name}: MW_COUNT ${l.mwCount} is above ${R.MAX_MW}`)
-    if (l.spadOffset < R.CTRL_SIZE || l.spadOffset + 4 * l.spadCount > bar0.size) {
-      throw new UnavailableError(`${this.name}: ${l.spadCount} scratchpads at 0x${l.spadOffset.toString(16)} do not fit BAR0 after the ctrl block`)
-    }
-    if (l.dbEntrySize < 4) throw new UnavailableError(`${this.name}: DB_ENTRY_SIZE ${l.dbEntrySize} is below 4`)
-    this.bar(R.BAR_PEER_SPAD)
-    const db = this.bar(R.BAR_DB_MW1)
-    for (let w = 0; w < l.mwCount; w++) this.bar(R.mwBar(w))
-    if (l.mwCount > 0 && (l.mw1Offset === 0 || l.mw1Offset >= db.size)) {
-      throw new UnavailableError(`${this.name}: MW1_OFFSET 0x${l.mw1Offset.toString(16)} leaves no doorbell slots or no MW1 in BAR2 (${db.size} bytes)`)
-    }
   }
 
   private bar (index: number): EnumeratedBar {
@@ -391,13 +356,4 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
     this.layout()
     return this.db!
   }
-}
-
-function checkIndex (idx: number, count: number, what: string): void {
-  if (!Number.isInteger(idx) || idx < 0 || idx >= count) throw new OutOfRangeError(`${what}: scratchpad ${idx} is outside 0..${count - 1}`)
-}
-
-function u32 (value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new OutOfRangeError(`${what}: ${value} is not a u32`)
-  return value
 }
