@@ -14,22 +14,14 @@ import { connect } from 'node:net'
 import { WebSocket } from 'ws'
 import { RpmsgClient } from '../../client/src/index.js'
 import { ERRORS, httpStatusOf, type ErrorCode } from '../../daemon/src/error-codes.js'
-import { startDaemon, within, type Daemon } from '../support/daemon.js'
-import { startRpmsgEp } from '../support/rpmsg-procs.js'
+import { within } from '../support/daemon.js'
+import { startRpmsgPair } from '../support/rpmsg-daemons.js'
 
-const daemons: Daemon[] = []
 const clients: RpmsgClient[] = []
-let rc: Daemon
-let ep: Daemon
-t.before(async () => {
-  rc = await startDaemon('rc', ['--role', 'rc'])
-  daemons.push(rc)
-  ep = await startRpmsgEp(rc)
-  daemons.push(ep)
-})
+const { rc, ep, stop } = await startRpmsgPair()
 t.teardown(async () => {
   for (const c of clients) await c.close()
-  for (const d of daemons.reverse()) await d.stop()
+  await stop()
 })
 
 interface Answer { status: number, type: string, body: unknown }

@@ -12,7 +12,7 @@ import { RpmsgClient } from '../../client/src/index.js'
 import type { Device, Peer, Virtqueue } from '../../client/src/types.js'
 import { cli, until, type Daemon } from '../support/daemon.js'
 import { channelEvent, getJson } from '../support/rpmsg-procs.js'
-import { echo, exchange, hostState, hostUp, startBoard, startHost } from '../support/ntb-daemons.js'
+import { echo, exchange, hostState, hostUp, startNtbTopology } from '../support/ntb-daemons.js'
 
 const daemons: Daemon[] = []
 const clients: RpmsgClient[] = []
@@ -20,12 +20,7 @@ t.teardown(async () => {
   for (const c of clients) await c.close()
   for (const d of [...daemons].reverse()) await d.stop()
 })
-const board = await startBoard()
-daemons.push(board)
-const host1 = await startHost('host1', 'vhost', board)
-daemons.push(host1)
-const host2 = await startHost('host2', 'virtio', board)
-daemons.push(host2)
+const { board, host1, host2 } = await startNtbTopology(daemons)
 
 const devices = async (d: Daemon): Promise<Device[]> => (await getJson<{ devices: Device[] }>(d.api, '/v1/devices')).body.devices
 const virtqueues = async (d: Daemon): Promise<Virtqueue[]> => (await getJson<{ virtqueues: Virtqueue[] }>(d.api, '/v1/virtqueues')).body.virtqueues

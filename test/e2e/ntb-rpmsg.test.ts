@@ -14,7 +14,7 @@ import t from 'tap'
 import { RpmsgClient, RPMSG_ADDR_ANY } from '../../client/src/index.js'
 import { until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent } from '../support/rpmsg-procs.js'
-import { boardState, echo, exchange, hostState, hostUp, inOrder, startBoard, startHost } from '../support/ntb-daemons.js'
+import { boardState, echo, exchange, hostState, hostUp, inOrder, startHost, startNtbTopology } from '../support/ntb-daemons.js'
 
 const N = 10_000
 const TAG = 0x4e5442
@@ -25,12 +25,9 @@ t.teardown(async () => {
   for (const c of clients) await c.close()
   for (const d of [...daemons].reverse()) await d.stop()
 })
-const board = await startBoard()
-daemons.push(board)
-let host1 = await startHost('host1', 'vhost', board)
-daemons.push(host1)
-const host2 = await startHost('host2', 'virtio', board)
-daemons.push(host2)
+const topology = await startNtbTopology(daemons)
+const { board, host2 } = topology
+let host1 = topology.host1
 
 async function connect (api: string): Promise<RpmsgClient> {
   const c = await RpmsgClient.connect(api)

@@ -14,7 +14,7 @@ import t from 'tap'
 import { RpmsgClient } from '../../client/src/index.js'
 import { cli, until, type Daemon } from '../support/daemon.js'
 import { channelEvent, getJson } from '../support/rpmsg-procs.js'
-import { echo, exchange, hostUp, startBoard, startHost } from '../support/ntb-daemons.js'
+import { echo, exchange, hostUp, startNtbTopology } from '../support/ntb-daemons.js'
 
 const daemons: Daemon[] = []
 const clients: RpmsgClient[] = []
@@ -22,12 +22,7 @@ t.teardown(async () => {
   for (const c of clients) await c.close()
   for (const d of [...daemons].reverse()) await d.stop()
 })
-const board = await startBoard()
-daemons.push(board)
-const host1 = await startHost('host1', 'vhost', board)
-daemons.push(host1)
-const host2 = await startHost('host2', 'virtio', board)
-daemons.push(host2)
+const { board, host1, host2 } = await startNtbTopology(daemons)
 
 interface Reply { status: number, body: unknown }
 

@@ -16,7 +16,7 @@ import { RpmsgClient, type RpmsgMessage } from '../../client/src/index.js'
 import type { Device } from '../../client/src/types.js'
 import { until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent, nextEvent } from '../support/rpmsg-procs.js'
-import { hostState, hostUp, startBoard, startHost } from '../support/ntb-daemons.js'
+import { hostState, hostUp, startNtbTopology } from '../support/ntb-daemons.js'
 
 interface Transport { name: string, kind: string, link: { driver: string, item: string } | null, registered: boolean, vhostDevice: string | null, busy: boolean }
 interface Reply { status: number, body: unknown }
@@ -54,12 +54,7 @@ async function take (it: AsyncIterator<RpmsgMessage>, what: string): Promise<Rpm
 }
 
 t.test('unlink takes HOST2\'s device away; linking brings a device with the item\'s id back', async (t) => {
-  const board = await startBoard()
-  daemons.push(board)
-  const host1 = await startHost('host1', 'vhost', board)
-  daemons.push(host1)
-  const host2 = await startHost('host2', 'virtio', board)
-  daemons.push(host2)
+  const { host1, host2 } = await startNtbTopology(daemons)
   await hostUp(host1)
   await hostUp(host2)
 
@@ -119,12 +114,7 @@ t.test('unlink takes HOST2\'s device away; linking brings a device with the item
 })
 
 t.test('vhostDriver none: nothing linked, no device on HOST2 until a link', async (t) => {
-  const board = await startBoard()
-  daemons.push(board)
-  const host1 = await startHost('host1', 'vhost', board, ['--vhost-driver', 'none'])
-  daemons.push(host1)
-  const host2 = await startHost('host2', 'virtio', board)
-  daemons.push(host2)
+  const { host1, host2 } = await startNtbTopology(daemons, { host1: ['--vhost-driver', 'none'] })
   const waiting = await until('HOST1\'s NTB device', async () => {
     const ts = await transports(host1)
     return ts.length === 1 ? ts : undefined

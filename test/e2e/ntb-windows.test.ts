@@ -9,19 +9,14 @@
 import t from 'tap'
 import { until, type Daemon } from '../support/daemon.js'
 import { getJson } from '../support/rpmsg-procs.js'
-import { boardState, hostUp, startBoard, startHost } from '../support/ntb-daemons.js'
+import { boardState, hostUp, startNtbTopology } from '../support/ntb-daemons.js'
 
 const SYSMEM = 'pcie.sysmem'
 
 const daemons: Daemon[] = []
 t.teardown(async () => { for (const d of [...daemons].reverse()) await d.stop() })
 // A third memory window, which nobody translates (ntb_perf takes MW2 on both hosts).
-const board = await startBoard(['--ntb-mws', '3'])
-daemons.push(board)
-const host1 = await startHost('host1', 'vhost', board)
-daemons.push(host1)
-const host2 = await startHost('host2', 'virtio', board)
-daemons.push(host2)
+const { board, host1, host2 } = await startNtbTopology(daemons, { board: ['--ntb-mws', '3'] })
 
 interface WindowRow { id: number, region: string, size: number, state: string, lastError: string, counters: { writes: number, errors: number } }
 

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { RpmsgClient } from '../../client/src/index.js'
 import { until, type Daemon } from '../support/daemon.js'
-import { echo, hostUp, startBoard, startHost } from '../support/ntb-daemons.js'
+import { echo, hostUp, startNtbTopology } from '../support/ntb-daemons.js'
 import { getJson, rpmsgBus } from '../support/rpmsg-procs.js'
 import { compilePrograms, missing, runProgram, startProgram } from '../support/rpmsg-char.js'
 
@@ -24,12 +24,7 @@ if (why !== null) {
     for (const d of [...daemons].reverse()) await d.stop()
     progs.remove()
   })
-  const board = await startBoard()
-  daemons.push(board)
-  const host1 = await startHost('host1', 'vhost', board)
-  daemons.push(host1)
-  const host2 = await startHost('host2', 'virtio', board)
-  daemons.push(host2)
+  const { host1, host2 } = await startNtbTopology(daemons)
   await hostUp(host1)
   await hostUp(host2)
   await rpmsgBus(host1)

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { run, type RunResult } from '../support/children.js'
 import { startDaemon, until, within } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/lone-daemon.ts', import.meta.url))
 
@@ -64,7 +65,7 @@ t.test('tap\'s per-file timeout scales too', async (t) => {
   const runTap = async (scale: string): Promise<RunResult> => {
     const env: NodeJS.ProcessEnv = { ...process.env, SOCLINK_TEST_TIME_SCALE: scale }
     delete env.SOCLINK_TEST_TAP_TIMEOUT
-    return await run(process.execPath, [tap, '--timeout=3', '--reporter=tap', slow], 120_000, { env })
+    return await run(process.execPath, [tap, '--timeout=3', '--reporter=tap', slow], scaled(120_000), { env })
   }
   // Scaled by 20: the 6 s file has 54 s to spare for tap and tsx to start on a loaded machine.
   const scaledUp = await runTap('20')

@@ -10,9 +10,9 @@
 import t, { type Test } from 'tap'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { ControlClient, RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelBinding, type RpmsgChannelEvent, type RpmsgEndpoint } from '../../client/src/index.js'
-import type { SoclinkNode } from '../../daemon/src/node.js'
 import type { VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
-import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
+import { linkUrl, startNode } from '../support/nodes.js'
+import { servedPcie } from '../support/served-nodes.js'
 import { until, within } from '../support/daemon.js'
 
 interface ChannelsBody { channels: Array<{ name: string, src: number | null, dst: number | null, side: string, driver: string | null }> }
@@ -47,24 +47,7 @@ async function ntb (t: Test): Promise<Sides> {
   return { rcBase, epBase, rcApp, epApp }
 }
 
-async function pcie (t: Test, rcArgs: string[] = []): Promise<Sides & { rc: SoclinkNode }> {
-  const rc = await startNode('rc', ['--role', 'rc', ...rcArgs])
-  const ep = await startNode('ep', ['--role', 'ep', '--peer', linkUrl(rc)])
-  const rcApi = await buildApi(rc)
-  const epApi = await buildApi(ep)
-  const clients: RpmsgClient[] = []
-  t.teardown(async () => {
-    for (const c of clients) await c.close()
-    await rcApi.close(); await epApi.close(); await ep.stop('test'); await rc.stop('test')
-  })
-  const rcBase = await rcApi.listen({ host: '127.0.0.1', port: 0 })
-  const epBase = await epApi.listen({ host: '127.0.0.1', port: 0 })
-  await rpmsgReady(rc, ep)
-  const rcApp = await RpmsgClient.connect(rcBase)
-  const epApp = await RpmsgClient.connect(epBase)
-  clients.push(rcApp, epApp)
-  return { rc, rcBase, epBase, rcApp, epApp }
-}
+const pcie = servedPcie
 
 function channelEvent (app: RpmsgClient, name: string): Promise<RpmsgChannelEvent> {
   return within(new Promise((resolve) => {

@@ -18,6 +18,17 @@ export async function startHost (name: string, side: NtbSide, board: Daemon, arg
   return await startDaemon(name, ['--role', `ntb-${side}`, '--peer', board.link, ...args])
 }
 
+/** The NTB topology of the RFC: a board, HOST1 on the vhost side and HOST2 on the virtio side, each pushed to `daemons` (stopped by the caller) as soon as it runs. */
+export async function startNtbTopology (daemons: Daemon[], opts: { board?: string[], host1?: string[] } = {}): Promise<{ board: Daemon, host1: Daemon, host2: Daemon }> {
+  const board = await startBoard(opts.board)
+  daemons.push(board)
+  const host1 = await startHost('host1', 'vhost', board, opts.host1)
+  daemons.push(host1)
+  const host2 = await startHost('host2', 'virtio', board)
+  daemons.push(host2)
+  return { board, host1, host2 }
+}
+
 /** What GET /v1/ntb shows on a host (the fields tests look at). */
 export interface HostState {
   role: string

@@ -4,17 +4,17 @@
 // and the image's HEALTHCHECK command run against a loopback server.
 
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { parseEnvFile, planProfile, type ServicePlan } from './compose-plan.js'
 import { imageConfig, parseDockerfile, type ImageConfig } from './dockerfile.js'
 import { parseDuration } from './duration.js'
 import { SOCLINKD } from '../support/repo.js'
+import { run } from '../support/children.js'
+import { scaled } from '../support/time.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const COMPOSE = join(ROOT, 'docker-compose.yml')
@@ -58,13 +58,8 @@ t.test('the image\'s health check asks GET /healthz on the port SOCLINK_API name
   const check = async (api: string | undefined, more: Record<string, string> = {}): Promise<number> => {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...more }
     if (api !== undefined) env.SOCLINK_API = api
-    try {
-      // soclinkd as the image's PATH has it: the built package's bin.
-      await promisify(execFile)(process.execPath, [SOCLINKD, ...image.healthcheck!.test.slice(2)], { env, timeout: 10_000 })
-      return 0
-    } catch (err) {
-      return (err as { code: number }).code
-    }
+    // soclinkd as the image's PATH has it: the built package's bin.
+    return (await run(process.execPath, [SOCLINKD, ...image.healthcheck!.test.slice(2)], scaled(10_000), { env })).code
   }
   t.equal(await check(`127.0.0.1:${port}`), 0, 'healthy on 200')
   t.equal(await check(`0.0.0.0:${port}`), 0, 'an unspecified host is asked on loopback')

@@ -42,11 +42,8 @@ const messageOf = (err: unknown): string => err instanceof Error ? err.message :
 
 export function createEndpoint (t: RequestTarget, req: soclink.rpmsg.v1.CreateEndpoint.$Properties): void {
   const requestId = req.requestId ?? 0
-  const bus = t.bus()
-  if (bus === null) {
-    t.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
-    return
-  }
+  const bus = busOrRefuse(t, requestId)
+  if (bus === null) return
   if (!underLimits(t, requestId)) return
   try {
     const ept = GatewayEndpoint.create(bus, { name: req.name ?? '', addr: req.addr ?? 0, announce: req.announce === true }, t.deliver, t.queue)
@@ -60,11 +57,8 @@ export function createEndpoint (t: RequestTarget, req: soclink.rpmsg.v1.CreateEn
 /** ClaimChannel: rpmsg_dev_probe() for an application (proto/rpmsg.proto, "Claiming channels"). */
 export function claimChannel (t: RequestTarget, req: soclink.rpmsg.v1.ClaimChannel.$Properties): void {
   const requestId = req.requestId ?? 0
-  const bus = t.bus()
-  if (bus === null) {
-    t.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
-    return
-  }
+  const bus = busOrRefuse(t, requestId)
+  if (bus === null) return
   if (!(bus instanceof VirtioRpmsgBus)) {
     t.error(requestId, 'ERR_RPMSG_UNSUPPORTED', 'channels are claimed on the virtio side; on the vhost side an application announces its own (CreateEndpoint with announce)')
     return
@@ -89,12 +83,16 @@ export function claimChannel (t: RequestTarget, req: soclink.rpmsg.v1.ClaimChann
 
 /** ListChannels: every channel on the bus now. */
 export function listChannels (t: RequestTarget, requestId: number): void {
-  const bus = t.bus()
-  if (bus === null) {
-    t.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
-    return
-  }
+  const bus = busOrRefuse(t, requestId)
+  if (bus === null) return
   t.send({ channelList: { requestId, channels: [...bus.channels.values()].map(channelInfo) } })
+}
+
+/** The rpmsg bus now, or Error ERR_NOT_FOUND (the request waits for none) and null. */
+function busOrRefuse (t: RequestTarget, requestId: number): ReturnType<RequestTarget['bus']> {
+  const bus = t.bus()
+  if (bus === null) t.error(requestId, 'ERR_NOT_FOUND', 'no rpmsg bus now: the other side is not linked yet, or restarting; try again when it is')
+  return bus
 }
 
 /** Room for one more endpoint, or Error ERR_RPMSG_LIMIT and false. */

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { loadSettings } from '../config/settings.js'
 import { SoclinkError } from '../errors.js'
-import { askHealth, healthProbe } from './health-check.js'
+import { askHealth, healthProbe, type HealthSettings } from './health-check.js'
 
 /** --health-check: how long the API may take to answer, inside the image's 3 s HEALTHCHECK timeout with the start of node. */
 const HEALTH_TIMEOUT_MS = 2000
@@ -29,7 +29,7 @@ async function main (): Promise<number> {
 }
 
 /** --health-check: 0 when the API answers 200, else 1 (as Docker reads a health check), with the reason. */
-async function healthCheck (s: Parameters<typeof healthProbe>[0]): Promise<number> {
+async function healthCheck (s: HealthSettings): Promise<number> {
   let result
   try {
     result = await askHealth(healthProbe(s), HEALTH_TIMEOUT_MS)

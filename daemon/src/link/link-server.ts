@@ -13,7 +13,7 @@ import type { Logger } from 'pino'
 import type { TlsCredentials } from './tls.js'
 import { acceptErrorReason, httpRefusal, plainClientRefusal } from './tls-reasons.js'
 import { answerPlainClients } from './plain-clients.js'
-import { LogLimit, REFUSAL_LOG_PERIOD_MS } from './log-limit.js'
+import { RefusalLog } from './refusal-log.js'
 
 export interface LinkServerOptions {
   tls: TlsCredentials | null
@@ -42,16 +42,13 @@ export async function listenLink (host: string, port: number, onRequest: (req: I
   // Node's default TLS handshake timeout is 120 s: a stalled handshake gets the link handshake's time instead.
   const server = createHttpsServer({ ...opts.http, ...tls.serverOptions(true), handshakeTimeout: opts.handshakeTimeoutMs }, onRequest)
   tls.serve(server, true)
-  // An outsider causes these lines: one per address and reason a period (log-limit.ts), as link-table.ts's refusals.
-  const refusals = new LogLimit(REFUSAL_LOG_PERIOD_MS)
+  // An outsider causes these lines: one per address and reason a period, as link-table.ts's refusals.
+  const refusals = new RefusalLog(opts.logger)
   server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
     // By now the TLS socket may be destroyed; the TCP socket under it (its parent) still knows the address.
     const tcp = tcpSocketOf(socket)
-    const take = refusals.take(`${tcp.remoteAddress ?? '?'} ${err.code ?? ''}`, Date.now())
-    if (!take.log) return
-    const more = take.suppressed > 0 ? ` (${take.suppressed} more refusals not logged)` : ''
-    opts.logger.warn({ remote: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, code: err.code, ...(take.suppressed > 0 ? { suppressed: take.suppressed } : {}) },
-      `link connection refused: ${acceptErrorReason(err)}${more}`)
+    refusals.write(`${tcp.remoteAddress ?? '?'} ${err.code ?? ''}`, { remote: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, code: err.code },
+      `link connection refused: ${acceptErrorReason(err)}`)
   })
   const plain = answerPlainClients(server, {
     answer: (head) => httpRefusal(426, 'Upgrade Required', plainClientRefusal(head)),

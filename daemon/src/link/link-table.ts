@@ -35,7 +35,7 @@ import { WebSocket, WebSocketServer } from './ws.js'
 import { PeerLink, type PeerLinkEvents } from './peer-link.js'
 import type { LinkOptions } from './options.js'
 import { PreAuthFrames } from './pre-auth.js'
-import { LogLimit, REFUSAL_LOG_PERIOD_MS } from './log-limit.js'
+import { RefusalLog } from './refusal-log.js'
 import { listenLink, tcpSocketOf, type LinkServer } from './link-server.js'
 import { certificateCredential, peerCertificate } from './tls.js'
 import { clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
@@ -71,7 +71,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   private readonly unauthenticated = new Map<Socket, number>()
   /** Connections that upgraded to a WebSocket (their handshake timer is acceptSocket's). */
   private readonly upgraded = new WeakSet<Socket>()
-  private readonly refusals = new LogLimit(REFUSAL_LOG_PERIOD_MS)
+  private readonly refusals: RefusalLog
   /** Accepted peers that are down, oldest first (see MAX_DOWN_PEERS). */
   private readonly down = new Map<string, PeerLink>()
 
@@ -79,6 +79,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     super()
     this.opts = opts
     this.clock = opts.clock ?? realClock
+    this.refusals = new RefusalLog(opts.logger)
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
   }
 
@@ -152,15 +153,12 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
   private logRefusal (socket: Duplex, kind: RefusalKind, name: string, why: string, level: 'warn' | 'error' = 'warn'): void {
     const s = tcpSocketOf(socket) as Partial<Socket>
     const remote = s.remoteAddress !== undefined ? `${s.remoteAddress}:${s.remotePort ?? 0}` : '?'
-    const take = this.refusals.take(`${s.remoteAddress ?? '?'} ${kind}`, Date.now())
-    if (!take.log) return
     // The claimed name is the peer's choice, unauthenticated: cut to a length a log line can carry.
     const claimed = name.length > 64 ? name.slice(0, 64) + '...' : name
     const fields: Record<string, unknown> = { remote }
     if (claimed !== '') fields.name = claimed
-    if (take.suppressed > 0) fields.suppressed = take.suppressed
-    this.opts.logger[level](fields, `refused a link connection from ${remote}${claimed !== '' ? ` claiming ${JSON.stringify(claimed)}` : ''}: ${why}` +
-      (take.suppressed > 0 ? ` (${take.suppressed} more refusals not logged)` : ''))
+    this.refusals.write(`${s.remoteAddress ?? '?'} ${kind}`, fields,
+      `refused a link connection from ${remote}${claimed !== '' ? ` claiming ${JSON.stringify(claimed)}` : ''}: ${why}`, level)
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import type { Logger } from 'pino'
 import { looksLikeTls } from './tls-reasons.js'
-import { LogLimit, REFUSAL_LOG_PERIOD_MS } from './log-limit.js'
+import { RefusalLog } from './refusal-log.js'
 
 export interface PlainClientOptions {
   /** The whole HTTP response for a plain client, from the first bytes it sent. */
@@ -32,8 +32,8 @@ export function answerPlainClients (server: TlsServer, opts: PlainClientOptions)
   const tlsListeners = server.listeners('connection') as Array<(socket: Socket) => void>
   server.removeAllListeners('connection')
   const waiting = new Set<Socket>()
-  // Anyone can cause these lines: one per address a period (log-limit.ts).
-  const refusals = new LogLimit(REFUSAL_LOG_PERIOD_MS)
+  // Anyone can cause these lines: one per address a period.
+  const refusals = new RefusalLog(opts.logger)
   server.on('connection', (socket: Socket) => {
     waiting.add(socket)
     const timer = setTimeout(() => { socket.destroy() }, opts.firstByteTimeoutMs)
@@ -50,12 +50,8 @@ export function answerPlainClients (server: TlsServer, opts: PlainClientOptions)
         return
       }
       const answer = opts.answer(head)
-      const take = refusals.take(socket.remoteAddress ?? '?', Date.now())
-      if (take.log) {
-        opts.logger.warn({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, ...(take.suppressed > 0 ? { suppressed: take.suppressed } : {}) },
-          `${opts.what}: refused a plain HTTP client (${answer.slice(answer.indexOf('\r\n\r\n') + 4).trim()})` +
-          (take.suppressed > 0 ? ` (${take.suppressed} more refusals not logged)` : ''))
-      }
+      refusals.write(socket.remoteAddress ?? '?', { remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` },
+        `${opts.what}: refused a plain HTTP client (${answer.slice(answer.indexOf('\r\n\r\n') + 4).trim()})`)
       socket.on('error', () => { /* the client may be gone already; nothing to tell it */ })
       socket.end(answer)
     })
