@@ -18,6 +18,7 @@ import { PAGE_SIZE } from './paged-memory.js'
 import type { Region } from './region.js'
 import type { RegionTable } from './region-table.js'
 import { SoclinkError } from '../errors.js'
+import { linkStatusOf } from './link-status.js'
 import { bulkWithHeadroom, type DeferredFrames, type FrameSender } from './frame-sender.js'
 import { DirtyRanges, overlapsAny, type Range } from './dirty-ranges.js'
 
@@ -90,7 +91,7 @@ export class Completer {
           if (s.region !== r) continue
           this.drop(s)
           try {
-            s.link.send({ subscribed: { window: s.window, status: Status.STATUS_UNSUPPORTED_REQUEST, regionId: r.id, regionName: r.name, regionSize: r.size, message: `region ${r.name} was removed` } })
+            s.link.send({ subscribed: { window: s.window, status: linkStatusOf('ERR_UNSUPPORTED_REQUEST'), regionId: r.id, regionName: r.name, regionSize: r.size, message: `region ${r.name} was removed` } })
           } catch (err) {
             if (!(err instanceof SoclinkError)) throw err
           }
@@ -151,18 +152,18 @@ export class Completer {
     }
     if (region === undefined) {
       this.counters.unsupportedRequests++
-      reply(Status.STATUS_UNSUPPORTED_REQUEST, `no region ${JSON.stringify(ref)}`)
+      reply(linkStatusOf('ERR_UNSUPPORTED_REQUEST'), `no region ${JSON.stringify(ref)}`)
       return
     }
     // The region's peers list (region-table.ts): reads and writes need a window, so this guards them too.
     if (!this.regions.allows(region, link.name)) {
       this.counters.accessDenied++
-      reply(Status.STATUS_ACCESS_DENIED, `region ${region.name} does not list peer ${link.name} among its peers`)
+      reply(linkStatusOf('ERR_FORBIDDEN'), `region ${region.name} does not list peer ${link.name} among its peers`)
       return
     }
     if (size === 0 || base + size > region.size) {
       this.counters.completerAborts++
-      reply(Status.STATUS_COMPLETER_ABORT, `window [${base}, ${base + size}) is outside region ${region.name} (${region.size} bytes)`)
+      reply(linkStatusOf('ERR_OUT_OF_RANGE'), `window [${base}, ${base + size}) is outside region ${region.name} (${region.size} bytes)`)
       return
     }
     if (m?.has(window) === true) this.drop(m.get(window)!)
@@ -259,13 +260,13 @@ export class Completer {
     }
     if (sub === undefined) {
       this.counters.unsupportedRequests++
-      fail(Status.STATUS_UNSUPPORTED_REQUEST, `no window ${window}`)
+      fail(linkStatusOf('ERR_UNSUPPORTED_REQUEST'), `no window ${window}`)
       return
     }
     for (const r of ranges) {
       if (r.offset + r.length > sub.size) {
         this.counters.completerAborts++
-        fail(Status.STATUS_COMPLETER_ABORT, `write of ${r.length} bytes at ${r.offset} is outside window ${window} (${sub.size} bytes)`)
+        fail(linkStatusOf('ERR_OUT_OF_RANGE'), `write of ${r.length} bytes at ${r.offset} is outside window ${window} (${sub.size} bytes)`)
         return
       }
     }
@@ -287,7 +288,7 @@ export class Completer {
     }
     if (refused !== null) {
       this.counters.unsupportedRequests++
-      fail(Status.STATUS_UNSUPPORTED_REQUEST, refused)
+      fail(linkStatusOf('ERR_UNSUPPORTED_REQUEST'), refused)
       if (sub.replica) link.defer(sub)
       if (accepted.length === 0) return
     }
@@ -310,12 +311,12 @@ export class Completer {
     const length = r.length ?? 0
     if (sub === undefined) {
       this.counters.unsupportedRequests++
-      link.send({ readCompletion: { tag, status: Status.STATUS_UNSUPPORTED_REQUEST, length: 0 } }, new Uint8Array())
+      link.send({ readCompletion: { tag, status: linkStatusOf('ERR_UNSUPPORTED_REQUEST'), length: 0 } }, new Uint8Array())
       return
     }
     if (length > MAX_READ || offset + length > sub.size) {
       this.counters.completerAborts++
-      link.send({ readCompletion: { tag, status: Status.STATUS_COMPLETER_ABORT, length: 0 } }, new Uint8Array())
+      link.send({ readCompletion: { tag, status: linkStatusOf('ERR_OUT_OF_RANGE'), length: 0 } }, new Uint8Array())
       return
     }
     // The completion is an edge writer's: it may fill only the share of the
@@ -324,7 +325,7 @@ export class Completer {
     // are answered RETRY, and the requester asks again later.
     if (!link.hasRoom(length)) {
       this.counters.retries++
-      link.send({ readCompletion: { tag, status: Status.STATUS_RETRY, length: 0 } }, new Uint8Array())
+      link.send({ readCompletion: { tag, status: linkStatusOf('ERR_LINK_FULL'), length: 0 } }, new Uint8Array())
       return
     }
     const data = sub.region.read(sub.base + offset, length)

@@ -9,7 +9,8 @@ import type { Delivery } from '../link/session.js'
 import { Window, type WindowSpec } from './window.js'
 import type { FrameSender } from './frame-sender.js'
 import { checkRange } from './access.js'
-import { ForbiddenError, LinkFullError, NotFoundError, OutOfRangeError, TimeoutError, UnavailableError, UnsupportedRequestError } from '../errors.js'
+import { describeLinkStatus, errorOfLinkStatus } from './link-status.js'
+import { NotFoundError, OutOfRangeError, TimeoutError, UnavailableError } from '../errors.js'
 
 const Status = wire.Status
 
@@ -80,9 +81,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
   }
 
   private refusalOf (w: Window): Error {
-    if (w.refusal === Status.STATUS_COMPLETER_ABORT) return new OutOfRangeError(w.lastError)
-    if (w.refusal === Status.STATUS_ACCESS_DENIED) return new ForbiddenError(`${w.spec.peer} refused the window: ${w.lastError}`)
-    return new UnsupportedRequestError(w.lastError)
+    return errorOfLinkStatus(w.refusal, `${w.spec.peer} refused the window: ${w.lastError}`)
   }
 
   get (id: number): Window {
@@ -200,10 +199,7 @@ export class Requester extends EventEmitter<RequesterEvents> {
       this.reads.delete(c.tag ?? 0)
       clearTimeout(r.timer)
       if (c.status === Status.STATUS_OK) r.resolve(Uint8Array.prototype.slice.call(d.bulk ?? new Uint8Array()))
-      else if (c.status === Status.STATUS_COMPLETER_ABORT) r.reject(new OutOfRangeError('completer abort: the read is outside the window'))
-      else if (c.status === Status.STATUS_ACCESS_DENIED) r.reject(new ForbiddenError(`the owner ${link.name} does not let this daemon read the region`))
-      else if (c.status === Status.STATUS_RETRY) r.reject(new LinkFullError(`the owner ${link.name} cannot answer a read of this size now (its link is full); try again`))
-      else r.reject(new UnsupportedRequestError('unsupported request: the owner has no such window'))
+      else r.reject(errorOfLinkStatus(c.status ?? Status.STATUS_UNSUPPORTED_REQUEST, `${link.name} refused the read: ${describeLinkStatus(c.status)}`))
     } else if (f.errorReport != null) {
       const e = f.errorReport
       if (e.request === wire.ErrorReport.Request.REQUEST_WRITE) this.windowFor(link, e.window)?.rejected(e.wseq ?? 0, e.message ?? '')
