@@ -44,7 +44,7 @@ export function gauge (registry: Registry, f: Family, read: () => Iterable<Sampl
   })
 }
 
-const fmt = (n: number): string => n === Number.POSITIVE_INFINITY ? '+Inf' : String(n)
+type HistogramExport = Awaited<ReturnType<Histogram<string>['get']>>
 
 /**
  * A histogram whose buckets a LatencyHistogram already holds: its export
@@ -52,8 +52,6 @@ const fmt = (n: number): string => n === Number.POSITIVE_INFINITY ? '+Inf' : Str
  * the shape prom-client's own Histogram gives (_bucket per le, _sum, _count),
  * so the registry formats it as any other.
  */
-type HistogramExport = Awaited<ReturnType<Histogram<string>['get']>>
-
 class ReadHistogram extends Histogram<string> {
   constructor (registry: Registry, private readonly family: Family, private readonly read: () => Iterable<readonly [Labels, LatencyHistogram]>) {
     super({ name: family.name, help: family.help, labelNames: family.labels, registers: [registry] })
@@ -65,7 +63,7 @@ class ReadHistogram extends Histogram<string> {
     const values: HistogramExport['values'] = []
     for (const [labels, h] of this.read()) {
       const cum = h.cumulative()
-      h.bounds.forEach((le, i) => { values.push({ labels: { ...labels, le: fmt(le) }, value: cum[i]!, metricName: `${name}_bucket` }) })
+      h.bounds.forEach((le, i) => { values.push({ labels: { ...labels, le: String(le) }, value: cum[i]!, metricName: `${name}_bucket` }) })
       values.push({ labels: { ...labels, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` })
       values.push({ labels, value: h.sum, metricName: `${name}_sum` })
       values.push({ labels, value: h.count, metricName: `${name}_count` })
