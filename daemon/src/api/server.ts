@@ -44,6 +44,8 @@ import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './laz
 import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
 import { installAuth } from './auth.js'
 import { ApiTokens } from './tokens.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { DaemonMetrics } from './metrics/daemon-metrics.js'
 
 const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
 
@@ -144,6 +146,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   rpmsgGatewayRoutes(app, node)
   ntbRoutes(app, node)
   ntbToolRoutes(app, node)
+  metricsRoutes(app, { metrics: new DaemonMetrics(node) })
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }

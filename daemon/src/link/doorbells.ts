@@ -2,11 +2,19 @@
 // MSI vector, a virtqueue notification) and the rings that peers send them.
 // A Doorbell travels in the link's order, so it is never delivered before
 // the writes that preceded it on the same link.
+//
+// Each target keeps the latency of its rings as this daemon sees it: from
+// the arrival of the packet that carried the Doorbell (frames ahead of it in
+// that packet, writes included, are applied first) to the return of its
+// handler (an MSI's: the interrupt's whole handling). The link already reads
+// the clock per packet (liveness), so a ring costs one clock read more.
 
 import { EventEmitter } from 'node:events'
 import { wire, type Frame } from './codec.js'
 import type { Delivery } from './session.js'
 import { ConflictError, NotFoundError } from '../errors.js'
+import { realClock, type Clock } from './clock.js'
+import { LatencyHistogram, TURN_BOUNDS } from './latency.js'
 
 export type DoorbellHandler = (peer: string, value: number) => void
 
@@ -15,9 +23,16 @@ export interface DoorbellTarget {
   rings: number
   lastValue: number
   handler: DoorbellHandler | undefined
+  /** Seconds from the packet's arrival to the handler's return, per ring. */
+  readonly latency: LatencyHistogram
 }
 
-interface Sender { readonly name: string, send (frame: Frame): void }
+interface Sender {
+  readonly name: string
+  send (frame: Frame): void
+  /** When the packet being delivered arrived, on `clock`'s scale (a PeerLink's); absent: not measured. */
+  readonly arrivedAt?: number
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/
 
@@ -26,10 +41,15 @@ export class DoorbellTable extends EventEmitter<{ ring: [peer: string, target: s
   /** Rings of targets that were never declared. */
   unknownRings = 0
 
+  /** The clock the links' arrival times are on. */
+  constructor (private readonly clock: Clock = realClock) {
+    super()
+  }
+
   declare (name: string, handler?: DoorbellHandler): DoorbellTarget {
     if (!NAME.test(name)) throw new ConflictError(`doorbell name ${JSON.stringify(name)} must match ${String(NAME)}`)
     if (this.targets.has(name)) throw new ConflictError(`doorbell ${name} is declared`)
-    const t: DoorbellTarget = { name, rings: 0, lastValue: 0, handler }
+    const t: DoorbellTarget = { name, rings: 0, lastValue: 0, handler, latency: new LatencyHistogram(TURN_BOUNDS) }
     this.targets.set(name, t)
     return t
   }
@@ -69,6 +89,8 @@ export class DoorbellTable extends EventEmitter<{ ring: [peer: string, target: s
     t.rings++
     t.lastValue = value
     t.handler?.(link.name, value)
+    const arrived = link.arrivedAt
+    if (arrived !== undefined) t.latency.observe((this.clock.now() - arrived) / 1000)
     this.emit('ring', link.name, name, value)
     return true
   }

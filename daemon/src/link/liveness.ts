@@ -41,6 +41,9 @@ export class Liveness {
     this.lastRx = this.clock.now()
   }
 
+  /** When the last packet came in (or the connection started), on the clock's scale. */
+  get lastHeard (): number { return this.lastRx }
+
   /** The round trip of the Ping a Pong with `nonce` answers (ms), or null for a Pong we did not ask for. */
   pong (nonce: number): number | null {
     return this.pings.pong(nonce, this.clock.now())

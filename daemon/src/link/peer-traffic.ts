@@ -96,6 +96,10 @@ export abstract class PeerTraffic extends EventEmitter<PeerLinkEvents> {
 
   get incarnation (): string { return hex(this.session?.peerIncarnation) }
   get unacked (): number { return this.session?.unacked ?? 0 }
+  /** Bytes of those frames: what the replay buffer holds. */
+  get unackedBytes (): number { return this.session?.unackedBytes ?? 0 }
+  /** When the packet being delivered arrived (the clock's ms): doorbells measure their latency from it. */
+  get arrivedAt (): number { return this.liveness.lastHeard }
   /** Whether a session exists (up, or waiting to resume). */
   get hasSession (): boolean { return this.session !== null }
   /** Whether the peer takes multi-range Writes and Updates (FEATURE_COMPACT on this connection). */

@@ -18,6 +18,8 @@ export class Region extends PagedMemory {
   readonly name: string
   /** Bumped on every write; lets readers tell whether anything changed. */
   writes = 0
+  /** Bytes of those writes. */
+  writeBytes = 0
   private readonly observers = new Set<WriteObserver>()
   /** Writes applied and not yet reported, oldest first (parallel arrays: no object per write). */
   private readonly reportOffsets: number[] = []
@@ -45,6 +47,7 @@ export class Region extends PagedMemory {
     this.check(offset, bytes.length)
     this.store(offset, bytes)
     this.writes++
+    this.writeBytes += bytes.length
     this.report(offset, bytes.length, origin)
   }
 
@@ -61,6 +64,7 @@ export class Region extends PagedMemory {
       at += r.length
     }
     this.writes++
+    this.writeBytes += at
     for (const r of ranges) this.queueReport(r.offset, r.length, origin)
     this.deliverReports()
   }

@@ -53,6 +53,8 @@ export class Window extends PagedMemory implements DeferredFrames {
   regionId = 0
   regionName = ''
   readonly counters: WindowCounters = { writes: 0, updates: 0, reads: 0, errors: 0 }
+  /** Bytes of own writes (counters.writes) and of the owner's Updates (counters.updates). */
+  readonly bytes = { written: 0, updated: 0 }
   /** The link while a session exists; null while the peer is down. */
   link: FrameSender | null = null
   private wseq = 0
@@ -89,6 +91,7 @@ export class Window extends PagedMemory implements DeferredFrames {
       this.dirty.add(offset, offset + bytes.length)
       link.defer(this)
       this.counters.writes++
+      this.bytes.written += bytes.length
       return
     }
     const data = Uint8Array.prototype.slice.call(bytes)
@@ -100,6 +103,7 @@ export class Window extends PagedMemory implements DeferredFrames {
     }
     link.send({ write: { window: this.id, offset, length: data.length, wseq } }, data)
     this.counters.writes++
+    this.bytes.written += data.length
   }
 
   /** The link reached an ordering point: the dirty ranges go as one Write (or a few, past 1 MiB). */
@@ -146,6 +150,7 @@ export class Window extends PagedMemory implements DeferredFrames {
       if (this.touchesPending(r.offset, r.length)) this.overlay(r.offset, r.offset + r.length)
     }
     this.counters.updates++
+    this.bytes.updated += at
     for (const r of ranges) for (const l of this.updateListeners) l(r.offset, r.length)
   }
 

@@ -20,6 +20,7 @@
 import { EventEmitter } from 'node:events'
 import { BusyError, NotFoundError, type ErrorCode, type SoclinkError } from '../errors.js'
 import { asSoclinkError } from '../virtio/virtio.js'
+import { LatencyHistogram, WAIT_BOUNDS } from '../link/latency.js'
 import { EndpointTable, type Endpoint, type EndpointCallback } from './endpoints.js'
 import { RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RpmsgError, checkMessage, decodeMessage, putMessageHeader } from './wire.js'
 
@@ -96,12 +97,19 @@ export interface RpmsgBusEvents {
 export interface RpmsgCounters { sent: number, received: number, malformed: number, serviceErrors: number, noBuffer: number, timeouts: number }
 
 /** A send waiting for a buffer; `service`: the bus's own NS or AS message (sendService). */
-interface Waiter { src: number, dst: number, payload: Uint8Array, queue: object, service: boolean, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined }
+interface Waiter { src: number, dst: number, payload: Uint8Array, queue: object, service: boolean, resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout | undefined, since: number }
 
 export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
   readonly endpoints = new EndpointTable()
   readonly channels = new Map<string, RpmsgChannel>()
   readonly counters: RpmsgCounters = { sent: 0, received: 0, malformed: 0, serviceErrors: 0, noBuffer: 0, timeouts: 0 }
+  /**
+   * How long each message sent waited for a buffer, in seconds, until it was
+   * in one: 0 for one posted at once (trySend, and send() with a buffer free:
+   * no clock read on that path); a waiting send() reads performance.now()
+   * when it queues and when it is posted.
+   */
+  readonly sendLatency = new LatencyHistogram(WAIT_BOUNDS)
   lastError: SoclinkError | null = null
   /** Sends waiting for a buffer, by queue; a queue's turn comes in the Map's order (served ones go to the back). */
   private readonly queues = new Map<object, Waiter[]>()
@@ -206,6 +214,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
     this.counters.sent++
     this.endpoints.countSent(src)
+    this.sendLatency.observe(0)
   }
 
   /** Resolves once the message is in a buffer the other side can see; ERR_RPMSG_TIMEOUT if none comes in time. */
@@ -231,10 +240,11 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     if (this.waiters === 0 && this.postMessage(src, dst, payload)) {
       this.counters.sent++
       this.endpoints.countSent(src)
+      this.sendLatency.observe(0)
       return
     }
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { src, dst, payload, queue, service, resolve, reject, timer: undefined }
+      const w: Waiter = { src, dst, payload, queue, service, resolve, reject, timer: undefined, since: performance.now() }
       w.timer = setTimeout(() => {
         const list = this.queues.get(w.queue)
         const at = list?.indexOf(w) ?? -1
@@ -321,6 +331,7 @@ export abstract class RpmsgBusCore extends EventEmitter<RpmsgBusEvents> {
     }
     this.counters.sent++
     this.endpoints.countSent(w.src)
+    this.sendLatency.observe((performance.now() - w.since) / 1000)
     w.resolve()
     return true
   }

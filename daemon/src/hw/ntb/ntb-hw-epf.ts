@@ -99,6 +99,8 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   private readonly views = new Map<number, OffsetView>()
   private disposed = false
   private readonly counts = { msis: 0, spuriousMsis: 0, linkEvents: 0, dbEvents: 0, peerDbRings: 0 }
+  /** Scratchpad writes that succeeded: own (spad_write) and the peer's (peer_spad_write). */
+  readonly spadWrites = { own: 0, peer: 0 }
 
   constructor (opts: NtbHwEpfOptions) {
     super()
@@ -256,7 +258,10 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
   spadCount (): number { return this.layout().spadCount }
 
   spadRead (idx: number): number { return this.ctrl.read32(this.spadAt(idx, 'spad_read')) }
-  spadWrite (idx: number, value: number): void { this.ctrl.write32(this.spadAt(idx, 'spad_write'), u32(value, 'spad_write')) }
+  spadWrite (idx: number, value: number): void {
+    this.ctrl.write32(this.spadAt(idx, 'spad_write'), u32(value, 'spad_write'))
+    this.spadWrites.own++
+  }
 
   peerSpadRead (idx: number): number {
     return this.bar(R.BAR_PEER_SPAD).window.read32(this.peerSpadAt(idx, 'peer_spad_read'))
@@ -264,6 +269,7 @@ export class NtbHwEpf extends EventEmitter<NtbEvents> implements NtbDevice {
 
   peerSpadWrite (idx: number, value: number): void {
     this.bar(R.BAR_PEER_SPAD).window.write32(this.peerSpadAt(idx, 'peer_spad_write'), u32(value, 'peer_spad_write'))
+    this.spadWrites.peer++
   }
 
   get counters (): NtbHwEpfCounters { return { ...this.commands.counters, ...this.counts } }
