@@ -16,6 +16,13 @@ import { protocolToken } from './ws-bearer.js'
 /** The one route of the rpmsg scope: the gateway, which sends and receives messages. */
 export const RPMSG_GATEWAY_URL = '/v1/rpmsg'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without a token: only the live view's static files (routes/ui.ts), which hold nothing of the daemon. */
+    publicAsset?: boolean
+  }
+}
+
 const REALM = 'realm="soclink"'
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 
@@ -52,6 +59,8 @@ function bearerToken (request: FastifyRequest, name: string): string | null {
 /** Adds the hook: call it on the root instance before any route or plugin. */
 export function installAuth (app: FastifyInstance, tokens: ApiTokens, name: string): void {
   app.addHook('onRequest', async (request) => {
+    // The live view's page and files (routes/ui.ts): the package's own bytes, nothing of this daemon.
+    if (request.routeOptions.config.publicAsset === true) return
     const token = bearerToken(request, name)
     if (token === null) {
       throw new UnauthenticatedError(`the control API of ${name} requires a bearer token (Authorization: Bearer TOKEN)`,

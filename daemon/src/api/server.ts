@@ -40,6 +40,7 @@ import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
 import { addNtbSchemas } from './ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
 import { ntbToolRoutes } from './routes/ntb-tool.js'
+import { uiRoutes } from './routes/ui.js'
 import { docsRoutes } from './docs.js'
 import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
 import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
@@ -145,6 +146,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   rpmsgGatewayRoutes(app, node)
   ntbRoutes(app, node)
   ntbToolRoutes(app, node)
+  uiRoutes(app)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }
