@@ -45,7 +45,8 @@ if (!existsSync(CHROMIUM)) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } })
     page.setDefaultTimeout(scaled(20_000))
     page.on('pageerror', (err) => { errors.push(`${url}: ${err.message}`) })
-    await page.goto(url)
+    const res = await page.goto(url)
+    if (res?.status() !== 200) throw new Error(`${url}: HTTP ${res?.status() ?? 'no answer'}, not the page`)
     return page
   }
   const text = async (page: Page, selector: string): Promise<string> => (await page.locator(selector).first().textContent()) ?? ''

@@ -137,5 +137,7 @@ events = followEvents((e) => {
   addLog({ type: 'stream', time: new Date().toISOString(), text: state })
 })
 
+// A tab out of sight asks nothing (each poll is six requests in the daemon's log); it catches up when shown.
 void poll()
-setInterval(() => { void poll() }, POLL_MS)
+setInterval(() => { if (!document.hidden) void poll() }, POLL_MS)
+document.addEventListener('visibilitychange', () => { if (!document.hidden) void poll() })
