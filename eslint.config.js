@@ -16,6 +16,14 @@ export default tseslint.config(
     }
   },
   {
+    // The live view's page scripts run in a browser (daemon/src/api/routes/ui.ts serves them).
+    files: ['daemon/src/api/ui/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['document', 'window', 'location', 'fetch', 'WebSocket', 'sessionStorage', 'performance', 'console', 'setTimeout',
+        'clearTimeout', 'setInterval', 'btoa', 'TextEncoder', 'Node', 'BigInt'].map((g) => [g, 'readonly']))
+    }
+  },
+  {
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', performance: 'readonly' } }
   }

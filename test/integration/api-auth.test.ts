@@ -7,7 +7,7 @@
 // real headers.
 
 import t from 'tap'
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -40,6 +40,13 @@ const urlOf = (pattern: string): string => pattern.replace(/:[A-Za-z]+/g, '1').r
 
 /** The routes to walk: each method and pattern once. */
 const routes = [...new Map(apiRoutes(app).map((r) => [`${r.method} ${r.url}`, r])).values()]
+
+/**
+ * The only routes served without a token: the live view's page and files
+ * (routes/ui.ts). A browser's navigation cannot carry a bearer header; they
+ * are the package's own bytes and hold nothing of the daemon (checked below).
+ */
+const PUBLIC = new Set(['GET /', 'HEAD /', 'GET /ui/:file', 'HEAD /ui/:file'])
 
 async function status (method: string, path: string, token?: string): Promise<{ status: number, body: unknown, challenge: string | null }> {
   const res = await fetch(base + path, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
@@ -75,6 +82,7 @@ t.test('the walk covers the API', async (t) => {
 
 t.test('every route: 401 without a token and with a wrong one', async (t) => {
   for (const r of routes) {
+    if (PUBLIC.has(`${r.method} ${r.url}`)) continue
     const path = urlOf(r.url)
     const none = await status(r.method, path)
     t.equal(none.status, 401, `${r.method} ${r.url} without a token`)
@@ -112,6 +120,24 @@ t.test('every route: an admin token is neither 401 nor 403', async (t) => {
     const a = await status(r.method, urlOf(r.url), ADMIN)
     t.notOk(a.status === 401 || a.status === 403, `${r.method} ${r.url}: ${a.status}`)
   }
+})
+
+t.test('the public routes: only the live view\'s files, as in the package, without a token', async (t) => {
+  t.same(routes.filter((r) => PUBLIC.has(`${r.method} ${r.url}`)).length, PUBLIC.size, 'each is a route')
+  const ui = new URL('../../daemon/src/api/ui/', import.meta.url)
+  const page = await fetch(base + '/')
+  t.equal(page.status, 200)
+  t.equal(await page.text(), readFileSync(new URL('index.html', ui), 'utf8'), 'GET / is index.html, byte for byte')
+  t.match(page.headers.get('content-security-policy'), /default-src 'self'.*frame-ancestors 'none'/)
+  for (const name of ['app.js', 'api.js', 'render.js', 'style.css']) {
+    const res = await fetch(`${base}/ui/${name}`)
+    t.equal(res.status, 200, name)
+    t.equal(await res.text(), readFileSync(new URL(name, ui), 'utf8'), `${name} as in the package`)
+  }
+  for (const path of ['/ui/', '/ui/index.html', '/ui/..%2f..%2fauth.ts', '/ui/%2e%2e%2fpackage.json', '/ui/nothing.js']) {
+    t.equal((await status('GET', path)).status, 400, `${path}: no other file`)
+  }
+  for (const path of ['/ui', '/index.html', '/ui/app.js/x']) t.equal((await status('GET', path)).status, 401, `${path}: guarded as any other path`)
 })
 
 t.test('a path no route serves: 401 first, so routes cannot be probed; 404 with a token', async (t) => {

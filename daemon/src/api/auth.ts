@@ -4,15 +4,24 @@
 // included (@fastify/websocket routes an upgrade through the same hooks,
 // and the upgrade request carries the Authorization header), and before the
 // not-found handler, so an unauthenticated client learns nothing of which
-// routes exist. Refusals are thrown and answered by errors.ts: 401
+// routes exist. A browser's WebSocket cannot set Authorization; its upgrade
+// may carry the token as a subprotocol instead (ws-bearer.ts). Refusals are thrown and answered by errors.ts: 401
 // ERR_UNAUTHENTICATED or 403 ERR_FORBIDDEN, with WWW-Authenticate.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { InsufficientScopeError, UnauthenticatedError } from '../errors.js'
 import { allows, type ApiTokens, type Scope } from './tokens.js'
+import { protocolToken } from './ws-bearer.js'
 
 /** The one route of the rpmsg scope: the gateway, which sends and receives messages. */
 export const RPMSG_GATEWAY_URL = '/v1/rpmsg'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without a token: only the live view's static files (routes/ui.ts), which hold nothing of the daemon. */
+    publicAsset?: boolean
+  }
+}
 
 const REALM = 'realm="soclink"'
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
@@ -27,9 +36,17 @@ export function requiredScope (method: string, routeUrl: string | undefined): Sc
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin'
 }
 
-/** The token of an Authorization: Bearer header; null when there is none. */
+/** The token of an Authorization: Bearer header, or of an upgrade's bearer subprotocol; null when there is none. */
 function bearerToken (request: FastifyRequest, name: string): string | null {
   const header = request.headers.authorization
+  if ((header === undefined || header === '') && (request as FastifyRequest & { ws?: boolean }).ws === true) {
+    const token = protocolToken(request.headers['sec-websocket-protocol'])
+    if (token === null) {
+      throw new UnauthenticatedError(`the bearer subprotocol of ${name}'s API is base64url.bearer.soclink. and the token as base64url`,
+        `Bearer ${REALM}, error="invalid_request"`)
+    }
+    if (token !== undefined) return token
+  }
   if (header === undefined || header === '') return null
   const m = BEARER.exec(header)
   if (m === null) {
@@ -42,6 +59,8 @@ function bearerToken (request: FastifyRequest, name: string): string | null {
 /** Adds the hook: call it on the root instance before any route or plugin. */
 export function installAuth (app: FastifyInstance, tokens: ApiTokens, name: string): void {
   app.addHook('onRequest', async (request) => {
+    // The live view's page and files (routes/ui.ts): the package's own bytes, nothing of this daemon.
+    if (request.routeOptions.config.publicAsset === true) return
     const token = bearerToken(request, name)
     if (token === null) {
       throw new UnauthenticatedError(`the control API of ${name} requires a bearer token (Authorization: Bearer TOKEN)`,

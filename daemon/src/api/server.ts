@@ -34,11 +34,13 @@ import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
 import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
 import { vhostCfsRoutes } from './routes/vhost-cfs.js'
-import { rpmsgGatewayRoutes, selectProtocol } from './rpmsg-gateway.js'
+import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
+import { selectApiProtocol } from './ws-bearer.js'
 import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
 import { addNtbSchemas } from './ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
 import { ntbToolRoutes } from './routes/ntb-tool.js'
+import { uiRoutes } from './routes/ui.js'
 import { docsRoutes } from './docs.js'
 import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
 import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
@@ -117,7 +119,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   addNtbSchemas(app)
 
   // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
-  await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })
+  await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectApiProtocol } })
   // Before any route, so that it guards every route, upgrade and not-found answer; after the
   // websocket plugin's own onRequest hook, which marks an upgrade so that a refused one's socket is closed.
   if (tokens !== null) installAuth(app, tokens, node.settings.name)
@@ -147,6 +149,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   ntbRoutes(app, node)
   ntbToolRoutes(app, node)
   metricsRoutes(app, { metrics: new DaemonMetrics(node) })
+  uiRoutes(app)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })
   return app
 }
