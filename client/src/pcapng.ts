@@ -150,7 +150,8 @@ export interface LinkPacket {
 export class PcapngFile {
   private readonly interfaces = new Map<string, number>()
 
-  constructor (private readonly snapLen: number, private readonly application = 'soclink capture') {}
+  /** `local`: the capturing daemon's name, for each interface's if_description (the dissector's Source and Destination). */
+  constructor (private readonly snapLen: number, private readonly local: string | null = null, private readonly application = 'soclink capture') {}
 
   header (): Buffer { return sectionHeaderBlock(this.application) }
 
@@ -161,7 +162,7 @@ export class PcapngFile {
     if (id === undefined) {
       id = this.interfaces.size
       this.interfaces.set(p.peer, id)
-      out.push(interfaceDescriptionBlock({ linkType: LINKTYPE_USER0, snapLen: this.snapLen, name: p.peer, description: `soclink link to ${p.peer}` }))
+      out.push(interfaceDescriptionBlock({ linkType: LINKTYPE_USER0, snapLen: this.snapLen, name: p.peer, description: this.local !== null ? `soclink link of ${this.local} to ${p.peer}` : `soclink link to ${p.peer}` }))
     }
     out.push(enhancedPacketBlock({ interfaceId: id, timestamp: p.timeUs, data: p.data, originalLength: p.length, direction: p.direction, dropCount: p.dropsBefore }))
     return out

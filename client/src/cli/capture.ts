@@ -53,7 +53,9 @@ async function capture (ctx: Context, o: CaptureOptions): Promise<CaptureSummary
   // A refusal (401, 403, no such route) says so before the file is touched.
   await whenOpen(ws, `the frame capture ${url}`, credentials)
 
-  const file = new PcapngFile(snaplen)
+  // The daemon's name goes in each interface's description: the dissector shows it as Source or Destination.
+  const local = (await ctx.client().node()).name
+  const file = new PcapngFile(snaplen, local)
   const fd = openSync(o.write, 'w')
   writeSync(fd, file.header())
   // On stderr, as tcpdump says where it listens: stdout is the summary's (--json).
