@@ -41,6 +41,7 @@ t.test('scopes: read reads, rpmsg reads and uses the gateway, admin does everyth
   t.equal(requiredScope('GET', '/v1/events'), 'read')
   t.equal(requiredScope('GET', '/v1/rpmsg'), 'rpmsg', 'the gateway sends messages')
   t.equal(requiredScope('GET', '/v1/rpmsg/endpoints'), 'read', 'listing endpoints only reads')
+  t.equal(requiredScope('GET', '/v1/capture'), 'admin', 'a frame capture shows every byte on the links')
   for (const m of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) t.equal(requiredScope(m, '/v1/regions'), 'admin', m)
   t.equal(requiredScope('GET', undefined), 'read', 'no route: a GET is answered 404')
 })

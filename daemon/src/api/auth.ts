@@ -15,6 +15,8 @@ import { protocolToken } from './ws-bearer.js'
 
 /** The one route of the rpmsg scope: the gateway, which sends and receives messages. */
 export const RPMSG_GATEWAY_URL = '/v1/rpmsg'
+/** A GET that needs admin: a frame capture shows every byte on the links (routes/capture.ts says why). */
+export const ADMIN_GETS: ReadonlySet<string> = new Set(['/v1/capture'])
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,12 +29,14 @@ const REALM = 'realm="soclink"'
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 
 /**
- * The scope a request needs: the gateway needs rpmsg; any other GET (or the
- * HEAD beside it) only reads, so read; every other method changes something,
- * so admin. `routeUrl` is the matched route's pattern (undefined: no route).
+ * The scope a request needs: the gateway needs rpmsg; the frame capture
+ * admin; any other GET (or the HEAD beside it) only reads, so read; every
+ * other method changes something, so admin. `routeUrl` is the matched
+ * route's pattern (undefined: no route).
  */
 export function requiredScope (method: string, routeUrl: string | undefined): Scope {
   if (routeUrl === RPMSG_GATEWAY_URL) return 'rpmsg'
+  if (routeUrl !== undefined && ADMIN_GETS.has(routeUrl)) return 'admin'
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin'
 }
 

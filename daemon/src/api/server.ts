@@ -27,6 +27,7 @@ import { peerRoutes } from './routes/peers.js'
 import { windowRoutes } from './routes/windows.js'
 import { doorbellRoutes } from './routes/doorbells.js'
 import { eventRoutes } from './routes/events.js'
+import { captureRoutes } from './routes/capture.js'
 import { addPcieSchemas } from './pcie-schemas.js'
 import { pciEpRoutes } from './routes/pci-ep.js'
 import { pciRoutes } from './routes/pci.js'
@@ -139,6 +140,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   windowRoutes(app, node)
   doorbellRoutes(app, node)
   eventRoutes(app, node)
+  captureRoutes(app, { capture: node.links.capture, logger })
   pciEpRoutes(app, node)
   pciRoutes(app, node)
   deviceRoutes(app, node)

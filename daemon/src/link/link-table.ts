@@ -42,6 +42,7 @@ import { clientCertificateRefusal, httpRefusal } from './tls-reasons.js'
 import { accept, CLOSE_GRACE_MS } from './acceptor.js'
 import { WsLinkSocket } from './ws-transport.js'
 import { realClock, type Clock } from './clock.js'
+import { LinkCapture } from './capture.js'
 import { LimitError, NotFoundError } from '../errors.js'
 
 export { CLOSE_GRACE_MS } from './acceptor.js'
@@ -77,7 +78,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
 
   constructor (opts: LinkOptions) {
     super()
-    this.opts = opts
+    this.opts = opts.capture !== undefined ? opts : { ...opts, capture: new LinkCapture() }
     this.clock = opts.clock ?? realClock
     this.refusals = new RefusalLog(opts.logger)
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
@@ -115,6 +116,9 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.server = bound
     return bound.address
   }
+
+  /** The frame capture of this daemon's links (GET /v1/capture). */
+  get capture (): LinkCapture { return this.opts.capture! }
 
   /** Connections not yet authenticated (maxPendingLinks bounds them). */
   get pendingLinks (): number { return this.unauthenticated.size }
@@ -262,7 +266,7 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     }
     socket.prependListener('data', inspect)
     const deadline = this.unauthenticated.get(tcp) ?? Date.now() + this.opts.handshakeTimeoutMs
-    accept(new WsLinkSocket(ws), this.opts, this.clock, deadline - Date.now(), {
+    accept(new WsLinkSocket(ws, this.opts.capture), this.opts, this.clock, deadline - Date.now(), {
       link: (name) => this.byName.get(name),
       newLink: (name) => {
         const link = new PeerLink(this.opts, { name })

@@ -6,6 +6,7 @@ import type { SessionLimits } from './session.js'
 import type { TlsCredentials } from './tls.js'
 import type { Clock } from './clock.js'
 import type { LinkTransport } from './transport.js'
+import type { LinkCapture } from './capture.js'
 
 export type Role = soclink.link.v1.Role
 
@@ -65,4 +66,6 @@ export interface LinkOptions {
   clock?: Clock
   /** How dialers connect (default: WebSocket, ws-transport.ts); tests pass an in-memory one. */
   transport?: LinkTransport
+  /** Frame capture of the links' WebSockets (capture.ts); LinkTable makes one if absent. */
+  capture?: LinkCapture
 }

@@ -124,6 +124,7 @@ export class PeerLink extends PeerTraffic {
    */
   private establish (sock: LinkSocket, peerIncarnation: Uint8Array, resumeAt: number | null, features: number): boolean {
     this.sock = sock
+    this.opts.capture?.named(sock, this.name)
     this.features = features
     this.counters.connects++
     this.resumeWindow.shut()

@@ -6,19 +6,29 @@ import { WebSocket, zeroMask } from './ws.js'
 import { DialWatch, dialOptions } from './dial-tls.js'
 import { goodbye, type DialedSocket, type LinkSocket, type LinkTransport, type SocketEvents } from './transport.js'
 import type { LinkOptions } from './options.js'
+import { CaptureDirection, NO_CAPTURE, type LinkCapture } from './capture.js'
 
 export class WsLinkSocket implements LinkSocket {
   private events: SocketEvents | null = null
 
-  constructor (readonly ws: WebSocket) {
+  /** `capture`: the daemon's frame capture (capture.ts), which sees every packet crossing this socket. */
+  constructor (readonly ws: WebSocket, private readonly capture: LinkCapture = NO_CAPTURE) {
     // Listening from the start: ws throws an 'error' nobody listens for.
-    ws.on('message', (data: Buffer, isBinary: boolean) => { this.events?.message(data, isBinary) })
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const tap = this.capture.tap
+      if (tap !== null && isBinary) tap(this, CaptureDirection.IN, data)
+      this.events?.message(data, isBinary)
+    })
     ws.on('close', (code: number, reason: Buffer) => { this.events?.close(code, reason.toString()) })
     ws.on('error', (err: Error) => { this.events?.error(err) })
   }
 
   get open (): boolean { return this.ws.readyState === WebSocket.OPEN }
-  send (packet: Uint8Array): void { this.ws.send(packet) }
+  send (packet: Uint8Array): void {
+    const tap = this.capture.tap
+    if (tap !== null) tap(this, CaptureDirection.OUT, packet)
+    this.ws.send(packet)
+  }
   close (code?: number, reason?: string): void { this.ws.close(code, reason) }
   terminate (): void { this.ws.terminate() }
   listen (events: SocketEvents | null): void { this.events = events }
@@ -39,7 +49,7 @@ class WsDialedSocket extends WsLinkSocket implements DialedSocket {
   private readonly watch: DialWatch
 
   constructor (ws: WebSocket, url: string, opts: LinkOptions) {
-    super(ws)
+    super(ws, opts.capture)
     this.watch = new DialWatch(ws, url, opts.tls ?? null)
   }
 
