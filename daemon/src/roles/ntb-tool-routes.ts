@@ -1,7 +1,8 @@
 // ntb_tool and ntb_perf over REST, on an NTB host (roles ntb-virtio and
 // ntb-vhost): the debugfs files of drivers/ntb/test/ntb_tool.c (link, db,
 // mask, peer_db, spad, peer_spad, mw_trans, peer_mw_trans) as resources,
-// and runs of ntb_perf (transport/ntb-perf.ts). Other roles: 404. A host
+// and runs of ntb_perf (transport/ntb-perf.ts), registered by the host
+// roles; other roles: 404 (not-served.ts). A host
 // whose board function is not enumerated now has no device: 503.
 //
 // Linux binds one client per NTB device, so ntb_tool never shares one with
@@ -14,18 +15,16 @@
 // link's disabling; and ntb_perf's MW1 and two doorbell bits.
 
 import type { FastifyInstance } from 'fastify'
-import type { SoclinkNode } from '../../node.js'
-import type { NtbHostRole } from '../../roles/ntb-host.js'
-import type { NtbHwEpf } from '../../hw/ntb/ntb-hw-epf.js'
-import { checkDbBits } from '../../hw/ntb/doorbell-status.js'
-import type { NtbPerf, NtbPerfRequest } from '../../transport/ntb-perf.js'
-import { PERF_MW } from '../../transport/ntb-perf.js'
-import { configDbBit, MAX_VQS, Spad } from '../../transport/ntb-spads.js'
-import { BusyError, OutOfRangeError, UnavailableError } from '../../errors.js'
-import { NotNtbError } from '../ntb-views.js'
-import { parseNumber } from '../numbers.js'
-import { errorReplies, noFields } from '../schemas.js'
-import * as S from './ntb-tool-schemas.js'
+import type { NtbHostRole } from './ntb-host.js'
+import type { NtbHwEpf } from '../hw/ntb/ntb-hw-epf.js'
+import { checkDbBits } from '../hw/ntb/doorbell-status.js'
+import type { NtbPerf, NtbPerfRequest } from '../transport/ntb-perf.js'
+import { PERF_MW } from '../transport/ntb-perf.js'
+import { configDbBit, MAX_VQS, Spad } from '../transport/ntb-spads.js'
+import { BusyError, OutOfRangeError, UnavailableError } from '../errors.js'
+import { parseNumber } from '../api/numbers.js'
+import { errorReplies, noFields } from '../api/schemas.js'
+import * as S from '../api/routes/ntb-tool-schemas.js'
 
 /** Spads 0..22 are ntb_virtio.h's table; the device config follows, given room up to here. */
 export const TRANSPORT_SPADS = 32
@@ -33,11 +32,6 @@ export const TRANSPORT_SPADS = 32
 const TAGS = ['ntb']
 const HOST_ONLY = 'On an NTB host (ntb-virtio, ntb-vhost); other roles: 404. No NTB device now (the board\'s function not enumerated): 503 ERR_UNAVAILABLE.'
 const FORCE = 'What the transport or ntb_perf owns is refused with 409 ERR_BUSY naming the owner, unless force is true.'
-
-function hostRole (node: SoclinkNode): NtbHostRole {
-  if (node.ntbHost === null) throw new NotNtbError('host', node.settings.role)
-  return node.ntbHost
-}
 
 function deviceOf (role: NtbHostRole): NtbHwEpf {
   const dev = role.device
@@ -116,7 +110,7 @@ function windowView (role: NtbHostRole, dev: NtbHwEpf, widx: number): Record<str
 
 const index = (text: string, what: string): number => parseNumber(what, text)
 
-export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
+export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
   app.post<{ Body: { up: boolean, force?: boolean } }>('/v1/ntb/link', {
     schema: {
       summary: 'ntb_tool link: link_enable (up: true) or link_disable (up: false)',
@@ -127,7 +121,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.LinkReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const { up, force } = request.body
     const t = transportName(role)
@@ -139,7 +132,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/v1/ntb/db', {
     schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.DbReply, ...errorReplies(400, 404, 503) } }
   }, async () => {
-    const role = hostRole(node)
     return dbView(role, deviceOf(role))
   })
 
@@ -155,7 +147,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.DbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const { clear, mask, unmask, force } = request.body
     const ops: Array<[number | undefined, string, (bits: number) => void]> = [
@@ -182,7 +173,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.PeerDbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const { bits, force } = request.body
     checkDbBits(bits, dev.dbValidMask(), 'peer_db_set')
@@ -195,7 +185,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/v1/ntb/spad', {
     schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.SpadReply, ...errorReplies(400, 404, 503) } }
   }, async () => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const st = dev.state()
     return { count: st.spadCount, spads: st.spads, peerSpads: st.peerSpads, owned: spadOwners(role, st.spadCount) }
@@ -213,8 +202,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
         response: { 200: S.SpadWriteReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
       }
     }, async (request) => {
-      const role = hostRole(node)
-      const dev = deviceOf(role)
+        const dev = deviceOf(role)
       const idx = index(request.params.idx, what)
       guardSpad(role, dev, idx, peer ? 'peer_spad_write: scratchpad' : 'spad_write: scratchpad', request.body.force)
       if (peer) dev.peerSpadWrite(idx, request.body.value)
@@ -232,7 +220,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.MwReply, ...errorReplies(400, 404, 503) }
     }
   }, async () => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const count = dev.mwCount()
     const widxs = Array.from({ length: count }, (_, w) => w)
@@ -257,7 +244,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const widx = index(request.params.widx, 'memory window')
     const owner = mwOwner(role, widx)
@@ -276,7 +262,6 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 503, 504) }
     }
   }, async (request) => {
-    const role = hostRole(node)
     const dev = deviceOf(role)
     const widx = index(request.params.widx, 'memory window')
     const owner = mwOwner(role, widx)
@@ -293,7 +278,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: S.PerfState, ...errorReplies(400, 404, 503) }
     }
-  }, async () => perfOf(hostRole(node)).view())
+  }, async () => perfOf(role).view())
 
   app.post<{ Body: NtbPerfRequest }>('/v1/ntb/perf', {
     schema: {
@@ -306,5 +291,5 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       body: S.PerfBody,
       response: { 200: S.PerfResult, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
-  }, async (request) => await perfOf(hostRole(node)).run(request.body))
+  }, async (request) => await perfOf(role).run(request.body))
 }
