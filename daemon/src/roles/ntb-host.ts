@@ -43,6 +43,7 @@ import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { ConfigError } from '../errors.js'
 import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
 import { NtbVhostLink } from './ntb-vhost-cfs.js'
+import { NtbTool } from './ntb-tool.js'
 
 /** Where MW0 starts in an ntb-virtio host's system memory. */
 export const MW0_BASE = 0x10_0000
@@ -63,6 +64,8 @@ export class NtbHostRole implements Role {
   vhostLink: NtbVhostLink | null = null
   /** ntb_perf beside the transport (transport/ntb-perf.ts), on the same device. */
   perf: NtbPerf | null = null
+  /** ntb_tool on the device, refusing what the transport and ntb_perf own (ntb-tool.ts). */
+  readonly tool: NtbTool = new NtbTool(this)
   /** Why the last device did not come up, if it did not. */
   lastError = ''
   /** The device's bring-up timed out and is tried again. */

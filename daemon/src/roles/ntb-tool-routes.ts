@@ -2,112 +2,22 @@
 // ntb-vhost): the debugfs files of drivers/ntb/test/ntb_tool.c (link, db,
 // mask, peer_db, spad, peer_spad, mw_trans, peer_mw_trans) as resources,
 // and runs of ntb_perf (transport/ntb-perf.ts), registered by the host
-// roles; other roles: 404 (not-served.ts). A host
-// whose board function is not enumerated now has no device: 503.
-//
-// Linux binds one client per NTB device, so ntb_tool never shares one with
-// ntb_transport. Here the tool shares the device with the virtio/vhost
-// transport and ntb_perf, so what they own is refused with 409 ERR_BUSY,
-// naming the owner, unless the request says force: MW0; doorbell bits
-// 0..MAX_VQS-1 (queue notifications, whichever queues a session sets up)
-// and CONFIG_DB; scratchpads 0..22 (ntb_virtio.h) and 23..31 (device
-// config: room for 36 bytes, soclink's devices use 8), on both hosts; the
-// link's disabling; and ntb_perf's MW1 and two doorbell bits.
+// roles; other roles: 404 (not-served.ts). A host whose board function is
+// not enumerated now has no device: 503. What the transport and ntb_perf
+// own of the device is the role's to refuse (ntb-tool.ts, 409 ERR_BUSY
+// naming the owner unless the request says force); these routes parse and
+// answer.
 
 import type { FastifyInstance } from 'fastify'
 import type { NtbHostRole } from './ntb-host.js'
-import type { NtbHwEpf } from '../hw/ntb/ntb-hw-epf.js'
-import { checkDbBits } from '../hw/ntb/doorbell-status.js'
-import type { NtbPerf, NtbPerfRequest } from '../transport/ntb-perf.js'
-import { PERF_MW } from '../transport/ntb-perf.js'
-import { configDbBit, MAX_VQS, Spad } from '../transport/ntb-spads.js'
-import { BusyError, OutOfRangeError, UnavailableError } from '../errors.js'
+import type { NtbPerfRequest } from '../transport/ntb-perf.js'
 import { parseNumber } from '../api/numbers.js'
 import { errorReplies, noFields } from '../api/schemas.js'
 import * as S from '../api/routes/ntb-tool-schemas.js'
 
-/** Spads 0..22 are ntb_virtio.h's table; the device config follows, given room up to here. */
-export const TRANSPORT_SPADS = 32
-
 const TAGS = ['ntb']
 const HOST_ONLY = 'On an NTB host (ntb-virtio, ntb-vhost); other roles: 404. No NTB device now (the board\'s function not enumerated): 503 ERR_UNAVAILABLE.'
 const FORCE = 'What the transport or ntb_perf owns is refused with 409 ERR_BUSY naming the owner, unless force is true.'
-
-function deviceOf (role: NtbHostRole): NtbHwEpf {
-  const dev = role.device
-  if (dev === null) {
-    throw new UnavailableError(`no NTB device on this host now: the board's NTB function is not enumerated${role.lastError !== '' ? ` (last error: ${role.lastError})` : ''}`)
-  }
-  if (!dev.ready) throw new UnavailableError(`${dev.name} is still initialising`)
-  return dev
-}
-
-function perfOf (role: NtbHostRole): NtbPerf {
-  deviceOf(role)
-  if (role.perf === null) throw new UnavailableError('ntb_perf is not running: the transport has not started on this NTB device yet')
-  return role.perf
-}
-
-const transportName = (role: NtbHostRole): string | null =>
-  role.virtio !== null ? 'the ntb-virtio transport' : role.vhost !== null ? 'the ntb-vhost transport' : null
-
-/** Doorbell bits in use, lowest first. */
-function dbOwners (role: NtbHostRole, dev: NtbHwEpf): Array<{ bit: number, owner: string }> {
-  const out: Array<{ bit: number, owner: string }> = []
-  const valid = dev.dbValidMask()
-  const t = transportName(role)
-  if (t !== null) {
-    for (let b = 0; b < MAX_VQS; b++) if (((valid >>> b) & 1) !== 0) out.push({ bit: b, owner: `${t} (queue notifications: vq k rings bit k)` })
-  }
-  const bits = role.perf?.ownedBits ?? null
-  if (bits !== null) out.push({ bit: bits.answer, owner: 'ntb_perf (answers)' }, { bit: bits.request, owner: 'ntb_perf (requests)' })
-  const config = configDbBit(valid)
-  if (t !== null && config >= 0) out.push({ bit: config, owner: `${t} (CONFIG_DB)` })
-  return out
-}
-
-function spadOwners (role: NtbHostRole, count: number): Array<{ from: number, to: number, owner: string }> {
-  const t = transportName(role)
-  if (t === null) return []
-  const ranges = [
-    { from: 0, to: Spad.VHOST_DEVICE_CFG_SPACE - 1, owner: `${t} (ntb_virtio.h scratchpads)` },
-    { from: Spad.VHOST_DEVICE_CFG_SPACE, to: TRANSPORT_SPADS - 1, owner: `${t} (device config)` }
-  ]
-  return ranges.filter((r) => r.from < count).map((r) => ({ ...r, to: Math.min(r.to, count - 1) }))
-}
-
-function mwOwner (role: NtbHostRole, widx: number): string | null {
-  const t = transportName(role)
-  if (widx === 0 && t !== null) return `${t} (MW0: rings and buffers)`
-  const perf = role.perf
-  if (widx === PERF_MW && perf !== null && perf.state !== 'unavailable') return 'ntb_perf (its buffer)'
-  return null
-}
-
-const refuse = (what: string, owner: string): BusyError => new BusyError(`${what} belongs to ${owner}; force: true (soclink ntb ... --force) does it anyway`)
-
-function guardBits (role: NtbHostRole, dev: NtbHwEpf, bits: number, what: string, force: boolean | undefined): void {
-  if (force === true) return
-  const hit = dbOwners(role, dev).find((o) => ((bits >>> o.bit) & 1) !== 0)
-  if (hit !== undefined) throw refuse(`${what}: doorbell bit ${hit.bit}`, hit.owner)
-}
-
-function guardSpad (role: NtbHostRole, dev: NtbHwEpf, idx: number, what: string, force: boolean | undefined): void {
-  if (force === true) return
-  const hit = spadOwners(role, dev.spadCount()).find((r) => idx >= r.from && idx <= r.to)
-  if (hit !== undefined) throw refuse(`${what} ${idx}`, hit.owner)
-}
-
-function dbView (role: NtbHostRole, dev: NtbHwEpf): Record<string, unknown> {
-  return { bits: dev.dbRead(), mask: dev.dbReadMask(), validMask: dev.dbValidMask(), vectorCount: dev.dbVectorCount(), owned: dbOwners(role, dev) }
-}
-
-function windowView (role: NtbHostRole, dev: NtbHwEpf, widx: number): Record<string, unknown> {
-  const a = dev.mwGetAlign(widx)
-  const tr = dev.state().translations.find((t) => t.widx === widx)
-  return { widx, addrAlign: a.addrAlign, sizeAlign: a.sizeAlign, sizeMax: a.sizeMax, translation: tr === undefined ? null : { addr: tr.addr, size: tr.size }, owner: mwOwner(role, widx) }
-}
-
 const index = (text: string, what: string): number => parseNumber(what, text)
 
 export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
@@ -120,20 +30,11 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       body: S.LinkBody,
       response: { 200: S.LinkReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
-  }, async (request) => {
-    const dev = deviceOf(role)
-    const { up, force } = request.body
-    const t = transportName(role)
-    if (!up && force !== true && t !== null) throw refuse('the link', `${t} (its session ends when the link goes down)`)
-    await (up ? dev.linkEnable() : dev.linkDisable())
-    return { enabled: up, link: dev.linkIsUp() }
-  })
+  }, async (request) => await role.tool.setLink(request.body.up, request.body.force))
 
   app.get('/v1/ntb/db', {
     schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.DbReply, ...errorReplies(400, 404, 503) } }
-  }, async () => {
-    return dbView(role, deviceOf(role))
-  })
+  }, async () => role.tool.db())
 
   app.post<{ Body: { clear?: number, mask?: number, unmask?: number, force?: boolean } }>('/v1/ntb/db', {
     schema: {
@@ -146,22 +47,7 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       body: S.DbBody,
       response: { 200: S.DbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
-  }, async (request) => {
-    const dev = deviceOf(role)
-    const { clear, mask, unmask, force } = request.body
-    const ops: Array<[number | undefined, string, (bits: number) => void]> = [
-      [clear, 'db_clear', (b) => { dev.dbClear(b) }],
-      [mask, 'db_set_mask', (b) => { dev.dbSetMask(b) }],
-      [unmask, 'db_clear_mask', (b) => { dev.dbClearMask(b) }]
-    ]
-    for (const [bits, what] of ops) {
-      if (bits === undefined) continue
-      checkDbBits(bits, dev.dbValidMask(), what)
-      guardBits(role, dev, bits, what, force)
-    }
-    for (const [bits, , apply] of ops) if (bits !== undefined) apply(bits)
-    return dbView(role, dev)
-  })
+  }, async (request) => role.tool.writeDb(request.body))
 
   app.post<{ Body: { bits: number, force?: boolean } }>('/v1/ntb/peer-db', {
     schema: {
@@ -172,23 +58,11 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       body: S.PeerDbBody,
       response: { 200: S.PeerDbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
-  }, async (request) => {
-    const dev = deviceOf(role)
-    const { bits, force } = request.body
-    checkDbBits(bits, dev.dbValidMask(), 'peer_db_set')
-    if (bits === 0) throw new OutOfRangeError('peer_db_set: no bits to ring')
-    guardBits(role, dev, bits, 'peer_db_set', force)
-    dev.peerDbSet(bits)
-    return { rang: bits }
-  })
+  }, async (request) => role.tool.peerDb(request.body.bits, request.body.force))
 
   app.get('/v1/ntb/spad', {
     schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.SpadReply, ...errorReplies(400, 404, 503) } }
-  }, async () => {
-    const dev = deviceOf(role)
-    const st = dev.state()
-    return { count: st.spadCount, spads: st.spads, peerSpads: st.peerSpads, owned: spadOwners(role, st.spadCount) }
-  })
+  }, async () => role.tool.spads())
 
   for (const [path, what, peer] of [['/v1/ntb/spad/:idx', 'scratchpad', false], ['/v1/ntb/peer-spad/:idx', 'peer scratchpad', true]] as const) {
     app.put<{ Params: { idx: string }, Body: { value: number, force?: boolean } }>(path, {
@@ -202,12 +76,9 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
         response: { 200: S.SpadWriteReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
       }
     }, async (request) => {
-        const dev = deviceOf(role)
-      const idx = index(request.params.idx, what)
-      guardSpad(role, dev, idx, peer ? 'peer_spad_write: scratchpad' : 'spad_write: scratchpad', request.body.force)
-      if (peer) dev.peerSpadWrite(idx, request.body.value)
-      else dev.spadWrite(idx, request.body.value)
-      return { idx, value: peer ? dev.peerSpadRead(idx) : dev.spadRead(idx) }
+      // No device (503) is said before a bad index (400), as the device was looked at first.
+      role.tool.device()
+      return role.tool.writeSpad(index(request.params.idx, what), request.body.value, peer, request.body.force)
     })
   }
 
@@ -219,19 +90,7 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       querystring: noFields,
       response: { 200: S.MwReply, ...errorReplies(400, 404, 503) }
     }
-  }, async () => {
-    const dev = deviceOf(role)
-    const count = dev.mwCount()
-    const widxs = Array.from({ length: count }, (_, w) => w)
-    return {
-      count,
-      windows: widxs.map((w) => windowView(role, dev, w)),
-      peerWindows: Array.from({ length: dev.peerMwCount() }, (_, w) => {
-        const p = dev.peerMwGetAddr(w)
-        return { widx: w, base: p.base, size: p.size }
-      })
-    }
-  })
+  }, async () => role.tool.windows())
 
   app.put<{ Params: { widx: string }, Body: { addr: number, size: number, force?: boolean } }>('/v1/ntb/mw/:widx', {
     schema: {
@@ -244,12 +103,8 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
-    const dev = deviceOf(role)
-    const widx = index(request.params.widx, 'memory window')
-    const owner = mwOwner(role, widx)
-    if (owner !== null && request.body.force !== true) throw refuse(`memory window ${widx}`, owner)
-    await dev.mwSetTrans(widx, request.body.addr, request.body.size)
-    return windowView(role, dev, widx)
+    role.tool.device()
+    return await role.tool.setTranslation(index(request.params.widx, 'memory window'), request.body.addr, request.body.size, request.body.force)
   })
 
   app.delete<{ Params: { widx: string }, Querystring: { force?: 'true' | 'false' } }>('/v1/ntb/mw/:widx', {
@@ -262,12 +117,8 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 503, 504) }
     }
   }, async (request) => {
-    const dev = deviceOf(role)
-    const widx = index(request.params.widx, 'memory window')
-    const owner = mwOwner(role, widx)
-    if (owner !== null && request.query.force !== 'true') throw refuse(`memory window ${widx}`, owner)
-    await dev.mwClearTrans(widx)
-    return windowView(role, dev, widx)
+    role.tool.device()
+    return await role.tool.clearTranslation(index(request.params.widx, 'memory window'), request.query.force === 'true')
   })
 
   app.get('/v1/ntb/perf', {
@@ -278,7 +129,7 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       querystring: noFields,
       response: { 200: S.PerfState, ...errorReplies(400, 404, 503) }
     }
-  }, async () => perfOf(role).view())
+  }, async () => role.tool.perf().view())
 
   app.post<{ Body: NtbPerfRequest }>('/v1/ntb/perf', {
     schema: {
@@ -291,5 +142,5 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       body: S.PerfBody,
       response: { 200: S.PerfResult, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
-  }, async (request) => await perfOf(role).run(request.body))
+  }, async (request) => await role.tool.perf().run(request.body))
 }
