@@ -2,7 +2,8 @@
 // windows it has on peers' regions and its doorbell targets, wired together.
 // Frames from a link go to the owner side (Completer), the requester side
 // (Requester) or the doorbell table; link sessions starting and ending reset
-// both memory sides. The control API talks to this object only.
+// both memory sides. What the role setting adds above (role.ts) is given to
+// it by the composition root (daemon.ts); the node knows no role by name.
 
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
@@ -25,12 +26,9 @@ import { PeerSecrets } from './link/peer-secrets.js'
 import { ForbiddenError, LimitError, UnavailableError } from './errors.js'
 import { faultPlanSettings, type FaultPlanSpec } from './link/faults.js'
 import type { FaultView } from './link/fault-gate.js'
-import { PcieEndpointRole } from './roles/pcie-ep.js'
-import { PcieRootComplexRole } from './roles/pcie-rc.js'
-import { NtbBoardRole } from './roles/ntb-board.js'
-import { NtbHostRole } from './roles/ntb-host.js'
 import { RpmsgDriverTable } from './rpmsg/driver.js'
-import { loadRpmsgSample } from './roles/rpmsg-sample.js'
+import { loadRpmsgSample } from './rpmsg/sample-loader.js'
+import type { Role, RoleFactory, RoleHost } from './role.js'
 
 export const VERSION = '0.1.0'
 
@@ -62,7 +60,14 @@ export interface NodeEvents {
   linkEvent: [peer: string, link: string, up: boolean, reason: string]
 }
 
-export class SoclinkNode extends EventEmitter<NodeEvents> {
+export interface NodeOptions {
+  /** Makes the node's role (daemon.ts: the one the role setting names). */
+  role: RoleFactory
+  /** Reads the per-peer secret files (tests give their own). */
+  readFile?: (path: string) => string
+}
+
+export class SoclinkNode extends EventEmitter<NodeEvents> implements RoleHost {
   readonly settings: Settings
   readonly logger: Logger
   readonly incarnation = newIncarnation()
@@ -72,12 +77,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   readonly completer: Completer
   readonly requester: Requester
   readonly doorbells = new DoorbellTable()
-  /** The PCIe endpoint (role ep) or root complex (role rc) above the links. */
-  pcieEp: PcieEndpointRole | null = null
-  pcieRc: PcieRootComplexRole | null = null
-  /** The NTB board (role ntb), or an NTB host (roles ntb-virtio and ntb-vhost). */
-  ntbBoard: NtbBoardRole | null = null
-  ntbHost: NtbHostRole | null = null
+  /** What the role setting runs above the links: a PCIe endpoint or root complex, the NTB board or an NTB host. */
+  readonly role: Role
   /**
    * The rpmsg drivers and the rpmsg configfs tree, and every rpmsg bus of
    * this daemon (the gateway and the API find them here); null for a role
@@ -91,12 +92,11 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   /** The per-peer secrets of the peers setting (reloadPeerSecrets rereads them). */
   readonly peerSecrets: PeerSecrets
 
-  /** `readFile` reads the per-peer secret files (tests give their own). */
-  constructor (settings: Settings, logger: Logger, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
+  constructor (settings: Settings, logger: Logger, options: NodeOptions) {
     super()
     this.settings = settings
     this.logger = logger
-    this.peerSecrets = new PeerSecrets(peerSecretFiles(settings.peers), readFile)
+    this.peerSecrets = new PeerSecrets(peerSecretFiles(settings.peers), options.readFile ?? ((p) => readFileSync(p, 'utf8')))
     const peerSecrets = this.peerSecrets
     this.rpmsg = settings.role === 'ntb' ? null : new RpmsgDriverTable()
     this.regions = new RegionTable({ maxSize: settings.maxRegionSize, maxTotal: settings.maxRegionMemory })
@@ -132,6 +132,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
       return l !== undefined && l.state !== 'down' ? l : null
     })
     this.wire()
+    this.role = options.role(this)
   }
 
   private wire (): void {
@@ -182,10 +183,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
     for (const r of s.regions) this.regions.createUser(r.name, r.size, r.peers)
     for (const d of s.doorbells) this.doorbells.declare(d)
     if (this.rpmsg !== null && s.rpmsgSample) loadRpmsgSample(this.rpmsg, this.logger)
-    if (s.role === 'ep') { this.pcieEp = new PcieEndpointRole(this); await this.pcieEp.init() }
-    if (s.role === 'rc') { this.pcieRc = new PcieRootComplexRole(this); await this.pcieRc.init() }
-    if (s.role === 'ntb') { this.ntbBoard = new NtbBoardRole(this); await this.ntbBoard.init() }
-    if (s.role === 'ntb-virtio' || s.role === 'ntb-vhost') { this.ntbHost = new NtbHostRole(this, s.role === 'ntb-virtio' ? 'virtio' : 'vhost'); await this.ntbHost.init() }
+    await this.role.start()
     const addr = await this.links.listen(s.listen.host, s.listen.port)
     this.listenAddress = { host: addr.address, port: addr.port }
     for (const p of dialUrls(s.peers)) this.links.dial(p.url, p.name)
@@ -204,7 +202,12 @@ export class SoclinkNode extends EventEmitter<NodeEvents> {
   }
 
   async stop (reason: string): Promise<void> {
+    await this.role.stop(reason)
     await this.links.close(reason)
+  }
+
+  onLinkEvent (listener: (peer: string, link: string, up: boolean, reason: string) => void): void {
+    this.on('linkEvent', listener)
   }
 
   /**

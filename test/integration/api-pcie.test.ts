@@ -200,12 +200,12 @@ t.test('an endpoint with no root complex linked cannot start: 503', async (t) =>
   t.same(await queues(api), [])
 })
 
-t.test('OpenAPI lists the PCIe routes and schemas', async (t) => {
-  const res = await rcApi.inject({ url: '/docs/json' })
-  t.equal(res.statusCode, 200)
-  const doc = res.json<{ paths: Record<string, unknown>, components: { schemas: Record<string, unknown> } }>()
-  for (const p of ['/v1/pci-ep', '/v1/pci-ep/functions/{name}', '/v1/pci-ep/controllers/{ctrl}/functions/{name}', '/v1/pci', '/v1/devices/{name}/test', '/v1/virtqueues']) {
-    t.ok(doc.paths[p], p)
-  }
-  for (const s of ['PciEpFunction', 'PciEpController', 'PciEndpointState', 'PciFunction', 'Device', 'Virtqueue']) t.ok(doc.components.schemas[s], s)
+t.test('OpenAPI lists each PCIe role\'s own routes, and the schemas', async (t) => {
+  type Doc = { paths: Record<string, unknown>, components: { schemas: Record<string, unknown> } }
+  const [rcDoc, epDoc] = await Promise.all([rcApi, epApi].map(async (api) => (await api.inject({ url: '/docs/json' })).json<Doc>()))
+  for (const p of ['/v1/pci', '/v1/devices/{name}/test', '/v1/virtqueues']) t.ok(rcDoc.paths[p], `rc: ${p}`)
+  for (const p of ['/v1/pci-ep', '/v1/pci-ep/functions/{name}', '/v1/pci-ep/controllers/{ctrl}/functions/{name}', '/v1/virtqueues', '/v1/vhost/vhost-client']) t.ok(epDoc.paths[p], `ep: ${p}`)
+  for (const p of ['/v1/pci-ep', '/v1/pci-ep/functions/{name}', '/v1/vhost/vhost-client']) t.notOk(rcDoc.paths[p], `rc: no ${p}`)
+  t.notOk(epDoc.paths['/v1/pci'], 'ep: no /v1/pci')
+  for (const s of ['PciEpFunction', 'PciEpController', 'PciEndpointState', 'PciFunction', 'Device', 'Virtqueue']) t.ok(rcDoc.components.schemas[s], s)
 })

@@ -126,7 +126,8 @@ t.test('/docs is built on first request and documents every route', async (t) =>
       t.ok(app.hasRoute({ method: method.toUpperCase() as 'GET', url }), `${method} ${path} is a route`)
     }
   }
-  t.ok(operations > 60, `${operations} operations documented`)
+  // The node's routes and the rc's own (each role documents its own: role-routes.test.ts).
+  t.ok(operations > 40, `${operations} operations documented`)
   t.notOk(Object.keys(doc.paths).some((p) => p.startsWith('/docs')), '/docs itself is not documented')
   t.ok(doc.paths['/test/leaky'], 'a route added after buildApi is documented too')
   t.match(doc.paths['/v1/regions'].post.responses['201'], { content: { 'application/json': { schema: { $ref: '#/components/schemas/Region' } } } }, 'a reply by shared schema')

@@ -10,7 +10,7 @@ import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { loadSettings } from '../../daemon/src/config/settings.js'
-import { SoclinkNode } from '../../daemon/src/node.js'
+import { createNode } from '../../daemon/src/daemon.js'
 import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
 import type { Virtqueue } from '../../client/src/types.js'
 
@@ -50,7 +50,7 @@ t.test('a vringSize that disagrees with rpmsgNumBufs is refused on an rpmsg func
 t.test('pcieFunctions: an rpmsg function whose vringSize disagrees stops the daemon at start', async (t) => {
   const loaded = loadSettings({ argv: ['--name', 'ep', '--role', 'ep', '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--rpmsg-num-bufs', '64', '--config', 'c.json'], env: {}, readFile: () => JSON.stringify({ pcieFunctions: [{ name: 'vhost0', controller: 'pcie0', vringSize: 256 }] }) })
   if (loaded.kind !== 'run') throw new Error('unexpected help')
-  const node = new SoclinkNode(loaded.settings, pino({ level: 'silent' }))
+  const node = createNode(loaded.settings, pino({ level: 'silent' }))
   await t.rejects(node.start(), { code: 'ERR_CONFIG', message: /vhost0: vringSize 256 disagrees with rpmsgNumBufs 64/ })
   await node.stop('test').catch(() => {})
 })

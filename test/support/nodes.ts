@@ -4,16 +4,44 @@
 import pino from 'pino'
 import { loadSettings } from '../../daemon/src/config/settings.js'
 import { SoclinkNode } from '../../daemon/src/node.js'
+import { createNode } from '../../daemon/src/daemon.js'
+import { PcieEndpointRole } from '../../daemon/src/roles/pcie-ep.js'
+import { PcieRootComplexRole } from '../../daemon/src/roles/pcie-rc.js'
+import { NtbBoardRole } from '../../daemon/src/roles/ntb-board.js'
+import { NtbHostRole } from '../../daemon/src/roles/ntb-host.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../daemon/src/uapi/virtio-config.js'
 import type { VirtioDevice } from '../../daemon/src/virtio/virtio.js'
 import type { VirtioRpmsgBus } from '../../daemon/src/rpmsg/virtio-rpmsg.js'
 import type { VhostRpmsgBus } from '../../daemon/src/rpmsg/vhost-rpmsg.js'
 import { until } from './daemon.js'
 
+// Tests reach a node's role by kind (node.pcieRc!.virtioBus, ...), as they
+// did when the node had a field per role: the node knows roles only as
+// role.ts's Role, so the test support adds the typed getters here.
+declare module '../../daemon/src/node.js' {
+  interface SoclinkNode {
+    /** The role, if it is a PCIe endpoint (role ep); null otherwise. */
+    readonly pcieEp: PcieEndpointRole | null
+    readonly pcieRc: PcieRootComplexRole | null
+    readonly ntbBoard: NtbBoardRole | null
+    readonly ntbHost: NtbHostRole | null
+  }
+}
+
+const roleOf = <R>(kind: abstract new (...args: never[]) => R): PropertyDescriptor => ({
+  get (this: SoclinkNode): R | null { return this.role instanceof kind ? this.role : null }
+})
+Object.defineProperties(SoclinkNode.prototype, {
+  pcieEp: roleOf(PcieEndpointRole),
+  pcieRc: roleOf(PcieRootComplexRole),
+  ntbBoard: roleOf(NtbBoardRole),
+  ntbHost: roleOf(NtbHostRole)
+})
+
 export async function startNode (name: string, args: string[] = []): Promise<SoclinkNode> {
   const loaded = loadSettings({ argv: ['--name', name, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], env: {}, readFile: () => '' })
   if (loaded.kind !== 'run') throw new Error('unexpected help')
-  const node = new SoclinkNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
+  const node = createNode(loaded.settings, pino({ level: process.env.SOCLINK_TEST_LOG ?? 'silent' }))
   await node.start()
   return node
 }

@@ -35,8 +35,22 @@ function layerOf (file: string): string {
   return first === 'error-codes' ? 'errors' : first
 }
 
-/** Whether `from` may import `to`; layers not in the table (api/, config/, roles/, bin/, node.ts) sit above all. */
+// Above the layers: the node (node.ts) and the roles (roles/) know each other
+// only as role.ts describes them, and the composition root (daemon.ts) is
+// the one place that imports both; the control API (api/) serves a role
+// only through node.role.api, so it never imports roles/ (a role's routes
+// may use api/'s helpers).
+const FORBIDDEN: ReadonlyArray<[from: string, to: string]> = [
+  ['api', 'roles'],
+  ['node', 'roles'],
+  ['roles', 'node'],
+  ['role', 'roles'],
+  ['role', 'node']
+]
+
+/** Whether `from` may import `to`; layers not in the table (api/, config/, roles/, bin/, node.ts) sit above all, but for FORBIDDEN. */
 function allowed (from: string, to: string): boolean {
+  if (FORBIDDEN.some(([f, t]) => f === from && t === to)) return false
   if (from === to || to === 'errors') return true
   if (from === 'errors') return false
   if (to === 'uapi') return true
@@ -60,4 +74,12 @@ t.test('no layer imports a layer above it or beside it', async (t) => {
   }
   t.ok(checked > 20, `checked ${checked} imports`)
   t.same(violations, [], 'imports point down the stack')
+})
+
+t.test('the rules above the layers hold: node.ts and roles/ apart, api/ without roles/', async (t) => {
+  t.notOk(allowed('api', 'roles'), 'api/ may not import roles/')
+  t.notOk(allowed('node', 'roles'), 'node.ts may not import roles/')
+  t.notOk(allowed('roles', 'node'), 'roles/ may not import node.ts')
+  t.ok(allowed('daemon', 'roles') && allowed('daemon', 'node'), 'the composition root imports both')
+  t.ok(allowed('roles', 'api'), 'a role\'s routes use api/\'s helpers')
 })

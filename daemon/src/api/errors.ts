@@ -144,10 +144,13 @@ export function refuseUpgradesToPlainRoutes (app: FastifyInstance): void {
   })
 }
 
-/** Installs the error and not-found handlers on the root instance. */
-export function installErrorHandling (app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers on the root instance.
+ * `notServed`: the answer to a path another role serves (role.ts RoleApi), else "no route".
+ */
+export function installErrorHandling (app: FastifyInstance, notServed: (url: string) => Error | null = () => null): void {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(async (request) => {
-    throw new RouteNotFoundError(request.method, request.url)
+    throw notServed(request.url) ?? new RouteNotFoundError(request.method, request.url)
   })
 }

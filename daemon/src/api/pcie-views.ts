@@ -1,15 +1,10 @@
-// What the API shows of the PCIe roles and the virtio / vhost devices above
-// them: plain objects that match the reply schemas in pcie-schemas.ts.
+// What the API shows of virtio and vhost devices and their rings, whichever
+// transport runs them: plain objects that match the reply schemas in
+// pcie-schemas.ts. The roles' own views (the pci_ep tree, the rc's bus, which
+// devices a role has) are in roles/pcie-views.ts and roles/ntb-*views.ts.
 // Feature sets (bigint) become "0x..." strings; ring indices are read from
-// the ring's memory as each side sees it. The device and queue views take
-// any transport's device and rings (the NTB hosts' too: ntb-device-views.ts).
+// the ring's memory as each side sees it.
 
-import type { SoclinkNode } from '../node.js'
-import type { PcieEndpointRole } from '../roles/pcie-ep.js'
-import type { PcieRootComplexRole } from '../roles/pcie-rc.js'
-import type { ControllerState, FunctionConfig } from '../hw/pcie/function-table.js'
-import { SYSMEM_REGION, type EndpointState } from '../hw/pcie/endpoint-controller.js'
-import type { FunctionState } from '../hw/pcie/root-complex.js'
 import type { MemoryAccess } from '../mem/access.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import type { VirtioDevice } from '../virtio/virtio.js'
@@ -21,49 +16,6 @@ import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED, hasFeature
 } from '../uapi/virtio-config.js'
-import { NotThisRoleError } from './errors.js'
-
-/** The endpoint role, or a 404 naming what this daemon is. */
-export function epRole (node: SoclinkNode): PcieEndpointRole {
-  if (node.pcieEp === null) throw new NotThisRoleError('endpoint', node.settings.role)
-  return node.pcieEp
-}
-
-export function rcRole (node: SoclinkNode): PcieRootComplexRole {
-  if (node.pcieRc === null) throw new NotThisRoleError('root complex', node.settings.role)
-  return node.pcieRc
-}
-
-// ------------------------------------------------------------ endpoint tree
-
-export interface ControllerView extends ControllerState { endpoint: EndpointState | null }
-
-export function controllerView (role: PcieEndpointRole, c: ControllerState): ControllerView {
-  const epc = role.controller
-  return { ...c, endpoint: c.started && epc !== null && epc.name === c.name ? epc.state() : null }
-}
-
-export function functionView (f: FunctionConfig): FunctionConfig { return { ...f } }
-
-export function pciEpTree (role: PcieEndpointRole): { functions: FunctionConfig[], controllers: ControllerView[] } {
-  const { functions, controllers } = role.functions.tree()
-  return { functions: functions.map(functionView), controllers: controllers.map((c) => controllerView(role, c)) }
-}
-
-// ------------------------------------------------------------ root complex
-
-const FUNCTION_IDS = ['vendorId', 'deviceId', 'revisionId', 'classCode', 'subsystemVendorId', 'subsystemId', 'interruptPin'] as const
-
-export type PciFunctionView = Omit<FunctionState, typeof FUNCTION_IDS[number]> & Record<typeof FUNCTION_IDS[number], number | null>
-
-export function pciView (role: PcieRootComplexRole): { memorySize: number, region: string, spurious: number, functions: PciFunctionView[] } {
-  const s = role.rc.state()
-  const functions = s.functions.map((f) => {
-    const ids = Object.fromEntries(FUNCTION_IDS.map((k) => [k, f[k] ?? null])) as Record<typeof FUNCTION_IDS[number], number | null>
-    return { peer: f.peer, state: f.state, lastError: f.lastError, retrying: f.retrying, ...ids, bars: f.bars, msi: f.msi, intx: f.intx }
-  })
-  return { memorySize: s.memorySize, region: s.region, spurious: s.spurious, functions }
-}
 
 // ------------------------------------------------------------ devices
 
@@ -150,21 +102,6 @@ export function vhostDeviceView (d: VhostDevice, peer: string, transport: Device
     retrying: false,
     test: test === null ? null : { ...test }
   }
-}
-
-/** Every device of this daemon: the rc's virtio devices, the ep's started vhost device, or none. */
-export function deviceViews (node: SoclinkNode): DeviceView[] {
-  const rc = node.pcieRc
-  if (rc !== null) {
-    return [...rc.transports.values()].map((t) => virtioDeviceView(
-      { device: t.device, peer: t.peer, transport: 'virtio-pci-epf', getFeatures: () => t.getFeatures() },
-      t.device.driver === rc.testDriver ? tryRead(() => rc.testDriver.counters(t.device), null) : null))
-  }
-  const ep = node.pcieEp
-  const epf = ep?.epf ?? null
-  if (ep === null || epf === null) return []
-  const test = epf.device.driver === ep.testDriver ? tryRead(() => ep.testDriver.counters(epf.device), null) : null
-  return [vhostDeviceView(epf.device, ep.controller?.rcPeer ?? '', 'pci-epf-vhost', test)]
 }
 
 // ------------------------------------------------------------ virtqueues
@@ -260,13 +197,4 @@ export function vhostQueues (epf: VhostRingsView, region: string): VirtqueueView
       lastError: vq.lastError?.message ?? ''
     }
   })
-}
-
-export function virtqueueViews (node: SoclinkNode): VirtqueueView[] {
-  const rc = node.pcieRc
-  if (rc !== null) return [...rc.transports.values()].flatMap((t) => virtioQueues(t.device, t.vqs, t.buffers.memory, rc.rc.sysmem.name))
-  const ep = node.pcieEp
-  const epf = ep?.epf ?? null
-  if (ep === null || epf === null) return []
-  return vhostQueues(epf, `${ep.controller?.rcPeer ?? ''}:${SYSMEM_REGION}`)
 }

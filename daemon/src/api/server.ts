@@ -29,18 +29,12 @@ import { doorbellRoutes } from './routes/doorbells.js'
 import { eventRoutes } from './routes/events.js'
 import { captureRoutes } from './routes/capture.js'
 import { addPcieSchemas } from './pcie-schemas.js'
-import { pciEpRoutes } from './routes/pci-ep.js'
-import { pciRoutes } from './routes/pci.js'
-import { deviceRoutes } from './routes/devices.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
 import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
-import { vhostCfsRoutes } from './routes/vhost-cfs.js'
 import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
 import { selectApiProtocol } from './ws-bearer.js'
 import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
 import { addNtbSchemas } from './ntb-schemas.js'
-import { ntbRoutes } from './routes/ntb.js'
-import { ntbToolRoutes } from './routes/ntb-tool.js'
 import { uiRoutes } from './routes/ui.js'
 import { docsRoutes } from './docs.js'
 import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
@@ -111,7 +105,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   app.addHook('onRoute', (route) => {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url })
   })
-  installErrorHandling(app)
+  installErrorHandling(app, node.role.api.notServed)
   const tokens = options.tokens !== undefined ? options.tokens : node.settings.apiTokenFile !== '' ? ApiTokens.load(node.settings.apiTokenFile) : null
   // Before any route, so the checks, the saved code and /docs all see the bounds.
   app.addHook('onRoute', (route) => { boundRequestStrings(route.schema) })
@@ -130,7 +124,7 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
     title: 'soclink control API',
     version: VERSION,
     description: `Control API of soclinkd ${node.settings.name}.`,
-    tags: ['node', 'regions', 'windows', 'peers', 'doorbells', 'pci-ep', 'pci', 'devices', 'virtqueues', 'rpmsg', 'ntb'],
+    tags: ['node', 'regions', 'windows', 'peers', 'doorbells', ...node.role.api.tags, ...(node.rpmsg !== null ? ['rpmsg'] : [])],
     bearerTokens: tokens !== null
   }, logger)
 
@@ -141,15 +135,14 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   doorbellRoutes(app, node)
   eventRoutes(app, node)
   captureRoutes(app, { capture: node.links.capture, logger })
-  pciEpRoutes(app, node)
-  pciRoutes(app, node)
-  deviceRoutes(app, node)
-  rpmsgRoutes(app, node)
-  rpmsgCfsRoutes(app, node)
-  vhostCfsRoutes(app, node)
-  rpmsgGatewayRoutes(app, node)
-  ntbRoutes(app, node)
-  ntbToolRoutes(app, node)
+  // The node's rpmsg buses, on every role that runs rpmsg (all but the NTB board).
+  if (node.rpmsg !== null) {
+    rpmsgRoutes(app, node)
+    rpmsgCfsRoutes(app, node)
+    rpmsgGatewayRoutes(app, node)
+  }
+  // The role's own routes (roles/*-api.ts); another role's answer 404 saying what this daemon is.
+  await app.register(node.role.api.routes)
   metricsRoutes(app, { metrics: new DaemonMetrics(node) })
   uiRoutes(app)
   await app.register(async (memory) => { await memoryRoutes(memory, node) })

@@ -7,7 +7,8 @@
 import { createRequire } from 'node:module'
 import type pinoFactory from 'pino'
 import type { Settings } from '../config/settings.js'
-import { SoclinkNode } from '../node.js'
+import type { SoclinkNode } from '../node.js'
+import { createNode } from '../daemon.js'
 import { buildApi } from '../api/server.js'
 import { LogOutput } from './log-output.js'
 import { checkApiExposure } from '../config/api-exposure.js'
@@ -38,7 +39,7 @@ export async function runDaemon (s: Settings): Promise<void> {
   for (const w of exposureWarnings) logger.warn(w)
   if (tokens !== null) logger.info({ tokens: tokens.size, file: tokens.path }, 'control API: every request needs a bearer token')
 
-  const node = new SoclinkNode(s, logger)
+  const node = createNode(s, logger)
   await node.start()
   const api = await buildApi(node, { tokens })
   const apiUrl = await api.listen({ host: s.api.host, port: s.api.port })

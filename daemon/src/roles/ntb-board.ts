@@ -17,7 +17,8 @@
 // host that restarts under the same name comes back to its partner.
 
 import type { Logger } from 'pino'
-import type { SoclinkNode } from '../node.js'
+import type { Role, RoleApi, RoleHost } from '../role.js'
+import { ntbBoardApi } from './ntb-api.js'
 import type { PeerLink } from '../link/peer-link.js'
 import { wire } from '../link/codec.js'
 import { EndpointController, PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
@@ -57,18 +58,22 @@ function isHost (link: PeerLink): boolean {
   return link.role === wire.Role.ROLE_NTB_VIRTIO || link.role === wire.Role.ROLE_NTB_VHOST
 }
 
-export class NtbBoardRole {
+export class NtbBoardRole implements Role {
   readonly config: EpfNtbConfig
   readonly autoPairing: boolean
   private readonly pairs: NtbPair[] = []
   private readonly controllers = new Map<string, EndpointController>()
   /** Hosts whose link is up, with their wire role. */
   private readonly linked = new Map<string, number>()
-  private readonly node: SoclinkNode
+  readonly name = 'ntb'
+  /** What the role uses of its node. */
+  readonly node: RoleHost
+  /** Its routes (ntb-api.ts, pcie-api.ts). */
+  readonly api: RoleApi = ntbBoardApi(this)
   private readonly logger: Logger
   private made = 0
 
-  constructor (node: SoclinkNode) {
+  constructor (node: RoleHost) {
     this.node = node
     this.logger = node.logger.child({ layer: 'ntb-board' })
     const s = node.settings
@@ -79,10 +84,13 @@ export class NtbBoardRole {
     for (const p of s.ntbPairs) this.addPair(p.a, p.b, true)
   }
 
-  async init (): Promise<void> {
+  async start (): Promise<void> {
     this.node.links.on('up', (link) => { if (isHost(link)) this.hostUp(link.name, link.role) })
     this.node.links.on('down', (link, reason) => { this.hostDown(link.name, reason) })
   }
+
+  /** Nothing to undo: the node's links close next, and each peer's going takes its devices down as surprise removal does. */
+  async stop (): Promise<void> {}
 
   view (): NtbBoardView {
     const named = new Set(this.pairs.flatMap((p) => p.hosts))
@@ -107,7 +115,7 @@ export class NtbBoardRole {
       throw new ConflictError(`host ${h} is in pair ${p.name} already: delete that pair first`)
     }
     const pair = this.addPair(a, b, true)
-    for (const h of [a, b]) if (this.linked.has(h)) this.start(pair, h)
+    for (const h of [a, b]) if (this.linked.has(h)) this.startInterface(pair, h)
     return pairView(pair)
   }
 
@@ -130,7 +138,7 @@ export class NtbBoardRole {
       this.logger.info({ host }, 'host linked; no ntb pair names it: it waits unpaired (POST /v1/ntb/pairs)')
       return
     }
-    this.start(pair, host)
+    this.startInterface(pair, host)
   }
 
   private hostDown (host: string, reason: string): void {
@@ -141,7 +149,7 @@ export class NtbBoardRole {
     this.logger.info({ host, ntb: pair.name, reason }, 'host link down: its ntb interface stopped')
   }
 
-  private start (pair: NtbPair, host: string): void {
+  private startInterface (pair: NtbPair, host: string): void {
     try {
       pair.ntb.startInterface(host)
     } catch (err) {

@@ -25,7 +25,8 @@
 // is there (hw/bring-up-retry.ts).
 
 import type { Logger } from 'pino'
-import type { SoclinkNode } from '../node.js'
+import type { Role, RoleApi, RoleHost } from '../role.js'
+import { ntbHostApi } from './ntb-api.js'
 import { PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
 import { RootComplex, type EndpointFunction } from '../hw/pcie/root-complex.js'
 import { NtbHwEpf, matchesNtbEpf } from '../hw/ntb/ntb-hw-epf.js'
@@ -42,13 +43,14 @@ import { VhostRpmsgDriver } from '../rpmsg/vhost-rpmsg.js'
 import { ConfigError } from '../errors.js'
 import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
 import { NtbVhostLink } from './ntb-vhost-cfs.js'
+import { NtbTool } from './ntb-tool.js'
 
 /** Where MW0 starts in an ntb-virtio host's system memory. */
 export const MW0_BASE = 0x10_0000
 
 export type NtbSide = 'virtio' | 'vhost'
 
-export class NtbHostRole {
+export class NtbHostRole implements Role {
   readonly side: NtbSide
   readonly rc: RootComplex
   readonly virtioBus: VirtioBus | null
@@ -62,18 +64,26 @@ export class NtbHostRole {
   vhostLink: NtbVhostLink | null = null
   /** ntb_perf beside the transport (transport/ntb-perf.ts), on the same device. */
   perf: NtbPerf | null = null
+  /** ntb_tool on the device, refusing what the transport and ntb_perf own (ntb-tool.ts). */
+  readonly tool: NtbTool = new NtbTool(this)
   /** Why the last device did not come up, if it did not. */
   lastError = ''
   /** The device's bring-up timed out and is tried again. */
   readonly retry = new BringUpRetry()
-  private readonly node: SoclinkNode
+  /** ntb-virtio or ntb-vhost. */
+  readonly name: string
+  /** What the role uses of its node. */
+  readonly node: RoleHost
+  /** Its routes (ntb-api.ts, pcie-api.ts). */
+  readonly api: RoleApi = ntbHostApi(this)
   private readonly logger: Logger
   /** Binding and removal, one at a time, in order. */
   private work: Promise<void> = Promise.resolve()
 
-  constructor (node: SoclinkNode, side: NtbSide) {
+  constructor (node: RoleHost, side: NtbSide) {
     this.node = node
     this.side = side
+    this.name = `ntb-${side}`
     this.logger = node.logger.child({ layer: `ntb-${side}` })
     const s = node.settings
     if (side === 'virtio' && s.memorySize < MW0_BASE + 2 * BUFFER_OFFSET) {
@@ -84,7 +94,7 @@ export class NtbHostRole {
     this.vhostBus = side === 'vhost' ? new VhostBus() : null
   }
 
-  async init (): Promise<void> {
+  async start (): Promise<void> {
     const s = this.node.settings
     const packed = s.ring === 'packed'
     await this.virtioBus?.registerDriver(new TestVirtioDriver({ packed }))
@@ -93,12 +103,15 @@ export class NtbHostRole {
     await this.vhostBus?.registerDriver(new TestVhostDriver())
     await this.vhostBus?.registerDriver(new VhostRpmsgDriver({ drivers: this.node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs }))
     if (this.vhostBus !== null) this.vhostLink = new NtbVhostLink(this.vhostBus, s.vhostDriver, this.logger)
-    this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
+    this.node.onLinkEvent((peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
     this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
     this.rc.on('enumerated', (fn) => { this.enumerated(fn) })
     this.rc.on('removed', (peer, reason) => { this.removed(peer, reason) })
     this.rc.on('failed', (peer, message) => { this.logger.error({ peer, message }, 'enumeration failed') })
   }
+
+  /** Nothing to undo: the node's links close next, and each peer's going takes its devices down as surprise removal does. */
+  async stop (): Promise<void> {}
 
   /** The board whose function is bound, if any. */
   get board (): string | null { return this.device?.peer ?? null }

@@ -5,7 +5,8 @@
 // device, as surprise removal would.
 
 import type { Logger } from 'pino'
-import type { SoclinkNode } from '../node.js'
+import type { Role, RoleApi, RoleHost } from '../role.js'
+import { pcieEpApi } from './pcie-api.js'
 import type { PeerLink } from '../link/peer-link.js'
 import { wire } from '../link/codec.js'
 import { EndpointController, PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
@@ -19,13 +20,17 @@ import { ConfigError, UnavailableError } from '../errors.js'
 
 export const CONTROLLER = 'pcie0'
 
-export class PcieEndpointRole {
+export class PcieEndpointRole implements Role {
   readonly functions: FunctionTable
   readonly vhostBus = new VhostBus()
   readonly testDriver: TestVhostDriver
   /** vhost_rpmsg_bus: binds a function whose vhostDriver is 'rpmsg'; each bus is a virtproc of the node's rpmsg table. */
   readonly rpmsgDriver: VhostRpmsgDriver
-  private readonly node: SoclinkNode
+  readonly name = 'ep'
+  /** What the role uses of its node. */
+  readonly node: RoleHost
+  /** Its routes (ntb-api.ts, pcie-api.ts). */
+  readonly api: RoleApi = pcieEpApi(this)
   private readonly logger: Logger
   private rcPeer: string | null = null
   private ctrl: EndpointController | null = null
@@ -33,7 +38,7 @@ export class PcieEndpointRole {
   /** Controllers to start whenever the root complex links. */
   private readonly autostart = new Set<string>()
 
-  constructor (node: SoclinkNode) {
+  constructor (node: RoleHost) {
     this.node = node
     this.logger = node.logger.child({ layer: 'pcie-ep' })
     this.testDriver = new TestVhostDriver()
@@ -45,7 +50,7 @@ export class PcieEndpointRole {
     })
   }
 
-  async init (): Promise<void> {
+  async start (): Promise<void> {
     await this.vhostBus.registerDriver(this.testDriver)
     await this.vhostBus.registerDriver(this.rpmsgDriver)
     for (const f of this.node.settings.pcieFunctions) {
@@ -63,6 +68,9 @@ export class PcieEndpointRole {
       void this.functions.stop(CONTROLLER).catch((err: Error) => { this.logger.warn({ err: err.message }, 'stop failed') })
     })
   }
+
+  /** Nothing to undo: the node's links close next, and each peer's going takes its devices down as surprise removal does. */
+  async stop (): Promise<void> {}
 
   private linkUp (link: PeerLink): void {
     if (link.role !== wire.Role.ROLE_RC) return

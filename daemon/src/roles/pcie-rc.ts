@@ -6,7 +6,8 @@
 // with backoff while the function is there (hw/bring-up-retry.ts).
 
 import type { Logger } from 'pino'
-import type { SoclinkNode } from '../node.js'
+import type { Role, RoleApi, RoleHost } from '../role.js'
+import { pcieRcApi } from './pcie-api.js'
 import { PCIE_LINK } from '../hw/pcie/endpoint-controller.js'
 import { RootComplex, type EndpointFunction } from '../hw/pcie/root-complex.js'
 import { BringUpRetry, retriable } from '../hw/bring-up-retry.js'
@@ -20,7 +21,7 @@ import { VirtioRpmsgDriver } from '../rpmsg/virtio-rpmsg.js'
 /** System memory below this stays unused, so that address 0 is never a buffer. */
 const POOL_BASE = 0x10000
 
-export class PcieRootComplexRole {
+export class PcieRootComplexRole implements Role {
   readonly rc: RootComplex
   readonly virtioBus = new VirtioBus()
   readonly testDriver: TestVirtioDriver
@@ -28,12 +29,16 @@ export class PcieRootComplexRole {
   readonly rpmsgDriver: VirtioRpmsgDriver
   readonly pool: FirstFitPool
   readonly transports = new Map<string, VirtioPciEpf>()
-  private readonly node: SoclinkNode
+  readonly name = 'rc'
+  /** What the role uses of its node. */
+  readonly node: RoleHost
+  /** Its routes (ntb-api.ts, pcie-api.ts). */
+  readonly api: RoleApi = pcieRcApi(this)
   private readonly logger: Logger
   /** Per transport, while its function is there: probes tried again after a timeout. */
   private readonly retries = new Map<VirtioPciEpf, BringUpRetry>()
 
-  constructor (node: SoclinkNode) {
+  constructor (node: RoleHost) {
     this.node = node
     this.logger = node.logger.child({ layer: 'pcie-rc' })
     const s = node.settings
@@ -43,15 +48,18 @@ export class PcieRootComplexRole {
     this.rpmsgDriver = new VirtioRpmsgDriver({ packed: s.ring === 'packed', drivers: node.rpmsg!, bufSize: s.rpmsgBufSize, numBufs: s.rpmsgNumBufs, binding: { mode: s.rpmsgBind, channels: s.rpmsgBindChannels } })
   }
 
-  async init (): Promise<void> {
+  async start (): Promise<void> {
     await this.virtioBus.registerDriver(this.testDriver)
     await this.virtioBus.registerDriver(this.rpmsgDriver)
-    this.node.on('linkEvent', (peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
+    this.node.onLinkEvent((peer, link, up, reason) => { if (link === PCIE_LINK) this.rc.linkEvent(peer, up, reason) })
     this.node.links.on('down', (link, reason) => { this.rc.peerDown(link.name, reason) })
     this.rc.on('enumerated', (fn) => { this.attach(fn) })
     this.rc.on('removed', (peer) => { void this.detach(peer) })
     this.rc.on('failed', (peer, message) => { this.logger.error({ peer, message }, 'enumeration failed') })
   }
+
+  /** Nothing to undo: the node's links close next, and each peer's going takes its devices down as surprise removal does. */
+  async stop (): Promise<void> {}
 
   private attach (fn: EndpointFunction): void {
     if (!isEpfVhost(fn)) {

@@ -10,9 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import { VERSION, type SoclinkNode } from '../../node.js'
 import { gauge } from './families.js'
 import { linkMetrics } from './link-metrics.js'
-import { deviceMetrics } from './device-metrics.js'
 import { rpmsgMetrics } from './rpmsg-metrics.js'
-import { ntbMetrics } from './ntb-metrics.js'
 
 const NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
 
@@ -31,9 +29,9 @@ export function buildRegistry (node: SoclinkNode): Registry {
     yield [{ name: node.settings.name, role: node.settings.role, version: VERSION }, 1]
   })
   linkMetrics(registry, node)
-  deviceMetrics(registry, node)
   rpmsgMetrics(registry, node)
-  ntbMetrics(registry, node)
+  // The role's own: its devices and virtqueues, and the NTB function or device.
+  node.role.api.metrics(registry)
   return registry
 }
 

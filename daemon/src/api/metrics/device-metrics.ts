@@ -1,27 +1,27 @@
 // The virtio and vhost devices' metrics, PCIe and NTB alike: each device's
 // status byte, and each virtqueue's indices (read from the ring's memory as
 // this side sees it, as GET /v1/virtqueues shows them), kicks, interrupts,
-// buffers and ring errors. Read through the JSON views (pcie-views.ts,
-// ntb-device-views.ts), so the two never tell different stories.
+// buffers and ring errors. Read through the same DeviceSource as GET
+// /v1/devices and /v1/virtqueues (the role gives it), so the two never tell
+// different stories.
 
 import type { Registry } from 'prom-client'
-import type { SoclinkNode } from '../../node.js'
-import { deviceViews, virtqueueViews, type VirtqueueView } from '../pcie-views.js'
-import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
+import type { VirtqueueView } from '../pcie-views.js'
+import type { DeviceSource } from '../routes/devices.js'
 import { counter, gauge, type Sample } from './families.js'
 
 const QUEUE = ['device', 'side', 'queue', 'name'] as const
 
-export function deviceMetrics (registry: Registry, node: SoclinkNode): void {
+export function deviceMetrics (registry: Registry, source: Pick<DeviceSource, 'devices' | 'virtqueues'>): void {
   gauge(registry, {
     name: 'soclink_device_status',
     help: 'The virtio device status byte (VIRTIO_CONFIG_S_*: 15 is ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK)',
     labels: ['device', 'side', 'transport', 'peer']
   }, function * () {
-    for (const d of [...deviceViews(node), ...ntbDeviceViews(node)]) yield [{ device: d.name, side: d.side, transport: d.transport, peer: d.peer }, d.status]
+    for (const d of source.devices()) yield [{ device: d.name, side: d.side, transport: d.transport, peer: d.peer }, d.status]
   })
   const queues = (read: (q: VirtqueueView) => number | null) => function * (): Iterable<Sample> {
-    for (const q of [...virtqueueViews(node), ...ntbVirtqueueViews(node)]) {
+    for (const q of source.virtqueues()) {
       const v = read(q)
       if (v !== null) yield [{ device: q.device, side: q.side, queue: q.index, name: q.name }, v]
     }

@@ -2,14 +2,14 @@
 // soclink test device pair. An rc daemon shows its virtio devices (the
 // driver side), an ep daemon its started vhost device (the device side),
 // an ntb-virtio host the virtio device its transport presents and an
-// ntb-vhost host its registered vhost device; other daemons have none.
+// ntb-vhost host its registered vhost device; the roles that have devices
+// register these routes with their own DeviceSource.
 
 import type { FastifyInstance } from 'fastify'
-import type { SoclinkNode } from '../../node.js'
 import { NotFoundError, TimeoutError } from '../../errors.js'
-import type { TestCounters } from '../../virtio/virtio-soclink-test.js'
-import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
-import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
+import type { TestCounters, TestVirtioDriver } from '../../virtio/virtio-soclink-test.js'
+import type { VirtioDevice } from '../../virtio/virtio.js'
+import type { DeviceView, VirtqueueView } from '../pcie-views.js'
 import { ENTRY_NAME } from '../pcie-schemas.js'
 import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
 import { within } from '../../../../client/src/deadline.js'
@@ -21,10 +21,15 @@ const DEFAULT_TIMEOUT_MS = 120_000
 const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
 const buffers = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description })
 
-const allDevices = (node: SoclinkNode): DeviceView[] => [...deviceViews(node), ...ntbDeviceViews(node)]
-const allVirtqueues = (node: SoclinkNode): VirtqueueView[] => [...virtqueueViews(node), ...ntbVirtqueueViews(node)]
+/** A role's devices, their rings, and the ones the test routes may run. */
+export interface DeviceSource {
+  devices: () => DeviceView[]
+  virtqueues: () => VirtqueueView[]
+  /** The virtio device `name` with the test driver that drives it, if this role runs one (the rc). */
+  testDevice: (name: string) => { device: VirtioDevice, driver: TestVirtioDriver } | undefined
+}
 
-export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
+export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void {
   app.get('/v1/devices', {
     schema: {
       summary: 'Virtio devices (rc, ntb-virtio) or the vhost device (ep, ntb-vhost), with status and features',
@@ -32,7 +37,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: record({ devices: { type: 'array', items: ref('Device') } }), ...errorReplies(400) }
     }
-  }, async () => ({ devices: allDevices(node) }))
+  }, async () => ({ devices: source.devices() }))
 
   app.get<{ Params: { name: string } }>('/v1/devices/:name', {
     schema: {
@@ -43,7 +48,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: ref('Device'), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<DeviceView> => {
-    const d = allDevices(node).find((v) => v.name === request.params.name)
+    const d = source.devices().find((v) => v.name === request.params.name)
     if (d === undefined) throw new NotFoundError('device', request.params.name)
     return d
   })
@@ -72,13 +77,13 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async (request): Promise<TestRunView> => {
     const { name } = request.params
-    const role = node.pcieRc
-    const dev = [...role?.transports.values() ?? []].map((t) => t.device).find((d) => d.name === name)
-    if (role === null || dev === undefined || dev.driver !== role.testDriver) throw new NotFoundError('virtio device bound to the test driver', name)
+    const test = source.testDevice(name)
+    if (test === undefined) throw new NotFoundError('virtio device bound to the test driver', name)
+    const { device: dev, driver } = test
     const { tx, rx, timeoutMs = DEFAULT_TIMEOUT_MS } = request.body
-    const before = { ...role.testDriver.counters(dev) }
+    const before = { ...driver.counters(dev) }
     const started = performance.now()
-    const after: TestCounters = await within(role.testDriver.run({ tx, rx }, dev), timeoutMs, () => { throw new TimeoutError(`the test run on ${name} did not finish in ${timeoutMs} ms`) })
+    const after: TestCounters = await within(driver.run({ tx, rx }, dev), timeoutMs, () => { throw new TimeoutError(`the test run on ${name} did not finish in ${timeoutMs} ms`) })
     return {
       sent: after.sent - before.sent,
       received: after.received - before.received,
@@ -100,5 +105,5 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: record({ virtqueues: { type: 'array', items: ref('Virtqueue') } }), ...errorReplies(400) }
     }
-  }, async () => ({ virtqueues: allVirtqueues(node) }))
+  }, async () => ({ virtqueues: source.virtqueues() }))
 }

@@ -6,15 +6,11 @@
 // (ln -s), unlinking takes it away; a device in use is busy (409 ERR_BUSY),
 // an unknown one is a 404 "no such device", as the kernel answers -ENODEV.
 // The vhost sides: an ep's endpoint functions, an ntb-vhost host's NTB
-// device. A daemon with no vhost side (rc, ntb-virtio, the NTB board)
-// answers 404.
+// device; those roles register these routes over their own tree. A daemon
+// with no vhost side (rc, ntb-virtio, the NTB board) answers 404.
 
 import type { FastifyInstance } from 'fastify'
-import { NotFoundError } from '../../errors.js'
-import type { SoclinkNode } from '../../node.js'
-import { VhostCfs, type VhostClientView, type VhostTransportSide, type VhostTransportView } from '../../vhost/cfs.js'
-import { EpfVhostTransports } from '../../roles/pcie-ep-vhost-cfs.js'
-import { NtbVhostTransports } from '../../roles/ntb-vhost-cfs.js'
+import type { VhostCfs, VhostClientView, VhostTransportView } from '../../vhost/cfs.js'
 import { ENTRY_NAME } from '../pcie-schemas.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
@@ -44,21 +40,8 @@ const TransportSchema = record({
 
 const NO_VHOST = 'A daemon with no vhost side (not an ep or an ntb-vhost host) answers 404 ERR_NOT_FOUND.'
 
-/** Every vhost side of this daemon, one line per role that has one. */
-function vhostSides (node: SoclinkNode): VhostTransportSide[] {
-  const sides: VhostTransportSide[] = []
-  if (node.pcieEp !== null) sides.push(new EpfVhostTransports(node.pcieEp))
-  if (node.ntbHost?.side === 'vhost') sides.push(new NtbVhostTransports(node.ntbHost))
-  return sides
-}
-
-function tree (node: SoclinkNode): VhostCfs {
-  const sides = vhostSides(node)
-  if (sides.length === 0) throw new NotFoundError('vhost configfs (no vhost side) on', node.settings.name)
-  return new VhostCfs(sides)
-}
-
-export function vhostCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
+/** `cfs`: the tree over the role's vhost sides, made once. */
+export function vhostCfsRoutes (app: FastifyInstance, cfs: VhostCfs): void {
   app.get('/v1/vhost/vhost-client', {
     schema: {
       summary: 'vhost/vhost-client/: a group per registered vhost driver, an item per id-table entry',
@@ -67,7 +50,7 @@ export function vhostCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: record({ drivers: { type: 'array', items: ClientSchema } }), ...errorReplies(400, 404) }
     }
-  }, async (): Promise<{ drivers: VhostClientView[] }> => ({ drivers: tree(node).clients() }))
+  }, async (): Promise<{ drivers: VhostClientView[] }> => ({ drivers: cfs.clients() }))
 
   app.get('/v1/vhost/vhost-transport', {
     schema: {
@@ -78,7 +61,7 @@ export function vhostCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: record({ devices: { type: 'array', items: TransportSchema } }), ...errorReplies(400, 404) }
     }
-  }, async (): Promise<{ devices: VhostTransportView[] }> => ({ devices: tree(node).transports() }))
+  }, async (): Promise<{ devices: VhostTransportView[] }> => ({ devices: cfs.transports() }))
 
   app.post<{ Params: { dev: string }, Body: { driver: string, item: string } }>('/v1/vhost/vhost-transport/:dev/link', {
     schema: {
@@ -95,7 +78,7 @@ export function vhostCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 201: TransportSchema, ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<VhostTransportView> => {
-    const view = await tree(node).link(request.params.dev, request.body.driver, request.body.item)
+    const view = await cfs.link(request.params.dev, request.body.driver, request.body.item)
     reply.code(201)
     return view
   })
@@ -112,7 +95,7 @@ export function vhostCfsRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    await tree(node).unlink(request.params.dev)
+    await cfs.unlink(request.params.dev)
     return reply.code(204).send()
   })
 }

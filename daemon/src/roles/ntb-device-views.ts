@@ -10,35 +10,32 @@
 //     the virtio host's MW0, by its addresses, read through this host's
 //     peer memory window (MW1 of the board's function, BAR2 on the board).
 
-import type { SoclinkNode } from '../node.js'
+import type { NtbHostRole } from './ntb-host.js'
 import { barRegion } from '../hw/pcie/endpoint-controller.js'
 import { mwBar } from '../hw/ntb/epf-ntb-regs.js'
 import { TestVirtioDriver } from '../virtio/virtio-soclink-test.js'
 import { TestVhostDriver } from '../vhost/vhost-soclink-test.js'
-import { tryRead, vhostDeviceView, vhostQueues, virtioDeviceView, virtioQueues, type DeviceView, type VirtqueueView } from './pcie-views.js'
+import { tryRead, vhostDeviceView, vhostQueues, virtioDeviceView, virtioQueues, type DeviceView, type VirtqueueView } from '../api/pcie-views.js'
 
-/** An NTB host's device: ntb-virtio's while presented, ntb-vhost's while registered; none on other daemons. */
-export function ntbDeviceViews (node: SoclinkNode): DeviceView[] {
-  const role = node.ntbHost
-  const board = role?.board ?? ''
-  const v = role?.virtio ?? null
+/** An NTB host's device: ntb-virtio's while presented, ntb-vhost's while registered. */
+export function ntbDeviceViews (role: NtbHostRole): DeviceView[] {
+  const board = role.board ?? ''
+  const v = role.virtio
   const d = v?.device ?? null
   if (v !== null && d !== null) {
     const drv = d.driver
     const test = drv instanceof TestVirtioDriver ? tryRead(() => drv.counters(d), null) : null
     return [virtioDeviceView({ device: d, peer: board, transport: 'ntb-virtio', getFeatures: () => v.getFeatures() }, test)]
   }
-  const h = role?.vhost ?? null
-  if (h === null || role?.vhostBus?.devices.includes(h.device) !== true) return []
+  const h = role.vhost
+  if (h === null || role.vhostBus?.devices.includes(h.device) !== true) return []
   const drv = h.device.driver
   const test = drv instanceof TestVhostDriver ? tryRead(() => drv.counters(h.device), null) : null
   return [vhostDeviceView(h.device, board, 'ntb-vhost', test)]
 }
 
 /** Their rings, as each side reads them. */
-export function ntbVirtqueueViews (node: SoclinkNode): VirtqueueView[] {
-  const role = node.ntbHost
-  if (role === null) return []
+export function ntbVirtqueueViews (role: NtbHostRole): VirtqueueView[] {
   const v = role.virtio
   if (v !== null && v.device !== null) return virtioQueues(v.device, v.vqs, role.rc.sysmem, role.rc.sysmem.name)
   const h = role.vhost

@@ -1,13 +1,13 @@
 // The root complex's view of the PCIe bus: system memory and the function
-// enumerated behind each endpoint peer. Served only by a daemon in role rc;
+// enumerated behind each endpoint peer. Registered by the rc role;
 // elsewhere (an ep daemon included: see /v1/pci-ep) a 404 that says so.
 
 import type { FastifyInstance } from 'fastify'
-import type { SoclinkNode } from '../../node.js'
-import { pciView, rcRole } from '../pcie-views.js'
-import { errorReplies, noFields, record, ref } from '../schemas.js'
+import type { PcieRootComplexRole } from './pcie-rc.js'
+import { pciView } from './pcie-views.js'
+import { errorReplies, noFields, record, ref } from '../api/schemas.js'
 
-export function pciRoutes (app: FastifyInstance, node: SoclinkNode): void {
+export function pciRoutes (app: FastifyInstance, role: PcieRootComplexRole): void {
   app.get('/v1/pci', {
     schema: {
       summary: 'The root complex: system memory and the functions it enumerated',
@@ -24,5 +24,5 @@ export function pciRoutes (app: FastifyInstance, node: SoclinkNode): void {
         ...errorReplies(400, 404)
       }
     }
-  }, async () => pciView(rcRole(node)))
+  }, async () => pciView(role))
 }

@@ -1,14 +1,14 @@
 // The endpoint's configuration, as Linux's /sys/kernel/config/pci_ep/ lays
 // it out: functions with their header attributes, controllers, the link
-// (configfs symlink) between them, and a controller's start. Served only by
-// a daemon in role ep; elsewhere every route is a 404 that says so.
+// (configfs symlink) between them, and a controller's start. Registered by
+// the ep role; elsewhere every route is a 404 that says so (not-served.ts).
 
 import type { FastifyInstance } from 'fastify'
-import type { SoclinkNode } from '../../node.js'
-import type { FunctionConfig } from '../../hw/pcie/function-table.js'
-import { controllerView, epRole, functionView, pciEpTree, type ControllerView } from '../pcie-views.js'
-import { ENTRY_NAME, FUNCTION_ATTRS } from '../pcie-schemas.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import type { PcieEndpointRole } from './pcie-ep.js'
+import type { FunctionConfig } from '../hw/pcie/function-table.js'
+import { controllerView, functionView, pciEpTree, type ControllerView } from './pcie-views.js'
+import { ENTRY_NAME, FUNCTION_ATTRS } from '../api/pcie-schemas.js'
+import { errorReplies, fields, noContent, noFields, record, ref } from '../api/schemas.js'
 
 type Attrs = Partial<Omit<FunctionConfig, 'name'>>
 
@@ -21,7 +21,7 @@ const noBody = { type: 'null', description: 'no body' }
 
 const NOT_EP = 'On a daemon that is not a PCIe endpoint (role ep): 404 ERR_NOT_FOUND.'
 
-export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
+export function pciEpRoutes (app: FastifyInstance, role: PcieEndpointRole): void {
   app.get('/v1/pci-ep', {
     schema: {
       summary: 'The pci_ep configfs tree: functions, controllers and their endpoint state',
@@ -33,7 +33,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
         ...errorReplies(400, 404)
       }
     }
-  }, async () => pciEpTree(epRole(node)))
+  }, async () => pciEpTree(role))
 
   app.post<{ Body: Attrs & { name: string } }>('/v1/pci-ep/functions', {
     schema: {
@@ -46,7 +46,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async (request, reply): Promise<FunctionConfig> => {
     const { name, ...attrs } = request.body
-    const fn = epRole(node).functions.create(name, attrs)
+    const fn = role.functions.create(name, attrs)
     reply.code(201)
     return functionView(fn)
   })
@@ -59,7 +59,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404) }
     }
-  }, async (request): Promise<FunctionConfig> => functionView(epRole(node).functions.fn(request.params.name)))
+  }, async (request): Promise<FunctionConfig> => functionView(role.functions.fn(request.params.name)))
 
   app.patch<{ Params: { name: string }, Body: Attrs }>('/v1/pci-ep/functions/:name', {
     schema: {
@@ -71,7 +71,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       body: record(FUNCTION_ATTRS, { required: [], minProperties: 1 }),
       response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404, 409, 413, 415) }
     }
-  }, async (request): Promise<FunctionConfig> => functionView(epRole(node).functions.update(request.params.name, request.body)))
+  }, async (request): Promise<FunctionConfig> => functionView(role.functions.update(request.params.name, request.body)))
 
   app.delete<{ Params: { name: string } }>('/v1/pci-ep/functions/:name', {
     schema: {
@@ -82,7 +82,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    epRole(node).functions.remove(request.params.name)
+    role.functions.remove(request.params.name)
     return reply.code(204).send()
   })
 
@@ -97,7 +97,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 204: noContent, ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    epRole(node).functions.link(request.params.ctrl, request.params.name)
+    role.functions.link(request.params.ctrl, request.params.name)
     return reply.code(204).send()
   })
 
@@ -110,7 +110,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    epRole(node).functions.unlink(request.params.ctrl, request.params.name)
+    role.functions.unlink(request.params.ctrl, request.params.name)
     return reply.code(204).send()
   })
 
@@ -126,7 +126,6 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request): Promise<ControllerView> => {
-    const role = epRole(node)
     return controllerView(role, await role.functions.start(request.params.ctrl))
   })
 
@@ -141,7 +140,6 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 413, 415) }
     }
   }, async (request): Promise<ControllerView> => {
-    const role = epRole(node)
     return controllerView(role, await role.functions.stop(request.params.ctrl))
   })
 }

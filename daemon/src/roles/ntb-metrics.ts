@@ -6,12 +6,13 @@
 // Read from the counters GET /v1/ntb shows.
 
 import type { Registry } from 'prom-client'
-import type { SoclinkNode } from '../../node.js'
-import type { EpfNtbCounters } from '../../hw/ntb/epf-ntb-interface.js'
-import type { NtbHwEpf, NtbHwEpfCounters } from '../../hw/ntb/ntb-hw-epf.js'
-import type { NtbLinkCounters } from '../../transport/ntb-link-client.js'
-import { tryRead } from '../pcie-views.js'
-import { counter, gauge, type Labels, type Sample } from './families.js'
+import type { EpfNtbCounters } from '../hw/ntb/epf-ntb-interface.js'
+import type { NtbHwEpf, NtbHwEpfCounters } from '../hw/ntb/ntb-hw-epf.js'
+import type { NtbLinkCounters } from '../transport/ntb-link-client.js'
+import { tryRead } from '../api/pcie-views.js'
+import { counter, gauge, type Labels, type Sample } from '../api/metrics/families.js'
+import type { NtbBoardRole } from './ntb-board.js'
+import type { NtbHostRole } from './ntb-host.js'
 
 const IFACE = ['pair', 'host', 'side'] as const
 const DEVICE = ['ntb', 'peer'] as const
@@ -42,11 +43,9 @@ const TRANSPORT_COUNTERS: Array<{ name: string, help: string, key: keyof NtbLink
   { name: 'polls', help: 'Polls of the rings the transport made instead of waiting for a doorbell', key: 'polls' }
 ]
 
-export function ntbMetrics (registry: Registry, node: SoclinkNode): void {
-  // Board: one series per interface of each pair's function.
+/** The board: one series per interface of each pair's function. */
+export function ntbBoardMetrics (registry: Registry, board: NtbBoardRole): void {
   const interfaces = function * (): Iterable<readonly [Labels, { linkup: boolean, counters: EpfNtbCounters, msi: number[] }]> {
-    const board = node.ntbBoard
-    if (board === null) return
     for (const p of board.view().pairs) {
       for (const i of p.function.interfaces) yield [{ pair: p.name, host: i.host, side: i.side }, i]
     }
@@ -57,10 +56,12 @@ export function ntbMetrics (registry: Registry, node: SoclinkNode): void {
   gauge(registry, { name: 'soclink_ntb_function_link_up', help: 'Board: whether the NTB function\'s link to the host is up', labels: IFACE }, perIface((i) => i.linkup ? 1 : 0))
   counter(registry, { name: 'soclink_ntb_function_msis_total', help: 'Board: MSIs raised on the host, all vectors', labels: IFACE }, perIface((i) => i.msi.reduce((a, b) => a + b, 0)))
   for (const m of BOARD_COUNTERS) counter(registry, { name: `soclink_ntb_function_${m.name}_total`, help: `Board: ${m.help}`, labels: IFACE }, perIface((i) => i.counters[m.key]))
+}
 
-  // Host: its NTB device, while it has one.
+/** A host: its NTB device, while it has one, and the transport above it. */
+export function ntbHostMetrics (registry: Registry, host: NtbHostRole): void {
   const perDevice = (read: (d: NtbHwEpf) => number) => function * (): Iterable<Sample> {
-    const d = node.ntbHost?.device ?? null
+    const d = host.device
     if (d !== null) yield [{ ntb: d.name, peer: d.peer }, read(d)]
   }
   gauge(registry, { name: 'soclink_ntb_link_up', help: 'Host: whether the NTB link is up (ntb_link_is_up)', labels: DEVICE }, perDevice((d) => tryRead(() => d.linkIsUp(), false) ? 1 : 0))
@@ -68,13 +69,11 @@ export function ntbMetrics (registry: Registry, node: SoclinkNode): void {
   counter(registry, { name: 'soclink_ntb_peer_spad_writes_total', help: 'Host: writes to the other host\'s scratchpads (peer_spad_write)', labels: DEVICE }, perDevice((d) => d.spadWrites.peer))
   for (const m of DEVICE_COUNTERS) counter(registry, { name: `soclink_ntb_${m.name}_total`, help: `Host: ${m.help}`, labels: DEVICE }, perDevice((d) => d.counters[m.key]))
 
-  // Host: the transport above the device.
   const TRANSPORT = ['transport'] as const
   const transport = (): readonly [Labels, NtbLinkCounters] | null => {
-    const h = node.ntbHost
-    const t = h?.virtio ?? h?.vhost ?? null
+    const t = host.virtio ?? host.vhost ?? null
     if (t === null) return null
-    return [{ transport: h?.virtio !== null ? 'ntb-virtio' : 'ntb-vhost' }, t.counters]
+    return [{ transport: host.virtio !== null ? 'ntb-virtio' : 'ntb-vhost' }, t.counters]
   }
   for (const m of TRANSPORT_COUNTERS) {
     counter(registry, { name: `soclink_ntb_transport_${m.name}_total`, help: `Host: ${m.help}`, labels: TRANSPORT }, function * () {

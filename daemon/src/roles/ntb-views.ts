@@ -5,28 +5,22 @@
 // reports it) with the transport above it. Plain objects that match
 // ntb-schemas.ts.
 
-import type { SoclinkNode } from '../node.js'
 import { SoclinkError } from '../errors.js'
-import type { NtbBoardRole, NtbPairView } from '../roles/ntb-board.js'
-import { MW0_BASE, type NtbHostRole } from '../roles/ntb-host.js'
+import type { NtbBoardRole, NtbPairView } from './ntb-board.js'
+import { MW0_BASE, type NtbHostRole } from './ntb-host.js'
 import type { EpfNtbInterfaceState, EpfNtbLayout } from '../hw/ntb/epf-ntb.js'
 import type { NtbHwEpfState } from '../hw/ntb/ntb-hw-epf.js'
 import * as R from '../hw/ntb/epf-ntb-regs.js'
 import { Spad, TYPE_VHOST, TYPE_VIRTIO } from '../transport/ntb-spads.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../uapi/virtio-config.js'
-import { statusBits, tryRead } from './pcie-views.js'
+import { statusBits, tryRead } from '../api/pcie-views.js'
 
 /** A route for an NTB role this daemon does not have. */
 export class NotNtbError extends SoclinkError {
   constructor (what: string, role: string) {
     super('ERR_NOT_FOUND', `this daemon is not an NTB ${what} (role ${role})`)
   }
-}
-
-export function boardRole (node: SoclinkNode): NtbBoardRole {
-  if (node.ntbBoard === null) throw new NotNtbError('board', node.settings.role)
-  return node.ntbBoard
 }
 
 // ------------------------------------------------------------ board
@@ -178,9 +172,9 @@ function deviceView (role: NtbHostRole): Record<string, unknown> | null {
   return { ...s, mwAlign: align === null ? null : { addrAlign: align.addrAlign, sizeAlign: align.sizeAlign } }
 }
 
-export function hostView (role: NtbHostRole, node: SoclinkNode): Record<string, unknown> {
+export function hostView (role: NtbHostRole): Record<string, unknown> {
   return {
-    role: node.settings.role,
+    role: role.name,
     side: role.side,
     board: role.board,
     memorySize: role.rc.sysmem.size,
@@ -189,10 +183,4 @@ export function hostView (role: NtbHostRole, node: SoclinkNode): Record<string, 
     device: deviceView(role),
     transport: transportView(role)
   }
-}
-
-export function ntbView (node: SoclinkNode): Record<string, unknown> {
-  if (node.ntbBoard !== null) return boardView(node.ntbBoard)
-  if (node.ntbHost !== null) return hostView(node.ntbHost, node)
-  throw new NotNtbError('board or host', node.settings.role)
 }

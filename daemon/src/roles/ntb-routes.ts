@@ -4,18 +4,20 @@
 // with its primary and secondary controllers linked; nothing changes while
 // a host's interface is started: 409 ERR_BUSY, as configfs answers EBUSY).
 // On a host, GET /v1/ntb shows the NTB device and the transport above it.
-// Elsewhere a 404 that says what this daemon is.
+// The board registers them all, a host GET /v1/ntb alone; elsewhere a 404
+// that says what this daemon is (not-served.ts).
 
 import type { FastifyInstance } from 'fastify'
-import type { SoclinkNode } from '../../node.js'
-import { boardRole, ntbView, pairView, type PairView } from '../ntb-views.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
-import { HOST_NAME } from '../ntb-schemas.js'
+import type { NtbBoardRole } from './ntb-board.js'
+import { pairView, type PairView } from './ntb-views.js'
+import { errorReplies, fields, noContent, noFields, record, ref } from '../api/schemas.js'
+import { HOST_NAME } from '../api/ntb-schemas.js'
 
 const host = { type: 'string', pattern: HOST_NAME, description: 'a host\'s node name' }
 const NOT_BOARD = 'On a daemon that is not the NTB board (role ntb): 404 ERR_NOT_FOUND.'
 
-export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
+/** `view`: the board's or the host's state; `board`: the board, whose pairs these routes make (null on a host). */
+export function ntbRoutes (app: FastifyInstance, view: () => Record<string, unknown>, board: NtbBoardRole | null): void {
   app.get('/v1/ntb', {
     schema: {
       summary: 'The NTB board (pairs, interfaces, windows, doorbells, scratchpads) or an NTB host (device and transport)',
@@ -24,7 +26,8 @@ export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
       querystring: noFields,
       response: { 200: { anyOf: [ref('NtbBoard'), ref('NtbHost')] }, ...errorReplies(400, 404) }
     }
-  }, async () => ntbView(node))
+  }, async () => view())
+  if (board === null) return
 
   app.post<{ Body: { a: string, b: string } }>('/v1/ntb/pairs', {
     schema: {
@@ -37,7 +40,7 @@ export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 201: ref('NtbPair'), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<PairView> => {
-    const p = boardRole(node).createPair(request.body.a, request.body.b)
+    const p = board.createPair(request.body.a, request.body.b)
     reply.code(201)
     return pairView(p)
   })
@@ -52,7 +55,7 @@ export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
       response: { 204: noContent, ...errorReplies(400, 404, 409) }
     }
   }, async (request, reply) => {
-    boardRole(node).deletePair(request.params.a)
+    board.deletePair(request.params.a)
     return reply.code(204).send()
   })
 }
