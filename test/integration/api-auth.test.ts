@@ -8,6 +8,7 @@
 // real headers.
 
 import t from 'tap'
+import { PUBLIC_ASSETS } from '../support/public-assets.js'
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { connect } from 'node:net'
@@ -48,7 +49,7 @@ const routes = [...new Map(apiRoutes(app).map((r) => [`${r.method} ${r.url}`, r]
  * (routes/ui.ts). A browser's navigation cannot carry a bearer header; they
  * are the package's own bytes and hold nothing of the daemon (checked below).
  */
-const PUBLIC = new Set(['GET /', 'HEAD /', 'GET /ui/:file', 'HEAD /ui/:file'])
+const PUBLIC = PUBLIC_ASSETS
 
 async function status (method: string, path: string, token?: string): Promise<{ status: number, body: unknown, challenge: string | null }> {
   const res = await fetch(base + path, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
