@@ -1,12 +1,16 @@
 // The coverage floors (scripts/coverage-floors.ts) that npm test checks after
 // a whole-suite run: a missed floor is named with its figure, a file no test
 // loaded counts as uncovered, a types-only file is left out, and a report
-// older than the run is refused.
+// older than the run is refused; summarize maps built code back to its .ts
+// source.
 
 import t, { type Test } from 'tap'
-import { utimesSync, writeFileSync } from 'node:fs'
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { check, format, measure, sources, SUMMARY, typeOnly, type Floor, type Summary } from '../../scripts/coverage-floors.js'
+import { check, format, measure, sources, summarize, SUMMARY, typeOnly, type Floor, type Summary } from '../../scripts/coverage-floors.js'
+import { run } from '../support/children.js'
+import { ROOT } from '../support/repo.js'
+import { scaled } from '../support/time.js'
 
 const lines = (n: number): string => Array.from({ length: n }, (_, i) => `const x${i} = ${i}`).join('\n')
 
@@ -82,4 +86,20 @@ t.test('check reads the report and refuses one older than the run', async (t) =>
   t.throws(() => check(root, Date.now()), /older than this run/)
   const results = check(root, old.getTime() - 1)
   t.equal(results.find((r) => r.name === 'daemon/src/mem')!.pct, 100)
+})
+
+t.test('summarize maps a built daemon file back to its .ts source and keeps only our sources', async (t) => {
+  // A child runs built code from dist/ (as e2e daemons do) with V8 coverage on;
+  // summarize reads that as it reads tap's .tap/coverage. (tap's own hook,
+  // inherited, is told off: its profiler session would take the counts.)
+  const dir = t.testdir({})
+  const recorded = join(dir, 'coverage')
+  const script = `await import(${JSON.stringify(join(ROOT, 'dist/daemon/src/uapi/virtio-config.js'))})`
+  const r = await run(process.execPath, ['--input-type=module', '-e', script], scaled(30_000), { env: { ...process.env, NODE_V8_COVERAGE: recorded, _TAPJS_PROCESSINFO_COVERAGE_: '0' } })
+  t.equal(r.code, 0, r.stderr)
+  await summarize(ROOT, recorded, join(dir, 'report'))
+  const summary = JSON.parse(readFileSync(join(dir, 'report/coverage-summary.json'), 'utf8')) as Summary
+  const files = Object.keys(summary).filter((k) => k !== 'total')
+  t.same(files, [join(ROOT, 'daemon/src/uapi/virtio-config.ts')], 'the .ts source, not dist/ or anything outside the floors')
+  t.ok(summary[files[0]!]!.lines.covered > 0, 'with lines covered')
 })
