@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { run, type RunResult } from '../support/children.js'
+import { ROOT } from '../support/repo.js'
 import { startDaemon, until, within } from '../support/daemon.js'
 import { scaled } from '../support/time.js'
 
@@ -62,10 +63,14 @@ t.test('tap\'s per-file timeout scales too', async (t) => {
   const tapPackage = createRequire(import.meta.url).resolve('tap/package.json')
   const tap = join(dirname(tapPackage), (JSON.parse(readFileSync(tapPackage, 'utf8')) as { bin: { tap: string } }).bin.tap)
   const slow = fileURLToPath(new URL('./fixtures/slow-file.ts', import.meta.url))
+  // A tap run empties .tap/coverage and .tap/processinfo of its project
+  // root as it starts: this one gets a project of its own, so the suite's
+  // coverage so far survives, and records none (the file measures nothing).
+  const project = t.testdir({ 'package.json': '{}', node_modules: t.fixture('symlink', join(ROOT, 'node_modules')) })
   const runTap = async (scale: string): Promise<RunResult> => {
     const env: NodeJS.ProcessEnv = { ...process.env, SOCLINK_TEST_TIME_SCALE: scale }
     delete env.SOCLINK_TEST_TAP_TIMEOUT
-    return await run(process.execPath, [tap, '--timeout=3', '--reporter=tap', slow], scaled(120_000), { env })
+    return await run(process.execPath, [tap, '--timeout=3', '--reporter=tap', '--disable-coverage', slow], scaled(120_000), { env, cwd: project })
   }
   // Scaled by 20: the 6 s file has 54 s to spare for tap and tsx to start on a loaded machine.
   const scaledUp = await runTap('20')
