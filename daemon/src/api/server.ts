@@ -44,6 +44,7 @@ import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './laz
 import { BUILT_SCHEMA_DIR, SchemaCodeStore } from './schema-code.js'
 import { installAuth } from './auth.js'
 import { ApiTokens } from './tokens.js'
+import { RequestLog } from './request-log.js'
 
 const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
 
@@ -88,6 +89,8 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   const app = Fastify({
     ...(tls !== null ? { https: tls.serverOptions(false) } : {}),
     loggerInstance: logger,
+    // One line per request instead of fastify's two.
+    logController: new RequestLog(),
     // JSON bodies; the memory routes' octet-stream bodies have their own limit (memory.ts).
     bodyLimit: node.settings.maxBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
