@@ -1,12 +1,16 @@
 // What a new user meets in the first hour with real daemons (issue 13,
 // point 5): a port in use is one line naming the setting, a failed dial
 // shows in the log with the URL and why, each API request is one log line,
-// and the daemon's last line says it stopped.
+// and the daemon's last line says it stopped; the client says what is
+// wrong when pointed at a link port or at an ep without its rc; --version.
 
 import t from 'tap'
 import { createServer } from 'node:net'
 import { run } from '../support/children.js'
-import { SOCLINKD, startDaemon } from '../support/daemon.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { cli, SOCLINK, SOCLINKD, startDaemon } from '../support/daemon.js'
+import { ROOT } from '../support/repo.js'
 import { logLine, msgOf } from '../support/tls-daemons.js'
 import { scaled } from '../support/time.js'
 
@@ -57,4 +61,27 @@ t.test('one log line per API request; a last line when the daemon stops', async 
   t.match(requests[0], /^GET \/v1\/node 200 \([\d.]+ ms\)$/)
   t.equal(await d.stop('SIGTERM'), 0)
   t.match(await logLine(d, /stopped/), 'soclinkd logged stopped (SIGTERM)', 'the last line says it stopped')
+})
+
+t.test('the client says what is wrong: the link port is not the API, an ep waits for its rc', async (t) => {
+  const ep = await startDaemon('ep', ['--role', 'ep'])
+  t.teardown(async () => { await ep.stop('SIGKILL') })
+  const apiPort = portOf(ep.api)
+  const linkPort = `http://127.0.0.1:${portOf(ep.link)}`
+  const peers = await cli(linkPort, 'peers')
+  t.equal(peers.code, 1)
+  t.equal(peers.stderr, `soclink: ERR_LINK_PORT: ${linkPort} is a soclink link port, where peers link, not the control API: try http://127.0.0.1:${apiPort}\n`, 'REST: names the API port')
+  const echo = await cli(linkPort, 'rpmsg', 'echo')
+  t.equal(echo.stderr, `soclink: ERR_LINK_PORT: ${linkPort} is a soclink link port, where peers link, not the control API: try http://127.0.0.1:${apiPort}\n`, 'the rpmsg gateway\'s WebSocket too')
+  const channels = await cli(ep.api, 'rpmsg', 'channels')
+  t.equal(channels.code, 1)
+  t.match(channels.stderr, /^soclink: ERR_NOT_FOUND: no rpmsg bus on "ep" yet: an ep's bus comes once an rc has linked, enumerated its PCIe function and brought the rpmsg device up/, 'says the ep waits for an rc')
+})
+
+t.test('--version: soclink and soclinkd say package.json\'s version', async (t) => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  for (const bin of [SOCLINK, SOCLINKD]) {
+    const r = await run(process.execPath, [bin, '--version'], scaled(20_000))
+    t.same({ code: r.code, stdout: r.stdout }, { code: 0, stdout: `${version}\n` }, bin)
+  }
 })

@@ -13,6 +13,7 @@ import { rpmsgCommands } from './rpmsg.js'
 import { ntbCommands } from './ntb.js'
 import { runCommand } from './run.js'
 import { nodeText, peersTable } from './views.js'
+import { VERSION } from '../version.js'
 
 export interface Output { out (text: string): void }
 
@@ -43,6 +44,7 @@ export function buildProgram (io: Output = stdout): Command {
     .addOption(new Option('--cert <file>', 'client certificate (PEM), for a daemon that requires one').env('SOCLINK_CERT_FILE'))
     .addOption(new Option('--key <file>', 'key (PEM) of --cert').env('SOCLINK_KEY_FILE'))
     .option('--json', 'machine output: one JSON document (JSON lines for events)')
+    .version(VERSION, '-V, --version', 'this soclink\'s version (package.json)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
 

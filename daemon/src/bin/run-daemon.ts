@@ -43,6 +43,7 @@ export async function runDaemon (s: Settings): Promise<void> {
   await listenAs('listen', s.listen, async () => { await node.start() })
   const api = await buildApi(node, { tokens })
   const apiUrl = await listenAs('api', s.api, async () => await api.listen({ host: s.api.host, port: s.api.port }))
+  node.apiPort = Number(new URL(apiUrl).port)
   const view = node.nodeView()
   // Where the daemon listens is printed at any log level.
   logger.child({}, { level: 'info' }).info({ listen: view.listen, api: apiUrl, peers: s.peers },
