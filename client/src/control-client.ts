@@ -2,6 +2,7 @@
 // token and TLS trust of credentials.ts.
 
 import { ApiError } from './errors.js'
+import { linkPortRefusal } from './link-port.js'
 import { refusal, resolveCredentials, type ConnectionOptions, type Credentials } from './credentials.js'
 import { fetcherFor, type Fetch } from './transport.js'
 import { openEventStream, type EventStream } from './event-stream.js'
@@ -58,8 +59,11 @@ export class ControlClient {
     if (res.ok) return res
     let code = 'ERR_HTTP'
     let message = `${method} ${path}: HTTP ${res.status}`
+    const text = await res.text().catch(() => '')
+    const linkPort = linkPortRefusal(this.base, res.status, text)
+    if (linkPort !== null) throw linkPort
     try {
-      const e = (await res.json() as { error?: { code?: unknown, message?: unknown } }).error
+      const e = (JSON.parse(text) as { error?: { code?: unknown, message?: unknown } }).error
       if (typeof e?.code === 'string') code = e.code
       if (typeof e?.message === 'string') message = e.message
     } catch {

@@ -6,6 +6,7 @@
 
 import WebSocket from 'ws'
 import { ApiError } from './errors.js'
+import { linkPortRefusal } from './link-port.js'
 import { authHeaders, refusal, type Credentials } from './credentials.js'
 
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>
@@ -48,6 +49,8 @@ export async function whenOpen (ws: WebSocket, what: string, c: Credentials): Pr
       res.on('error', () => { /* the refusal below names the status anyway */ })
       res.on('close', () => {
         const status = res.statusCode ?? 0
+        const linkPort = linkPortRefusal(ws.url, status, Buffer.concat(chunks).toString('utf8'))
+        if (linkPort !== null) { reject(linkPort); ws.terminate(); return }
         let code = 'ERR_HTTP'
         let message = `${what}: the daemon answered HTTP ${status} to the upgrade`
         try {

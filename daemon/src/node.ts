@@ -29,8 +29,9 @@ import type { FaultView } from './link/fault-gate.js'
 import { RpmsgDriverTable } from './rpmsg/driver.js'
 import { loadRpmsgSample } from './rpmsg/sample-loader.js'
 import type { Role, RoleFactory, RoleHost } from './role.js'
+import { VERSION } from './version.js'
 
-export const VERSION = '0.1.0'
+export { VERSION }
 
 /** What the live event stream carries (GET /v1/events). */
 export type NodeEvent =
@@ -89,6 +90,8 @@ export class SoclinkNode extends EventEmitter<NodeEvents> implements RoleHost {
   readonly tls: TlsCredentials | null
   /** Where the link listener is bound, once started. */
   listenAddress: { host: string, port: number } | null = null
+  /** The control API's port, once it listens (set by whoever starts the API). */
+  apiPort: number | null = null
   /** The per-peer secrets of the peers setting (reloadPeerSecrets rereads them). */
   readonly peerSecrets: PeerSecrets
 
@@ -124,6 +127,7 @@ export class SoclinkNode extends EventEmitter<NodeEvents> implements RoleHost {
       mask: settings.linkMask,
       features: settings.linkEncoding === 'compact' ? wire.Feature.FEATURE_COMPACT : 0,
       tls: this.tls,
+      controlApiPort: () => this.apiPort,
       logger: logger.child({ layer: 'link' })
     })
     this.completer = new Completer(this.regions)

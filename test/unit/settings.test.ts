@@ -84,13 +84,13 @@ t.test('no arguments: defaults that run on loopback', async (t) => {
 })
 
 t.test('precedence: flag > environment > file > default', async (t) => {
-  const yaml = 'deadAfterMs: 111\nheartbeatMs: 222\nrole: ep\nlisten: 0.0.0.0:9000\n'
+  const yaml = 'deadAfterMs: 111\nheartbeatMs: 99\nrole: ep\nlisten: 0.0.0.0:9000\n'
   const fileMap = { '/etc/soclink.yaml': yaml }
   const env = { SOCLINK_CONFIG: '/etc/soclink.yaml', SOCLINK_DEAD_AFTER_MS: '333', SOCLINK_ROLE: 'ntb' }
 
   const fileOnly = load([], { SOCLINK_CONFIG: '/etc/soclink.yaml' }, fileMap)
   t.equal(fileOnly.deadAfterMs, 111, 'file over default')
-  t.equal(fileOnly.heartbeatMs, 222)
+  t.equal(fileOnly.heartbeatMs, 99)
   t.equal(fileOnly.role, 'ep')
   t.same(fileOnly.listen, { host: '0.0.0.0', port: 9000 })
   t.equal(fileOnly.resumeWindowMs, 15000, 'default where nothing is set')
@@ -98,7 +98,7 @@ t.test('precedence: flag > environment > file > default', async (t) => {
   const withEnv = load([], env, fileMap)
   t.equal(withEnv.deadAfterMs, 333, 'environment over file')
   t.equal(withEnv.role, 'ntb')
-  t.equal(withEnv.heartbeatMs, 222, 'file still fills the rest')
+  t.equal(withEnv.heartbeatMs, 99, 'file still fills the rest')
 
   const withFlag = load(['--dead-after-ms', '444'], env, fileMap)
   t.equal(withFlag.deadAfterMs, 444, 'flag over environment')
@@ -110,7 +110,7 @@ t.test('precedence: flag > environment > file > default', async (t) => {
 t.test('every setting has one name in flags, environment and file', async (t) => {
   const cases: Array<[keyof Settings, string, string, unknown]> = [
     ['heartbeatMs', '--heartbeat-ms', 'SOCLINK_HEARTBEAT_MS', 250],
-    ['deadAfterMs', '--dead-after-ms', 'SOCLINK_DEAD_AFTER_MS', 900],
+    ['deadAfterMs', '--dead-after-ms', 'SOCLINK_DEAD_AFTER_MS', 9000],
     ['resumeWindowMs', '--resume-window-ms', 'SOCLINK_RESUME_WINDOW_MS', 1234],
     ['reconnectMaxMs', '--reconnect-max-ms', 'SOCLINK_RECONNECT_MAX_MS', 77],
     ['maxPayload', '--max-payload', 'SOCLINK_MAX_PAYLOAD', 4096],
@@ -258,6 +258,14 @@ t.test('--secret-file is read and trimmed; --secret wins over it', async (t) => 
   t.equal(load([], { SOCLINK_SECRET_FILE: '/run/secret' }, fileMap).secret, 's3cret')
   t.equal(load(['--secret', 'flag', '--secret-file', '/run/secret'], {}, fileMap).secret, 'flag')
   t.throws(() => load(['--secret-file', '/missing']), { ...CONFIG_ERROR, message: /cannot read secret file \/missing/ })
+})
+
+t.test('deadAfterMs must be more than heartbeatMs: else a healthy link is dropped between pings', async (t) => {
+  for (const argv of [['--dead-after-ms', '500'], ['--heartbeat-ms', '5000'], ['--heartbeat-ms', '300', '--dead-after-ms', '300']]) {
+    t.throws(() => load(argv), { code: 'ERR_CONFIG', message: /deadAfterMs \(--dead-after-ms \d+\) must be more than heartbeatMs \(--heartbeat-ms \d+\)/ }, argv.join(' '))
+  }
+  t.throws(() => load([], { SOCLINK_HEARTBEAT_MS: '6000' }), { code: 'ERR_CONFIG' }, 'from the environment too')
+  t.equal(load(['--heartbeat-ms', '100', '--dead-after-ms', '101']).deadAfterMs, 101, 'more than heartbeatMs is taken')
 })
 
 t.test('refusals are ConfigErrors (ERR_CONFIG)', async (t) => {

@@ -14,6 +14,7 @@ import { ntbCommands } from './ntb.js'
 import { runCommand } from './run.js'
 import { captureCommand } from './capture.js'
 import { nodeText, peersTable } from './views.js'
+import { VERSION } from '../version.js'
 
 export interface Output { out (text: string): void }
 
@@ -44,6 +45,7 @@ export function buildProgram (io: Output = stdout): Command {
     .addOption(new Option('--cert <file>', 'client certificate (PEM), for a daemon that requires one').env('SOCLINK_CERT_FILE'))
     .addOption(new Option('--key <file>', 'key (PEM) of --cert').env('SOCLINK_KEY_FILE'))
     .option('--json', 'machine output: one JSON document (JSON lines for events)')
+    .version(VERSION, '-V, --version', 'this soclink\'s version (package.json)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
 

@@ -43,6 +43,7 @@ import { installAuth } from './auth.js'
 import { ApiTokens } from './tokens.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { DaemonMetrics } from './metrics/daemon-metrics.js'
+import { RequestLog } from './request-log.js'
 
 const compilersOf = new WeakMap<FastifyInstance, LazyCompilers>()
 
@@ -87,6 +88,8 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   const app = Fastify({
     ...(tls !== null ? { https: tls.serverOptions(false) } : {}),
     loggerInstance: logger,
+    // One line per request instead of fastify's two.
+    logController: new RequestLog(),
     // JSON bodies; the memory routes' octet-stream bodies have their own limit (memory.ts).
     bodyLimit: node.settings.maxBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },

@@ -14,6 +14,7 @@ import { LogOutput } from './log-output.js'
 import { checkApiExposure } from '../config/api-exposure.js'
 import { checkLinkExposure } from '../config/link-exposure.js'
 import { ApiTokens } from '../api/tokens.js'
+import { listenAs } from './listen-errors.js'
 
 // pino is CommonJS: require() loads it for less than an ESM import does (see api/packages.ts).
 const pino = createRequire(import.meta.url)('pino') as typeof pinoFactory
@@ -40,9 +41,10 @@ export async function runDaemon (s: Settings): Promise<void> {
   if (tokens !== null) logger.info({ tokens: tokens.size, file: tokens.path }, 'control API: every request needs a bearer token')
 
   const node = createNode(s, logger)
-  await node.start()
+  await listenAs('listen', s.listen, async () => { await node.start() })
   const api = await buildApi(node, { tokens })
-  const apiUrl = await api.listen({ host: s.api.host, port: s.api.port })
+  const apiUrl = await listenAs('api', s.api, async () => await api.listen({ host: s.api.host, port: s.api.port }))
+  node.apiPort = Number(new URL(apiUrl).port)
   const view = node.nodeView()
   // Where the daemon listens is printed at any log level.
   logger.child({}, { level: 'info' }).info({ listen: view.listen, api: apiUrl, peers: s.peers },
@@ -56,7 +58,11 @@ export async function runDaemon (s: Settings): Promise<void> {
     const force = setTimeout(() => { output?.abandon(); process.exit(1) }, 5000)
     force.unref()
     void Promise.all([node.stop(`${s.name} is shutting down (${signal})`), api.close()])
-      .then(async () => { await output?.end(LOG_DRAIN_MS); process.exit(0) })
+      .then(async () => {
+        logger.info({ signal }, `soclinkd ${s.name} stopped (${signal})`)
+        await output?.end(LOG_DRAIN_MS)
+        process.exit(0)
+      })
   }
   process.on('SIGHUP', () => { reload(node, tokens, logger) })
   process.on('SIGTERM', () => { stop('SIGTERM') })

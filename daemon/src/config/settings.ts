@@ -263,6 +263,7 @@ export function loadSettings (src: Sources): Loaded {
   if (out.name === undefined) out.name = `${hostname()}-${out.role as string}`
   const s = out as unknown as Settings
   checkTls(s)
+  checkLiveness(s)
   // A bare HOST:PORT is wss:// with tlsCert (normalizePeerUrl).
   const secure = s.tlsCert !== ''
   s.peers = s.peers.map((p) => typeof p === 'string' ? normalizePeerUrl(p, secure) : p.url === undefined ? p : { ...p, url: normalizePeerUrl(p.url, secure) })
@@ -283,6 +284,18 @@ export function dialUrls (peers: readonly PeerSetting[]): Array<{ url: string, n
 /** The peers with a secret of their own. */
 export function peerSecretFiles (peers: readonly PeerSetting[]): PeerEntry[] {
   return peers.filter((p): p is PeerEntry => typeof p !== 'string')
+}
+
+/**
+ * A link is pinged every heartbeatMs and dropped after deadAfterMs of
+ * silence (link/liveness.ts): a quiet link is silent for up to heartbeatMs
+ * plus a round trip between Pongs, so a deadAfterMs not above heartbeatMs
+ * drops healthy links over and over.
+ */
+function checkLiveness (s: Settings): void {
+  if (s.deadAfterMs <= s.heartbeatMs) {
+    throw new ConfigError(`deadAfterMs (--dead-after-ms ${s.deadAfterMs}) must be more than heartbeatMs (--heartbeat-ms ${s.heartbeatMs}): a link pinged every ${s.heartbeatMs} ms is silent that long between answers, and would be dropped while healthy; a few heartbeats is usual (the defaults are 1000 and 5000)`)
+  }
 }
 
 /** TLS files come as a set: a certificate with its key, and a CA only beside them. */

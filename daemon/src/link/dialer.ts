@@ -12,6 +12,7 @@ import { DialerHandshake, type DialStep } from './handshake.js'
 import { goodbye, type DialedSocket, type LinkSocket, type LinkTransport } from './transport.js'
 import type { LinkOptions } from './options.js'
 import { FrameError } from '../errors.js'
+import { DialLog } from './dial-log.js'
 
 const Code = wire.Goodbye.Code
 
@@ -50,6 +51,7 @@ export class Dialer {
   /** The peer told us to stop (it dials us instead). */
   private passive = false
   private readonly logger: Logger
+  private readonly dialLog: DialLog
 
   constructor (
     readonly url: string,
@@ -62,6 +64,7 @@ export class Dialer {
   ) {
     this.backoffMs = opts.reconnectMinMs
     this.logger = opts.logger
+    this.dialLog = new DialLog(opts.logger, url)
   }
 
   /** Whether the dialer still dials (not passive, not stopped). */
@@ -128,14 +131,10 @@ export class Dialer {
     }
   }
 
-  /** A dial's error: TLS failures and refusals are for people, each new one logged once, not at every redial. */
+  /** A dial's error (refused, no such host, TLS): logged with the URL, each reason rate-limited (dial-log.ts). */
   private failed (sock: DialedSocket, err: Error): void {
-    const { why, refused } = sock.failure(err)
-    if (why !== err.message || refused) {
-      if (why !== this.link.lastError()) this.logger.warn({ peer: this.link.label() }, `dial failed: ${why}`)
-    } else {
-      this.logger.debug({ peer: this.link.label(), err: err.message }, 'dial error')
-    }
+    const { why } = sock.failure(err)
+    this.dialLog.failed(this.link.label(), why, (err as NodeJS.ErrnoException).code, this.clock.now())
     this.link.setError(why)
   }
 

@@ -84,6 +84,16 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: opts.maxPayload })
   }
 
+  /**
+   * What the link port answers an HTTP request or a WebSocket to another
+   * path: most likely a client that took it for the control API (soclink
+   * --api), so it says which port that is (client/src/link-port.ts reads it).
+   */
+  private notTheApi (): string {
+    const api = this.opts.controlApiPort?.() ?? null
+    return `soclink link port: WebSocket only, for peers (${LINK_PATH}); not the control API${api !== null ? `, which is on port ${api}` : ''}\n`
+  }
+
   /** Starts accepting peers on host:port (wss:// with TLS material); resolves with the bound address. */
   async listen (host: string, port: number): Promise<AddressInfo> {
     // admit() closes a connection that has not upgraded at the handshake
@@ -93,13 +103,14 @@ export class LinkTable extends EventEmitter<PeerLinkEvents> {
     const t = this.opts.handshakeTimeoutMs + CLOSE_GRACE_MS
     const tls = this.opts.tls ?? null
     const bound = await listenLink(host, port, (_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('soclink link endpoint: WebSocket only\n')
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end(this.notTheApi())
     }, { tls, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, logger: this.opts.logger, http: { headersTimeout: t, requestTimeout: t, connectionsCheckingInterval: Math.min(t, 1000) } })
     // The TCP connection, before TLS: counted and timed from connect.
     bound.server.on('connection', (socket: Socket) => { this.admit(socket) })
     bound.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'ws://x').pathname !== LINK_PATH) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+        const body = this.notTheApi()
+        socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
         return
       }
       if (tls?.mutual === true) {

@@ -59,6 +59,8 @@ export interface LinkOptions {
    * wss:// peers verified against the system's CAs with no client certificate.
    */
   tls?: TlsCredentials | null
+  /** The port of this daemon's control API once it listens, named to an HTTP client that asks the link port (link-table.ts). */
+  controlApiPort?: () => number | null
   /** Optional protocol features offered in the handshake (wire.Feature bits). */
   features: number
   logger: Logger

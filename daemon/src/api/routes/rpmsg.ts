@@ -17,6 +17,7 @@ import type { VirtioRpmsgBus } from '../../rpmsg/virtio-rpmsg.js'
 import type { GatewayConnectionView } from '../gateway-connection.js'
 import { rpmsgGateway } from '../rpmsg-gateway.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
+import { noRpmsgBus } from '../no-bus.js'
 
 type Side = 'virtio' | 'vhost'
 
@@ -104,7 +105,7 @@ const VHOST_ONLY = 'channels are created on the vhost side, as the RFC\'s rpmsg 
 
 function buses (node: SoclinkNode): BusEntry[] {
   const out: BusEntry[] = (node.rpmsg?.attachedBuses() ?? []).map(({ bus, parent }) => ({ side: parent.side, device: parent.device, bus }))
-  if (out.length === 0) throw new NotFoundError('rpmsg bus on', node.settings.name)
+  if (out.length === 0) throw noRpmsgBus(node.settings)
   return out
 }
 
@@ -113,7 +114,7 @@ function vhostBus (node: SoclinkNode): VhostRpmsgBus {
   const all = node.rpmsg?.attachedBuses() ?? []
   const vhost = all.find((a) => a.parent.side === 'vhost')
   if (vhost === undefined && (node.settings.role === 'rc' || node.settings.role === 'ntb-virtio' || all.length > 0)) throw new RpmsgError('ERR_RPMSG_UNSUPPORTED', VHOST_ONLY)
-  if (vhost === undefined) throw new NotFoundError('vhost rpmsg bus on', node.settings.name)
+  if (vhost === undefined) throw noRpmsgBus(node.settings, 'vhost rpmsg bus')
   return vhost.bus as VhostRpmsgBus
 }
 
