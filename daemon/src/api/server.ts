@@ -27,7 +27,6 @@ import { peerRoutes } from './routes/peers.js'
 import { windowRoutes } from './routes/windows.js'
 import { doorbellRoutes } from './routes/doorbells.js'
 import { eventRoutes } from './routes/events.js'
-import { addPcieSchemas } from './pcie-schemas.js'
 import { pciEpRoutes } from './routes/pci-ep.js'
 import { pciRoutes } from './routes/pci.js'
 import { deviceRoutes } from './routes/devices.js'
@@ -36,7 +35,6 @@ import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
 import { vhostCfsRoutes } from './routes/vhost-cfs.js'
 import { rpmsgGatewayRoutes, selectProtocol } from './rpmsg-gateway.js'
 import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
-import { addNtbSchemas } from './ntb-schemas.js'
 import { ntbRoutes } from './routes/ntb.js'
 import { ntbToolRoutes } from './routes/ntb-tool.js'
 import { docsRoutes } from './docs.js'
@@ -111,8 +109,6 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   // Before any route, so the checks, the saved code and /docs all see the bounds.
   app.addHook('onRoute', (route) => { boundRequestStrings(route.schema) })
   addSharedSchemas(app)
-  addPcieSchemas(app)
-  addNtbSchemas(app)
 
   // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
   await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectProtocol } })

@@ -10,16 +10,14 @@ import { NotFoundError, TimeoutError } from '../../errors.js'
 import type { TestCounters } from '../../virtio/virtio-soclink-test.js'
 import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
 import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
-import { ENTRY_NAME } from '../pcie-schemas.js'
-import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noFields } from '../schemas.js'
+import { DEFAULT_TEST_TIMEOUT_MS, DeviceListSchema, DeviceSchema, ENTRY_NAME, TestRunRequestSchema, TestRunResultSchema, VirtqueueListSchema, ref } from '../../../../proto/api/index.js'
 import { within } from '../../../../client/src/deadline.js'
 
 interface TestBody { tx: number, rx: number, timeoutMs?: number }
 export interface TestRunView extends TestCounters { seconds: number }
 
-const DEFAULT_TIMEOUT_MS = 120_000
 const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
-const buffers = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description })
 
 const allDevices = (node: SoclinkNode): DeviceView[] => [...deviceViews(node), ...ntbDeviceViews(node)]
 const allVirtqueues = (node: SoclinkNode): VirtqueueView[] => [...virtqueueViews(node), ...ntbVirtqueueViews(node)]
@@ -30,7 +28,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Virtio devices (rc, ntb-virtio) or the vhost device (ep, ntb-vhost), with status and features',
       tags: ['devices'],
       querystring: noFields,
-      response: { 200: record({ devices: { type: 'array', items: ref('Device') } }), ...errorReplies(400) }
+      response: { 200: DeviceListSchema, ...errorReplies(400) }
     }
   }, async () => ({ devices: allDevices(node) }))
 
@@ -40,7 +38,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['devices'],
       params: nameParams,
       querystring: noFields,
-      response: { 200: ref('Device'), ...errorReplies(400, 404) }
+      response: { 200: ref(DeviceSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<DeviceView> => {
     const d = allDevices(node).find((v) => v.name === request.params.name)
@@ -60,13 +58,9 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['devices'],
       params: nameParams,
       querystring: noFields,
-      body: record({
-        tx: buffers('buffers to send on vq0 "tx"'),
-        rx: buffers('buffers to receive on vq1 "rx"'),
-        timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000, description: `default ${DEFAULT_TIMEOUT_MS}` }
-      }, { required: ['tx', 'rx'] }),
+      body: TestRunRequestSchema,
       response: {
-        200: record({ sent: { type: 'integer' }, received: { type: 'integer' }, verified: { type: 'integer' }, errors: { type: 'integer' }, bytes: { type: 'integer' }, seconds: { type: 'number' } }),
+        200: TestRunResultSchema,
         ...errorReplies(400, 404, 413, 415, 503, 504)
       }
     }
@@ -75,7 +69,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
     const role = node.pcieRc
     const dev = [...role?.transports.values() ?? []].map((t) => t.device).find((d) => d.name === name)
     if (role === null || dev === undefined || dev.driver !== role.testDriver) throw new NotFoundError('virtio device bound to the test driver', name)
-    const { tx, rx, timeoutMs = DEFAULT_TIMEOUT_MS } = request.body
+    const { tx, rx, timeoutMs = DEFAULT_TEST_TIMEOUT_MS } = request.body
     const before = { ...role.testDriver.counters(dev) }
     const started = performance.now()
     const after: TestCounters = await within(role.testDriver.run({ tx, rx }, dev), timeoutMs, () => { throw new TimeoutError(`the test run on ${name} did not finish in ${timeoutMs} ms`) })
@@ -98,7 +92,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
         'its peer memory window (region <board>:pcie.bar2, MW1 of the board\'s NTB function), by the virtio host\'s addresses.',
       tags: ['virtqueues'],
       querystring: noFields,
-      response: { 200: record({ virtqueues: { type: 'array', items: ref('Virtqueue') } }), ...errorReplies(400) }
+      response: { 200: VirtqueueListSchema, ...errorReplies(400) }
     }
   }, async () => ({ virtqueues: allVirtqueues(node) }))
 }

@@ -24,8 +24,8 @@ import { configDbBit, MAX_VQS, Spad } from '../../transport/ntb-spads.js'
 import { BusyError, OutOfRangeError, UnavailableError } from '../../errors.js'
 import { NotNtbError } from '../ntb-views.js'
 import { parseNumber } from '../numbers.js'
-import { errorReplies, noFields } from '../schemas.js'
-import * as S from './ntb-tool-schemas.js'
+import { errorReplies, forceQuery, indexParams, noFields } from '../schemas.js'
+import * as C from '../../../../proto/api/ntb-tool.js'
 
 /** Spads 0..22 are ntb_virtio.h's table; the device config follows, given room up to here. */
 export const TRANSPORT_SPADS = 32
@@ -123,8 +123,8 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: `The link is up once both hosts have enabled it. Disabling it ends the transport's session (409 ERR_BUSY unless force). ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.LinkBody,
-      response: { 200: S.LinkReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbLinkRequestSchema,
+      response: { 200: C.NtbLinkResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
     const role = hostRole(node)
@@ -137,7 +137,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   })
 
   app.get('/v1/ntb/db', {
-    schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.DbReply, ...errorReplies(400, 404, 503) } }
+    schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: C.NtbDoorbellsSchema, ...errorReplies(400, 404, 503) } }
   }, async () => {
     const role = hostRole(node)
     return dbView(role, deviceOf(role))
@@ -151,8 +151,8 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
         `ring the bits from the other host (POST /v1/ntb/peer-db there). ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.DbBody,
-      response: { 200: S.DbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+      body: C.NtbDbRequestSchema,
+      response: { 200: C.NtbDoorbellsSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => {
     const role = hostRole(node)
@@ -178,8 +178,8 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: `Rung after every write this host made before. ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.PeerDbBody,
-      response: { 200: S.PeerDbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+      body: C.NtbPeerDbRequestSchema,
+      response: { 200: C.NtbPeerDbResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => {
     const role = hostRole(node)
@@ -193,7 +193,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   })
 
   app.get('/v1/ntb/spad', {
-    schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.SpadReply, ...errorReplies(400, 404, 503) } }
+    schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: C.NtbSpadsSchema, ...errorReplies(400, 404, 503) } }
   }, async () => {
     const role = hostRole(node)
     const dev = deviceOf(role)
@@ -207,10 +207,10 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
         summary: peer ? 'ntb_tool peer_spad: peer_spad_write (the other host reads it with spad_read)' : 'ntb_tool spad: spad_write (the other host reads it with peer_spad_read)',
         description: `An index outside spad_count: 400. ${FORCE} ${HOST_ONLY}`,
         tags: TAGS,
-        params: S.indexParams('idx', `${what} index`),
+        params: indexParams('idx', `${what} index`),
         querystring: noFields,
-        body: S.SpadBody,
-        response: { 200: S.SpadWriteReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+        body: C.NtbSpadRequestSchema,
+        response: { 200: C.NtbSpadWriteSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
       }
     }, async (request) => {
       const role = hostRole(node)
@@ -229,7 +229,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: HOST_ONLY,
       tags: TAGS,
       querystring: noFields,
-      response: { 200: S.MwReply, ...errorReplies(400, 404, 503) }
+      response: { 200: C.NtbWindowsSchema, ...errorReplies(400, 404, 503) }
     }
   }, async () => {
     const role = hostRole(node)
@@ -251,10 +251,10 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'ntb_tool mw_trans: mw_set_trans, the peer\'s writes to its window widx land at [addr, addr + size) of this host\'s memory',
       description: `addr must be aligned to addrAlign and size at most sizeMax (400); the board refusing the command: 409. ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
-      params: S.indexParams('widx', 'memory window index, from 0'),
+      params: indexParams('widx', 'memory window index, from 0'),
       querystring: noFields,
-      body: S.MwBody,
-      response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbWindowRequestSchema,
+      response: { 200: C.NtbWindowSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
     const role = hostRole(node)
@@ -271,9 +271,9 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'ntb_tool mw_trans: mw_clear_trans; the peer\'s writes to the window are refused again',
       description: `${FORCE.replace('force is true', '?force=true')} ${HOST_ONLY}`,
       tags: TAGS,
-      params: S.indexParams('widx', 'memory window index, from 0'),
-      querystring: S.MwDeleteQuery,
-      response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 503, 504) }
+      params: indexParams('widx', 'memory window index, from 0'),
+      querystring: forceQuery,
+      response: { 200: C.NtbWindowSchema, ...errorReplies(400, 404, 409, 503, 504) }
     }
   }, async (request) => {
     const role = hostRole(node)
@@ -291,7 +291,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: HOST_ONLY,
       tags: TAGS,
       querystring: noFields,
-      response: { 200: S.PerfState, ...errorReplies(400, 404, 503) }
+      response: { 200: C.NtbPerfStateSchema, ...errorReplies(400, 404, 503) }
     }
   }, async () => perfOf(hostRole(node)).view())
 
@@ -303,8 +303,8 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
         `an answer lost during the run: 504 ERR_TIMEOUT. ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.PerfBody,
-      response: { 200: S.PerfResult, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbPerfRequestSchema,
+      response: { 200: C.NtbPerfResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => await perfOf(hostRole(node)).run(request.body))
 }

@@ -9,8 +9,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { boardRole, ntbView, pairView, type PairView } from '../ntb-views.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
-import { HOST_NAME } from '../ntb-schemas.js'
+import { errorReplies, fields, noContent, noFields } from '../schemas.js'
+import { HOST_NAME, NtbPairRequestSchema, NtbPairSchema, NtbStateSchema, ref } from '../../../../proto/api/index.js'
 
 const host = { type: 'string', pattern: HOST_NAME, description: 'a host\'s node name' }
 const NOT_BOARD = 'On a daemon that is not the NTB board (role ntb): 404 ERR_NOT_FOUND.'
@@ -22,7 +22,7 @@ export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: 'Role ntb: an NtbBoard. Roles ntb-virtio and ntb-vhost: an NtbHost. Other roles: 404 ERR_NOT_FOUND.',
       tags: ['ntb'],
       querystring: noFields,
-      response: { 200: { anyOf: [ref('NtbBoard'), ref('NtbHost')] }, ...errorReplies(400, 404) }
+      response: { 200: NtbStateSchema, ...errorReplies(400, 404) }
     }
   }, async () => ntbView(node))
 
@@ -33,8 +33,8 @@ export function ntbRoutes (app: FastifyInstance, node: SoclinkNode): void {
         'A host in another pair: 409 ERR_BUSY while that pair\'s function is started, else 409 ERR_CONFLICT. ' + NOT_BOARD,
       tags: ['ntb'],
       querystring: noFields,
-      body: record({ a: host, b: host }),
-      response: { 201: ref('NtbPair'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: NtbPairRequestSchema,
+      response: { 201: ref(NtbPairSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<PairView> => {
     const p = boardRole(node).createPair(request.body.a, request.body.b)

@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import type { FunctionConfig } from '../../hw/pcie/function-table.js'
 import { controllerView, epRole, functionView, pciEpTree, type ControllerView } from '../pcie-views.js'
-import { ENTRY_NAME, FUNCTION_ATTRS } from '../pcie-schemas.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noContent, noFields } from '../schemas.js'
+import { ENTRY_NAME, PciEpControllerSchema, PciEpFunctionAttrsSchema, PciEpFunctionCreateSchema, PciEpFunctionSchema, PciEpTreeSchema, ref } from '../../../../proto/api/index.js'
 
 type Attrs = Partial<Omit<FunctionConfig, 'name'>>
 
@@ -29,7 +29,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['pci-ep'],
       querystring: noFields,
       response: {
-        200: record({ functions: { type: 'array', items: ref('PciEpFunction') }, controllers: { type: 'array', items: ref('PciEpController') } }),
+        200: PciEpTreeSchema,
         ...errorReplies(400, 404)
       }
     }
@@ -41,8 +41,8 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: `Attributes not given take the RFC's defaults (TI 0x104c:0xb500, the soclink test device). ${NOT_EP}`,
       tags: ['pci-ep'],
       querystring: noFields,
-      body: record({ name: entry, ...FUNCTION_ATTRS }, { required: ['name'] }),
-      response: { 201: ref('PciEpFunction'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: PciEpFunctionCreateSchema,
+      response: { 201: ref(PciEpFunctionSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<FunctionConfig> => {
     const { name, ...attrs } = request.body
@@ -57,7 +57,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['pci-ep'],
       params: fnParams,
       querystring: noFields,
-      response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404) }
+      response: { 200: ref(PciEpFunctionSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<FunctionConfig> => functionView(epRole(node).functions.fn(request.params.name)))
 
@@ -68,8 +68,8 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['pci-ep'],
       params: fnParams,
       querystring: noFields,
-      body: record(FUNCTION_ATTRS, { required: [], minProperties: 1 }),
-      response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: PciEpFunctionAttrsSchema,
+      response: { 200: ref(PciEpFunctionSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request): Promise<FunctionConfig> => functionView(epRole(node).functions.update(request.params.name, request.body)))
 
@@ -123,7 +123,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       params: ctrlParams,
       querystring: noFields,
       body: noBody,
-      response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 409, 413, 415, 503) }
+      response: { 200: ref(PciEpControllerSchema), ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request): Promise<ControllerView> => {
     const role = epRole(node)
@@ -138,7 +138,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
       params: ctrlParams,
       querystring: noFields,
       body: noBody,
-      response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 413, 415) }
+      response: { 200: ref(PciEpControllerSchema), ...errorReplies(400, 404, 413, 415) }
     }
   }, async (request): Promise<ControllerView> => {
     const role = epRole(node)

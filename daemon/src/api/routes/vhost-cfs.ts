@@ -15,7 +15,7 @@ import type { SoclinkNode } from '../../node.js'
 import { VhostCfs, type VhostClientView, type VhostTransportSide, type VhostTransportView } from '../../vhost/cfs.js'
 import { EpfVhostTransports } from '../../roles/pcie-ep-vhost-cfs.js'
 import { NtbVhostTransports } from '../../roles/ntb-vhost-cfs.js'
-import { ENTRY_NAME } from '../pcie-schemas.js'
+import { ENTRY_NAME } from '../../../../proto/api/index.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
 const driver = { type: 'string', pattern: ENTRY_NAME, description: 'a vhost-client group: a registered vhost driver\'s name, e.g. vhost_rpmsg_bus' }

@@ -11,12 +11,10 @@
 
 import { ConflictError, NotFoundError } from '../../errors.js'
 
-/**
- * The vhost-client drivers the ep role registers, by the name a function's
- * vhostDriver gives; 'none' is no client linked (unlinked in the vhost
- * configfs tree): the subsystem ids stay as configured.
- */
-export const VHOST_DRIVERS = ['soclink-test', 'rpmsg', 'none'] as const
+import { VHOST_DRIVERS } from '../../../../proto/api/names.js'
+
+/** The vhost-client drivers the ep role registers (the API's vocabulary, proto/api/names.ts). */
+export { VHOST_DRIVERS }
 
 export interface FunctionConfig {
   name: string
