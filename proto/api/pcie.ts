@@ -158,7 +158,8 @@ export const TestRunRequestSchema = record({
 export const TestRunResultSchema = record({ sent: int, received: int, verified: int, errors: int, bytes: int, seconds: Type.Number() })
 
 export type PciEpFunction = Static<typeof PciEpFunctionSchema>
-export type PciEpFunctionAttrs = Partial<Omit<PciEpFunction, 'name'>>
+export type PciEpFunctionAttrs = Static<typeof PciEpFunctionAttrsSchema>
+export type PciEpFunctionCreate = Static<typeof PciEpFunctionCreateSchema>
 export type PciEndpointState = Static<typeof PciEndpointStateSchema>
 export type PciFunctionIds = PciEndpointState['header']
 export type PciEpController = Static<typeof PciEpControllerSchema>

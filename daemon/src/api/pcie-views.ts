@@ -1,5 +1,5 @@
 // What the API shows of the PCIe roles and the virtio / vhost devices above
-// them: plain objects that match the reply schemas in pcie-schemas.ts.
+// them: plain objects of the contracts' types (proto/api/pcie.ts).
 // Feature sets (bigint) become "0x..." strings; ring indices are read from
 // the ring's memory as each side sees it. The device and queue views take
 // any transport's device and rings (the NTB hosts' too: ntb-device-views.ts).
@@ -8,8 +8,7 @@ import type { SoclinkNode } from '../node.js'
 import type { PcieEndpointRole } from '../roles/pcie-ep.js'
 import type { PcieRootComplexRole } from '../roles/pcie-rc.js'
 import type { ControllerState, FunctionConfig } from '../hw/pcie/function-table.js'
-import { SYSMEM_REGION, type EndpointState } from '../hw/pcie/endpoint-controller.js'
-import type { FunctionState } from '../hw/pcie/root-complex.js'
+import { SYSMEM_REGION } from '../hw/pcie/endpoint-controller.js'
 import type { MemoryAccess } from '../mem/access.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import type { VirtioDevice } from '../virtio/virtio.js'
@@ -22,6 +21,7 @@ import {
   VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED, hasFeature
 } from '../uapi/virtio-config.js'
 import { NotThisRoleError } from './errors.js'
+import type { Device, PciEpController, PciEpFunction, PciEpTree, PciFunction, PciRootComplex, VirtioStatusBit, Virtqueue as VirtqueueReply } from '../../../proto/api/index.js'
 
 /** The endpoint role, or a 404 naming what this daemon is. */
 export function epRole (node: SoclinkNode): PcieEndpointRole {
@@ -36,16 +36,16 @@ export function rcRole (node: SoclinkNode): PcieRootComplexRole {
 
 // ------------------------------------------------------------ endpoint tree
 
-export interface ControllerView extends ControllerState { endpoint: EndpointState | null }
+export type ControllerView = PciEpController
 
 export function controllerView (role: PcieEndpointRole, c: ControllerState): ControllerView {
   const epc = role.controller
   return { ...c, endpoint: c.started && epc !== null && epc.name === c.name ? epc.state() : null }
 }
 
-export function functionView (f: FunctionConfig): FunctionConfig { return { ...f } }
+export function functionView (f: FunctionConfig): PciEpFunction { return { ...f } }
 
-export function pciEpTree (role: PcieEndpointRole): { functions: FunctionConfig[], controllers: ControllerView[] } {
+export function pciEpTree (role: PcieEndpointRole): PciEpTree {
   const { functions, controllers } = role.functions.tree()
   return { functions: functions.map(functionView), controllers: controllers.map((c) => controllerView(role, c)) }
 }
@@ -54,9 +54,9 @@ export function pciEpTree (role: PcieEndpointRole): { functions: FunctionConfig[
 
 const FUNCTION_IDS = ['vendorId', 'deviceId', 'revisionId', 'classCode', 'subsystemVendorId', 'subsystemId', 'interruptPin'] as const
 
-export type PciFunctionView = Omit<FunctionState, typeof FUNCTION_IDS[number]> & Record<typeof FUNCTION_IDS[number], number | null>
+export type PciFunctionView = PciFunction
 
-export function pciView (role: PcieRootComplexRole): { memorySize: number, region: string, spurious: number, functions: PciFunctionView[] } {
+export function pciView (role: PcieRootComplexRole): PciRootComplex {
   const s = role.rc.state()
   const functions = s.functions.map((f) => {
     const ids = Object.fromEntries(FUNCTION_IDS.map((k) => [k, f[k] ?? null])) as Record<typeof FUNCTION_IDS[number], number | null>
@@ -67,33 +67,16 @@ export function pciView (role: PcieRootComplexRole): { memorySize: number, regio
 
 // ------------------------------------------------------------ devices
 
-export interface DeviceView {
-  name: string
-  side: 'virtio' | 'vhost'
-  peer: string
-  transport: 'virtio-pci-epf' | 'pci-epf-vhost' | 'ntb-virtio' | 'ntb-vhost'
-  deviceId: number
-  vendorId: number
-  status: number
-  statusBits: string[]
-  deviceFeatures: string
-  driverFeatures: string
-  driver: string | null
-  needsReset: string
-  lastError: string
-  retrying: boolean
-  /** The test device's counters, when the test driver is bound. */
-  test: TestCountersView | null
-}
+export type DeviceView = Device
 
-export interface TestCountersView { sent: number, received: number, verified: number, errors: number, bytes: number }
+export type TestCountersView = NonNullable<Device['test']>
 
-const BITS: Array<[string, number]> = [
+const BITS: Array<[VirtioStatusBit, number]> = [
   ['ACKNOWLEDGE', VIRTIO_CONFIG_S_ACKNOWLEDGE], ['DRIVER', VIRTIO_CONFIG_S_DRIVER], ['DRIVER_OK', VIRTIO_CONFIG_S_DRIVER_OK],
   ['FEATURES_OK', VIRTIO_CONFIG_S_FEATURES_OK], ['NEEDS_RESET', VIRTIO_CONFIG_S_NEEDS_RESET], ['FAILED', VIRTIO_CONFIG_S_FAILED]
 ]
 
-export const statusBits = (status: number): string[] => BITS.filter(([, bit]) => (status & bit) !== 0).map(([name]) => name)
+export const statusBits = (status: number): VirtioStatusBit[] => BITS.filter(([, bit]) => (status & bit) !== 0).map(([name]) => name)
 
 const hex = (n: bigint): string => `0x${n.toString(16)}`
 
@@ -169,26 +152,7 @@ export function deviceViews (node: SoclinkNode): DeviceView[] {
 
 // ------------------------------------------------------------ virtqueues
 
-export interface VirtqueueView {
-  device: string
-  side: 'virtio' | 'vhost'
-  index: number
-  name: string
-  layout: 'split' | 'packed'
-  size: number
-  region: string
-  desc: number | null
-  driverArea: number | null
-  deviceArea: number | null
-  availIdx: number | null
-  usedIdx: number | null
-  availWrap: boolean | null
-  usedWrap: boolean | null
-  lastSeenAvail: number | null
-  ready: boolean
-  counters: { kicks: number, kicksSuppressed: number | null, interrupts: number, buffers: number, errors: number }
-  lastError: string
-}
+export type VirtqueueView = VirtqueueReply
 
 /** The driver side: rings in its system memory `mem` (region `region`), read directly. */
 export function virtioQueues (d: VirtioDevice, vqs: ReadonlyArray<Virtqueue<unknown>>, mem: MemoryAccess, region: string): VirtqueueView[] {

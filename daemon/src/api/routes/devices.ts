@@ -11,11 +11,10 @@ import type { TestCounters } from '../../virtio/virtio-soclink-test.js'
 import { deviceViews, virtqueueViews, type DeviceView, type VirtqueueView } from '../pcie-views.js'
 import { ntbDeviceViews, ntbVirtqueueViews } from '../ntb-device-views.js'
 import { errorReplies, fields, noFields } from '../schemas.js'
-import { DEFAULT_TEST_TIMEOUT_MS, DeviceListSchema, DeviceSchema, ENTRY_NAME, TestRunRequestSchema, TestRunResultSchema, VirtqueueListSchema, ref } from '../../../../proto/api/index.js'
+import { DEFAULT_TEST_TIMEOUT_MS, DeviceListSchema, DeviceSchema, ENTRY_NAME, TestRunRequestSchema, TestRunResultSchema, VirtqueueListSchema, ref, type TestRunRequest, type TestRunResult } from '../../../../proto/api/index.js'
 import { within } from '../../../../client/src/deadline.js'
 
-interface TestBody { tx: number, rx: number, timeoutMs?: number }
-export interface TestRunView extends TestCounters { seconds: number }
+export type TestRunView = TestRunResult
 
 const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
 
@@ -46,7 +45,7 @@ export function deviceRoutes (app: FastifyInstance, node: SoclinkNode): void {
     return d
   })
 
-  app.post<{ Params: { name: string }, Body: TestBody }>('/v1/devices/:name/test', {
+  app.post<{ Params: { name: string }, Body: TestRunRequest }>('/v1/devices/:name/test', {
     schema: {
       summary: 'Run the soclink test device: send tx buffers and receive rx buffers, contents checked',
       description: 'On the driver side (rc), for a virtio device bound to the test driver; any other name is a 404. ' +

@@ -18,7 +18,7 @@ import type { SoclinkNode } from '../../node.js'
 import type { NtbHostRole } from '../../roles/ntb-host.js'
 import type { NtbHwEpf } from '../../hw/ntb/ntb-hw-epf.js'
 import { checkDbBits } from '../../hw/ntb/doorbell-status.js'
-import type { NtbPerf, NtbPerfRequest } from '../../transport/ntb-perf.js'
+import type { NtbPerf } from '../../transport/ntb-perf.js'
 import { PERF_MW } from '../../transport/ntb-perf.js'
 import { configDbBit, MAX_VQS, Spad } from '../../transport/ntb-spads.js'
 import { BusyError, OutOfRangeError, UnavailableError } from '../../errors.js'
@@ -117,7 +117,7 @@ function windowView (role: NtbHostRole, dev: NtbHwEpf, widx: number): Record<str
 const index = (text: string, what: string): number => parseNumber(what, text)
 
 export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
-  app.post<{ Body: { up: boolean, force?: boolean } }>('/v1/ntb/link', {
+  app.post<{ Body: C.NtbLinkRequest }>('/v1/ntb/link', {
     schema: {
       summary: 'ntb_tool link: link_enable (up: true) or link_disable (up: false)',
       description: `The link is up once both hosts have enabled it. Disabling it ends the transport's session (409 ERR_BUSY unless force). ${HOST_ONLY}`,
@@ -143,7 +143,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     return dbView(role, deviceOf(role))
   })
 
-  app.post<{ Body: { clear?: number, mask?: number, unmask?: number, force?: boolean } }>('/v1/ntb/db', {
+  app.post<{ Body: C.NtbDbRequest }>('/v1/ntb/db', {
     schema: {
       summary: 'ntb_tool db and mask writes: db_clear, db_set_mask, db_clear_mask (in that order)',
       description: 'Bits outside the valid mask: 400, and nothing is done. The transports take (read and clear) every unmasked bit that rings; mask a bit to see it stay set. ' +
@@ -172,7 +172,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     return dbView(role, dev)
   })
 
-  app.post<{ Body: { bits: number, force?: boolean } }>('/v1/ntb/peer-db', {
+  app.post<{ Body: C.NtbPeerDbRequest }>('/v1/ntb/peer-db', {
     schema: {
       summary: 'ntb_tool peer_db: peer_db_set, ringing doorbell bits on the other host',
       description: `Rung after every write this host made before. ${FORCE} ${HOST_ONLY}`,
@@ -202,7 +202,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
   })
 
   for (const [path, what, peer] of [['/v1/ntb/spad/:idx', 'scratchpad', false], ['/v1/ntb/peer-spad/:idx', 'peer scratchpad', true]] as const) {
-    app.put<{ Params: { idx: string }, Body: { value: number, force?: boolean } }>(path, {
+    app.put<{ Params: { idx: string }, Body: C.NtbSpadRequest }>(path, {
       schema: {
         summary: peer ? 'ntb_tool peer_spad: peer_spad_write (the other host reads it with spad_read)' : 'ntb_tool spad: spad_write (the other host reads it with peer_spad_read)',
         description: `An index outside spad_count: 400. ${FORCE} ${HOST_ONLY}`,
@@ -246,7 +246,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   })
 
-  app.put<{ Params: { widx: string }, Body: { addr: number, size: number, force?: boolean } }>('/v1/ntb/mw/:widx', {
+  app.put<{ Params: { widx: string }, Body: C.NtbWindowRequest }>('/v1/ntb/mw/:widx', {
     schema: {
       summary: 'ntb_tool mw_trans: mw_set_trans, the peer\'s writes to its window widx land at [addr, addr + size) of this host\'s memory',
       description: `addr must be aligned to addrAlign and size at most sizeMax (400); the board refusing the command: 409. ${FORCE} ${HOST_ONLY}`,
@@ -295,7 +295,7 @@ export function ntbToolRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async () => perfOf(hostRole(node)).view())
 
-  app.post<{ Body: NtbPerfRequest }>('/v1/ntb/perf', {
+  app.post<{ Body: C.NtbPerfRequest }>('/v1/ntb/perf', {
     schema: {
       summary: 'ntb_perf: write bandwidth into the peer\'s memory window 1, then doorbell round trips',
       description: 'Writes bytes into the peer\'s MW 1 in chunk-sized writes, rings the peer\'s ntb_perf and waits for its answer (which comes after every write has landed), ' +

@@ -8,9 +8,7 @@ import type { SoclinkNode } from '../../node.js'
 import type { FunctionConfig } from '../../hw/pcie/function-table.js'
 import { controllerView, epRole, functionView, pciEpTree, type ControllerView } from '../pcie-views.js'
 import { errorReplies, fields, noContent, noFields } from '../schemas.js'
-import { ENTRY_NAME, PciEpControllerSchema, PciEpFunctionAttrsSchema, PciEpFunctionCreateSchema, PciEpFunctionSchema, PciEpTreeSchema, ref } from '../../../../proto/api/index.js'
-
-type Attrs = Partial<Omit<FunctionConfig, 'name'>>
+import { ENTRY_NAME, PciEpControllerSchema, PciEpFunctionAttrsSchema, PciEpFunctionCreateSchema, PciEpFunctionSchema, PciEpTreeSchema, ref, type PciEpFunctionAttrs, type PciEpFunctionCreate } from '../../../../proto/api/index.js'
 
 const entry = { type: 'string', pattern: ENTRY_NAME }
 const fnParams = fields({ name: entry })
@@ -35,7 +33,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async () => pciEpTree(epRole(node)))
 
-  app.post<{ Body: Attrs & { name: string } }>('/v1/pci-ep/functions', {
+  app.post<{ Body: PciEpFunctionCreate }>('/v1/pci-ep/functions', {
     schema: {
       summary: 'Create a function (mkdir functions/pci_epf_vhost/<name>)',
       description: `Attributes not given take the RFC's defaults (TI 0x104c:0xb500, the soclink test device). ${NOT_EP}`,
@@ -61,7 +59,7 @@ export function pciEpRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async (request): Promise<FunctionConfig> => functionView(epRole(node).functions.fn(request.params.name)))
 
-  app.patch<{ Params: { name: string }, Body: Attrs }>('/v1/pci-ep/functions/:name', {
+  app.patch<{ Params: { name: string }, Body: PciEpFunctionAttrs }>('/v1/pci-ep/functions/:name', {
     schema: {
       summary: 'Change a function\'s attributes',
       description: `A function whose controller is started is busy: 409 ERR_CONFLICT (configfs answers EBUSY). ${NOT_EP}`,

@@ -7,9 +7,7 @@ import type { WindowSpec } from '../../mem/window.js'
 import { parseNumber } from '../numbers.js'
 import { windowView, type WindowView } from '../views.js'
 import { errorReplies, fields, noContent, noFields, numericId } from '../schemas.js'
-import { WindowListSchema, WindowRequestSchema, WindowSchema, ref } from '../../../../proto/api/index.js'
-
-interface OpenBody { peer: string, region: string | number, offset?: number, size: number, replica?: boolean }
+import { WindowListSchema, WindowRequestSchema, WindowSchema, ref, type WindowRequest } from '../../../../proto/api/index.js'
 
 const idParams = fields({ id: numericId })
 
@@ -23,7 +21,7 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
     }
   }, async () => ({ windows: node.requester.list().map(windowView) }))
 
-  app.post<{ Body: OpenBody }>('/v1/windows', {
+  app.post<{ Body: WindowRequest }>('/v1/windows', {
     schema: {
       summary: 'Open a window onto a peer\'s region',
       description: 'If the peer is up, the reply waits for the owner\'s answer: a refused window ' +

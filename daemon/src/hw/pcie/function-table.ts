@@ -37,8 +37,8 @@ export interface FunctionConfig {
    * rpmsgNumBufs (FunctionChecks), so that one setting sizes rpmsg rings.
    */
   vringSize: number
-  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...); one of VHOST_DRIVERS. */
-  vhostDriver: string
+  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...). */
+  vhostDriver: typeof VHOST_DRIVERS[number]
 }
 
 export interface ControllerState {
