@@ -10,7 +10,7 @@ import type {
   Device, Doorbell, Health, NodeInfo, NtbDbRequest, NtbDoorbells, NtbLinkResult, NtbPerfRequest, NtbPerfResult, NtbPerfState, NtbSpads,
   NtbSpadWrite, NtbState, NtbWindow, NtbWindows, PciEpController, PciEpFunction, PciEpFunctionAttrs, PciEpTree, PciRootComplex, Peer, FaultPlan,
   Region, RingResult, RpmsgChannelInfo, RpmsgEndpointList, TestRunRequest, TestRunResult, Virtqueue, Window, WindowRequest, WriteResult
-} from './types.js'
+} from '../../proto/api/index.js'
 
 type Ref = string | number
 const seg = (r: Ref): string => encodeURIComponent(String(r))

@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { ApiError } from './errors.js'
 import type { Credentials } from './credentials.js'
 import { socketOptions, whenOpen } from './transport.js'
-import type { NodeEvent } from './types.js'
+import type { NodeEvent } from '../../proto/api/index.js'
 
 /** A live event stream: iterate it; close() (or leaving the loop) stops it. */
 export interface EventStream extends AsyncIterable<NodeEvent> {

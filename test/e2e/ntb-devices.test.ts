@@ -9,7 +9,7 @@
 
 import t from 'tap'
 import { RpmsgClient } from '../../client/src/index.js'
-import type { Device, Peer, Virtqueue } from '../../client/src/types.js'
+import type { Device, Peer, Virtqueue } from '../../proto/api/index.js'
 import { cli, until, type Daemon } from '../support/daemon.js'
 import { channelEvent, getJson } from '../support/rpmsg-procs.js'
 import { echo, exchange, hostState, hostUp, startNtbTopology } from '../support/ntb-daemons.js'

@@ -13,7 +13,7 @@
 
 import t from 'tap'
 import { RpmsgClient, type RpmsgMessage } from '../../client/src/index.js'
-import type { Device } from '../../client/src/types.js'
+import type { Device } from '../../proto/api/index.js'
 import { until, within, type Daemon } from '../support/daemon.js'
 import { channelEvent, nextEvent } from '../support/rpmsg-procs.js'
 import { hostState, hostUp, startNtbTopology } from '../support/ntb-daemons.js'

@@ -8,7 +8,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { linkUrl, startNode } from '../support/nodes.js'
 import { until } from '../support/daemon.js'
-import type { Device, PciEpController, PciEpFunction, PciEpTree, PciRootComplex, TestRunResult, Virtqueue } from '../../client/src/types.js'
+import type { Device, PciEpController, PciEpFunction, PciEpTree, PciRootComplex, TestRunResult, Virtqueue } from '../../proto/api/index.js'
 
 interface ErrorBody { error: { code: string, message: string } }
 

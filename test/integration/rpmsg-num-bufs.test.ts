@@ -12,7 +12,7 @@ import { buildApi } from '../../daemon/src/api/server.js'
 import { loadSettings } from '../../daemon/src/config/settings.js'
 import { createNode } from '../../daemon/src/daemon.js'
 import { linkUrl, rpmsgReady, startNode } from '../support/nodes.js'
-import type { Virtqueue } from '../../client/src/types.js'
+import type { Virtqueue } from '../../proto/api/index.js'
 
 async function queues (api: FastifyInstance): Promise<Virtqueue[]> {
   const res = await api.inject({ url: '/v1/virtqueues' })

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../../daemon/src/api/server.js'
 import { linkUrl, startNode } from '../support/nodes.js'
 import { until } from '../support/daemon.js'
-import type { Device, PciEpFunction } from '../../client/src/types.js'
+import type { Device, PciEpFunction } from '../../proto/api/index.js'
 
 interface ErrorBody { error: { code: string, message: string } }
 interface Reply { status: number, body: unknown, code: string | undefined, message: string | undefined }

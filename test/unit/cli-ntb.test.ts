@@ -13,7 +13,7 @@ import { parseDbArgs, parseLinkArgs, parseMwArgs, parseSpadArgs } from '../../cl
 import {
   boardText, doorbellsText, hex32, hostText, linkText, ownerRanges, perfTable, span, spadList, spadsTable, windowsText
 } from '../../client/src/cli/ntb-views.js'
-import type { NtbBoard, NtbDoorbells, NtbHost, NtbPerfResult, NtbSpads, NtbWindow, NtbWindows } from '../../client/src/types.js'
+import type { NtbBoard, NtbDeviceState as NtbHostDevice, NtbDoorbells, NtbHost, NtbPerfResult, NtbSpads, NtbTransportState as NtbHostTransport, NtbWindow, NtbWindows } from '../../proto/api/index.js'
 
 t.test('arguments', async (t) => {
   t.same(parseLinkArgs([]), { kind: 'show' })
@@ -94,7 +94,7 @@ const host: NtbHost = {
     spadCount: 4,
     spads: [2, 0, 0, 0],
     peerSpads: [1, 0xffffffff, 0, 0],
-    counters: { msis: 3 }
+    counters: { msis: 3 } as NtbHostDevice['counters']
   },
   transport: {
     transport: 'ntb-virtio',
@@ -104,7 +104,7 @@ const host: NtbHost = {
     virtioAddr: 0x10_0000,
     mwSize: 4 << 20,
     device: { name: 'virtio0', deviceId: 7, vendorId: 0xffffffff, status: 15, statusBits: ['ACKNOWLEDGE', 'DRIVER', 'DRIVER_OK', 'FEATURES_OK'], features: '0x1', driver: 'virtio_rpmsg_bus' },
-    queues: [{ index: 0, name: 'input', size: 256, ready: true }, { index: 1, name: 'output', size: 256, ready: true }],
+    queues: [{ index: 0, name: 'input', size: 256, ready: true }, { index: 1, name: 'output', size: 256, ready: true }] as NtbHostTransport['queues'],
     counters: { sessions: 1 }
   }
 }
@@ -112,7 +112,7 @@ const host: NtbHost = {
 const iface = (side: 'primary' | 'secondary', h: string, peer: string, tr: NtbBoard['pairs'][0]['interfaces'][0]['memoryWindows'][0]['translation']): NtbBoard['pairs'][0]['interfaces'][0] => ({
   side, host: h, peer, controller: `ntb0.${h}`, started: true, linkup: true, linkStatus: true, doorbells: { configured: true, count: 32 }, msi: [1],
   memoryWindows: [{ idx: 0, bar: 2, offset: 4 << 20, size: 4 << 20, translation: tr }, { idx: 1, bar: 3, offset: 0, size: 4 << 20, translation: null }],
-  spads: [], peerSpadBacked: true, lastError: '', counters: {}
+  spads: [], peerSpadBacked: true, lastError: '', counters: {} as NtbBoard['pairs'][0]['interfaces'][0]['counters']
 })
 const board: NtbBoard = {
   role: 'ntb',

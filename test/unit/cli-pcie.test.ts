@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { CommanderError } from 'commander'
 import { buildProgram } from '../../client/src/cli/program.js'
 import { testRunText, virtqueuesTable } from '../../client/src/cli/pcie-views.js'
-import type { Device, PciEpController, PciEpFunction, PciRootComplex, TestRunResult, Virtqueue } from '../../client/src/types.js'
+import type { Device, PciEpController, PciEpFunction, PciRootComplex, TestRunResult, Virtqueue } from '../../proto/api/index.js'
 
 const fn: PciEpFunction = {
   name: 'vhost0', type: 'vhost', vendorId: 0x104c, deviceId: 0xb500, revisionId: 0, classCode: 0xff0000, subsysVendorId: 0xffff,

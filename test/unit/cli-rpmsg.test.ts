@@ -14,7 +14,7 @@ import {
   pingSummaryText, printableText, RttStats, rttSummary, words
 } from '../../client/src/cli/rpmsg-views.js'
 import { Inbox, Stop } from '../../client/src/cli/rpmsg-ping.js'
-import type { RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../../client/src/types.js'
+import type { RpmsgBusInfo, RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../../proto/api/index.js'
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8')
 
@@ -143,7 +143,7 @@ const endpoints: RpmsgEndpointInfo[] = [
     counters: { sent: 5, received: 7, dropped: 1 }
   }
 ]
-const list: RpmsgEndpointList = { endpoints, buses: [{ side: 'virtio', device: 'virtio0', counters: { sent: 3, received: 4, serviceErrors: 0 } }] }
+const list: RpmsgEndpointList = { endpoints, buses: [{ side: 'virtio', device: 'virtio0', counters: { sent: 3, received: 4, serviceErrors: 0 } as RpmsgBusInfo['counters'] }] }
 
 t.test('tables', async (t) => {
   t.equal(channelsTable(channels),

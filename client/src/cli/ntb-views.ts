@@ -2,7 +2,7 @@
 // transport, and ntb_tool's and ntb_perf's answers (pure; tables from
 // format.ts). Doorbell bits and scratchpads in hex, as ntb_tool prints them.
 
-import type { NtbBoard, NtbDoorbells, NtbHost, NtbPerfResult, NtbSpads, NtbWindow, NtbWindows } from '../types.js'
+import type { NtbBoard, NtbDoorbells, NtbHost, NtbPerfResult, NtbSpads, NtbWindow, NtbWindows } from '../../../proto/api/index.js'
 import { formatSize, table } from './format.js'
 
 /** A u32 as 0x and eight hex digits. */

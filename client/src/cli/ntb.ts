@@ -7,7 +7,7 @@
 
 import type { Command } from 'commander'
 import type { Context } from './context.js'
-import type { NtbDbRequest, NtbHost } from '../types.js'
+import type { NtbDbRequest, NtbHost } from '../../../proto/api/index.js'
 import { asCount, asSize } from './args.js'
 import { parseNumber, parseSize } from './format.js'
 import { boardText, doorbellsText, hex32, hostText, linkText, perfTable, spadsTable, windowsText, windowText } from './ntb-views.js'

@@ -2,7 +2,7 @@
 // tree, the root complex's bus, devices, virtqueues and test runs (pure;
 // tables come from format.ts).
 
-import type { Device, PciEpController, PciEpFunction, PciEpTree, PciRootComplex, TestRunResult, Virtqueue } from '../types.js'
+import type { Device, PciEpController, PciEpFunction, PciEpTree, PciRootComplex, TestRunResult, Virtqueue } from '../../../proto/api/index.js'
 import { formatSize, table } from './format.js'
 
 /** 0x-prefixed hex, zero-padded to `digits`. */

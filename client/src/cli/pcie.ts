@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander'
 import type { Context } from './context.js'
-import type { PciEpFunctionAttrs } from '../types.js'
+import type { PciEpFunctionAttrs } from '../../../proto/api/index.js'
 import { asCount, asNumber } from './args.js'
 import {
   controllersTable, devicesTable, functionsTable, pciEpText, pciText, testRunText, virtqueuesTable

@@ -2,7 +2,7 @@
 // tables, one line per message (text when printable, else hex), and ping(8)
 // style round-trip lines and summary.
 
-import type { RpmsgBusInfo, RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../types.js'
+import type { RpmsgBusInfo, RpmsgChannelInfo, RpmsgEndpointInfo, RpmsgEndpointList } from '../../../proto/api/index.js'
 import { table, type Cell } from './format.js'
 
 export function channelsTable (channels: RpmsgChannelInfo[]): string {
@@ -45,7 +45,7 @@ export function endpointsTable (endpoints: RpmsgEndpointInfo[]): string {
 
 export function busesTable (buses: RpmsgBusInfo[]): string {
   if (buses.length === 0) return 'no buses'
-  const names = [...new Set(buses.flatMap((b) => Object.keys(b.counters)))]
+  const names = [...new Set(buses.flatMap((b) => Object.keys(b.counters) as Array<keyof RpmsgBusInfo['counters']>))]
   return table(['device', 'side', ...names.map(words)], buses.map((b) => [b.device, b.side, ...names.map((n) => b.counters[n])]))
 }
 

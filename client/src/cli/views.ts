@@ -1,7 +1,7 @@
 // Human text for the API's resources and events (pure; tables come from
 // format.ts).
 
-import type { Doorbell, NodeEvent, NodeInfo, Peer, Region, Window } from '../types.js'
+import type { Doorbell, NodeEvent, NodeInfo, Peer, Region, Window } from '../../../proto/api/index.js'
 import { formatSize, table } from './format.js'
 
 export function nodeText (n: NodeInfo): string {

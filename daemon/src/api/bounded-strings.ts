@@ -7,10 +7,8 @@
 
 /** The longest string of a request that sets no bound of its own. */
 export const MAX_STRING = 1024
-/** A node name (a peer's), as a request names it. */
-export const NODE_NAME_MAX = 255
-/** A region by name: NAME or NAME@PEER, 64 characters each (region-table.ts). */
-export const REGION_REF_MAX = 129
+/** A node name (NODE_NAME_MAX) and a region reference (REGION_REF_MAX): the API's bounds (proto/api/names.ts). */
+export { NODE_NAME_MAX, REGION_REF_MAX } from '../../../proto/api/names.js'
 
 type Schema = Record<string, unknown>
 

@@ -1,7 +1,7 @@
 // What the API shows of virtio and vhost devices and their rings, whichever
-// transport runs them: plain objects that match the reply schemas in
-// pcie-schemas.ts. The roles' own views (the pci_ep tree, the rc's bus, which
-// devices a role has) are in roles/pcie-views.ts and roles/ntb-*views.ts.
+// transport runs them: plain objects of the contracts' types
+// (proto/api/pcie.ts). The roles' own views (the pci_ep tree, the rc's bus,
+// which devices a role has) are in roles/pcie-views.ts and roles/ntb-*views.ts.
 // Feature sets (bigint) become "0x..." strings; ring indices are read from
 // the ring's memory as each side sees it.
 
@@ -16,36 +16,20 @@ import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_RING_PACKED, hasFeature
 } from '../uapi/virtio-config.js'
+import type { Device, VirtioStatusBit, Virtqueue as VirtqueueReply } from '../../../proto/api/index.js'
 
 // ------------------------------------------------------------ devices
 
-export interface DeviceView {
-  name: string
-  side: 'virtio' | 'vhost'
-  peer: string
-  transport: 'virtio-pci-epf' | 'pci-epf-vhost' | 'ntb-virtio' | 'ntb-vhost'
-  deviceId: number
-  vendorId: number
-  status: number
-  statusBits: string[]
-  deviceFeatures: string
-  driverFeatures: string
-  driver: string | null
-  needsReset: string
-  lastError: string
-  retrying: boolean
-  /** The test device's counters, when the test driver is bound. */
-  test: TestCountersView | null
-}
+export type DeviceView = Device
 
-export interface TestCountersView { sent: number, received: number, verified: number, errors: number, bytes: number }
+export type TestCountersView = NonNullable<Device['test']>
 
-const BITS: Array<[string, number]> = [
+const BITS: Array<[VirtioStatusBit, number]> = [
   ['ACKNOWLEDGE', VIRTIO_CONFIG_S_ACKNOWLEDGE], ['DRIVER', VIRTIO_CONFIG_S_DRIVER], ['DRIVER_OK', VIRTIO_CONFIG_S_DRIVER_OK],
   ['FEATURES_OK', VIRTIO_CONFIG_S_FEATURES_OK], ['NEEDS_RESET', VIRTIO_CONFIG_S_NEEDS_RESET], ['FAILED', VIRTIO_CONFIG_S_FAILED]
 ]
 
-export const statusBits = (status: number): string[] => BITS.filter(([, bit]) => (status & bit) !== 0).map(([name]) => name)
+export const statusBits = (status: number): VirtioStatusBit[] => BITS.filter(([, bit]) => (status & bit) !== 0).map(([name]) => name)
 
 const hex = (n: bigint): string => `0x${n.toString(16)}`
 
@@ -106,26 +90,7 @@ export function vhostDeviceView (d: VhostDevice, peer: string, transport: Device
 
 // ------------------------------------------------------------ virtqueues
 
-export interface VirtqueueView {
-  device: string
-  side: 'virtio' | 'vhost'
-  index: number
-  name: string
-  layout: 'split' | 'packed'
-  size: number
-  region: string
-  desc: number | null
-  driverArea: number | null
-  deviceArea: number | null
-  availIdx: number | null
-  usedIdx: number | null
-  availWrap: boolean | null
-  usedWrap: boolean | null
-  lastSeenAvail: number | null
-  ready: boolean
-  counters: { kicks: number, kicksSuppressed: number | null, interrupts: number, buffers: number, errors: number }
-  lastError: string
-}
+export type VirtqueueView = VirtqueueReply
 
 /** The driver side: rings in its system memory `mem` (region `region`), read directly. */
 export function virtioQueues (d: VirtioDevice, vqs: ReadonlyArray<Virtqueue<unknown>>, mem: MemoryAccess, region: string): VirtqueueView[] {

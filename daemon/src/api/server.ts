@@ -28,13 +28,11 @@ import { windowRoutes } from './routes/windows.js'
 import { doorbellRoutes } from './routes/doorbells.js'
 import { eventRoutes } from './routes/events.js'
 import { captureRoutes } from './routes/capture.js'
-import { addPcieSchemas } from './pcie-schemas.js'
 import { rpmsgRoutes } from './routes/rpmsg.js'
 import { rpmsgCfsRoutes } from './routes/rpmsg-cfs.js'
 import { rpmsgGatewayRoutes } from './rpmsg-gateway.js'
 import { selectApiProtocol } from './ws-bearer.js'
 import { MAX_BATCH_BYTES } from '../../../proto/rpmsg-batch.js'
-import { addNtbSchemas } from './ntb-schemas.js'
 import { uiRoutes } from './routes/ui.js'
 import { docsRoutes } from './docs.js'
 import { lazyCompilers, type LazyCompilers, type SchemaCodeOptions } from './lazy-compilers.js'
@@ -113,8 +111,6 @@ export async function buildApi (node: SoclinkNode, options: ApiOptions = {}): Pr
   // Before any route, so the checks, the saved code and /docs all see the bounds.
   app.addHook('onRoute', (route) => { boundRequestStrings(route.schema) })
   addSharedSchemas(app)
-  addPcieSchemas(app)
-  addNtbSchemas(app)
 
   // Room beyond the gateway's largest batch, so that an oversized one is answered ERR_RPMSG_BATCH_SIZE, not cut off by ws.
   await app.register(websocket, { options: { maxPayload: 4 * MAX_BATCH_BYTES, perMessageDeflate: false, handleProtocols: selectApiProtocol } })

@@ -4,8 +4,9 @@
 // spec and seed give the same faults, so a failing chaos run can be replayed.
 
 import { SoclinkError } from '../errors.js'
+import { FAULT_ACTIONS } from '../../../proto/api/names.js'
 
-export const FAULT_ACTIONS = ['close', 'reset', 'blackhole', 'delay'] as const
+export { FAULT_ACTIONS }
 /**
  * close: the TCP connection ends (FIN both ways, no WebSocket close frame);
  * reset: it ends with an RST; blackhole: for `ms` nothing passes either way

@@ -10,8 +10,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { NtbBoardRole } from './ntb-board.js'
 import { pairView, type PairView } from './ntb-views.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../api/schemas.js'
-import { HOST_NAME } from '../api/ntb-schemas.js'
+import { errorReplies, fields, noContent, noFields } from '../api/schemas.js'
+import { HOST_NAME, NtbPairRequestSchema, NtbPairSchema, NtbStateSchema, ref } from '../../../proto/api/index.js'
 
 const host = { type: 'string', pattern: HOST_NAME, description: 'a host\'s node name' }
 const NOT_BOARD = 'On a daemon that is not the NTB board (role ntb): 404 ERR_NOT_FOUND.'
@@ -24,7 +24,7 @@ export function ntbRoutes (app: FastifyInstance, view: () => Record<string, unkn
       description: 'Role ntb: an NtbBoard. Roles ntb-virtio and ntb-vhost: an NtbHost. Other roles: 404 ERR_NOT_FOUND.',
       tags: ['ntb'],
       querystring: noFields,
-      response: { 200: { anyOf: [ref('NtbBoard'), ref('NtbHost')] }, ...errorReplies(400, 404) }
+      response: { 200: NtbStateSchema, ...errorReplies(400, 404) }
     }
   }, async () => view())
   if (board === null) return
@@ -36,8 +36,8 @@ export function ntbRoutes (app: FastifyInstance, view: () => Record<string, unkn
         'A host in another pair: 409 ERR_BUSY while that pair\'s function is started, else 409 ERR_CONFLICT. ' + NOT_BOARD,
       tags: ['ntb'],
       querystring: noFields,
-      body: record({ a: host, b: host }),
-      response: { 201: ref('NtbPair'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: NtbPairRequestSchema,
+      response: { 201: ref(NtbPairSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<PairView> => {
     const p = board.createPair(request.body.a, request.body.b)

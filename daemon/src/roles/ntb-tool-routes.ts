@@ -10,10 +10,9 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { NtbHostRole } from './ntb-host.js'
-import type { NtbPerfRequest } from '../transport/ntb-perf.js'
 import { parseNumber } from '../api/numbers.js'
-import { errorReplies, noFields } from '../api/schemas.js'
-import * as S from '../api/routes/ntb-tool-schemas.js'
+import { errorReplies, forceQuery, indexParams, noFields } from '../api/schemas.js'
+import * as C from '../../../proto/api/ntb-tool.js'
 
 const TAGS = ['ntb']
 const HOST_ONLY = 'On an NTB host (ntb-virtio, ntb-vhost); other roles: 404. No NTB device now (the board\'s function not enumerated): 503 ERR_UNAVAILABLE.'
@@ -21,22 +20,22 @@ const FORCE = 'What the transport or ntb_perf owns is refused with 409 ERR_BUSY 
 const index = (text: string, what: string): number => parseNumber(what, text)
 
 export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
-  app.post<{ Body: { up: boolean, force?: boolean } }>('/v1/ntb/link', {
+  app.post<{ Body: C.NtbLinkRequest }>('/v1/ntb/link', {
     schema: {
       summary: 'ntb_tool link: link_enable (up: true) or link_disable (up: false)',
       description: `The link is up once both hosts have enabled it. Disabling it ends the transport's session (409 ERR_BUSY unless force). ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.LinkBody,
-      response: { 200: S.LinkReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbLinkRequestSchema,
+      response: { 200: C.NtbLinkResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => await role.tool.setLink(request.body.up, request.body.force))
 
   app.get('/v1/ntb/db', {
-    schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.DbReply, ...errorReplies(400, 404, 503) } }
+    schema: { summary: 'ntb_tool db and mask: doorbell bits rung, masked, valid', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: C.NtbDoorbellsSchema, ...errorReplies(400, 404, 503) } }
   }, async () => role.tool.db())
 
-  app.post<{ Body: { clear?: number, mask?: number, unmask?: number, force?: boolean } }>('/v1/ntb/db', {
+  app.post<{ Body: C.NtbDbRequest }>('/v1/ntb/db', {
     schema: {
       summary: 'ntb_tool db and mask writes: db_clear, db_set_mask, db_clear_mask (in that order)',
       description: 'Bits outside the valid mask: 400, and nothing is done. The transports take (read and clear) every unmasked bit that rings; mask a bit to see it stay set. ' +
@@ -44,36 +43,36 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
         `ring the bits from the other host (POST /v1/ntb/peer-db there). ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.DbBody,
-      response: { 200: S.DbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+      body: C.NtbDbRequestSchema,
+      response: { 200: C.NtbDoorbellsSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => role.tool.writeDb(request.body))
 
-  app.post<{ Body: { bits: number, force?: boolean } }>('/v1/ntb/peer-db', {
+  app.post<{ Body: C.NtbPeerDbRequest }>('/v1/ntb/peer-db', {
     schema: {
       summary: 'ntb_tool peer_db: peer_db_set, ringing doorbell bits on the other host',
       description: `Rung after every write this host made before. ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.PeerDbBody,
-      response: { 200: S.PeerDbReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+      body: C.NtbPeerDbRequestSchema,
+      response: { 200: C.NtbPeerDbResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request) => role.tool.peerDb(request.body.bits, request.body.force))
 
   app.get('/v1/ntb/spad', {
-    schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: S.SpadReply, ...errorReplies(400, 404, 503) } }
+    schema: { summary: 'ntb_tool spad and peer_spad: every scratchpad of both hosts', description: HOST_ONLY, tags: TAGS, querystring: noFields, response: { 200: C.NtbSpadsSchema, ...errorReplies(400, 404, 503) } }
   }, async () => role.tool.spads())
 
   for (const [path, what, peer] of [['/v1/ntb/spad/:idx', 'scratchpad', false], ['/v1/ntb/peer-spad/:idx', 'peer scratchpad', true]] as const) {
-    app.put<{ Params: { idx: string }, Body: { value: number, force?: boolean } }>(path, {
+    app.put<{ Params: { idx: string }, Body: C.NtbSpadRequest }>(path, {
       schema: {
         summary: peer ? 'ntb_tool peer_spad: peer_spad_write (the other host reads it with spad_read)' : 'ntb_tool spad: spad_write (the other host reads it with peer_spad_read)',
         description: `An index outside spad_count: 400. ${FORCE} ${HOST_ONLY}`,
         tags: TAGS,
-        params: S.indexParams('idx', `${what} index`),
+        params: indexParams('idx', `${what} index`),
         querystring: noFields,
-        body: S.SpadBody,
-        response: { 200: S.SpadWriteReply, ...errorReplies(400, 404, 409, 413, 415, 503) }
+        body: C.NtbSpadRequestSchema,
+        response: { 200: C.NtbSpadWriteSchema, ...errorReplies(400, 404, 409, 413, 415, 503) }
       }
     }, async (request) => {
       // No device (503) is said before a bad index (400), as the device was looked at first.
@@ -88,19 +87,19 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       description: HOST_ONLY,
       tags: TAGS,
       querystring: noFields,
-      response: { 200: S.MwReply, ...errorReplies(400, 404, 503) }
+      response: { 200: C.NtbWindowsSchema, ...errorReplies(400, 404, 503) }
     }
   }, async () => role.tool.windows())
 
-  app.put<{ Params: { widx: string }, Body: { addr: number, size: number, force?: boolean } }>('/v1/ntb/mw/:widx', {
+  app.put<{ Params: { widx: string }, Body: C.NtbWindowRequest }>('/v1/ntb/mw/:widx', {
     schema: {
       summary: 'ntb_tool mw_trans: mw_set_trans, the peer\'s writes to its window widx land at [addr, addr + size) of this host\'s memory',
       description: `addr must be aligned to addrAlign and size at most sizeMax (400); the board refusing the command: 409. ${FORCE} ${HOST_ONLY}`,
       tags: TAGS,
-      params: S.indexParams('widx', 'memory window index, from 0'),
+      params: indexParams('widx', 'memory window index, from 0'),
       querystring: noFields,
-      body: S.MwBody,
-      response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbWindowRequestSchema,
+      response: { 200: C.NtbWindowSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => {
     role.tool.device()
@@ -112,9 +111,9 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       summary: 'ntb_tool mw_trans: mw_clear_trans; the peer\'s writes to the window are refused again',
       description: `${FORCE.replace('force is true', '?force=true')} ${HOST_ONLY}`,
       tags: TAGS,
-      params: S.indexParams('widx', 'memory window index, from 0'),
-      querystring: S.MwDeleteQuery,
-      response: { 200: S.WindowReply, ...errorReplies(400, 404, 409, 503, 504) }
+      params: indexParams('widx', 'memory window index, from 0'),
+      querystring: forceQuery,
+      response: { 200: C.NtbWindowSchema, ...errorReplies(400, 404, 409, 503, 504) }
     }
   }, async (request) => {
     role.tool.device()
@@ -127,11 +126,11 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
       description: HOST_ONLY,
       tags: TAGS,
       querystring: noFields,
-      response: { 200: S.PerfState, ...errorReplies(400, 404, 503) }
+      response: { 200: C.NtbPerfStateSchema, ...errorReplies(400, 404, 503) }
     }
   }, async () => role.tool.perf().view())
 
-  app.post<{ Body: NtbPerfRequest }>('/v1/ntb/perf', {
+  app.post<{ Body: C.NtbPerfRequest }>('/v1/ntb/perf', {
     schema: {
       summary: 'ntb_perf: write bandwidth into the peer\'s memory window 1, then doorbell round trips',
       description: 'Writes bytes into the peer\'s MW 1 in chunk-sized writes, rings the peer\'s ntb_perf and waits for its answer (which comes after every write has landed), ' +
@@ -139,8 +138,8 @@ export function ntbToolRoutes (app: FastifyInstance, role: NtbHostRole): void {
         `an answer lost during the run: 504 ERR_TIMEOUT. ${HOST_ONLY}`,
       tags: TAGS,
       querystring: noFields,
-      body: S.PerfBody,
-      response: { 200: S.PerfResult, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
+      body: C.NtbPerfRequestSchema,
+      response: { 200: C.NtbPerfResultSchema, ...errorReplies(400, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request) => await role.tool.perf().run(request.body))
 }

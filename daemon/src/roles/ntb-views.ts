@@ -2,19 +2,19 @@
 // interface of the NTB function (pci-epf-ntb.c: link, doorbells and the
 // MSIs they raised, memory windows and where they are translated,
 // scratchpads), and a host's NTB device (ntb_hw_epf as include/linux/ntb.h
-// reports it) with the transport above it. Plain objects that match
-// ntb-schemas.ts.
+// reports it) with the transport above it. Plain objects of the
+// contracts' types (proto/api/ntb.ts).
 
 import { SoclinkError } from '../errors.js'
 import type { NtbBoardRole, NtbPairView } from './ntb-board.js'
 import { MW0_BASE, type NtbHostRole } from './ntb-host.js'
-import type { EpfNtbInterfaceState, EpfNtbLayout } from '../hw/ntb/epf-ntb.js'
 import type { NtbHwEpfState } from '../hw/ntb/ntb-hw-epf.js'
 import * as R from '../hw/ntb/epf-ntb-regs.js'
 import { Spad, TYPE_VHOST, TYPE_VIRTIO } from '../transport/ntb-spads.js'
 import type { RingAddrs } from '../uapi/ring-addrs.js'
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../uapi/virtio-config.js'
 import { statusBits, tryRead } from '../api/pcie-views.js'
+import type { NtbBoard, NtbDeviceState, NtbHost, NtbInterface, NtbPair, NtbQueue, NtbTransportState } from '../../../proto/api/index.js'
 
 /** A route for an NTB role this daemon does not have. */
 export class NotNtbError extends SoclinkError {
@@ -25,23 +25,11 @@ export class NotNtbError extends SoclinkError {
 
 // ------------------------------------------------------------ board
 
-export interface MemoryWindowView {
-  idx: number
-  bar: number
-  /** Where the window starts in its BAR (MW1 follows the doorbell slots in BAR2). */
-  offset: number
-  size: number
-  /** The other host's CONFIGURE_MW: where this host's writes to the window land in its memory; null: untranslated. */
-  translation: { addr: number, size: number, state: string, attached: boolean } | null
-}
+export type MemoryWindowView = NtbInterface['memoryWindows'][number]
 
-export interface InterfaceView extends Omit<EpfNtbInterfaceState, 'mws'> {
-  /** The host on the other side. */
-  peer: string | null
-  memoryWindows: MemoryWindowView[]
-}
+export type InterfaceView = NtbInterface
 
-export interface PairView { name: string, a: string, b: string | null, configured: boolean, layout: EpfNtbLayout, interfaces: InterfaceView[] }
+export type PairView = NtbPair
 
 export function pairView (p: NtbPairView): PairView {
   const f = p.function
@@ -83,26 +71,14 @@ export function pairView (p: NtbPairView): PairView {
   }
 }
 
-export function boardView (role: NtbBoardRole): Record<string, unknown> {
+export function boardView (role: NtbBoardRole): NtbBoard {
   const v = role.view()
   return { role: 'ntb', autoPairing: v.autoPairing, config: v.config, pairs: v.pairs.map(pairView), unpaired: v.unpaired }
 }
 
 // ------------------------------------------------------------ host
 
-export interface QueueView {
-  index: number
-  name: string
-  size: number
-  layout: string | null
-  desc: number | null
-  driverArea: number | null
-  deviceArea: number | null
-  availIdx: number | null
-  usedIdx: number | null
-  ready: boolean
-  counters: { kicks: number, interrupts: number, buffers: number }
-}
+export type QueueView = NtbQueue
 
 type Read16 = (addr: number) => number
 
@@ -117,7 +93,7 @@ const addrsOf = (a: RingAddrs | undefined): Pick<QueueView, 'layout' | 'desc' | 
 
 const PEER_TYPES: Record<number, string> = { 0: 'none', [TYPE_VIRTIO]: 'virtio', [TYPE_VHOST]: 'vhost' }
 
-function transportView (role: NtbHostRole): Record<string, unknown> | null {
+function transportView (role: NtbHostRole): NtbTransportState | null {
   const v = role.virtio
   const h = role.vhost
   const ntb = v?.ntb ?? h?.ntb
@@ -164,7 +140,7 @@ function transportView (role: NtbHostRole): Record<string, unknown> | null {
   }
 }
 
-function deviceView (role: NtbHostRole): Record<string, unknown> | null {
+function deviceView (role: NtbHostRole): NtbDeviceState | null {
   const dev = role.device
   if (dev === null) return null
   const s: NtbHwEpfState = dev.state()
@@ -172,9 +148,10 @@ function deviceView (role: NtbHostRole): Record<string, unknown> | null {
   return { ...s, mwAlign: align === null ? null : { addrAlign: align.addrAlign, sizeAlign: align.sizeAlign } }
 }
 
-export function hostView (role: NtbHostRole): Record<string, unknown> {
+export function hostView (role: NtbHostRole): NtbHost {
   return {
-    role: role.name,
+    // The host's role follows from its side (an ntb-virtio host's role has side virtio).
+    role: role.side === 'virtio' ? 'ntb-virtio' : 'ntb-vhost',
     side: role.side,
     board: role.board,
     memorySize: role.rc.sysmem.size,

@@ -7,10 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import type { PcieEndpointRole } from './pcie-ep.js'
 import type { FunctionConfig } from '../hw/pcie/function-table.js'
 import { controllerView, functionView, pciEpTree, type ControllerView } from './pcie-views.js'
-import { ENTRY_NAME, FUNCTION_ATTRS } from '../api/pcie-schemas.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../api/schemas.js'
-
-type Attrs = Partial<Omit<FunctionConfig, 'name'>>
+import { errorReplies, fields, noContent, noFields } from '../api/schemas.js'
+import { ENTRY_NAME, PciEpControllerSchema, PciEpFunctionAttrsSchema, PciEpFunctionCreateSchema, PciEpFunctionSchema, PciEpTreeSchema, ref, type PciEpFunctionAttrs, type PciEpFunctionCreate } from '../../../proto/api/index.js'
 
 const entry = { type: 'string', pattern: ENTRY_NAME }
 const fnParams = fields({ name: entry })
@@ -29,20 +27,20 @@ export function pciEpRoutes (app: FastifyInstance, role: PcieEndpointRole): void
       tags: ['pci-ep'],
       querystring: noFields,
       response: {
-        200: record({ functions: { type: 'array', items: ref('PciEpFunction') }, controllers: { type: 'array', items: ref('PciEpController') } }),
+        200: PciEpTreeSchema,
         ...errorReplies(400, 404)
       }
     }
   }, async () => pciEpTree(role))
 
-  app.post<{ Body: Attrs & { name: string } }>('/v1/pci-ep/functions', {
+  app.post<{ Body: PciEpFunctionCreate }>('/v1/pci-ep/functions', {
     schema: {
       summary: 'Create a function (mkdir functions/pci_epf_vhost/<name>)',
       description: `Attributes not given take the RFC's defaults (TI 0x104c:0xb500, the soclink test device). ${NOT_EP}`,
       tags: ['pci-ep'],
       querystring: noFields,
-      body: record({ name: entry, ...FUNCTION_ATTRS }, { required: ['name'] }),
-      response: { 201: ref('PciEpFunction'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: PciEpFunctionCreateSchema,
+      response: { 201: ref(PciEpFunctionSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<FunctionConfig> => {
     const { name, ...attrs } = request.body
@@ -57,19 +55,19 @@ export function pciEpRoutes (app: FastifyInstance, role: PcieEndpointRole): void
       tags: ['pci-ep'],
       params: fnParams,
       querystring: noFields,
-      response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404) }
+      response: { 200: ref(PciEpFunctionSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<FunctionConfig> => functionView(role.functions.fn(request.params.name)))
 
-  app.patch<{ Params: { name: string }, Body: Attrs }>('/v1/pci-ep/functions/:name', {
+  app.patch<{ Params: { name: string }, Body: PciEpFunctionAttrs }>('/v1/pci-ep/functions/:name', {
     schema: {
       summary: 'Change a function\'s attributes',
       description: `A function whose controller is started is busy: 409 ERR_CONFLICT (configfs answers EBUSY). ${NOT_EP}`,
       tags: ['pci-ep'],
       params: fnParams,
       querystring: noFields,
-      body: record(FUNCTION_ATTRS, { required: [], minProperties: 1 }),
-      response: { 200: ref('PciEpFunction'), ...errorReplies(400, 404, 409, 413, 415) }
+      body: PciEpFunctionAttrsSchema,
+      response: { 200: ref(PciEpFunctionSchema), ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request): Promise<FunctionConfig> => functionView(role.functions.update(request.params.name, request.body)))
 
@@ -123,7 +121,7 @@ export function pciEpRoutes (app: FastifyInstance, role: PcieEndpointRole): void
       params: ctrlParams,
       querystring: noFields,
       body: noBody,
-      response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 409, 413, 415, 503) }
+      response: { 200: ref(PciEpControllerSchema), ...errorReplies(400, 404, 409, 413, 415, 503) }
     }
   }, async (request): Promise<ControllerView> => {
     return controllerView(role, await role.functions.start(request.params.ctrl))
@@ -137,7 +135,7 @@ export function pciEpRoutes (app: FastifyInstance, role: PcieEndpointRole): void
       params: ctrlParams,
       querystring: noFields,
       body: noBody,
-      response: { 200: ref('PciEpController'), ...errorReplies(400, 404, 413, 415) }
+      response: { 200: ref(PciEpControllerSchema), ...errorReplies(400, 404, 413, 415) }
     }
   }, async (request): Promise<ControllerView> => {
     return controllerView(role, await role.functions.stop(request.params.ctrl))

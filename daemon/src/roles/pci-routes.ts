@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { PcieRootComplexRole } from './pcie-rc.js'
 import { pciView } from './pcie-views.js'
-import { errorReplies, noFields, record, ref } from '../api/schemas.js'
+import { errorReplies, noFields } from '../api/schemas.js'
+import { PciRootComplexSchema } from '../../../proto/api/index.js'
 
 export function pciRoutes (app: FastifyInstance, role: PcieRootComplexRole): void {
   app.get('/v1/pci', {
@@ -15,12 +16,7 @@ export function pciRoutes (app: FastifyInstance, role: PcieRootComplexRole): voi
       tags: ['pci'],
       querystring: noFields,
       response: {
-        200: record({
-          memorySize: { type: 'integer', minimum: 0, description: 'bytes of system memory' },
-          region: { type: 'string', description: 'the region holding it (pcie.sysmem)' },
-          spurious: { type: 'integer', minimum: 0, description: 'interrupts from peers with no enumerated function' },
-          functions: { type: 'array', items: ref('PciFunction') }
-        }),
+        200: PciRootComplexSchema,
         ...errorReplies(400, 404)
       }
     }

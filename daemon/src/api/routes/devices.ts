@@ -10,16 +10,13 @@ import { NotFoundError, TimeoutError } from '../../errors.js'
 import type { TestCounters, TestVirtioDriver } from '../../virtio/virtio-soclink-test.js'
 import type { VirtioDevice } from '../../virtio/virtio.js'
 import type { DeviceView, VirtqueueView } from '../pcie-views.js'
-import { ENTRY_NAME } from '../pcie-schemas.js'
-import { errorReplies, fields, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noFields } from '../schemas.js'
+import { DEFAULT_TEST_TIMEOUT_MS, DeviceListSchema, DeviceSchema, ENTRY_NAME, TestRunRequestSchema, TestRunResultSchema, VirtqueueListSchema, ref, type TestRunRequest, type TestRunResult } from '../../../../proto/api/index.js'
 import { within } from '../../../../client/src/deadline.js'
 
-interface TestBody { tx: number, rx: number, timeoutMs?: number }
-export interface TestRunView extends TestCounters { seconds: number }
+export type TestRunView = TestRunResult
 
-const DEFAULT_TIMEOUT_MS = 120_000
 const nameParams = fields({ name: { type: 'string', pattern: ENTRY_NAME, description: 'virtio<n> or vhost<n>' } })
-const buffers = (description: string): Record<string, unknown> => ({ type: 'integer', minimum: 0, maximum: 1_000_000_000, description })
 
 /** A role's devices, their rings, and the ones the test routes may run. */
 export interface DeviceSource {
@@ -35,7 +32,7 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
       summary: 'Virtio devices (rc, ntb-virtio) or the vhost device (ep, ntb-vhost), with status and features',
       tags: ['devices'],
       querystring: noFields,
-      response: { 200: record({ devices: { type: 'array', items: ref('Device') } }), ...errorReplies(400) }
+      response: { 200: DeviceListSchema, ...errorReplies(400) }
     }
   }, async () => ({ devices: source.devices() }))
 
@@ -45,7 +42,7 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
       tags: ['devices'],
       params: nameParams,
       querystring: noFields,
-      response: { 200: ref('Device'), ...errorReplies(400, 404) }
+      response: { 200: ref(DeviceSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<DeviceView> => {
     const d = source.devices().find((v) => v.name === request.params.name)
@@ -53,7 +50,7 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
     return d
   })
 
-  app.post<{ Params: { name: string }, Body: TestBody }>('/v1/devices/:name/test', {
+  app.post<{ Params: { name: string }, Body: TestRunRequest }>('/v1/devices/:name/test', {
     schema: {
       summary: 'Run the soclink test device: send tx buffers and receive rx buffers, contents checked',
       description: 'On the driver side (rc), for a virtio device bound to the test driver; any other name is a 404. ' +
@@ -65,13 +62,9 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
       tags: ['devices'],
       params: nameParams,
       querystring: noFields,
-      body: record({
-        tx: buffers('buffers to send on vq0 "tx"'),
-        rx: buffers('buffers to receive on vq1 "rx"'),
-        timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000, description: `default ${DEFAULT_TIMEOUT_MS}` }
-      }, { required: ['tx', 'rx'] }),
+      body: TestRunRequestSchema,
       response: {
-        200: record({ sent: { type: 'integer' }, received: { type: 'integer' }, verified: { type: 'integer' }, errors: { type: 'integer' }, bytes: { type: 'integer' }, seconds: { type: 'number' } }),
+        200: TestRunResultSchema,
         ...errorReplies(400, 404, 413, 415, 503, 504)
       }
     }
@@ -80,7 +73,7 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
     const test = source.testDevice(name)
     if (test === undefined) throw new NotFoundError('virtio device bound to the test driver', name)
     const { device: dev, driver } = test
-    const { tx, rx, timeoutMs = DEFAULT_TIMEOUT_MS } = request.body
+    const { tx, rx, timeoutMs = DEFAULT_TEST_TIMEOUT_MS } = request.body
     const before = { ...driver.counters(dev) }
     const started = performance.now()
     const after: TestCounters = await within(driver.run({ tx, rx }, dev), timeoutMs, () => { throw new TimeoutError(`the test run on ${name} did not finish in ${timeoutMs} ms`) })
@@ -103,7 +96,7 @@ export function deviceRoutes (app: FastifyInstance, source: DeviceSource): void 
         'its peer memory window (region <board>:pcie.bar2, MW1 of the board\'s NTB function), by the virtio host\'s addresses.',
       tags: ['virtqueues'],
       querystring: noFields,
-      response: { 200: record({ virtqueues: { type: 'array', items: ref('Virtqueue') } }), ...errorReplies(400) }
+      response: { 200: VirtqueueListSchema, ...errorReplies(400) }
     }
   }, async () => ({ virtqueues: source.virtqueues() }))
 }

@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { doorbellView, type DoorbellView } from '../views.js'
-import { DOORBELL_NAME, errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
+import { DOORBELL_NAME, DoorbellListSchema, DoorbellSchema, RingResultSchema, ref } from '../../../../proto/api/index.js'
 import { NODE_NAME_MAX } from '../bounded-strings.js'
 
 const name = { type: 'string', pattern: DOORBELL_NAME }
@@ -14,7 +15,7 @@ export function doorbellRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Doorbell targets this daemon declares, with their rings',
       tags: ['doorbells'],
       querystring: noFields,
-      response: { 200: record({ doorbells: { type: 'array', items: ref('Doorbell') } }), ...errorReplies(400) }
+      response: { 200: DoorbellListSchema, ...errorReplies(400) }
     }
   }, async () => ({ doorbells: node.doorbells.list().map(doorbellView) }))
 
@@ -24,7 +25,7 @@ export function doorbellRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['doorbells'],
       querystring: noFields,
       body: record({ name }),
-      response: { 201: ref('Doorbell'), ...errorReplies(400, 409, 413, 415) }
+      response: { 201: ref(DoorbellSchema), ...errorReplies(400, 409, 413, 415) }
     }
   }, async (request, reply): Promise<DoorbellView> => {
     const t = node.doorbells.declare(request.body.name)
@@ -58,7 +59,7 @@ export function doorbellRoutes (app: FastifyInstance, node: SoclinkNode): void {
         nullable: true
       },
       response: {
-        202: record({ peer: { type: 'string' }, target: { type: 'string' }, value: { type: 'integer' } }),
+        202: RingResultSchema,
         ...errorReplies(400, 404, 413, 415, 503)
       }
     }

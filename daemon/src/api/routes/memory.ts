@@ -20,7 +20,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { MAX_READ } from '../../mem/completer.js'
 import { ValidationError } from '../errors.js'
 import { parseNumber, parseOptionalNumber } from '../numbers.js'
-import { errorReplies, fields, numericId, queryNumber, record } from '../schemas.js'
+import { errorReplies, fields, numericId, queryNumber } from '../schemas.js'
+import { WriteResultSchema } from '../../../../proto/api/index.js'
 
 /** Largest read or write in one request: the link's non-posted read limit. */
 export const MAX_TRANSFER = MAX_READ
@@ -45,7 +46,7 @@ const bytesReply = {
 const bytesBody = {
   content: { 'application/octet-stream': { schema: { description: 'the bytes to write' } } }
 }
-const writeReply = record({ offset: { type: 'integer' }, length: { type: 'integer' } })
+const writeReply = WriteResultSchema
 
 const regionParams = fields({ id: { type: 'string', minLength: 1, description: 'the region\'s id or name' } })
 const windowParams = fields({ id: numericId })

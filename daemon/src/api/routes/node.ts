@@ -2,7 +2,8 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode, NodeView } from '../../node.js'
-import { errorReplies, noFields, record, ref } from '../schemas.js'
+import { errorReplies, noFields } from '../schemas.js'
+import { HealthSchema, NodeSchema, ref } from '../../../../proto/api/index.js'
 
 export function nodeRoutes (app: FastifyInstance, node: SoclinkNode): void {
   app.get('/healthz', {
@@ -12,7 +13,7 @@ export function nodeRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Liveness',
       tags: ['node'],
       querystring: noFields,
-      response: { 200: record({ status: { type: 'string', enum: ['ok'] } }), ...errorReplies(400) }
+      response: { 200: HealthSchema, ...errorReplies(400) }
     }
   }, async () => ({ status: 'ok' }))
 
@@ -21,7 +22,7 @@ export function nodeRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'This daemon: name, role, version, incarnation, link URL',
       tags: ['node'],
       querystring: noFields,
-      response: { 200: ref('Node'), ...errorReplies(400) }
+      response: { 200: ref(NodeSchema), ...errorReplies(400) }
     }
   }, async (): Promise<NodeView> => node.nodeView())
 }

@@ -7,7 +7,8 @@ import type { SoclinkNode, PeerView } from '../../node.js'
 import { normalizePeerUrl } from '../../config/settings.js'
 import { ConflictError } from '../../errors.js'
 import type { FaultPlanSpec } from '../../link/faults.js'
-import { FaultPlanBody, errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
+import { FaultPlanSchema, PeerListSchema, PeerSchema, ref } from '../../../../proto/api/index.js'
 import { NODE_NAME_MAX } from '../bounded-strings.js'
 
 const peerParams = fields({ peer: { type: 'string', minLength: 1, maxLength: 2048, description: 'the peer\'s node name, or the URL it is dialed at while it has none' } })
@@ -18,7 +19,7 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Every peer: named ones, then dialed ones that never answered',
       tags: ['peers'],
       querystring: noFields,
-      response: { 200: record({ peers: { type: 'array', items: ref('Peer') } }), ...errorReplies(400) }
+      response: { 200: PeerListSchema, ...errorReplies(400) }
     }
   }, async () => ({ peers: node.links.list().map((l) => node.peerView(l)) }))
 
@@ -28,7 +29,7 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['peers'],
       params: fields({ peer: { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX } }),
       querystring: noFields,
-      response: { 200: ref('Peer'), ...errorReplies(400, 404) }
+      response: { 200: ref(PeerSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<PeerView> => node.peerView(node.links.peer(request.params.peer)))
 
@@ -41,7 +42,7 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['peers'],
       querystring: noFields,
       body: record({ url: { type: 'string', minLength: 1, maxLength: 2048, description: 'ws://HOST:PORT[/v1/link], wss://HOST:PORT[/v1/link] or HOST:PORT (wss:// when the daemon has tlsCert)' } }),
-      response: { 201: ref('Peer'), ...errorReplies(400, 409, 413, 415) }
+      response: { 201: ref(PeerSchema), ...errorReplies(400, 409, 413, 415) }
     }
   }, async (request, reply): Promise<PeerView> => {
     const url = normalizePeerUrl(request.body.url, node.settings.tlsCert !== '')
@@ -77,8 +78,8 @@ export function peerRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['peers'],
       params: peerParams,
       querystring: noFields,
-      body: FaultPlanBody,
-      response: { 200: ref('Peer'), ...errorReplies(400, 403, 404, 413, 415) }
+      body: FaultPlanSchema,
+      response: { 200: ref(PeerSchema), ...errorReplies(400, 403, 404, 413, 415) }
     }
   }, async (request): Promise<PeerView> => node.peerView(node.setFaults(request.params.peer, request.body)))
 

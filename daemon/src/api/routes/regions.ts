@@ -3,8 +3,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { SoclinkNode } from '../../node.js'
 import { regionView, type RegionView } from '../views.js'
-import { errorReplies, fields, noContent, noFields, record, ref } from '../schemas.js'
+import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 import { NODE_NAME_MAX } from '../bounded-strings.js'
+import { RegionListSchema, RegionSchema, ref } from '../../../../proto/api/index.js'
 
 /** Node names a region's peers list may hold. */
 const MAX_REGION_PEERS = 1024
@@ -20,7 +21,7 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Every region',
       tags: ['regions'],
       querystring: noFields,
-      response: { 200: record({ regions: { type: 'array', items: ref('Region') } }), ...errorReplies(400) }
+      response: { 200: RegionListSchema, ...errorReplies(400) }
     }
   }, async () => ({ regions: node.regions.list().map((r) => regionView(node, r)) }))
 
@@ -41,7 +42,7 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
           description: 'node names of the peers that may open windows onto the region (default: every peer)'
         }
       }, { required: ['name', 'size'] }),
-      response: { 201: ref('Region'), ...errorReplies(400, 409, 413, 415) }
+      response: { 201: ref(RegionSchema), ...errorReplies(400, 409, 413, 415) }
     }
   }, async (request, reply): Promise<RegionView> => {
     const r = node.regions.createUser(request.body.name, request.body.size, request.body.peers)
@@ -55,7 +56,7 @@ export function regionRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['regions'],
       params: idParams,
       querystring: noFields,
-      response: { 200: ref('Region'), ...errorReplies(400, 404) }
+      response: { 200: ref(RegionSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<RegionView> => regionView(node, node.regions.get(request.params.id)))
 

@@ -12,7 +12,7 @@ import { NotFoundError } from '../../errors.js'
 import type { SoclinkNode } from '../../node.js'
 import type { ChannelGroupView, ChannelItemView, RpmsgDriverTable, VirtprocLinkView, VirtprocView } from '../../rpmsg/driver.js'
 import { RpmsgClientSample, SAMPLE_DRIVER, type SampleView } from '../../rpmsg/sample.js'
-import { ENTRY_NAME } from '../pcie-schemas.js'
+import { ENTRY_NAME } from '../../../../proto/api/index.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
 /** A group is an rpmsg channel name (rpmsg_device_id.name): up to 31 bytes, no NUL or slash. */

@@ -9,8 +9,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ConflictError, NotFoundError } from '../../errors.js'
 import type { SoclinkNode } from '../../node.js'
-import type { RpmsgBusCore, RpmsgCounters } from '../../rpmsg/core.js'
-import type { EndpointCounters } from '../../rpmsg/endpoints.js'
+import type { RpmsgBusCore } from '../../rpmsg/core.js'
 import { RPMSG_ADDR_ANY, RPMSG_AS_ADDR, RPMSG_NS_ADDR, RpmsgError } from '../../rpmsg/wire.js'
 import type { VhostRpmsgBus } from '../../rpmsg/vhost-rpmsg.js'
 import type { VirtioRpmsgBus } from '../../rpmsg/virtio-rpmsg.js'
@@ -18,87 +17,23 @@ import type { GatewayConnectionView } from '../gateway-connection.js'
 import { rpmsgGateway } from '../rpmsg-gateway.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 import { noRpmsgBus } from '../no-bus.js'
+import {
+  GatewayConnectionListSchema, RpmsgChannelListSchema, RpmsgChannelSchema, RpmsgEndpointListSchema,
+  type RpmsgBusInfo, type RpmsgChannelInfo, type RpmsgEndpointInfo
+} from '../../../../proto/api/index.js'
 
 type Side = 'virtio' | 'vhost'
 
 interface BusEntry { side: Side, device: string, bus: RpmsgBusCore }
 
-export interface RpmsgChannelView { name: string, src: number | null, dst: number | null, side: Side, device: string, driver: string | null }
-export interface RpmsgEndpointView {
-  addr: number
-  side: Side
-  device: string
-  channel: string | null
-  service: 'ns' | 'as' | null
-  /** gateway: an rpmsg gateway connection's (connection, client); bus: the bus's own (name service, address service, a channel). */
-  owner: 'gateway' | 'bus'
-  connection: number | null
-  client: string | null
-  counters: { sent: number, received: number, dropped: number }
-}
-export interface RpmsgBusView { side: Side, device: string, counters: RpmsgCounters & EndpointCounters }
+/** What the routes answer: the contracts' types (proto/api/rpmsg.ts). */
+export type RpmsgChannelView = RpmsgChannelInfo
+export type RpmsgEndpointView = RpmsgEndpointInfo
+export type RpmsgBusView = RpmsgBusInfo
 
 /** At most 31 bytes of UTF-8 with no NUL (the 32-byte name field); the byte count is checked by the handler. */
 const channelName = { type: 'string', minLength: 1, maxLength: 31, pattern: '^[^\\u0000]+$', description: 'channel name (rpmsg_ns_msg.name): 1..31 bytes of UTF-8' }
 const nameParams = fields({ name: channelName })
-const side = { type: 'string', enum: ['virtio', 'vhost'], description: 'virtio: the rc\'s virtio_rpmsg_bus; vhost: the ep\'s vhost_rpmsg_bus' }
-const addr = { type: 'integer', minimum: 0, maximum: 0xffff_ffff }
-const count = { type: 'integer', minimum: 0 }
-
-const ChannelSchema = record({
-  name: { type: 'string' },
-  src: { anyOf: [addr, { type: 'null' }], description: 'local address; null while unbound (virtio side, rpmsgBind kernel: until a driver, an application (ClaimChannel) or rpmsgBindChannels claims it)' },
-  dst: { anyOf: [addr, { type: 'null' }], description: 'remote address; null until bound (vhost side: by the address service)' },
-  side,
-  device: { type: 'string', description: 'the virtio or vhost device the bus runs on' },
-  driver: { type: ['string', 'null'], description: 'who holds the channel (rpdev->dev.driver): an rpmsg driver (rpmsg_client_sample), an application\'s claim (soclink_gateway, or the driver name it gave), soclink_config (rpmsgBindChannels), soclink_eager (rpmsgBind eager); null: none' }
-})
-
-const EndpointSchema = record({
-  addr,
-  side,
-  device: { type: 'string' },
-  channel: { type: ['string', 'null'], description: 'the channel whose local address this is' },
-  service: { type: ['string', 'null'], enum: ['ns', 'as', null], description: 'the bus\'s own name service (53) or address service (54) endpoint' },
-  owner: { type: 'string', enum: ['gateway', 'bus'], description: 'gateway: made by an application through ws /v1/rpmsg; bus: the bus\'s own (a service, or a channel)' },
-  connection: { type: ['integer', 'null'], minimum: 1, description: 'the owning gateway connection (GET /v1/rpmsg/connections)' },
-  client: { type: ['string', 'null'], description: 'the owning gateway connection\'s remote address' },
-  counters: record({
-    sent: { ...count, description: 'messages sent from this address on this bus' },
-    received: { ...count, description: 'messages the bus delivered to it' },
-    dropped: { ...count, description: 'of those, Received messages the gateway dropped because its client read too slowly (over its whole life)' }
-  })
-})
-
-const GatewayEndpointSchema = record({
-  addr,
-  name: { type: 'string', description: 'the channel name (announced), or what the application gave' },
-  announce: { type: 'boolean' },
-  state: { type: 'string', enum: ['attached', 'detached'], description: 'detached: the rpmsg bus went away; made again at the same address when one comes' },
-  remote: { anyOf: [addr, { type: 'null' }], description: 'announced: the remote address the address service gave; null until bound' },
-  buffered: { ...count, description: 'bytes of its Received messages handed to the WebSocket and not yet written (at most 1 MiB)' },
-  sent: { ...count, description: 'Sends that went into a buffer' },
-  received: { ...count, description: 'messages the bus delivered to it' },
-  dropped: { ...count, description: 'Received messages dropped (overflow)' },
-  lost: { ...count, description: 'Sends answered Sent that the peer daemon never acknowledged before its link session ended (reported with ERR_RPMSG_LOST)' }
-})
-
-const ConnectionSchema = record({
-  id: { type: 'integer', minimum: 1 },
-  client: { type: 'string', description: 'the application\'s address (host:port)' },
-  endpoints: { type: 'array', items: GatewayEndpointSchema },
-  dropped: { ...count, description: 'Received messages dropped, all its endpoints together' },
-  buffered: { ...count, description: 'bytes the WebSocket has not yet written (Received messages, replies, events)' },
-  waiting: { ...count, description: 'sends (timeout_ms > 0) waiting for a free buffer, at most 1024' }
-})
-
-const BusSchema = record({
-  side,
-  device: { type: 'string' },
-  counters: record({
-    sent: count, received: count, malformed: count, serviceErrors: count, noBuffer: count, timeouts: count, delivered: count, unknown: count, failed: count
-  })
-})
 
 const NO_BUS = 'A daemon with no rpmsg bus (the NTB board, or no rpmsg device bound yet) answers 404 ERR_NOT_FOUND.'
 const VHOST_ONLY = 'channels are created on the vhost side, as the RFC\'s rpmsg configfs does'
@@ -168,7 +103,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: NO_BUS,
       tags: ['rpmsg'],
       querystring: noFields,
-      response: { 200: record({ channels: { type: 'array', items: ChannelSchema } }), ...errorReplies(400, 404) }
+      response: { 200: RpmsgChannelListSchema, ...errorReplies(400, 404) }
     }
   }, async () => ({ channels: channelViews(node) }))
 
@@ -179,7 +114,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['rpmsg'],
       querystring: noFields,
       body: record({ name: channelName }),
-      response: { 201: ChannelSchema, ...errorReplies(400, 404, 409, 413, 415) }
+      response: { 201: RpmsgChannelSchema, ...errorReplies(400, 404, 409, 413, 415) }
     }
   }, async (request, reply): Promise<RpmsgChannelView> => {
     const bus = vhostBus(node)
@@ -218,7 +153,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['rpmsg'],
       params: nameParams,
       querystring: noFields,
-      response: { 200: ChannelSchema, ...errorReplies(400, 404, 409) }
+      response: { 200: RpmsgChannelSchema, ...errorReplies(400, 404, 409) }
     }
   }, async (request) => {
     const { bus, device } = virtioBus(node)
@@ -254,7 +189,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['rpmsg'],
       querystring: noFields,
       response: {
-        200: record({ endpoints: { type: 'array', items: EndpointSchema }, buses: { type: 'array', items: BusSchema } }),
+        200: RpmsgEndpointListSchema,
         ...errorReplies(400, 404)
       }
     }
@@ -266,7 +201,7 @@ export function rpmsgRoutes (app: FastifyInstance, node: SoclinkNode): void {
       description: 'Endpoints are listed while detached too (no rpmsg bus now). Empty on a daemon whose role has no rpmsg.',
       tags: ['rpmsg'],
       querystring: noFields,
-      response: { 200: record({ connections: { type: 'array', items: ConnectionSchema } }), ...errorReplies(400) }
+      response: { 200: GatewayConnectionListSchema, ...errorReplies(400) }
     }
   }, async (): Promise<{ connections: GatewayConnectionView[] }> => ({ connections: rpmsgGateway(node)?.connectionViews() ?? [] }))
 }

@@ -11,7 +11,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { VhostCfs, VhostClientView, VhostTransportView } from '../../vhost/cfs.js'
-import { ENTRY_NAME } from '../pcie-schemas.js'
+import { ENTRY_NAME } from '../../../../proto/api/index.js'
 import { errorReplies, fields, noContent, noFields, record } from '../schemas.js'
 
 const driver = { type: 'string', pattern: ENTRY_NAME, description: 'a vhost-client group: a registered vhost driver\'s name, e.g. vhost_rpmsg_bus' }

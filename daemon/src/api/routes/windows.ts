@@ -6,10 +6,8 @@ import type { SoclinkNode } from '../../node.js'
 import type { WindowSpec } from '../../mem/window.js'
 import { parseNumber } from '../numbers.js'
 import { windowView, type WindowView } from '../views.js'
-import { errorReplies, fields, noContent, noFields, numericId, record, ref } from '../schemas.js'
-import { NODE_NAME_MAX, REGION_REF_MAX } from '../bounded-strings.js'
-
-interface OpenBody { peer: string, region: string | number, offset?: number, size: number, replica?: boolean }
+import { errorReplies, fields, noContent, noFields, numericId } from '../schemas.js'
+import { WindowListSchema, WindowRequestSchema, WindowSchema, ref, type WindowRequest } from '../../../../proto/api/index.js'
 
 const idParams = fields({ id: numericId })
 
@@ -19,11 +17,11 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
       summary: 'Every window this daemon has on peers\' regions',
       tags: ['windows'],
       querystring: noFields,
-      response: { 200: record({ windows: { type: 'array', items: ref('Window') } }), ...errorReplies(400) }
+      response: { 200: WindowListSchema, ...errorReplies(400) }
     }
   }, async () => ({ windows: node.requester.list().map(windowView) }))
 
-  app.post<{ Body: OpenBody }>('/v1/windows', {
+  app.post<{ Body: WindowRequest }>('/v1/windows', {
     schema: {
       summary: 'Open a window onto a peer\'s region',
       description: 'If the peer is up, the reply waits for the owner\'s answer: a refused window ' +
@@ -32,14 +30,8 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
         'and subscribes when a link to that peer comes up. At most maxWindows windows: beyond, 409 ERR_LIMIT.',
       tags: ['windows'],
       querystring: noFields,
-      body: record({
-        peer: { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX, description: 'the owner\'s node name' },
-        region: { anyOf: [{ type: 'string', minLength: 1, maxLength: REGION_REF_MAX }, { type: 'integer', minimum: 1 }], description: 'the region on the peer, by name or id' },
-        offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'first byte of the region (default 0)' },
-        size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' },
-        replica: { type: 'boolean', description: 'keep a synced copy (default true)' }
-      }, { required: ['peer', 'region', 'size'] }),
-      response: { 201: ref('Window'), ...errorReplies(400, 403, 404, 409, 413, 415, 503, 504) }
+      body: WindowRequestSchema,
+      response: { 201: ref(WindowSchema), ...errorReplies(400, 403, 404, 409, 413, 415, 503, 504) }
     }
   }, async (request, reply): Promise<WindowView> => {
     const b = request.body
@@ -63,7 +55,7 @@ export function windowRoutes (app: FastifyInstance, node: SoclinkNode): void {
       tags: ['windows'],
       params: idParams,
       querystring: noFields,
-      response: { 200: ref('Window'), ...errorReplies(400, 404) }
+      response: { 200: ref(WindowSchema), ...errorReplies(400, 404) }
     }
   }, async (request): Promise<WindowView> => windowView(node.requester.get(parseNumber('window id', request.params.id))))
 

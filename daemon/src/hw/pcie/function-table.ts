@@ -11,12 +11,10 @@
 
 import { ConflictError, NotFoundError } from '../../errors.js'
 
-/**
- * The vhost-client drivers the ep role registers, by the name a function's
- * vhostDriver gives; 'none' is no client linked (unlinked in the vhost
- * configfs tree): the subsystem ids stay as configured.
- */
-export const VHOST_DRIVERS = ['soclink-test', 'rpmsg', 'none'] as const
+import { VHOST_DRIVERS } from '../../../../proto/api/names.js'
+
+/** The vhost-client drivers the ep role registers (the API's vocabulary, proto/api/names.ts). */
+export { VHOST_DRIVERS }
 
 export interface FunctionConfig {
   name: string
@@ -39,8 +37,8 @@ export interface FunctionConfig {
    * rpmsgNumBufs (FunctionChecks), so that one setting sizes rpmsg rings.
    */
   vringSize: number
-  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...); one of VHOST_DRIVERS. */
-  vhostDriver: string
+  /** The vhost-client driver linked to the function (RFC: vhost-client/<driver>/...). */
+  vhostDriver: typeof VHOST_DRIVERS[number]
 }
 
 export interface ControllerState {
