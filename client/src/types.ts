@@ -377,6 +377,8 @@ export interface NtbPerfState {
   bits: { request: number, answer: number } | null
   buffer: { addr: number, size: number } | null
   running: boolean
+  /** The run going on: bytes written of bytes, then round trips done of pings; null when none is. */
+  run: { bytes: number, written: number, pings: number, pinged: number } | null
   lastError: string
   /** lateAnswers: answers to requests whose ping had timed out, dropped. */
   counters: { answered: number, strayAnswers: number, lateAnswers: number, runs: number, failedRuns: number }
