@@ -12,6 +12,7 @@ import { pciEpCommands, virtioCommands } from './pcie.js'
 import { rpmsgCommands } from './rpmsg.js'
 import { ntbCommands } from './ntb.js'
 import { runCommand } from './run.js'
+import { topCommand } from './top.js'
 import { nodeText, peersTable } from './views.js'
 
 export interface Output { out (text: string): void }
@@ -78,5 +79,6 @@ export function buildProgram (io: Output = stdout): Command {
   rpmsgCommands(program, ctx)
   ntbCommands(program, ctx)
   runCommand(program, ctx)
+  topCommand(program, ctx)
   return program
 }
