@@ -40,6 +40,9 @@ class DemoError extends Error {}
 
 /** client/src/deadline.ts, as built: loaded with the client below. */
 let deadline
+/** client/src/progress.ts, as built: the burst's progress line, and its units. */
+let progress
+let progressUnits
 
 /** `p`, or a DemoError naming `what` if it has not settled within `limit` ms. */
 async function within (p, what, limit = STEP_MS) {
@@ -232,17 +235,25 @@ async function exchange (sides, { RpmsgClient }) {
     say(`Burst: ${n(BURST)} messages of ${size} bytes (the largest payload of a 512-byte rpmsg buffer), posted, each echoed back...`)
     const msg = (i) => { const b = Buffer.alloc(size, i & 0xff); b.writeUInt32LE(i, 0); return b }
     const t0 = performance.now()
+    // On a terminal, a line counting the echoes (client/src/progress.ts); nothing when piped.
+    let echoed = 0
+    progress.begin('  burst echoes', BURST, progressUnits.MESSAGES, () => echoed)
     const received = (async () => {
       for (let i = 0; i < BURST; i++) {
         const m = await next(it, `echo ${i} of the burst`)
         if (!Buffer.from(m.payload).equals(msg(i))) throw new DemoError(`burst message ${i} came back wrong or out of order`)
+        echoed++
       }
     })()
     received.catch(() => {}) // awaited below; a failure while still sending is reported there
     // Posted: the client batches them; flush() resolves once every one is in an rpmsg buffer.
     for (let i = 0; i < BURST; i++) mine.post(ch.dst, msg(i))
-    await within(mine.flush(), 'the burst\'s sends', 60_000)
-    await within(received, 'the burst\'s echoes', 60_000)
+    try {
+      await within(mine.flush(), 'the burst\'s sends', 60_000)
+      await within(received, 'the burst\'s echoes', 60_000)
+    } finally {
+      progress.end()
+    }
     const secs = (performance.now() - t0) / 1000
     say(`  ${n(BURST)} sent ${v} → ${h} and ${n(BURST)} echoed ${h} → ${v} in ${secs.toFixed(2)} s, every one intact and in order`)
     say(`  rate: ${n(BURST / secs)} msgs/s each way (${n(2 * BURST / secs)} msgs/s both ways together)`)
@@ -309,6 +320,8 @@ try {
   }
   const lib = await import(root + 'dist/client/src/index.js')
   deadline = await import(root + 'dist/client/src/deadline.js')
+  progressUnits = await import(root + 'dist/client/src/progress.js')
+  progress = new progressUnits.Progress()
   const topology = TOPOLOGIES[opts.topology]
   say(`soclink demo: rpmsg over ${topology.title} on this machine`)
   say()

@@ -38,7 +38,7 @@ import { soclink } from '../../proto/gen/rpmsg.js'
 import { BatchReader, MAX_RECORD_PAYLOAD, RecordKind, RPMSG_V1_PROTOCOL, RPMSG_V2_PROTOCOL } from '../../proto/rpmsg-batch.js'
 import { ApiError } from './errors.js'
 import { resolveCredentials, type ConnectionOptions } from './credentials.js'
-import { socketOptions, whenOpen } from './transport.js'
+import { socketOptions, whenOpenHolding } from './transport.js'
 import { ClientBatches } from './rpmsg-batches.js'
 import { RpmsgEndpoint, RPMSG_ADDR_ANY, type EndpointOwner } from './rpmsg-endpoint.js'
 import { PostFailures, SendTracker } from './rpmsg-sends.js'
@@ -99,12 +99,15 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
   private readonly v1Posts = new Map<number, number>()
   private closed = false
 
-  private constructor (private readonly ws: WebSocket, readonly url: string) {
+  /** `early`: what the daemon said before connect() resolved (ChannelEvents of the channels already there). */
+  private constructor (private readonly ws: WebSocket, readonly url: string, early: WebSocket.RawData[] = []) {
     super()
     this.protocol = ws.protocol === RPMSG_V2_PROTOCOL ? 2 : 1
     this.batches = this.protocol === 2 ? new ClientBatches(ws) : null
-    // Listening from the start: the daemon may speak as soon as the upgrade completes.
-    ws.on('message', (data) => { this.onMessage(data) })
+    // What came before connect() resolved is handled next turn, before anything later: listeners added then hear it.
+    let queued: WebSocket.RawData[] | null = early.length === 0 ? null : early
+    ws.on('message', (data) => { if (queued === null) this.onMessage(data); else queued.push(data) })
+    if (queued !== null) setImmediate(() => { const held = queued ?? []; queued = null; for (const d of held) this.onMessage(d) })
     ws.on('close', () => { this.shutdown() })
     ws.on('error', () => { /* followed by 'close' */ })
   }
@@ -124,8 +127,7 @@ export class RpmsgClient extends EventEmitter implements EndpointOwner {
     } catch (err) {
       throw new ApiError('ERR_CONNECT', `cannot open the rpmsg gateway at ${url}: ${(err as Error).message}`, 0, { cause: err })
     }
-    await whenOpen(ws, `the rpmsg gateway at ${url}`, credentials)
-    return new RpmsgClient(ws, url)
+    return new RpmsgClient(ws, url, await whenOpenHolding(ws, `the rpmsg gateway at ${url}`, credentials))
   }
 
   /** Creates an endpoint owned by this connection. */

@@ -66,3 +66,20 @@ export async function whenOpen (ws: WebSocket, what: string, c: Credentials): Pr
     })
   })
 }
+
+/**
+ * whenOpen(), and what the daemon says before it is open and the caller
+ * listens: its first messages may come with the upgrade's own bytes, and
+ * ws emits them before an await on the open socket resumes.
+ */
+export async function whenOpenHolding (ws: WebSocket, what: string, c: Credentials): Promise<WebSocket.RawData[]> {
+  const early: WebSocket.RawData[] = []
+  const hold = (data: WebSocket.RawData): void => { early.push(data) }
+  ws.on('message', hold)
+  try {
+    await whenOpen(ws, what, c)
+  } finally {
+    ws.off('message', hold)
+  }
+  return early
+}

@@ -74,6 +74,7 @@ export const NtbPerfStateSchema = record({
   bits: nullable(record({ request: count, answer: count }), 'its doorbell bits: a request rung on the peer, answered on this host'),
   buffer: nullable(record({ addr: count, size: count }), 'where the peer\'s writes land in this host\'s memory'),
   running: Type.Boolean(),
+  run: nullable(record({ bytes: count, written: count, pings: count, pinged: count }), 'the run going on: bytes written of bytes, then round trips done of pings; null when none is'),
   lastError: str,
   counters: record({
     answered: count,

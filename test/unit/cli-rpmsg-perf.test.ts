@@ -1,12 +1,10 @@
 // soclink rpmsg perf's pure parts: messages stamped and checked on arrival
 // (lost, duplicated, reordered, corrupt, strays from another run), the
-// percentiles, the table, and the progress line that shows only on a terminal.
+// percentiles and the table (the progress line: progress.test.ts).
 
 import t from 'tap'
 import { Arrivals, percentile, stamp } from '../../client/src/cli/rpmsg-perf-check.js'
 import { damaged, flowOf, perfText, type PerfResult } from '../../client/src/cli/rpmsg-perf-views.js'
-import { Progress } from '../../client/src/cli/rpmsg-perf.js'
-import { until } from '../support/daemon.js'
 
 const message = (phase: number, pair: number, seq: number, size = 32): Buffer => {
   const b = Buffer.alloc(size)
@@ -57,23 +55,4 @@ t.test('the table and what counts as damage', async (t) => {
   result.bothWays[1] = flowOf('ep', 'rc', 10, 496, 1, { ...ok, lost: 2, received: 8 })
   result.rtt.replies = 3
   t.equal(damaged(result), 3, 'lost messages and unanswered round trips are')
-})
-
-t.test('the progress line shows on a terminal only, and is cleared at the end', async (t) => {
-  const written: string[] = []
-  const tty = { isTTY: true, write: (s: string) => { written.push(s); return true } } as unknown as NodeJS.WriteStream
-  const p = new Progress(tty)
-  let n = 0
-  p.begin('rc -> ep messages', 100, () => (n += 10))
-  await until('a progress line', () => written.find((l) => l.startsWith('\r\x1b[K') && /rc -> ep messages: \d+\/100, \d+\/s, ETA [\d.]+ s$/.test(l)))
-  p.end()
-  t.equal(written.at(-1), '\r\x1b[K', 'cleared')
-
-  const piped: string[] = []
-  const pipe = { isTTY: false, write: (s: string) => { piped.push(s); return true } } as unknown as NodeJS.WriteStream
-  const q = new Progress(pipe)
-  q.begin('rc -> ep', 100, () => 50)
-  await new Promise((resolve) => setImmediate(resolve))
-  q.end()
-  t.same(piped, [], 'nothing when not a terminal')
 })

@@ -61,7 +61,17 @@ t.test('on link up each host translates MW 1 onto its buffer; a run\'s writes la
   t.same(h1.dev.state().translations, [{ widx: PERF_MW, addr: buffer.addr, size: MW }], 'mw_set_trans(1) onto it')
   t.match(h2.perf.view(), { state: 'ready', bits: { request: 29, answer: 28 }, buffer, running: false })
   const bytes = 3 * MW + 0x2000
-  const r = await h2.perf.run({ bytes, chunk: 0x4000, pings: 20 })
+  t.equal(h2.perf.view().run, null, 'no run going')
+  const running = h2.perf.run({ bytes, chunk: 0x4000, pings: 20 })
+  // What a progress line polls: the run's bytes written, then round trips done.
+  const seen: Array<{ written: number, pinged: number }> = []
+  const watch = setInterval(() => { const v = h2.perf.view().run; if (v !== null) seen.push({ written: v.written, pinged: v.pinged }) }, 0)
+  const r = await running
+  clearInterval(watch)
+  t.match(h2.perf.view().run, null, 'none once it ended')
+  t.ok(seen.length > 0 && seen.every((v, i) => i === 0 || (v.written >= seen[i - 1]!.written && v.pinged >= seen[i - 1]!.pinged)), 'while it ran: written and pinged only grew')
+  t.ok(seen.every((v) => v.pinged === 0 || v.written === bytes), 'round trips only after every byte was written')
+  t.match(h1.perf.view().run, null, 'the answering host runs nothing')
   t.match(r, { bytes, chunk: 0x4000, pings: 20 }, 'the run as asked: three passes round the window and a bit')
   t.ok(r.seconds > 0 && r.mbps > 0, 'a rate')
   t.ok(r.rtt.min > 0 && r.rtt.min <= r.rtt.avg && r.rtt.avg <= r.rtt.p99, 'round trips: min <= avg <= p99')

@@ -9,6 +9,8 @@ import type { Command } from 'commander'
 import type { Context } from './context.js'
 import type { NtbDbRequest, NtbHost } from '../../../proto/api/index.js'
 import { asCount, asSize } from './args.js'
+import { Progress } from '../progress.js'
+import { ntbPerfProgress } from './progress-polls.js'
 import { parseNumber, parseSize } from './format.js'
 import { boardText, doorbellsText, hex32, hostText, linkText, perfTable, spadsTable, windowsText, windowText } from './ntb-views.js'
 
@@ -153,11 +155,13 @@ export function ntbCommands (program: Command, ctx: Context): void {
     .option('--chunk <bytes>', 'bytes per write, e.g. 64K (default)', asSize)
     .option('--pings <n>', 'doorbell round trips (default 1000)', asCount('pings'))
     .action(async (o: { size?: number, chunk?: number, pings?: number }) => {
-      const r = await ctx.client().runNtbPerf({
+      const c = ctx.client()
+      const run = c.runNtbPerf({
         ...(o.size !== undefined && { bytes: o.size }),
         ...(o.chunk !== undefined && { chunk: o.chunk }),
         ...(o.pings !== undefined && { pings: o.pings })
       })
+      const r = await new Progress().track(run, ntbPerfProgress(c))
       ctx.print(r, () => perfTable(r))
     })
 }

@@ -5,6 +5,8 @@ import type { Command } from 'commander'
 import type { Context } from './context.js'
 import type { PciEpFunctionAttrs } from '../../../proto/api/index.js'
 import { asCount, asNumber } from './args.js'
+import { Progress } from '../progress.js'
+import { testDeviceProgress } from './progress-polls.js'
 import {
   controllersTable, devicesTable, functionsTable, pciEpText, pciText, testRunText, virtqueuesTable
 } from './pcie-views.js'
@@ -114,7 +116,14 @@ export function virtioCommands (program: Command, ctx: Context): void {
     .option('--rx <n>', 'buffers to receive instead of COUNT', asNumber('rx'))
     .option('--timeout <ms>', 'give up after this many milliseconds (default 120000)', asCount('timeout'))
     .action(async (name: string, count: number, o: { tx?: number, rx?: number, timeout?: number }) => {
-      const r = await ctx.client().runTestDevice(name, { tx: o.tx ?? count, rx: o.rx ?? count, ...(o.timeout !== undefined && { timeoutMs: o.timeout }) })
+      const c = ctx.client()
+      const tx = o.tx ?? count
+      const rx = o.rx ?? count
+      const progress = new Progress()
+      // The counters before the run, so the line counts this run's buffers only.
+      const poll = progress.shown ? await testDeviceProgress(c, name, tx + rx) : null
+      const run = c.runTestDevice(name, { tx, rx, ...(o.timeout !== undefined && { timeoutMs: o.timeout }) })
+      const r = poll === null ? await run : await progress.track(run, poll)
       ctx.print(r, () => testRunText(name, r))
     })
 }

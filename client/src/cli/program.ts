@@ -13,6 +13,7 @@ import { rpmsgCommands } from './rpmsg.js'
 import { ntbCommands } from './ntb.js'
 import { runCommand } from './run.js'
 import { captureCommand } from './capture.js'
+import { topCommand } from './top.js'
 import { nodeText, peersTable } from './views.js'
 import { VERSION } from '../version.js'
 
@@ -82,5 +83,6 @@ export function buildProgram (io: Output = stdout): Command {
   ntbCommands(program, ctx)
   runCommand(program, ctx)
   captureCommand(program, ctx)
+  topCommand(program, ctx)
   return program
 }

@@ -11,7 +11,8 @@ import type { Context } from './context.js'
 import { asApiUrl, asCount, asNumber } from './args.js'
 import { PERF_HEADER_BYTES } from './rpmsg-perf-check.js'
 import { damaged, perfText } from './rpmsg-perf-views.js'
-import { lossError, Progress, runPerf, type PerfSide } from './rpmsg-perf.js'
+import { lossError, runPerf, type PerfSide } from './rpmsg-perf.js'
+import { Progress } from '../progress.js'
 
 const asPerfSize = (text: string): number => {
   const n = asNumber('size')(text)

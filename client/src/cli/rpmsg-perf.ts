@@ -11,6 +11,7 @@ import type { RpmsgClient, RpmsgEndpoint } from '../rpmsg-client.js'
 import { addCounts, Arrivals, percentile, phaseOf, stamp } from './rpmsg-perf-check.js'
 import { flowOf, type PerfFlow, type PerfResult, type PerfRtt } from './rpmsg-perf-views.js'
 import { within } from '../deadline.js'
+import { MESSAGES, type Progress } from '../progress.js'
 
 export interface PerfSide { name: string, client: RpmsgClient, endpoints: RpmsgEndpoint[] }
 
@@ -19,50 +20,13 @@ export interface PerfOptions { size: number, count: number, rounds: number, time
 /** Messages a sender posts before it waits for the first of them to be in a buffer: bounds what waits in the client. */
 const WINDOW = 1024
 
-/** A progress line on stderr while a run goes, when stderr is a terminal. */
-export class Progress {
-  private timer: NodeJS.Timeout | null = null
-  private label = ''
-  private total = 0
-  private start = 0
-  private done: () => number = () => 0
-
-  constructor (private readonly out: NodeJS.WriteStream = process.stderr) {}
-
-  begin (label: string, total: number, done: () => number): void {
-    if (this.out.isTTY !== true) return
-    this.end()
-    this.label = label
-    this.total = total
-    this.start = performance.now()
-    this.done = done
-    this.timer = setInterval(() => { this.draw() }, 250)
-    this.timer.unref()
-  }
-
-  end (): void {
-    if (this.timer === null) return
-    clearInterval(this.timer)
-    this.timer = null
-    this.out.write('\r\x1b[K')
-  }
-
-  private draw (): void {
-    const n = this.done()
-    const s = (performance.now() - this.start) / 1000
-    const rate = s > 0 ? n / s : 0
-    const eta = rate > 0 ? `${((this.total - n) / rate).toFixed(1)} s` : '-'
-    this.out.write(`\r\x1b[K${this.label}: ${n}/${this.total}, ${Math.round(rate)}/s, ETA ${eta}`)
-  }
-}
-
 /** Runs the four measurements; `progress` shows each while it runs. */
 export async function runPerf (a: PerfSide, b: PerfSide, o: PerfOptions, progress: Progress): Promise<PerfResult> {
   let phase = 0
   const flow = async (pairs: Array<[PerfSide, PerfSide]>, label: string): Promise<PerfFlow[]> => {
     const runs = pairs.map(([from, to]) => oneWay(from, to, ++phase, o))
     const total = runs.length * o.count * a.endpoints.length
-    progress.begin(label, total, () => runs.reduce((n, r) => n + r.arrived(), 0))
+    progress.begin(label, total, MESSAGES, () => runs.reduce((n, r) => n + r.arrived(), 0))
     try {
       return await Promise.all(runs.map(async (r) => await r.done))
     } finally {
@@ -72,7 +36,7 @@ export async function runPerf (a: PerfSide, b: PerfSide, o: PerfOptions, progres
   const oneWayFlows = [...await flow([[a, b]], `${a.name} -> ${b.name} messages`), ...await flow([[b, a]], `${b.name} -> ${a.name} messages`)]
   const bothWays = await flow([[a, b], [b, a]], `${a.name} <-> ${b.name} messages`)
   const replies = { n: 0 }
-  progress.begin('round trips', o.rounds * a.endpoints.length, () => replies.n)
+  progress.begin('round trips', o.rounds * a.endpoints.length, MESSAGES, () => replies.n)
   let rtt: PerfRtt
   try {
     rtt = await roundTrips(a, b, ++phase, o, replies)

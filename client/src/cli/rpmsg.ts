@@ -12,6 +12,7 @@ import { asCount, asNumber } from './args.js'
 import { parseHex, parseNumber } from './format.js'
 import { asPingSize, DEFAULT_PING_SIZE, MIN_PING_SIZE, pingRounds, Stop } from './rpmsg-ping.js'
 import { rpmsgPerfCommand } from './rpmsg-perf-command.js'
+import { retrying } from './reconnect.js'
 import { bytesText, channelsTable, endpointsText, messageRecord, messageText, pingHeader } from './rpmsg-views.js'
 
 /** How long to wait for a channel, a free buffer or a reply, unless --timeout says otherwise. */
@@ -34,12 +35,11 @@ const asAddr = (text: string): number => {
  * the command, so it ends with status 0.
  */
 class Session {
-  readonly stop = new Stop()
   private clientClosed = false
   private firstError: ApiError | null = null
   private readonly onSignal: () => void
 
-  private constructor (private readonly ctx: Context, readonly client: RpmsgClient, signals: boolean) {
+  private constructor (private readonly ctx: Context, readonly client: RpmsgClient, signals: boolean, readonly stop: Stop) {
     this.onSignal = () => {
       this.stop.stop()
       void this.client.close()
@@ -59,8 +59,15 @@ class Session {
 
   get stopping (): boolean { return this.stop.stopped }
 
-  static async open (ctx: Context, signals: boolean): Promise<Session> {
-    return new Session(ctx, await RpmsgClient.connect(ctx.client().base, ctx.connection()), signals)
+  /** The daemon closed the connection (it stopped or restarted), and the command was not stopping; `why`: what it said first, if anything. */
+  get lost (): { why: string } | null {
+    if (!this.clientClosed || this.stopping) return null
+    return { why: this.firstError === null ? '' : `${this.firstError.code}: ${this.firstError.message}` }
+  }
+
+  /** `stop`: shared by the sessions of a command that connects again (rpmsg echo). */
+  static async open (ctx: Context, signals: boolean, stop = new Stop()): Promise<Session> {
+    return new Session(ctx, await RpmsgClient.connect(ctx.client().base, ctx.connection()), signals, stop)
   }
 
   /**
@@ -299,7 +306,8 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
 
   rpmsgPerfCommand(rpmsg, ctx)
 
-  rpmsg.command('echo').description('send every message back to its source; with --announce (an ep) a channel the rc finds by name; Ctrl-C ends')
+  rpmsg.command('echo').description('send every message back to its source; with --announce (an ep) a channel the rc finds by name; ' +
+    'when the daemon restarts, connects again and makes the endpoint again at the same address; Ctrl-C ends')
     .option('--name <name>', 'endpoint name; the channel name with --announce')
     .option('--addr <addr>', 'the local address wanted (default: the lowest free from 1024)', asAddr)
     .option('--announce', 'announce the endpoint as a channel by the name service (an ep daemon only)')
@@ -309,27 +317,51 @@ export function rpmsgCommands (program: Command, ctx: Context): void {
     .action(async (o: { name?: string, addr?: number, announce?: boolean, count?: number, quiet?: boolean, timeout: number }, cmd: Command) => {
       const announce = o.announce === true
       if (announce && o.name === undefined) cmd.error('error: --announce needs --name (the channel name)')
-      const s = await Session.open(ctx, true)
-      try {
-        const ept = await s.endpoint({ ...(o.name !== undefined && { name: o.name }), ...(o.addr !== undefined && { addr: o.addr }), announce })
-        emit(ctx, { type: 'echoing', addr: ept.addr, name: ept.name, announced: announce, maxPayload: ept.maxPayload }, () => announcedText('echo', ept, announce))
-        const why = follow(ctx, ept)
-        let seen = 0
-        for await (const m of ept) {
-          try {
-            await ept.send(m.src, m.payload, { timeoutMs: o.timeout })
-          } catch (err) {
-            if (s.stopping || (err instanceof ApiError && err.code === 'ERR_CLOSED')) break
-            // One reply that found no buffer in time is lost, as rpmsg would lose it; echo goes on.
-            process.stderr.write(`soclink: warning: reply to ${m.src} not sent: ${err instanceof ApiError ? `${err.code}: ` : ''}${(err as Error).message}\n`)
-            continue
-          }
-          if (o.quiet !== true) emit(ctx, messageRecord('echo', m.src, m.payload), () => `${messageText(m.src, m.payload)} echoed`)
-          if (++seen === o.count) return
+      const stop = new Stop()
+      let addr = o.addr
+      const attach = async (): Promise<{ s: Session, ept: RpmsgEndpoint }> => {
+        const s = await Session.open(ctx, true, stop)
+        try {
+          return { s, ept: await s.endpoint({ ...(o.name !== undefined && { name: o.name }), ...(addr !== undefined && { addr }), announce }) }
+        } catch (err) {
+          await s.close()
+          throw err
         }
-        if (!s.stopping) throw s.endedError(ept, why())
-      } finally {
-        await s.close()
+      }
+      let { s, ept } = await attach()
+      emit(ctx, { type: 'echoing', addr: ept.addr, name: ept.name, announced: announce, maxPayload: ept.maxPayload }, () => announcedText('echo', ept, announce))
+      let seen = 0
+      for (;;) {
+        // After a restart the endpoint comes back at the address it had (an announced one takes the lowest free from 1024, as at first).
+        if (!announce) addr = ept.addr
+        try {
+          const why = follow(ctx, ept)
+          for await (const m of ept) {
+            try {
+              await ept.send(m.src, m.payload, { timeoutMs: o.timeout })
+            } catch (err) {
+              if (s.stopping || (err instanceof ApiError && err.code === 'ERR_CLOSED')) break
+              // One reply that found no buffer in time is lost, as rpmsg would lose it; echo goes on.
+              process.stderr.write(`soclink: warning: reply to ${m.src} not sent: ${err instanceof ApiError ? `${err.code}: ` : ''}${(err as Error).message}\n`)
+              continue
+            }
+            if (o.quiet !== true) emit(ctx, messageRecord('echo', m.src, m.payload), () => `${messageText(m.src, m.payload)} echoed`)
+            if (++seen === o.count) return
+          }
+          if (s.stopping) return
+          if (s.lost === null) throw s.endedError(ept, why())
+        } finally {
+          await s.close()
+        }
+        const url = s.client.url
+        const lost = s.lost.why
+        emit(ctx, { type: 'disconnected', url, reason: lost }, () => `the rpmsg gateway connection to ${url} closed${lost === '' ? '' : ` (${lost})`}: connecting again`)
+        const back = await retrying(stop, attach, (err, ms) => {
+          process.stderr.write(`soclink: ${err.code}: ${err.message}; trying again in ${ms} ms\n`)
+        })
+        if (back === null) return
+        ;({ s, ept } = back)
+        emit(ctx, { type: 'reconnected', url, addr: ept.addr, name: ept.name, announced: announce }, () => `reconnected to ${url}: ${announcedText('echoing', ept, announce)} again`)
       }
     })
 }

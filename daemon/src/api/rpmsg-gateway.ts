@@ -138,9 +138,17 @@ export class RpmsgGateway {
     return this.current
   }
 
+  /**
+   * A new connection hears every channel on the bus now as a ChannelEvent
+   * (created), as if each had just appeared: an application learns what is
+   * there from the stream it already follows, with no REST call. The bus is
+   * taken up first, so that a running one's channels go to it once.
+   */
   connect (socket: GatewaySocket, client: string, version: GatewayVersion = 1): RpmsgGatewayConnection {
+    const bus = this.serving()
     const conn = new RpmsgGatewayConnection(this.nextId++, client, socket, () => this.serving(), version, this.budget, this.links)
     this.connections.add(conn)
+    for (const ch of bus?.channels.values() ?? []) conn.channelEvent(ch, true)
     return conn
   }
 

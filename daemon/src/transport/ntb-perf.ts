@@ -74,6 +74,9 @@ export interface NtbPerfResult {
 /** strayAnswers: answers while nothing was asked or owed; lateAnswers: answers to requests whose ping had timed out, dropped. */
 export interface NtbPerfCounters { answered: number, strayAnswers: number, lateAnswers: number, runs: number, failedRuns: number }
 
+/** The run going on: bytes written of bytes, then round trips done of pings (a progress line polls it). */
+export interface NtbPerfRunView { bytes: number, written: number, pings: number, pinged: number }
+
 export interface NtbPerfView {
   state: NtbPerfState
   reason: string
@@ -81,6 +84,8 @@ export interface NtbPerfView {
   bits: PerfBits | null
   buffer: PerfBuffer | null
   running: boolean
+  /** null when no run is going. */
+  run: NtbPerfRunView | null
   lastError: string
   counters: NtbPerfCounters
 }
@@ -97,6 +102,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
   private bits: PerfBits | null = null
   private buffer: PerfBuffer | null = null
   private running = false
+  private progress: NtbPerfRunView | null = null
   private waiter: Waiter | null = null
   /** Requests whose ping timed out: their answers may still come, and are dropped when they do. */
   private owed = 0
@@ -146,6 +152,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
       bits: this.bits,
       buffer: this.buffer,
       running: this.running,
+      run: this.progress === null ? null : { ...this.progress },
       lastError: this.lastError,
       counters: { ...this.counters }
     }
@@ -168,6 +175,8 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
     if (chunk > peer.size) throw new OutOfRangeError(`ntb_perf: chunk ${chunk} is larger than the peer's memory window ${PERF_MW} (${peer.size} bytes)`)
     this.running = true
     this.counters.runs++
+    const progress: NtbPerfRunView = { bytes, written: 0, pings, pinged: 0 }
+    this.progress = progress
     try {
       await this.drain()
       await this.ping(() => new UnavailableError(`the peer answered no ntb_perf request in ${this.timeoutMs} ms: no responder there ` +
@@ -182,6 +191,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
         const n = Math.min(chunk, bytes - written, peer.size - at)
         peer.memory.write(at, n === chunk ? pattern : pattern.subarray(0, n))
         written += n
+        progress.written = written
         flight += n
         at = (at + n) % peer.size
         if (flight >= FLIGHT_BYTES || written === bytes) {
@@ -195,6 +205,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
         const t0 = this.now()
         await this.ping(() => new TimeoutError(`ntb_perf: ping ${i + 1} of ${pings} got no answer within ${this.timeoutMs} ms`))
         rtts.push((this.now() - t0) * 1000)
+        progress.pinged++
       }
       return { bytes, chunk, seconds, mbps: seconds > 0 ? bytes / seconds / 1e6 : 0, pings, rtt: rttStats(rtts) }
     } catch (err) {
@@ -203,6 +214,7 @@ export class NtbPerf extends EventEmitter<NtbPerfEvents> {
       throw err
     } finally {
       this.running = false
+      this.progress = null
     }
   }
 
