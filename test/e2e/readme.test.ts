@@ -33,9 +33,15 @@ for (const block of readmeBlocks().filter((b) => b.lang === 'sh' && (only === un
     continue
   }
   if (block.marker === 'compose') {
+    // With the profiles the block names, so a profile it names must exist and validate.
+    const profiles = [...new Set([...block.text.matchAll(/--profile\s+(\S+)/g)].map((m) => m[1]!))]
     t.test(`${name}: the compose file validates`, async (t) => {
-      const r = await run('docker-compose', ['config', '-q'], scaled(60_000), { cwd: ROOT })
-      t.equal(r.code, 0, `docker-compose config -q: ${r.stderr}`)
+      const args = [...profiles.flatMap((p) => ['--profile', p]), 'config', '-q']
+      const r = await run('docker-compose', args, scaled(60_000), { cwd: ROOT })
+      t.equal(r.code, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`)
+      // docker-compose 1.29 takes any profile name: the services must name each one.
+      const config = await run('docker-compose', ['config'], scaled(60_000), { cwd: ROOT })
+      for (const p of profiles) t.match(config.stdout, new RegExp(`profiles:\\n(\\s+- \\S+\\n)*\\s+- ${p}\\n`), `a service has profile ${p}`)
     })
     continue
   }

@@ -12,12 +12,12 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { killGroup, run, spawn } from './children.js'
 import { until } from './daemon.js'
-import { SOCLINK, SOCLINKD } from './repo.js'
+import { ROOT, SOCLINK, SOCLINKD } from './repo.js'
 import { scaled } from './time.js'
 
 export interface Command {
@@ -98,6 +98,8 @@ export class ReadmeShell {
       await writeFile(join(this.dir, '.bin', name), `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`, { mode: 0o755 })
     }
     await writeFile(join(this.dir, '.env.sh'), '')
+    // The checkout's files a reader names by path (proto/wireshark/soclink.lua), read-only.
+    await symlink(join(ROOT, 'proto'), join(this.dir, 'proto'))
     // A daemon and a client given no address use the defaults (7400, 7401), localized too.
     this.env.SOCLINK_LISTEN = await this.localize('127.0.0.1:7400')
     this.env.SOCLINK_API = await this.localize('127.0.0.1:7401')

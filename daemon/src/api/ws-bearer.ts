@@ -40,10 +40,11 @@ export function protocolToken (header: string | undefined): string | null | unde
 
 /**
  * The API's handleProtocols: the events stream answers its own protocol when
- * offered; the rpmsg gateway chooses its version (rpmsg-gateway.ts); a bearer
- * entry is never chosen.
+ * offered; otherwise the rpmsg gateway's choice of version (rpmsg-gateway.ts)
+ * answers, on every route as it did before; a bearer entry is never chosen.
  */
 export function selectApiProtocol (offered: Set<string>, request: IncomingMessage): string | false {
-  if (request.url?.split('?')[0] === '/v1/events') return offered.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false
+  // Any other offer is answered as before the events protocol existed (a client that offered the gateway's gets it).
+  if (request.url?.split('?')[0] === '/v1/events' && offered.has(EVENTS_PROTOCOL)) return EVENTS_PROTOCOL
   return selectRpmsgProtocol(offered)
 }
