@@ -29,7 +29,7 @@ import type { FaultView } from './link/fault-gate.js'
 import { RpmsgDriverTable } from './rpmsg/driver.js'
 import { loadRpmsgSample } from './rpmsg/sample-loader.js'
 import type { Role, RoleFactory, RoleHost } from './role.js'
-import { VERSION } from './version.js'
+import { VERSION } from '../../proto/version.js'
 
 export { VERSION }
 

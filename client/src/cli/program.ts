@@ -15,7 +15,7 @@ import { runCommand } from './run.js'
 import { captureCommand } from './capture.js'
 import { topCommand } from './top.js'
 import { nodeText, peersTable } from './views.js'
-import { VERSION } from '../version.js'
+import { VERSION } from '../../../proto/version.js'
 
 export interface Output { out (text: string): void }
 

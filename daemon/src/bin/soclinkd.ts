@@ -20,7 +20,7 @@ let abandonLogs = (): void => {}
 async function main (): Promise<number> {
   const loaded = loadSettings({ argv: process.argv.slice(2), env: process.env, readFile: (p) => readFileSync(p, 'utf8') })
   if (loaded.kind === 'help') { process.stdout.write(loaded.text + '\n'); return 0 }
-  if (loaded.kind === 'version') { process.stdout.write((await import('../version.js')).VERSION + '\n'); return 0 }
+  if (loaded.kind === 'version') { process.stdout.write((await import('../../../proto/version.js')).VERSION + '\n'); return 0 }
   if (loaded.kind === 'health-check') return await healthCheck(loaded.settings)
   const daemon = await import('./run-daemon.js')
   abandonLogs = daemon.abandonLogs

@@ -1,6 +1,7 @@
-// The package's version, from its package.json: the one file that says it.
-// Found by walking up from this module, which is two folders deeper in
-// dist/ (the build) than in the source tree (tsx).
+// The package's version, from its package.json: the one file that says it,
+// for the daemon and the client alike (both report it).
+// Found by walking up from this module, which is a folder deeper in dist/
+// (the build) than in the source tree (tsx).
 
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
