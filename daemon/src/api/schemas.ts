@@ -5,6 +5,9 @@
 // in requests and replies alike.
 
 import type { FastifyInstance } from 'fastify'
+// @fastify/swagger's types add the OpenAPI fields (summary, tags...) to FastifySchema. Every
+// route file imports this module, so a program that loads routes without server.ts (the bench) has them.
+import type {} from '@fastify/swagger'
 import { SHARED_SCHEMAS } from '../../../proto/api/index.js'
 
 /** A closed object whose properties are all required. */
