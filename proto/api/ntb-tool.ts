@@ -4,7 +4,7 @@
 
 import { Type, count, countOf, nullable, oneOf, record, str, type Static } from './schema.js'
 
-export const u32 = (description: string): ReturnType<typeof Type.Integer> => Type.Integer({ minimum: 0, maximum: 0xffff_ffff, description })
+const u32 = (description: string): ReturnType<typeof Type.Integer> => Type.Integer({ minimum: 0, maximum: 0xffff_ffff, description })
 export const force = Type.Boolean({ description: 'do it even though the transport or ntb_perf owns it (default false)' })
 const optional = <S extends Parameters<typeof Type.Optional>[0]>(s: S): ReturnType<typeof Type.Optional<S>> => Type.Optional(s)
 

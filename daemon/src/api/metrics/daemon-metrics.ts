@@ -6,7 +6,8 @@
 // own counters at scrape time (families.ts), so the hot paths never call
 // into prom-client.
 
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { promClient } from './prom.js'
 import { VERSION, type SoclinkNode } from '../../node.js'
 import { gauge } from './families.js'
 import { linkMetrics } from './link-metrics.js'
@@ -20,8 +21,9 @@ export interface MetricsText { contentType: string, text: string }
 export interface MetricsSource { scrape: () => Promise<MetricsText> }
 
 export function buildRegistry (node: SoclinkNode): Registry {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  const prom = promClient()
+  const registry = new prom.Registry()
+  prom.collectDefaultMetrics({ register: registry })
   // Gauges whose names end in _total (promtool: non-counter metrics should not have "_total" suffix);
   // nodejs_active_handles, _requests and _resources, by type, say the same.
   for (const name of NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name)
