@@ -8,17 +8,15 @@
 import t from 'tap'
 import { RpmsgClient, RPMSG_ADDR_ANY, type RpmsgChannelEvent } from '../../client/src/index.js'
 import { until, within } from '../support/daemon.js'
-import { startRpmsgPair } from '../support/rpmsg-daemons.js'
-import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
+import { startRpmsgBuses } from '../support/rpmsg-daemons.js'
+import { channelEvent } from '../support/rpmsg-procs.js'
 
-const pair = await startRpmsgPair()
+const pair = await startRpmsgBuses()
 const clients: RpmsgClient[] = []
 t.teardown(async () => {
   for (const c of clients) await c.close()
   await pair.stop()
 })
-await rpmsgBus(pair.rc)
-await rpmsgBus(pair.ep)
 
 /** Connects and collects every 'channel' event from the moment connect() resolves. */
 async function connect (api: string): Promise<{ client: RpmsgClient, events: RpmsgChannelEvent[] }> {

@@ -9,18 +9,16 @@ import { ControlClient, RpmsgClient, type RpmsgEndpoint } from '../../client/src
 import { cli, SOCLINK, within } from '../support/daemon.js'
 import { onTerminal } from '../support/tty.js'
 import { scaled } from '../support/time.js'
-import { startRpmsgPair } from '../support/rpmsg-daemons.js'
-import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
+import { startRpmsgBuses } from '../support/rpmsg-daemons.js'
+import { channelEvent } from '../support/rpmsg-procs.js'
 import type { TopFrame } from '../../client/src/cli/top-rates.js'
 
-const pair = await startRpmsgPair()
+const pair = await startRpmsgBuses()
 const clients: RpmsgClient[] = []
 t.teardown(async () => {
   for (const c of clients) await c.close()
   await pair.stop()
 })
-await rpmsgBus(pair.rc)
-await rpmsgBus(pair.ep)
 const rcApi = new ControlClient(pair.rc.api)
 const epApi = new ControlClient(pair.ep.api)
 

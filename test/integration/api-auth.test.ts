@@ -49,7 +49,6 @@ const routes = [...new Map(apiRoutes(app).map((r) => [`${r.method} ${r.url}`, r]
  * (routes/ui.ts). A browser's navigation cannot carry a bearer header; they
  * are the package's own bytes and hold nothing of the daemon (checked below).
  */
-const PUBLIC = PUBLIC_ASSETS
 
 async function status (method: string, path: string, token?: string): Promise<{ status: number, body: unknown, challenge: string | null }> {
   const res = await fetch(base + path, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
@@ -85,7 +84,7 @@ t.test('the walk covers the API', async (t) => {
 
 t.test('every route: 401 without a token and with a wrong one', async (t) => {
   for (const r of routes) {
-    if (PUBLIC.has(`${r.method} ${r.url}`)) continue
+    if (PUBLIC_ASSETS.has(`${r.method} ${r.url}`)) continue
     const path = urlOf(r.url)
     const none = await status(r.method, path)
     t.equal(none.status, 401, `${r.method} ${r.url} without a token`)
@@ -126,7 +125,7 @@ t.test('every route: an admin token is neither 401 nor 403', async (t) => {
 })
 
 t.test('the public routes: only the live view\'s files, as in the package, without a token', async (t) => {
-  t.same(routes.filter((r) => PUBLIC.has(`${r.method} ${r.url}`)).length, PUBLIC.size, 'each is a route')
+  t.same(routes.filter((r) => PUBLIC_ASSETS.has(`${r.method} ${r.url}`)).length, PUBLIC_ASSETS.size, 'each is a route')
   const ui = new URL('../../daemon/src/api/ui/', import.meta.url)
   const page = await fetch(base + '/')
   t.equal(page.status, 200)

@@ -3,7 +3,7 @@
 // virtio_rpmsg_bus binds the device.
 
 import { startDaemon, type Daemon } from './daemon.js'
-import { startRpmsgEp } from './rpmsg-procs.js'
+import { rpmsgBus, startRpmsgEp } from './rpmsg-procs.js'
 
 /** An rc and an ep with rpmsg running between them. */
 export async function startRpmsgPair (): Promise<{ rc: Daemon, ep: Daemon, stop: () => Promise<void> }> {
@@ -16,4 +16,17 @@ export async function startRpmsgPair (): Promise<{ rc: Daemon, ep: Daemon, stop:
     throw err
   }
   return { rc, ep, stop: async () => { await ep.stop(); await rc.stop() } }
+}
+
+/** The same pair, once both sides' rpmsg buses are up (the rc's driver probed, the ep's vhost bus started). */
+export async function startRpmsgBuses (): Promise<{ rc: Daemon, ep: Daemon, stop: () => Promise<void> }> {
+  const pair = await startRpmsgPair()
+  try {
+    await rpmsgBus(pair.rc)
+    await rpmsgBus(pair.ep)
+  } catch (err) {
+    await pair.stop()
+    throw err
+  }
+  return pair
 }
