@@ -64,17 +64,23 @@ t.test('tap\'s per-file timeout scales too', async (t) => {
   const tap = join(dirname(tapPackage), (JSON.parse(readFileSync(tapPackage, 'utf8')) as { bin: { tap: string } }).bin.tap)
   const slow = fileURLToPath(new URL('./fixtures/slow-file.ts', import.meta.url))
   // A tap run empties .tap/coverage and .tap/processinfo of its project
-  // root as it starts: this one gets a project of its own, so the suite's
-  // coverage so far survives, and records none (the file measures nothing).
-  const project = t.testdir({ 'package.json': '{}', node_modules: t.fixture('symlink', join(ROOT, 'node_modules')) })
+  // root as it starts: each run here gets a project of its own, so the
+  // suite's coverage so far survives, and records none (the file measures
+  // nothing).
+  const project = () => ({ 'package.json': '{}', node_modules: t.fixture('symlink', join(ROOT, 'node_modules')) })
+  const projects = t.testdir({ '1': project(), '20': project() })
+  // The file must raise tap's limit before the unscaled one runs out, so
+  // that limit is well above the time node, tsx and tap take to start on a
+  // loaded machine (3 s was not); the file sleeps past it.
+  const limitS = 10
   const runTap = async (scale: string): Promise<RunResult> => {
-    const env: NodeJS.ProcessEnv = { ...process.env, SOCLINK_TEST_TIME_SCALE: scale }
+    const env: NodeJS.ProcessEnv = { ...process.env, SOCLINK_TEST_TIME_SCALE: scale, SLOW_FILE_MS: String((limitS + 2) * 1000) }
     delete env.SOCLINK_TEST_TAP_TIMEOUT
-    return await run(process.execPath, [tap, '--timeout=3', '--reporter=tap', '--disable-coverage', slow], scaled(120_000), { env, cwd: project })
+    return await run(process.execPath, [tap, `--timeout=${limitS}`, '--reporter=tap', '--disable-coverage', slow], scaled(180_000), { env, cwd: join(projects, scale) })
   }
-  // Scaled by 20: the 6 s file has 54 s to spare for tap and tsx to start on a loaded machine.
-  const scaledUp = await runTap('20')
-  t.equal(scaledUp.code, 0, 'a 6 s file passes a 3 s timeout scaled by 20')
-  t.match(scaledUp.stdout, /# timeout=60000/, 'the file told the runner its limit')
-  t.not((await runTap('1')).code, 0, 'and times out unscaled')
+  // Both at once: each mostly sleeps.
+  const [scaledUp, unscaled] = await Promise.all([runTap('20'), runTap('1')])
+  t.equal(scaledUp.code, 0, `a ${limitS + 2} s file passes a ${limitS} s timeout scaled by 20`)
+  t.match(scaledUp.stdout, new RegExp(`# timeout=${limitS * 20 * 1000}`), 'the file told the runner its limit')
+  t.not(unscaled.code, 0, 'and times out unscaled')
 })
