@@ -56,6 +56,8 @@ t.test('rpmsg-client-sample both ways: 100 messages received on each side, then 
   t.match((await get<SampleBody>(rc, '/v1/rpmsg/sample')).channels, [{ rx: 100, tx: 100 }], 'the rc\'s counters stay put')
 
   for (const d of [rc, ep]) {
+    // The log reaches this process through a pipe, after the REST reply that said done: wait for its last line.
+    await until(`${d.name} logged its goodbye`, () => d.logs.map(msgOf).includes('goodbye!'))
     const msgs = d.logs.map(msgOf)
     t.equal(msgs.filter((m) => m.startsWith('incoming msg ')).length, 100, `${d.name} logged each incoming message`)
     t.ok(msgs.includes('incoming msg 100 (src: 0x' + (d === rc ? epView : rcView).src.toString(16) + ')'), `${d.name}: the 100th, with its sender`)
