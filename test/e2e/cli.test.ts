@@ -42,7 +42,8 @@ t.test('two daemons share memory and ring doorbells through the CLI', async (t) 
   const events = watchEvents(rc.api)
   t.teardown(events.stop)
   await until('the event stream subscribed', async () => {
-    t.equal((await cli(ep.api, 'ring', 'rc', 'kick', '1')).code, 0, 'probe rung')
+    const probe = await cli(ep.api, 'ring', 'rc', 'kick', '1')
+    if (probe.code !== 0) throw new Error(`soclink ring (the probe) exited ${probe.code}: ${probe.stderr}`)
     return events.lines.some((e) => e.type === 'doorbell') ? true : undefined
   })
 
