@@ -10,24 +10,16 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { SOCLINKD } from './paths.js'
 import { WATCH_PARENT, adopt } from './children.js'
 import { amount, type Amount } from './figures.js'
+import { unusedPort } from '../support/ports.js'
 
 export const ROLES = ['rc', 'ep'] as const
 export const REGION_ARG = 'mem:1G'
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 export interface StartupBench { healthzMs: Amount, rssMiB: Amount }
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 async function healthy (url: string): Promise<boolean> {
   try {
@@ -66,7 +58,7 @@ async function stop (proc: ChildProcess): Promise<void> {
 
 /** One start: milliseconds to the first 200, and (when `rss`) the settled RSS in KiB. */
 async function once (role: string, rss: boolean): Promise<{ ms: number, kib: number }> {
-  const api = await freePort()
+  const api = await unusedPort()
   const url = `http://127.0.0.1:${api}/healthz`
   const t0 = performance.now()
   const proc = adopt(spawn(process.execPath, [...WATCH_PARENT, SOCLINKD, '--role', role, '--name', `bench-${role}`, '--listen', '127.0.0.1:0', '--api', `127.0.0.1:${api}`, '--region', REGION_ARG], { stdio: 'ignore' }))

@@ -5,7 +5,6 @@
 // wrong when pointed at a link port or at an ep without its rc; --version.
 
 import t from 'tap'
-import { createServer } from 'node:net'
 import { run } from '../support/children.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,15 +12,7 @@ import { cli, SOCLINK, SOCLINKD, startDaemon } from '../support/daemon.js'
 import { ROOT } from '../support/repo.js'
 import { logLine, msgOf } from '../support/tls-daemons.js'
 import { scaled } from '../support/time.js'
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
+import { unusedPort } from '../support/ports.js'
 
 const portOf = (url: string): number => Number(new URL(url).port)
 
@@ -40,7 +31,7 @@ t.test('a port in use: one line naming the setting and the address, exit 2', asy
 })
 
 t.test('a failed dial shows in the log with the URL and the reason (refused, no such host)', async (t) => {
-  const port = await freePort()
+  const port = await unusedPort()
   const ep = await startDaemon('lonely', ['--role', 'ep', '--peer', `127.0.0.1:${port}`, '--peer', 'no-such-host.invalid:7400', '--reconnect-max-ms', '200'])
   t.teardown(async () => { await ep.stop('SIGKILL') })
   const refused = await logLine(ep, /dial failed: .*ECONNREFUSED/)

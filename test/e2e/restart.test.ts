@@ -9,12 +9,12 @@
 // them in a few seconds.
 
 import t from 'tap'
-import { createServer } from 'node:net'
 import { RpmsgClient } from '../../client/src/index.js'
 import { startDaemon, within, type Daemon } from '../support/daemon.js'
 import { scaled } from '../support/time.js'
 import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
 import { echo, exchange } from '../support/ntb-daemons.js'
+import { unusedPort } from '../support/ports.js'
 
 const ROUNDS = 50
 /** Short link timeouts, the same on every daemon; FREEZE_MS outlasts dead-after plus the resume window. */
@@ -22,15 +22,6 @@ const TIMEOUTS = ['--heartbeat-ms', '250', '--dead-after-ms', '1000', '--resume-
 const FREEZE_MS = 4000
 /** How long a topology may take to come back after a restart (scaled with the suite): generous, not a timing assertion. */
 const RECOVER_MS = 90_000
-
-/** A port free on loopback now, so that a daemon can be started again on the address its peers dial. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
 
 interface Member { name: string, args: string[], daemon: Daemon }
 
@@ -97,8 +88,8 @@ async function traffic (virtioSide: () => Daemon, vhostSide: () => Daemon, round
 }
 
 t.test('PCIe: the rc and then the ep killed and started again, then each frozen past every timeout; rpmsg returns each time', async (t) => {
-  const rc = await start('rc', ['--role', 'rc', '--listen', `127.0.0.1:${await freePort()}`])
-  const ep = await start('ep', ['--role', 'ep', '--listen', `127.0.0.1:${await freePort()}`, '--peer', rc.daemon.link])
+  const rc = await start('rc', ['--role', 'rc', '--listen', `127.0.0.1:${await unusedPort()}`])
+  const ep = await start('ep', ['--role', 'ep', '--listen', `127.0.0.1:${await unusedPort()}`, '--peer', rc.daemon.link])
   t.same(await traffic(() => rc.daemon, () => ep.daemon, 'first'), [], 'traffic before any fault')
   await killAndRestart(rc)
   t.same(await traffic(() => rc.daemon, () => ep.daemon, 'rc-killed'), [], 'traffic after the rc was killed and started again')
@@ -111,7 +102,7 @@ t.test('PCIe: the rc and then the ep killed and started again, then each frozen 
 })
 
 t.test('NTB: the board, the virtio host and the vhost host killed and started again, then each frozen past every timeout; rpmsg returns each time', async (t) => {
-  const board = await start('board', ['--role', 'ntb', '--listen', `127.0.0.1:${await freePort()}`])
+  const board = await start('board', ['--role', 'ntb', '--listen', `127.0.0.1:${await unusedPort()}`])
   const host1 = await start('host1', ['--role', 'ntb-vhost', '--peer', board.daemon.link])
   const host2 = await start('host2', ['--role', 'ntb-virtio', '--peer', board.daemon.link])
   t.same(await traffic(() => host2.daemon, () => host1.daemon, 'first'), [], 'traffic before any fault')

@@ -6,23 +6,15 @@
 // had, says so, and echoes the rc's messages as before.
 
 import t from 'tap'
-import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { RpmsgClient } from '../../client/src/index.js'
 import { SOCLINK, startDaemon, until, within, type Daemon } from '../support/daemon.js'
 import { spawn } from '../support/children.js'
 import { channelEvent, rpmsgBus } from '../support/rpmsg-procs.js'
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
+import { unusedPort } from '../support/ports.js'
 
 const rc = await startDaemon('rc', ['--role', 'rc'])
-const epArgs = ['--role', 'ep', '--peer', rc.link, '--api', `127.0.0.1:${await freePort()}`]
+const epArgs = ['--role', 'ep', '--peer', rc.link, '--api', `127.0.0.1:${await unusedPort()}`]
 let ep: Daemon = await startDaemon('ep', epArgs)
 const clients: RpmsgClient[] = []
 t.teardown(async () => {

@@ -13,12 +13,12 @@
 import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { killGroup, run, spawn } from './children.js'
 import { until } from './daemon.js'
 import { ROOT, SOCLINK, SOCLINKD } from './repo.js'
 import { scaled } from './time.js'
+import { unusedPort } from './ports.js'
 
 export interface Command {
   /** The command as README prints it (continuation lines joined). */
@@ -66,14 +66,6 @@ function readable (text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{"level"'))
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
-
 const UNAUTHORIZED = { unauthorized: true }
 
 interface Running { text: string, proc: ChildProcess, output: string }
@@ -108,7 +100,7 @@ export class ReadmeShell {
   /** README's ports (74xx, 75xx) as free ones, the same one for the same port throughout. */
   async localize (text: string): Promise<string> {
     for (const m of text.matchAll(/\b7[45]\d\d\b/g)) {
-      if (!this.ports.has(m[0])) this.ports.set(m[0], await freePort())
+      if (!this.ports.has(m[0])) this.ports.set(m[0], await unusedPort())
     }
     return text.replace(/\b7[45]\d\d\b/g, (p) => String(this.ports.get(p)))
   }
