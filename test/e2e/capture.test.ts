@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { ChildProcess } from 'node:child_process'
 import { cli, startDaemon, until, within, SOCLINK, type Daemon } from '../support/daemon.js'
-import { startRpmsgEp } from '../support/rpmsg-procs.js'
+import { getJson, startRpmsgEp, type EndpointsBody } from '../support/rpmsg-procs.js'
 import { run, spawn } from '../support/children.js'
 import { scaled } from '../support/time.js'
 
@@ -40,7 +40,8 @@ function background (api: string, ...args: string[]): { proc: ChildProcess, out:
   const err: string[] = []
   createInterface({ input: proc.stdout! }).on('line', (l) => { out.push(l) })
   createInterface({ input: proc.stderr! }).on('line', (l) => { err.push(l) })
-  return { proc, out, err, exited: new Promise((resolve) => proc.once('exit', (code) => { resolve(code) })) }
+  // 'close', not 'exit': by then the output still in the pipes is in out and err (the capture's summary line).
+  return { proc, out, err, exited: new Promise((resolve) => proc.once('close', (code) => { resolve(code) })) }
 }
 
 const tshark = async (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> =>
@@ -64,6 +65,10 @@ t.test('a capture while rpmsg messages, a doorbell and a window write flow; SIGI
   t.ok(addrs !== null, `the sender says its addresses: ${sent.stdout}`)
   src = Number(addrs![1])
   dst = Number(addrs![2])
+  // The echo's reply leaves the ep after the send returned: once the ep counts it sent (after its NS CREATE), the
+  // window write below follows it on the same link, so the capture has it by the time that write is seen at the rc.
+  await until('the echo\'s reply sent', async () => (await getJson<EndpointsBody>(ep!.api, '/v1/rpmsg/endpoints')).body.endpoints
+    .some((e) => e.addr === dst && e.counters.sent >= 2) ? true : undefined, 20_000)
 
   // A doorbell the ep rings on the rc, and a window the ep writes through onto a region of the rc.
   t.equal((await cli(rc.api, 'doorbell', 'declare', 'capture-kick')).code, 0)

@@ -5,12 +5,14 @@
 import t from 'tap'
 import { startNode, linkUrl } from '../support/nodes.js'
 import { startDaemon, until } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 
 t.test('a silent peer is declared down, then relinks', async (t) => {
-  const a = await startNode('a', ['--heartbeat-ms', '100', '--dead-after-ms', '500', '--resume-window-ms', '1000'])
+  // Scaled: on a loaded machine a stall of this process or b's must not pass for silence before b is stopped.
+  const a = await startNode('a', ['--heartbeat-ms', String(scaled(100)), '--dead-after-ms', String(scaled(500)), '--resume-window-ms', String(scaled(1000))])
   const seen: string[] = []
   a.on('event', (e) => { if (e.type === 'link' || e.type === 'peer') seen.push(`${e.type}:${e.state}`) })
-  const b = await startDaemon('b', ['--peer', linkUrl(a), '--heartbeat-ms', '100', '--dead-after-ms', '500'])
+  const b = await startDaemon('b', ['--peer', linkUrl(a), '--heartbeat-ms', String(scaled(100)), '--dead-after-ms', String(scaled(500))])
   t.teardown(async () => { b.proc.kill('SIGCONT'); await b.stop(); await a.stop('test') })
 
   await until('b up', () => a.links.get('b')?.state === 'up' ? true : undefined)

@@ -6,8 +6,11 @@
 import t from 'tap'
 import { ControlClient, type Peer } from '../../client/src/index.js'
 import { startDaemon, until, type Daemon } from '../support/daemon.js'
+import { scaled } from '../support/time.js'
 
-const LINK = ['--heartbeat-ms', '200', '--dead-after-ms', '2000', '--reconnect-max-ms', '200']
+// Scaled: a loaded machine's stall must not pass for a silent link (a reconnect the tests below say did not happen).
+const DEAD_AFTER_MS = scaled(2000)
+const LINK = ['--heartbeat-ms', String(scaled(200)), '--dead-after-ms', String(DEAD_AFTER_MS), '--resume-window-ms', String(scaled(15_000)), '--reconnect-max-ms', '200']
 const SIZE = 64 * 1024
 
 const daemons: Daemon[] = []
@@ -95,7 +98,7 @@ for (const action of ['reset', 'close'] as const) {
 
 t.test('a blackhole longer than dead-after: the connection is dropped, the session resumes after it', async (t) => {
   const before = await peer()
-  await epApi.setFaults('rc', { actions: ['blackhole'], ms: 3000 })
+  await epApi.setFaults('rc', { actions: ['blackhole'], ms: DEAD_AFTER_MS + scaled(1000) })
   await writeNext()
   const during = await peer()
   // Held now, or (on a machine slow enough that dead-after passed already) held until the connection was dropped.

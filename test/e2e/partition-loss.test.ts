@@ -12,13 +12,15 @@ import WebSocket from 'ws'
 import { startDaemon, until, within } from '../support/daemon.js'
 import { getJson, rpmsgBus } from '../support/rpmsg-procs.js'
 import { startBlackholeRelay } from '../support/blackhole-relay.js'
+import { scaled } from '../support/time.js'
 import { RpmsgClient, type ApiError } from '../../client/src/index.js'
 
 interface PeerRow { state: string, counters: Record<string, number> }
 interface WindowRow { id: number, state: string }
 interface LostEvent { type: 'lost', peer: string, frames: number, writes: number, writeBytes: number }
 
-const TIMERS = ['--heartbeat-ms', '100', '--dead-after-ms', '800', '--resume-window-ms', '800', '--reconnect-max-ms', '300']
+// Scaled: on a loaded machine a stall before the partition must not end the session the partition is to end.
+const TIMERS = ['--heartbeat-ms', String(scaled(100)), '--dead-after-ms', String(scaled(800)), '--resume-window-ms', String(scaled(800)), '--reconnect-max-ms', '300']
 const WRITES = 3
 const MESSAGES = 10
 

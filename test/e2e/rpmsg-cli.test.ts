@@ -17,6 +17,7 @@ interface Running {
   proc: ChildProcess
   lines: string[]
   stderr: () => string
+  /** Resolves with the exit code once the process has exited and its output is all in `lines`. */
   exited: Promise<number | null>
   /** The first line matching `re` (waiting for it). */
   line: (re: RegExp) => Promise<string>
@@ -31,7 +32,8 @@ function start (api: string, ...args: string[]): Running {
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   createInterface({ input: proc.stdout! }).on('line', (l) => { lines.push(l) })
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { resolve(code) }))
+  // 'close', not 'exit': the output still in the pipe has been read by then, so lines are complete.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => { resolve(code) }))
   const r: Running = {
     proc,
     lines,

@@ -6,7 +6,7 @@
 
 import t from 'tap'
 import { ControlClient, RpmsgClient, type RpmsgEndpoint } from '../../client/src/index.js'
-import { cli, SOCLINK, within } from '../support/daemon.js'
+import { cli, SOCLINK, until, within } from '../support/daemon.js'
 import { onTerminal } from '../support/tty.js'
 import { scaled } from '../support/time.js'
 import { startRpmsgBuses } from '../support/rpmsg-daemons.js'
@@ -33,9 +33,19 @@ const mine: RpmsgEndpoint = await rcApp.claimChannel('top-echo', { dst: ch.dst }
 await within(echo.whenBound(), 'the echo bound')
 await rcApi.declareDoorbell('top-tick')
 
+/** The rc's counters of the application's endpoint. */
+async function counters (): Promise<{ sent: number, received: number }> {
+  const e = (await rcApi.rpmsgEndpoints()).endpoints.find((x) => x.addr === mine.addr)
+  if (e === undefined) throw new Error(`no endpoint ${mine.addr} on the rc`)
+  return e.counters
+}
+
 /** Traffic until stop(): messages posted to the echo (which sends them back) and doorbell rings from the ep. */
-function traffic (): { stop: () => Promise<void> } {
+async function traffic (): Promise<{ stop: () => Promise<void> }> {
+  // Counted from here: what this address sent before (the claim's message) is not echoed.
+  const base = await counters()
   let going = true
+  let rung = 0
   const messages = (async () => {
     const payload = Buffer.alloc(256, 0x5a)
     while (going) {
@@ -43,8 +53,21 @@ function traffic (): { stop: () => Promise<void> } {
       await mine.flush()
     }
   })()
-  const rings = (async () => { while (going) await epApi.ring('rc', 'top-tick', 1) })()
-  return { stop: async () => { going = false; await Promise.all([messages, rings]) } }
+  const rings = (async () => { while (going) { await epApi.ring('rc', 'top-tick', 1); rung++ } })()
+  return {
+    stop: async () => {
+      going = false
+      await Promise.all([messages, rings])
+      // Echoes and rings still on their way would move the next frame's rates: wait until the rc has them all.
+      let seen = ''
+      await until('the echoes and rings in flight at the rc', async () => {
+        const c = await counters()
+        const rang = (await rcApi.doorbells()).find((d) => d.name === 'top-tick')?.rings ?? 0
+        seen = `${c.sent - base.sent} sent, ${c.received - base.received} echoed; ${rang} of ${rung} rings`
+        return c.received - base.received >= c.sent - base.sent && rang >= rung ? true : undefined
+      }, 30_000, () => seen)
+    }
+  }
 }
 
 async function top (...args: string[]): Promise<TopFrame[]> {
@@ -54,7 +77,7 @@ async function top (...args: string[]): Promise<TopFrame[]> {
 }
 
 t.test('busy: rates above zero for the peer, the endpoint and the doorbell', async (t) => {
-  const busy = traffic()
+  const busy = await traffic()
   let frames: TopFrame[]
   try {
     frames = await top('-n', '2', '-d', '0.5')

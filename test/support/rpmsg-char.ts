@@ -52,7 +52,8 @@ export async function startProgram (api: string, exe: string, args: readonly str
   const lines: string[] = []
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exit = new Promise<number>((resolve) => proc.once('exit', (code, signal) => { resolve(code ?? (signal === 'SIGKILL' ? 137 : 1)) }))
+  // 'close', not 'exit': by then the output still in the pipe is in `lines` (the echo server's last line).
+  const exit = new Promise<number>((resolve) => proc.once('close', (code, signal) => { resolve(code ?? (signal === 'SIGKILL' ? 137 : 1)) }))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`${exe}: not ready in ${scaled(ms)} ms; stderr: ${stderr}`)) }, scaled(ms))
     void exit.then((code) => { clearTimeout(timer); reject(new Error(`${exe} exited ${code} before it was ready; stderr: ${stderr}`)) })

@@ -141,6 +141,8 @@ for (const topo of TOPOLOGIES) {
     t.equal(pinger.runs, pingerRuns, `${topo.pinger} rode through the restart (not restarted)`)
     // soclink rpmsg echo reconnects to its restarted daemon itself (issue 13), as the pinger does.
     t.equal(echo.runs, echoRuns, `${topo.echo} rode through the restart (not restarted)`)
+    // The echo's output comes through its own pipe, in no order with the pinger's: wait for the line.
+    await until(`${topo.echo} to say it reconnected`, () => echo.log.slice(echoMark).some((l) => /reconnected to /.test(l.text)) ? true : undefined, WAIT_MS, tails)
     t.ok(echo.log.slice(echoMark).some((l) => /reconnected to /.test(l.text)), `${topo.echo} says it reconnected`)
 
     await project.down()
